@@ -1,0 +1,94 @@
+"""``circlemade``: the command line.
+
+    circlemade check-config FILE     validate a config; exit 0 when good, 2 when not
+    circlemade run -c FILE           run the edge service until SIGTERM or SIGINT
+    circlemade demo                  simulators, local servers, service and live view
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from edge.config import Config, ConfigError, load_config
+from edge.eventlog import log_event, setup_logging
+
+EXIT_BAD_CONFIG = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="circlemade", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check-config", help="validate a config file")
+    check.add_argument("file", type=Path)
+
+    run = commands.add_parser("run", help="run the edge service")
+    run.add_argument("-c", "--config", type=Path, required=True)
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+    demo = commands.add_parser("demo", help="the whole trip on this machine, nothing configured")
+    demo.add_argument("--data-dir", type=Path, default=None)
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")
+
+    args = parser.parse_args(argv)
+    if args.command == "check-config":
+        return _check_config(args.file)
+    if args.command == "run":
+        return _run(args.config, args.log_level)
+    from edge.demo import default_data_dir, run_demo
+
+    try:
+        return run_demo(args.data_dir or default_data_dir(), args.duration, args.speed)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load(path: Path) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"{exc}\n{path}: not started: {len(exc.problems)} problem(s) in the config",
+              file=sys.stderr)
+        return None
+
+
+def _check_config(path: Path) -> int:
+    config = _load(path)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    sources = sum(len(m.sources) for m in config.machines)
+    print(f"{path}: ok: site {config.site.id!r}, {len(config.machines)} machines, "
+          f"{sources} sources, {len(config.brokers)} broker(s), "
+          f"InfluxDB {config.influx.api} at {config.influx.url}")
+    return 0
+
+
+def _run(path: Path, log_level: str) -> int:
+    setup_logging(log_level)
+    config = _load(path)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from edge.service import EdgeService
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await EdgeService(config).run(stop)
+
+    try:
+        asyncio.run(serve())
+    except Exception as exc:
+        log_event("service.crashed", 50, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""The configuration: one TOML file, validated by pydantic, secrets from env or files.
+
+Errors name the file, the dotted field path (``machines[2].sources[0].topic``), the bad
+value and what was expected, so that a person can fix the file without reading code.
+See ``examples/workshop.toml`` for every field, documented.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+
+from edge.secrets import SECRET_KEYS, SecretUnavailable, read_secret
+from gateways.profiles import PROFILE_NAMES, MqttSource
+from gateways.profiles.base import Identifier, StrictModel
+
+MachineKind = Literal["printer", "cnc", "laser", "meter", "router", "other"]
+Port = Annotated[int, Field(ge=1, le=65535)]
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class Site(StrictModel):
+    id: Identifier
+    name: str = ""
+    timezone: str = "Europe/Brussels"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone; expected an IANA name such as "
+                             "'Europe/Brussels'") from None
+        return name
+
+
+class Broker(StrictModel):
+    id: Identifier = "main"
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    client_id: str | None = None
+    """Stable client id for the persistent session; ``circlemade-<site>-<broker>`` if unset."""
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    session_expiry_s: Annotated[int, Field(ge=0)] = 86400
+    qos: Annotated[int, Field(ge=0, le=2)] = 1
+    reconnect_min_s: PositiveSeconds = 1.0
+    reconnect_max_s: PositiveSeconds = 30.0
+
+    def password(self) -> SecretStr | None:
+        return read_secret(self.password_env, self.password_file)
+
+
+class Influx(StrictModel):
+    api: Literal["v1", "v2"]
+    """v1: ``/write?db=&rp=`` (InfluxDB 1.x); v2: ``/api/v2/write`` (2.x, 3.x, 1.8+)."""
+    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
+    database: str = "circlemade"
+    retention_policy: str | None = None
+    bucket: str = "circlemade"
+    org: str = "circlemade"
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    token_env: str | None = None
+    token_file: Path | None = None
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    flush_interval_s: PositiveSeconds = 1.0
+    timeout_s: PositiveSeconds = 10.0
+    retry_min_s: PositiveSeconds = 0.5
+    retry_max_s: PositiveSeconds = 30.0
+
+    def token(self) -> SecretStr | None:
+        return read_secret(self.token_env, self.token_file)
+
+    def password(self) -> SecretStr | None:
+        return read_secret(self.password_env, self.password_file)
+
+
+class Machine(StrictModel):
+    id: Identifier
+    kind: MachineKind
+    name: str = ""
+    sources: list[MqttSource] = Field(min_length=1)
+
+
+class Config(StrictModel):
+    site: Site
+    brokers: list[Broker] = Field(default_factory=lambda: [Broker()])
+    influx: Influx
+    machines: list[Machine] = Field(min_length=1)
+    health_interval_s: PositiveSeconds = 10.0
+
+    def broker(self, broker_id: str) -> Broker:
+        return next(b for b in self.brokers if b.id == broker_id)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+    value: str | None = None
+
+    def __str__(self) -> str:
+        got = f" (got {self.value})" if self.value is not None else ""
+        return f"{self.path}: {self.message}{got}" if self.path else f"{self.message}{got}"
+
+
+class ConfigError(Exception):
+    """A config that must not start the service; ``str()`` lists every problem."""
+
+    def __init__(self, file: Path | str, problems: list[Problem]) -> None:
+        self.file = str(file)
+        self.problems = problems
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        lines = [f"{self.file}: {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and cross-check ``path``; raise :class:`ConfigError` when it is bad."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, [Problem("", f"cannot read the file: {exc.strerror}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [Problem("", f"not valid TOML: {exc}")]) from None
+    return parse_config(raw, path, environ)
+
+
+def parse_config(
+    raw: dict[str, Any], source: Path | str = "<config>", environ: Mapping[str, str] | None = None
+) -> Config:
+    problems = list(_literal_secrets(raw, ""))
+    if problems:
+        raise ConfigError(source, problems)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, [_problem(error) for error in exc.errors()]) from None
+    problems = list(_cross_check(config, environ))
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def _literal_secrets(node: Any, path: str) -> Iterator[Problem]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else key
+            if key.lower() in SECRET_KEYS:
+                yield Problem(here, f"secrets must not be written in the config file; name an "
+                                    f"environment variable ({key}_env) or a file ({key}_file)")
+            else:
+                yield from _literal_secrets(value, here)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _literal_secrets(item, f"{path}[{index}]")
+
+
+def _cross_check(config: Config, environ: Mapping[str, str] | None) -> Iterator[Problem]:
+    broker_ids = [b.id for b in config.brokers]
+    yield from _duplicates("brokers", broker_ids)
+    yield from _duplicates("machines", [m.id for m in config.machines])
+    for m, machine in enumerate(config.machines):
+        for s, source in enumerate(machine.sources):
+            if source.broker not in broker_ids:
+                yield Problem(f"machines[{m}].sources[{s}].broker",
+                              f"no broker with this id; defined are: {', '.join(broker_ids)}",
+                              repr(source.broker))
+    for b, broker in enumerate(config.brokers):
+        yield from _secret(f"brokers[{b}].password", broker.password_env, broker.password_file,
+                           environ)
+    influx = config.influx
+    yield from _secret("influx.token", influx.token_env, influx.token_file, environ)
+    yield from _secret("influx.password", influx.password_env, influx.password_file, environ)
+
+
+def _duplicates(section: str, ids: list[str]) -> Iterator[Problem]:
+    first: dict[str, int] = {}
+    for index, item in enumerate(ids):
+        if item in first:
+            yield Problem(f"{section}[{index}].id",
+                          f"duplicate id; {section}[{first[item]}] has the same", repr(item))
+        else:
+            first[item] = index
+
+
+def _secret(
+    field: str, env: str | None, file: Path | None, environ: Mapping[str, str] | None
+) -> Iterator[Problem]:
+    if env is not None and file is not None:
+        yield Problem(field + "_env", f"give either {field}_env or {field}_file, not both")
+        return
+    try:
+        read_secret(env, file, environ)
+    except SecretUnavailable as exc:
+        yield Problem(field + ("_env" if env is not None else "_file"), str(exc))
+
+
+_FRIENDLY = {
+    "missing": "required field is missing",
+    "extra_forbidden": "unknown field (check the spelling against examples/workshop.toml)",
+}
+
+
+def _problem(error: Mapping[str, Any]) -> Problem:
+    path = _dotted(error["loc"])
+    message = _FRIENDLY.get(error["type"], error["msg"])
+    if error["type"] == "literal_error" and path.endswith(".profile"):
+        message = f"unknown payload profile; expected one of: {', '.join(PROFILE_NAMES)}"
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    value = error.get("input")
+    shown = None
+    if error["type"] != "missing" and isinstance(value, str | int | float | bool):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    return Problem(path, message, shown)
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for step in loc:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text

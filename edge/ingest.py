@@ -1,0 +1,65 @@
+"""The ingest stage: raw message batches in, line protocol batches out.
+
+Each message goes to the decoder of the source it was routed to; its readings are
+normalised into points of the canonical schema. A message that fails to decode is
+counted against its source and logged (throttled), and never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from edge.eventlog import Throttle
+from edge.health import Health
+from edge.normalise import Normaliser
+from edge.reading import Reading
+from gateways.profiles import DecodeError, Decoder
+from gateways.raw_message import RawMessage
+
+
+class Ingest:
+    def __init__(
+        self, decoders: dict[str, Decoder], normaliser: Normaliser, health: Health
+    ) -> None:
+        self._decoders = decoders
+        self._normaliser = normaliser
+        self._health = health
+        self._throttle = Throttle()
+
+    async def run(
+        self, inbox: asyncio.Queue[list[RawMessage] | None], out: asyncio.Queue[list[str] | None]
+    ) -> None:
+        """Until ``None`` arrives (the service ends the sink's stream itself)."""
+        while (batch := await inbox.get()) is not None:
+            lines = self.process(batch)
+            if lines:
+                await out.put(lines)
+
+    def process(self, batch: list[RawMessage]) -> list[str]:
+        readings: list[Reading] = []
+        counts: dict[str, int] = {}
+        for message in batch:
+            route = message.route
+            counts[route] = counts.get(route, 0) + 1
+            try:
+                readings.extend(
+                    self._decoders[route].decode(message.topic, message.payload,
+                                                 message.received_ns)
+                )
+            except DecodeError as exc:
+                self._bad_input(route, message.topic, str(exc))
+            except Exception as exc:  # a decoder bug must not stop ingest
+                self._bad_input(route, message.topic, f"{type(exc).__name__}: {exc}")
+        for route, count in counts.items():
+            self._health.count(route, "messages_in", count)
+        lines, rejected = self._normaliser.to_lines(readings)
+        for item in rejected:
+            self._bad_input(item.reading.machine, item.reading.signal, item.reason)
+        self._health.count("ingest", "readings_out", len(readings) - len(rejected))
+        return lines
+
+    def _bad_input(self, source: str, topic: str, reason: str) -> None:
+        self._health.count(source, "decode_errors")
+        self._throttle.event(f"{source}|{reason[:40]}", "ingest.decode_error", logging.WARNING,
+                             source=source, topic=topic, error=reason)

@@ -1,0 +1,174 @@
+"""The storage schema: the contract between the writer and the dashboards.
+
+Defined once here; :mod:`edge.normalise` writes by it and the dashboard generator reads
+it, so a rename cannot silently break a panel. Tags are low-cardinality identifiers
+only; job ids, file names and free text are fields. Renames are breaking changes and
+need a migration note in the changelog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+BASE_TAGS: tuple[str, ...] = ("site", "machine", "kind")
+
+FieldType = Literal["float", "string"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    unit: str | None
+    """Canonical pint unit of the stored value; ``None`` for strings and counts."""
+    type: FieldType = "float"
+    doc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementSpec:
+    name: str
+    tags: tuple[str, ...]
+    fields: Mapping[str, FieldSpec]
+    doc: str = ""
+    extra_tags: tuple[str, ...] = field(default=())
+
+
+def _measurement(
+    name: str, doc: str, fields: list[FieldSpec], extra_tags: tuple[str, ...] = ()
+) -> MeasurementSpec:
+    return MeasurementSpec(
+        name=name,
+        tags=BASE_TAGS + extra_tags,
+        fields={f.name: f for f in fields},
+        doc=doc,
+        extra_tags=extra_tags,
+    )
+
+
+MACHINE_STATE = _measurement(
+    "machine_state",
+    "Canonical state of a machine (see edge.machine_state).",
+    [
+        FieldSpec("state", None, "string", "running, idle, stopped, fault, maintenance, offline"),
+        FieldSpec("state_code", None, "float", "numeric code of the state, for timelines"),
+    ],
+)
+
+TELEMETRY = _measurement(
+    "telemetry",
+    "Process values in canonical units.",
+    [
+        FieldSpec("progress_pct", "percent", doc="job progress"),
+        FieldSpec("nozzle_temp_c", "degC", doc="hot-end temperature"),
+        FieldSpec("nozzle_target_c", "degC", doc="hot-end set point"),
+        FieldSpec("bed_temp_c", "degC", doc="bed temperature"),
+        FieldSpec("bed_target_c", "degC", doc="bed set point"),
+        FieldSpec("chamber_temp_c", "degC", doc="chamber temperature"),
+        FieldSpec("layer", None, doc="current layer number"),
+        FieldSpec("total_layers", None, doc="layers in the job"),
+        FieldSpec("remaining_time_s", "s", doc="estimated time left in the job"),
+        FieldSpec("filament_used_mm", "mm", doc="filament length used by the current job"),
+        FieldSpec("spindle_speed_rpm", "rpm", doc="spindle speed"),
+        FieldSpec("spindle_override_pct", "percent", doc="spindle speed override"),
+        FieldSpec("feed_override_pct", "percent", doc="feed rate override"),
+        FieldSpec("feed_rate_mm_min", "mm/min", doc="path feed rate"),
+    ],
+)
+
+ENERGY = _measurement(
+    "energy",
+    "Electrical readings per meter in front of a machine.",
+    [
+        FieldSpec("power_w", "W", doc="active power"),
+        FieldSpec("energy_kwh", "kWh", doc="cumulative energy, monotonic and reset-safe"),
+        FieldSpec("voltage_v", "V", doc="RMS voltage"),
+        FieldSpec("current_a", "A", doc="RMS current"),
+    ],
+    extra_tags=("meter",),
+)
+
+MATERIAL = _measurement(
+    "material",
+    "Material consumed, cumulative per machine and material.",
+    [FieldSpec("consumed_g", "g", doc="cumulative grams consumed")],
+    extra_tags=("material",),
+)
+
+JOB = _measurement(
+    "job",
+    "One record per finished job.",
+    [
+        FieldSpec("job", None, "string", "job id or file name"),
+        FieldSpec("duration_s", "s"),
+        FieldSpec("good_parts", None),
+        FieldSpec("scrap_parts", None),
+        FieldSpec("material_g", "g"),
+        FieldSpec("scrap_g", "g"),
+        FieldSpec("energy_kwh", "kWh"),
+        FieldSpec("co2e_kg", "kg"),
+    ],
+    extra_tags=("outcome",),
+)
+
+OEE = _measurement(
+    "oee",
+    "Overall equipment effectiveness per machine and window (hour, shift, day).",
+    [
+        FieldSpec("availability", None),
+        FieldSpec("performance", None),
+        FieldSpec("quality", None),
+        FieldSpec("oee", None),
+    ],
+    extra_tags=("window",),
+)
+
+EDGE_HEALTH = MeasurementSpec(
+    name="edge_health",
+    tags=("site", "source"),
+    fields={
+        f.name: f
+        for f in [
+            FieldSpec("messages_in", None, doc="messages received, cumulative"),
+            FieldSpec("readings_out", None, doc="readings decoded, cumulative"),
+            FieldSpec("decode_errors", None, doc="messages that could not be decoded"),
+            FieldSpec("dead_letters", None, doc="points InfluxDB rejected for good"),
+            FieldSpec("points_written", None, doc="points InfluxDB accepted, cumulative"),
+            FieldSpec("write_errors", None, doc="failed write attempts (retried)"),
+            FieldSpec("buffer_depth", None, doc="points waiting to be written"),
+            FieldSpec("write_latency_ms", "ms", doc="duration of the last write"),
+        ]
+    },
+    doc="The edge service's own health, per source (a broker, a source, or the sink).",
+    extra_tags=("source",),
+)
+
+MEASUREMENTS: dict[str, MeasurementSpec] = {
+    m.name: m for m in (MACHINE_STATE, TELEMETRY, ENERGY, MATERIAL, JOB, OEE, EDGE_HEALTH)
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SignalSpec:
+    """Where a canonical signal from a device is stored."""
+
+    name: str
+    measurement: MeasurementSpec
+    field: FieldSpec
+
+    @property
+    def unit(self) -> str | None:
+        return self.field.unit
+
+
+def _signals() -> dict[str, SignalSpec]:
+    signals = {"state": SignalSpec("state", MACHINE_STATE, MACHINE_STATE.fields["state"])}
+    for measurement in (TELEMETRY, ENERGY):
+        for spec in measurement.fields.values():
+            signals[spec.name] = SignalSpec(spec.name, measurement, spec)
+    return signals
+
+
+SIGNALS: dict[str, SignalSpec] = _signals()
+"""Canonical signals a device profile may produce, by name."""

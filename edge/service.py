@@ -1,0 +1,111 @@
+"""The edge service: wires gateways -> ingest -> sink in one place and runs them.
+
+Stages are connected by bounded queues of batches. Stopping runs in data-flow order:
+gateways disconnect and hand over what they received, ingest drains, a last health
+snapshot is queued, and the sink flushes everything before the service returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from edge.config import Config
+from edge.eventlog import log_event
+from edge.health import Health
+from edge.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
+from edge.ingest import Ingest
+from edge.normalise import Normaliser
+from edge.sink import InfluxSink
+from gateways.mqtt import MqttGateway, Subscription
+from gateways.profiles import Decoder
+from gateways.raw_message import RawMessage
+
+QUEUE_BATCHES = 256
+"""Bound of each inter-stage queue, in batches; a full queue makes the stage upstream wait."""
+
+
+def routes(config: Config) -> dict[str, tuple[str, int]]:
+    """Route name (``machine/profile``, the health ``source``) -> (machine id, source index)."""
+    table: dict[str, tuple[str, int]] = {}
+    for machine in config.machines:
+        for index, source in enumerate(machine.sources):
+            name = f"{machine.id}/{source.profile}"
+            if name in table:
+                name = f"{name}/{index}"
+            table[name] = (machine.id, index)
+    return table
+
+
+class EdgeService:
+    def __init__(self, config: Config, writer: LineWriter | None = None) -> None:
+        self.config = config
+        self.health = Health(config.site.id)
+        self._writer = writer or make_writer(config.influx)
+        machines = {m.id: m for m in config.machines}
+        decoders: dict[str, Decoder] = {}
+        subscriptions: dict[str, list[Subscription]] = {b.id: [] for b in config.brokers}
+        for route, (machine_id, index) in routes(config).items():
+            source = machines[machine_id].sources[index]
+            decoders[route] = source.decoder(config.site.id, machine_id)
+            qos = source.qos if source.qos is not None else config.broker(source.broker).qos
+            subscriptions[source.broker].append(Subscription(source.topic, qos, route))
+        self.gateways = [
+            MqttGateway(broker, broker.client_id or f"circlemade-{config.site.id}-{broker.id}",
+                        subscriptions[broker.id])
+            for broker in config.brokers
+            if subscriptions[broker.id]
+        ]
+        normaliser = Normaliser({m.id: m.kind for m in config.machines})
+        self._ingest = Ingest(decoders, normaliser, self.health)
+        influx = config.influx
+        self._sink = InfluxSink(
+            self._writer, self.health, influx.batch_size, influx.flush_interval_s,
+            influx.retry_min_s, influx.retry_max_s,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        raw: asyncio.Queue[list[RawMessage] | None] = asyncio.Queue(QUEUE_BATCHES)
+        lines: asyncio.Queue[list[str] | None] = asyncio.Queue(QUEUE_BATCHES)
+        started = time.monotonic()
+        await self._prepare_database()
+        log_event("service.started", site=self.config.site.id, machines=len(self.config.machines),
+                  brokers=[g.broker.id for g in self.gateways], influx=self.config.influx.url,
+                  api=self.config.influx.api)
+        gateway_tasks = [asyncio.create_task(g.run(raw), name=f"mqtt:{g.broker.id}")
+                         for g in self.gateways]
+        ingest_task = asyncio.create_task(self._ingest.run(raw, lines), name="ingest")
+        sink_task = asyncio.create_task(self._sink.run(lines), name="sink")
+        health_task = asyncio.create_task(self._report_health(lines), name="health")
+        stages = [*gateway_tasks, ingest_task, sink_task]
+        stop_task = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stop_task, *stages], return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {stop_task}:
+            task.result()  # a stage that ended on its own is a bug: surface it
+        log_event("service.stopping")
+        health_task.cancel()
+        for gateway in self.gateways:
+            await gateway.stop()
+        await asyncio.gather(*gateway_tasks)
+        await raw.put(None)
+        await ingest_task
+        await lines.put(self.health.to_lines())
+        await lines.put(None)
+        await sink_task
+        with contextlib.suppress(asyncio.CancelledError):
+            await health_task
+        log_event("service.stopped", uptime_s=round(time.monotonic() - started, 1),
+                  counters=self.health.snapshot())
+
+    async def _prepare_database(self) -> None:
+        if isinstance(self._writer, InfluxV1Writer):
+            try:
+                await self._writer.ensure_database()
+            except WriteFailed as exc:  # InfluxDB may come later; the sink retries
+                log_event("sink.database_not_ready", error=str(exc))
+
+    async def _report_health(self, lines: asyncio.Queue[list[str] | None]) -> None:
+        while True:
+            await asyncio.sleep(self.config.health_interval_s)
+            await lines.put(self.health.to_lines())

@@ -1,0 +1,184 @@
+"""Generic JSON: any device that publishes a JSON object, mapped field by field in the config.
+
+Example payload (a DIY ESP32 logger on a laser cutter, one message per second)::
+
+    {"ts": 1763812800.25, "state": "cutting",
+     "tube": {"temp_f": 71.6}, "power": 812.5, "energy_wh": 15234.0}
+
+with this source in the config::
+
+    [[machines.sources]]
+    topic = "workshop/laser-01/status"
+    profile = "json"
+    time = { path = "ts", format = "unix_s" }
+    fields = [
+      { path = "state", signal = "state", states = { cutting = "running", ready = "idle" } },
+      { path = "tube.temp_f", signal = "chamber_temp_c", unit = "degF" },
+      { path = "power", signal = "power_w" },
+      { path = "energy_wh", signal = "energy_kwh", unit = "Wh" },
+    ]
+
+gives readings ``state=running``, ``chamber_temp_c=22.0`` (from 71.6 degF),
+``power_w=812.5`` and ``energy_kwh=15.234``, timestamped 2025-11-22T12:00:00.25Z.
+Paths missing from a message are skipped (devices often send partial updates); a
+message with none of them, or a value of the wrong type, is a decode error.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import Field, field_validator, model_validator
+
+from edge.machine_state import MachineState
+from edge.reading import Reading
+from edge.schema import SIGNALS
+from edge.units import UnitError, converter
+from gateways.profiles.base import DecodeError, MqttSourceBase, StrictModel
+from gateways.profiles.json_path import MISSING, Path, compile_path, lookup
+
+TimeFormat = Literal["unix_s", "unix_ms", "unix_us", "unix_ns", "iso8601"]
+_TIME_SCALE = {"unix_s": 1e9, "unix_ms": 1e6, "unix_us": 1e3, "unix_ns": 1.0}
+
+
+class JsonField(StrictModel):
+    path: str
+    signal: str
+    unit: str | None = None
+    """Unit the device sends (pint syntax: degF, Wh, mA, ...); the canonical one if absent."""
+    states: dict[str, MachineState] | None = None
+    """For ``signal = "state"``: device state values -> canonical states."""
+
+    @field_validator("path")
+    @classmethod
+    def _path_compiles(cls, path: str) -> str:
+        compile_path(path)
+        return path
+
+    @field_validator("signal")
+    @classmethod
+    def _known_signal(cls, signal: str) -> str:
+        if signal not in SIGNALS:
+            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
+        return signal
+
+    @model_validator(mode="after")
+    def _unit_fits_signal(self) -> JsonField:
+        spec = SIGNALS[self.signal]
+        if spec.field.type == "string":
+            if self.unit is not None:
+                raise ValueError(f"signal {self.signal!r} is text and takes no unit")
+        elif self.states is not None:
+            raise ValueError("'states' is only for signal 'state'")
+        elif self.unit is not None:
+            try:
+                converter(self.unit, spec.unit)
+            except UnitError as exc:
+                raise ValueError(f"unit {self.unit!r}: {exc} (signal {self.signal!r} is in "
+                                 f"{spec.unit or 'plain numbers'})") from None
+        return self
+
+
+class JsonTime(StrictModel):
+    path: str
+    format: TimeFormat = "unix_s"
+
+    @field_validator("path")
+    @classmethod
+    def _path_compiles(cls, path: str) -> str:
+        compile_path(path)
+        return path
+
+
+class JsonSource(MqttSourceBase):
+    profile: Literal["json"]
+    fields: list[JsonField] = Field(min_length=1)
+    time: JsonTime | None = None
+    """Where the device's own timestamp is; the arrival time is used when absent."""
+
+    def decoder(self, site: str, machine: str) -> JsonDecoder:
+        return JsonDecoder(self, site, machine)
+
+
+class JsonDecoder:
+    def __init__(self, source: JsonSource, site: str, machine: str) -> None:
+        self._site, self._machine, self._meter = site, machine, source.meter
+        self._fields: list[tuple[Path, str, str | None, dict[str, MachineState] | None]] = [
+            (compile_path(f.path), f.signal, f.unit, f.states) for f in source.fields
+        ]
+        self._time = (compile_path(source.time.path), source.time.format) if source.time else None
+
+    def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
+        try:
+            document = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise DecodeError(f"not JSON: {exc}") from None
+        if not isinstance(document, dict):
+            raise DecodeError(f"expected a JSON object, got {type(document).__name__}")
+        time_ns = self._timestamp(document, received_ns)
+        readings = []
+        for path, signal, unit, states in self._fields:
+            value = lookup(document, path)
+            if value is MISSING or value is None:
+                continue
+            if signal == "state":
+                readings.append(self._reading(signal, _state(value, states, path), None, time_ns))
+            else:
+                readings.append(self._reading(signal, _number(value, path), unit, time_ns))
+        if not readings:
+            raise DecodeError("none of the configured paths is in the message")
+        return readings
+
+    def _reading(self, signal: str, value: float | str, unit: str | None, time_ns: int) -> Reading:
+        return Reading(self._site, self._machine, signal, value, unit, time_ns, self._meter)
+
+    def _timestamp(self, document: dict[str, Any], received_ns: int) -> int:
+        if self._time is None:
+            return received_ns
+        path, fmt = self._time
+        value = lookup(document, path)
+        if value is MISSING or value is None:
+            return received_ns
+        if fmt == "iso8601":
+            if not isinstance(value, str):
+                raise DecodeError(f"time at {_show(path)}: expected an ISO 8601 string")
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                raise DecodeError(f"time at {_show(path)}: {value!r} is not ISO 8601") from None
+            if moment.tzinfo is None:
+                raise DecodeError(f"time at {_show(path)}: {value!r} has no time zone offset")
+            return int(moment.timestamp() * 1e9)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise DecodeError(f"time at {_show(path)}: expected a number ({fmt}), got {value!r}")
+        if fmt == "unix_ns" and isinstance(value, int):
+            return value
+        return round(value * _TIME_SCALE[fmt])
+
+
+def _number(value: Any, path: Path) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise DecodeError(f"{_show(path)}: expected a number, got {value!r:.40}")
+
+
+def _state(value: Any, states: dict[str, MachineState] | None, path: Path) -> str:
+    key = str(value)
+    if states and key in states:
+        return states[key].value
+    try:
+        return MachineState(key.lower()).value
+    except ValueError:
+        known = ", ".join(sorted(states)) if states else "canonical state names"
+        raise DecodeError(f"{_show(path)}: unknown state {key!r:.40}; mapped are {known}") from None
+
+
+def _show(path: Path) -> str:
+    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)[1:]

@@ -1,0 +1,13 @@
+"""What a gateway hands over: bytes as received, with where and when they came from."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class RawMessage(NamedTuple):
+    route: str
+    """The configured source this message belongs to (see ``MqttSourceBase.route``)."""
+    topic: str
+    payload: bytes
+    received_ns: int
