@@ -172,3 +172,25 @@ def _signals() -> dict[str, SignalSpec]:
 
 SIGNALS: dict[str, SignalSpec] = _signals()
 """Canonical signals a device profile may produce, by name."""
+
+
+def markdown() -> str:
+    """The schema as the Markdown of ``docs/schema.md`` (a test keeps the two in step)."""
+    lines = [
+        "# Storage schema",
+        "",
+        "Generated from `edge/schema.py` by `python -m edge.schema > docs/schema.md`;",
+        "a test fails when the two differ. Tags are low-cardinality identifiers only.",
+        "Every numeric field is stored as a float. Renames are breaking changes.",
+    ]
+    for spec in MEASUREMENTS.values():
+        lines += ["", f"## `{spec.name}`", "", spec.doc, "",
+                  f"Tags: {', '.join(f'`{t}`' for t in spec.tags)}", "",
+                  "| field | type | unit | meaning |", "|---|---|---|---|"]
+        lines += [f"| `{f.name}` | {f.type} | {f.unit or ''} | {f.doc} |"
+                  for f in spec.fields.values()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

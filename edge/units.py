@@ -19,12 +19,17 @@ class UnitError(ValueError):
     """A unit string pint does not know, or two units that cannot be converted."""
 
 
+DECIMALS = 9
+"""Converted values are rounded to this many decimals: float noise from the affine map
+(71.6 degF -> 21.999999999999126 degC) would otherwise show in tables and exports."""
+
+
 class Affine(NamedTuple):
     scale: float
     offset: float
 
     def __call__(self, value: float) -> float:
-        return self.scale * value + self.offset
+        return round(self.scale * value + self.offset, DECIMALS)
 
 
 IDENTITY = Affine(1.0, 0.0)

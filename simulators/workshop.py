@@ -43,6 +43,7 @@ class SimulatedWorkshop:
     async def run(self, host: str, port: int, interval_s: float = 1.0) -> None:
         """Publish every ``interval_s`` until cancelled."""
         publisher = Publisher(host, port, "circlemade-simulated-workshop")
+        await asyncio.to_thread(publisher.wait_connected)
         try:
             while True:
                 for topic, payload in self.messages(time.time()):

@@ -1,0 +1,51 @@
+"""Real servers for the tests: Mosquitto, InfluxDB 1.x and VictoriaMetrics as child
+processes on free loopback ports, one of each per test session.
+
+With CI=true a missing server binary fails the run; elsewhere it skips with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from simulators import local_servers
+from simulators.local_servers import LocalServer, ServerUnavailable
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _serve(make: object, data_dir: Path) -> Iterator[LocalServer]:
+    assert callable(make)
+    try:
+        server: LocalServer = make(data_dir)
+        server.start()
+    except ServerUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"server needed in CI: {exc}", pytrace=False)
+        pytest.skip(f"{exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    yield from _serve(local_servers.mosquitto, tmp_path_factory.mktemp("mosquitto"))
+
+
+@pytest.fixture(scope="session")
+def influxdb1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    yield from _serve(local_servers.influxdb1, tmp_path_factory.mktemp("influxdb"))
+
+
+@pytest.fixture(scope="session")
+def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    yield from _serve(local_servers.victoria_metrics, tmp_path_factory.mktemp("victoria"))
+
+
+REPO = Path(__file__).resolve().parent.parent

@@ -1,0 +1,155 @@
+"""Config validation: a good file passes, each kind of bad file names its field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.cli import main
+from edge.config import ConfigError, load_config
+from tests.conftest import REPO
+
+GOOD = """
+[site]
+id = "atelier"
+
+[[brokers]]
+id = "main"
+port = 1883
+
+[influx]
+api = "v1"
+url = "http://127.0.0.1:8086"
+
+[[machines]]
+id = "p1"
+kind = "printer"
+  [[machines.sources]]
+  topic = "a/p1"
+  profile = "json"
+  fields = [{ path = "t", signal = "nozzle_temp_c" }]
+
+[[machines]]
+id = "p2"
+kind = "printer"
+  [[machines.sources]]
+  topic = "a/p2"
+  profile = "json"
+  fields = [{ path = "t", signal = "nozzle_temp_c" }]
+
+[[machines]]
+id = "c1"
+kind = "cnc"
+  [[machines.sources]]
+  topic = "a/c1"
+  profile = "json"
+  fields = [{ path = "rpm", signal = "spindle_speed_rpm", unit = "rpm" }]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "workshop.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_example_is_valid() -> None:
+    config = load_config(REPO / "examples" / "workshop.toml")
+    assert [m.kind for m in config.machines].count("printer") == 2
+    assert any(m.kind == "cnc" for m in config.machines)
+    assert any(s.meter for m in config.machines for s in m.sources)
+
+
+def test_good_config_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(write(tmp_path, GOOD))]) == 0
+    assert "ok: site 'atelier', 3 machines" in capsys.readouterr().out
+
+
+BAD = [
+    pytest.param(("port = 1883", 'port = "eighteen"'), "brokers[0].port",
+                 "valid integer", id="wrong-type"),
+    pytest.param(('id = "atelier"', 'name = "no id"'), "site.id",
+                 "required field is missing", id="missing-required"),
+    pytest.param(('profile = "json"\n  fields = [{ path = "rpm"',
+                  'profile = "fanuc"\n  fields = [{ path = "rpm"'),
+                 "machines[2].sources[0].profile", "unknown payload profile; expected one of: json",
+                 id="unknown-profile"),
+    pytest.param(('id = "p2"', 'id = "p1"'), "machines[1].id",
+                 "duplicate id; machines[0] has the same", id="duplicate-machine"),
+    pytest.param(('topic = "a/c1"', 'topic = "a/#/c1"'), "machines[2].sources[0].topic",
+                 "'#' must be a whole level and the last one", id="bad-topic"),
+    pytest.param(('unit = "rpm"', 'unit = "kg"'), "machines[2].sources[0].fields[0]",
+                 "cannot convert 'kg' to 'rpm'", id="incompatible-unit"),
+    pytest.param(('signal = "spindle_speed_rpm"', 'signal = "spindle_sped_rpm"'),
+                 "machines[2].sources[0].fields[0].signal", "unknown signal", id="unknown-signal"),
+    pytest.param(('api = "v1"', 'api = "v1"\ntoken = "s3cr3t"'), "influx.token",
+                 "secrets must not be written in the config file", id="literal-secret"),
+    pytest.param(('api = "v1"', 'api = "v1"\ntoken_env = "CIRCLEMADE_TEST_UNSET_TOKEN"'),
+                 "influx.token_env", "environment variable CIRCLEMADE_TEST_UNSET_TOKEN is not set",
+                 id="unset-secret-env"),
+    pytest.param(('kind = "cnc"', 'kind = "cnc"\nmodel = "x"'), "machines[2].model",
+                 "unknown field", id="unknown-field"),
+    pytest.param(('id = "atelier"', 'id = "atelier"\ntimezone = "Europe/Bruxelles"'),
+                 "site.timezone", "unknown time zone", id="bad-timezone"),
+    pytest.param(('topic = "a/p1"', 'topic = "a/p1"\n  broker = "backup"'),
+                 "machines[0].sources[0].broker", "no broker with this id", id="unknown-broker"),
+    pytest.param(("[site]", "[site\n"), "", "not valid TOML", id="toml-syntax"),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "expected"), BAD)
+def test_bad_config_names_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, str], field: str,
+    expected: str,
+) -> None:
+    old, new = change
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {field}" in err
+    assert expected in err
+
+
+def test_literal_secret_value_is_never_echoed(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('api = "v1"', 'api = "v1"\npassword = "hunter2"'))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_secret_comes_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('api = "v1"', 'api = "v2"\ntoken_env = "TEST_TOKEN"'))
+    config = load_config(path, environ={"TEST_TOKEN": "abc"})
+    assert "abc" not in repr(config)
+
+
+def test_secret_comes_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("from-file\n")
+    text = GOOD.replace('api = "v1"', f'api = "v2"\ntoken_file = "{secret}"')
+    config = load_config(write(tmp_path, text))
+    token = config.influx.token()
+    assert token is not None and token.get_secret_value() == "from-file"
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace("port = 1883", "port = 0").replace('id = "p2"', 'id = "p 2"')
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    paths = [p.path for p in caught.value.problems]
+    assert paths == ["brokers[0].port", "machines[1].id"]
+
+
+def test_run_refuses_a_bad_config_before_starting(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('id = "p2"', 'id = "p1"'))
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "run", "-c", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )
+    assert result.returncode == 2
+    assert "machines[1].id: duplicate id" in result.stderr
+    assert "service.started" not in result.stderr

@@ -1,0 +1,76 @@
+"""The MQTT gateway against a real Mosquitto: batching, and a broker that restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from edge.config import Broker
+from gateways.mqtt import MqttGateway, Subscription
+from gateways.raw_message import RawMessage
+from simulators import local_servers
+from simulators.mqtt_publisher import Publisher
+from tests.conftest import _serve
+
+
+async def collect(
+    queue: asyncio.Queue[list[RawMessage] | None], count: int
+) -> list[list[RawMessage]]:
+    batches: list[list[RawMessage]] = []
+    while sum(len(b) for b in batches) < count:
+        batch = await asyncio.wait_for(queue.get(), 20)
+        assert batch is not None
+        batches.append(batch)
+    return batches
+
+
+async def test_messages_arrive_in_batches_in_order(mosquitto: local_servers.LocalServer) -> None:
+    gateway = MqttGateway(Broker(port=mosquitto.port), "test-batches",
+                          [Subscription("batch/+/data", 1, "route-a")])
+    queue: asyncio.Queue[list[RawMessage] | None] = asyncio.Queue()
+    task = asyncio.create_task(gateway.run(queue))
+    assert await asyncio.to_thread(gateway.connected.wait, 10)
+    publisher = Publisher("127.0.0.1", mosquitto.port, "test-batches-pub")
+    publisher.wait_connected()
+    for i in range(5000):
+        publisher.publish(f"batch/m{i % 7}/data", str(i).encode(), qos=1)
+    time.sleep(1.0)  # noqa: ASYNC251 -- a busy event loop: paho's thread keeps receiving
+    batches = await collect(queue, 5000)
+    publisher.close()
+    await gateway.stop()
+    await task
+    messages = [m for b in batches for m in b]
+    assert [int(m.payload) for m in messages] == list(range(5000))
+    assert {m.route for m in messages} == {"route-a"}
+    assert messages[8].topic == "batch/m1/data"
+    # What piled up while the loop was busy comes as one batch, not one wake-up each.
+    assert max(len(b) for b in batches) > 1000, [len(b) for b in batches][:20]
+
+
+async def test_gateway_reconnects_after_a_broker_restart(tmp_path: Path) -> None:
+    gen = _serve(local_servers.mosquitto, tmp_path / "broker")
+    broker_server = next(gen)
+    try:
+        gateway = MqttGateway(
+            Broker(port=broker_server.port, reconnect_min_s=1, reconnect_max_s=2),
+            "test-restart", [Subscription("restart/x", 1, "r")])
+        queue: asyncio.Queue[list[RawMessage] | None] = asyncio.Queue()
+        task = asyncio.create_task(gateway.run(queue))
+        assert await asyncio.to_thread(gateway.connected.wait, 10)
+        broker_server.stop()
+        await asyncio.sleep(0.5)
+        assert not gateway.connected.is_set()
+        await asyncio.sleep(2.5)  # a few failed reconnects while the broker is away
+        broker_server.start()
+        assert await asyncio.to_thread(gateway.connected.wait, 15), "no reconnect"
+        publisher = Publisher("127.0.0.1", broker_server.port, "test-restart-pub")
+        publisher.wait_connected()
+        publisher.publish("restart/x", b"after", qos=1)
+        (batch,) = await collect(queue, 1)
+        assert batch[0].payload == b"after"
+        publisher.close()
+        await gateway.stop()
+        await task
+    finally:
+        gen.close()
