@@ -33,22 +33,29 @@ def format_value(value: float | int | bool | str) -> str:
     return repr(number)
 
 
+def series_key(measurement: str, tags: Iterable[tuple[str, str]]) -> str:
+    """``measurement,tag=v,...``: tags sorted by key, as InfluxDB recommends for write
+    performance; empty tag values dropped (InfluxDB does not store them). Callers in the
+    hot path cache it per series."""
+    head = measurement.translate(_MEASUREMENT_ESCAPES)
+    for key, value in sorted(tags):
+        if value:
+            head += "," + escape_key(key) + "=" + escape_key(value)
+    return head
+
+
+def encode_fields(fields: Iterable[tuple[str, float | int | bool | str]]) -> str:
+    return ",".join(escape_key(key) + "=" + format_value(value) for key, value in fields)
+
+
 def encode(
     measurement: str,
     tags: Iterable[tuple[str, str]],
     fields: Iterable[tuple[str, float | int | bool | str]],
     time_ns: int,
 ) -> str:
-    """One line: ``measurement,tag=v field=1.0,other="x" 1700000000000000000``.
-
-    Tags are sorted by key, as InfluxDB recommends for write performance. Empty tag
-    values are dropped (InfluxDB does not store them).
-    """
-    head = measurement.translate(_MEASUREMENT_ESCAPES)
-    for key, value in sorted(tags):
-        if value:
-            head += "," + escape_key(key) + "=" + escape_key(value)
-    body = ",".join(escape_key(key) + "=" + format_value(value) for key, value in fields)
+    """One line: ``measurement,tag=v field=1.0,other="x" 1700000000000000000``."""
+    body = encode_fields(fields)
     if not body:
         raise LineProtocolError(f"point of {measurement!r} has no fields")
-    return f"{head} {body} {int(time_ns)}"
+    return f"{series_key(measurement, tags)} {body} {int(time_ns)}"

@@ -1,7 +1,9 @@
 """Readings -> line protocol points of the canonical schema, in canonical units.
 
 Readings of one machine that share an instant and a measurement become one point with
-several fields: fewer lines, and the values a device sent together stay together.
+several fields: fewer lines, and the values a device sent together stay together. The
+series key (measurement and tags) of each machine is built once and cached: it is the
+same for every point, and escaping it per point was a third of the ingest cost.
 """
 
 from __future__ import annotations
@@ -27,43 +29,63 @@ class Rejected:
     reason: str
 
 
+_STATE_FIELDS = {
+    state.value: f'state="{state.value}",state_code={float(state.code)!r}' for state in MachineState
+}
+
+PointKey = tuple[str, str, str, str | None, int]
+
+
 class Normaliser:
     def __init__(self, machine_kinds: dict[str, str]) -> None:
         self._kinds = machine_kinds
+        self._series: dict[tuple[str, str, str, str | None], str] = {}
 
     def to_lines(self, readings: Iterable[Reading]) -> tuple[list[str], list[Rejected]]:
         """Points for ``readings``, and the readings that were refused with the reason."""
-        points: dict[tuple[str, str, str, str | None, int], list[tuple[str, float | str]]] = {}
+        points: dict[PointKey, list[str]] = {}
         rejected: list[Rejected] = []
         for reading in readings:
             try:
-                measurement, fields = self._fields(reading)
+                measurement, field = self._field(reading)
             except NormaliseError as exc:
                 rejected.append(Rejected(reading, str(exc)))
                 continue
             meter = (reading.meter or reading.machine) if measurement == ENERGY.name else None
             key = (measurement, reading.site, reading.machine, meter, reading.time_ns)
-            points.setdefault(key, []).extend(fields)
+            fields = points.get(key)
+            if fields is None:
+                points[key] = [field]
+            else:
+                fields.append(field)
         lines = []
         for (measurement, site, machine, meter, time_ns), fields in points.items():
+            series = self._series_key(measurement, site, machine, meter)
+            lines.append(f"{series} {','.join(fields)} {time_ns}")
+        return lines, rejected
+
+    def _series_key(self, measurement: str, site: str, machine: str, meter: str | None) -> str:
+        key = (measurement, site, machine, meter)
+        series = self._series.get(key)
+        if series is None:
             tags = [("site", site), ("machine", machine), ("kind", self._kinds.get(machine, ""))]
             if meter is not None:
                 tags.append(("meter", meter))
-            lines.append(line_protocol.encode(measurement, tags, fields, time_ns))
-        return lines, rejected
+            series = self._series[key] = line_protocol.series_key(measurement, tags)
+        return series
 
     @staticmethod
-    def _fields(reading: Reading) -> tuple[str, list[tuple[str, float | str]]]:
+    def _field(reading: Reading) -> tuple[str, str]:
+        """The measurement and the encoded ``field=value`` text of one reading."""
         spec = SIGNALS.get(reading.signal)
         if spec is None:
             raise NormaliseError(f"unknown signal {reading.signal!r}")
         value = reading.value
         if spec.measurement is MACHINE_STATE:
-            try:
-                state = MachineState(str(value))
-            except ValueError:
-                raise NormaliseError(f"unknown machine state {value!r}") from None
-            return MACHINE_STATE.name, [("state", state.value), ("state_code", state.code)]
+            fields = _STATE_FIELDS.get(str(value))
+            if fields is None:
+                raise NormaliseError(f"unknown machine state {value!r}")
+            return MACHINE_STATE.name, fields
         if isinstance(value, str):
             raise NormaliseError(f"{reading.signal}: expected a number, got {value!r:.40}")
         try:
@@ -72,4 +94,4 @@ class Normaliser:
             raise NormaliseError(f"{reading.signal}: {exc}") from None
         if not math.isfinite(number):
             raise NormaliseError(f"{reading.signal}: non-finite value {value!r}")
-        return spec.measurement.name, [(spec.name, number)]
+        return spec.measurement.name, f"{spec.name}={number!r}"

@@ -19,7 +19,7 @@ class Publisher:
         self._unacked = 0
         self._lock = threading.Lock()
         self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   protocol=paho.MQTTv5)
+                                   protocol=paho.MQTTv311)
         self._client.max_inflight_messages_set(100)
         self._client.max_queued_messages_set(0)
         self._client.on_connect = self._on_connect
