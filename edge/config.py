@@ -222,10 +222,18 @@ _FRIENDLY = {
 
 
 def _problem(error: Mapping[str, Any]) -> Problem:
-    path = _dotted(error["loc"])
+    loc = error["loc"]
+    # A source's loc carries the profile tag pydantic chose (sources, 0, "json", "fields");
+    # the person wrote no such key, so it is left out of the path.
+    loc = tuple(step for i, step in enumerate(loc)
+                if not (step in PROFILE_NAMES and i > 0 and isinstance(loc[i - 1], int)))
+    path = _dotted(loc)
     message = _FRIENDLY.get(error["type"], error["msg"])
-    if error["type"] == "literal_error" and path.endswith(".profile"):
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        path += ".profile"
         message = f"unknown payload profile; expected one of: {', '.join(PROFILE_NAMES)}"
+        value = error.get("ctx", {}).get("tag")
+        return Problem(path, message, repr(value) if error["type"] == "union_tag_invalid" else None)
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     value = error.get("input")

@@ -14,7 +14,7 @@ from edge.eventlog import Throttle
 from edge.health import Health
 from edge.normalise import Normaliser
 from edge.reading import Reading
-from gateways.profiles import DecodeError, Decoder
+from gateways.profiles import DecodeError, Decoder, PartialDecode
 from gateways.raw_message import RawMessage
 
 
@@ -47,6 +47,9 @@ class Ingest:
                     self._decoders[route].decode(message.topic, message.payload,
                                                  message.received_ns)
                 )
+            except PartialDecode as exc:
+                readings.extend(exc.readings)
+                self._bad_input(route, message.topic, str(exc))
             except DecodeError as exc:
                 self._bad_input(route, message.topic, str(exc))
             except Exception as exc:  # a decoder bug must not stop ingest

@@ -86,6 +86,10 @@ class Normaliser:
             if fields is None:
                 raise NormaliseError(f"unknown machine state {value!r}")
             return MACHINE_STATE.name, fields
+        if spec.field.type == "string":
+            if not isinstance(value, str):
+                raise NormaliseError(f"{reading.signal}: expected text, got {value!r:.40}")
+            return spec.measurement.name, f"{spec.name}={line_protocol.format_value(value)}"
         if isinstance(value, str):
             raise NormaliseError(f"{reading.signal}: expected a number, got {value!r:.40}")
         try:

@@ -89,6 +89,17 @@ ENERGY = _measurement(
     extra_tags=("meter",),
 )
 
+JOB_EVENT = _measurement(
+    "job_event",
+    "A job started or ended on a machine, as the device reported it; the KPI stage turns "
+    "these into `job` records.",
+    [
+        FieldSpec("job_event", None, "string", "start or end"),
+        FieldSpec("job_name", None, "string", "job or file name"),
+        FieldSpec("job_outcome", None, "string", "for end: good, scrap or aborted"),
+    ],
+)
+
 MATERIAL = _measurement(
     "material",
     "Material consumed, cumulative per machine and material.",
@@ -145,7 +156,8 @@ EDGE_HEALTH = MeasurementSpec(
 )
 
 MEASUREMENTS: dict[str, MeasurementSpec] = {
-    m.name: m for m in (MACHINE_STATE, TELEMETRY, ENERGY, MATERIAL, JOB, OEE, EDGE_HEALTH)
+    m.name: m
+    for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, MATERIAL, JOB, OEE, EDGE_HEALTH)
 }
 
 
@@ -164,7 +176,7 @@ class SignalSpec:
 
 def _signals() -> dict[str, SignalSpec]:
     signals = {"state": SignalSpec("state", MACHINE_STATE, MACHINE_STATE.fields["state"])}
-    for measurement in (TELEMETRY, ENERGY):
+    for measurement in (TELEMETRY, ENERGY, JOB_EVENT):
         for spec in measurement.fields.values():
             signals[spec.name] = SignalSpec(spec.name, measurement, spec)
     return signals
@@ -172,6 +184,9 @@ def _signals() -> dict[str, SignalSpec]:
 
 SIGNALS: dict[str, SignalSpec] = _signals()
 """Canonical signals a device profile may produce, by name."""
+
+JOB_EVENTS = ("start", "end")
+JOB_OUTCOMES = ("good", "scrap", "aborted")
 
 
 def markdown() -> str:

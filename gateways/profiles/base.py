@@ -7,9 +7,9 @@ decoder that turns one message into readings, and a docstring with a real payloa
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from edge.reading import Reading
@@ -21,11 +21,72 @@ Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
 
 TopicFilter = Annotated[str, AfterValidator(check_topic_filter)]
 
-_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
-
 
 class DecodeError(ValueError):
     """A message that does not fit its profile. The text says what was expected."""
+
+
+class PartialDecode(DecodeError):
+    """Readings that are good, with a problem worth counting (e.g. a Sparkplug sequence
+    gap: the data is valid, but messages were lost before it)."""
+
+    def __init__(self, message: str, readings: list[Reading]) -> None:
+        super().__init__(message)
+        self.readings = readings
+
+
+def json_object(payload: bytes) -> dict[str, Any]:
+    """The payload as a JSON object, or a DecodeError saying what it was instead."""
+    try:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise DecodeError(f"expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+def as_number(value: Any, where: str) -> float:
+    """Numbers, booleans and numeric strings as float; DecodeError for anything else."""
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise DecodeError(f"{where}: expected a number, got {value!r:.40}")
+
+
+class DecoderBase:
+    """Readings for one machine (and meter), and job start/end from a state sequence."""
+
+    def __init__(self, site: str, machine: str, meter: str | None = None) -> None:
+        self.site, self.machine, self.meter = site, machine, meter
+        self.job_active = False
+        self.job_name = ""
+
+    def reading(self, signal: str, value: float | str, time_ns: int,
+                unit: str | None = None) -> Reading:
+        return Reading(self.site, self.machine, signal, value, unit, time_ns, self.meter)
+
+    def job_transition(self, active: bool, outcome: str | None, name: str,
+                       time_ns: int) -> list[Reading]:
+        """``job_event`` readings when a job starts (``active`` turns true) or ends
+        (``outcome`` given while a job is active)."""
+        events: list[Reading] = []
+        if name:
+            self.job_name = name
+        if active and not self.job_active:
+            self.job_active = True
+            events += [self.reading("job_event", "start", time_ns),
+                       self.reading("job_name", self.job_name, time_ns)]
+        elif outcome is not None and self.job_active:
+            self.job_active = False
+            events += [self.reading("job_event", "end", time_ns),
+                       self.reading("job_name", self.job_name, time_ns),
+                       self.reading("job_outcome", outcome, time_ns)]
+        return events
 
 
 class Decoder(Protocol):
@@ -51,3 +112,8 @@ class MqttSourceBase(StrictModel):
 
     def decoder(self, site: str, machine: str) -> Decoder:
         raise NotImplementedError(f"profile {type(self).__name__} has no decoder")
+
+    @classmethod
+    def machine_from_topic(cls, topic: str) -> str | None:
+        """The device's own id in a topic, for ``circlemade decode`` without --machine."""
+        return None

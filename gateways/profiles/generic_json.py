@@ -21,7 +21,9 @@ with this source in the config::
 gives readings ``state=running``, ``chamber_temp_c=22.0`` (from 71.6 degF),
 ``power_w=812.5`` and ``energy_kwh=15.234``, timestamped 2025-11-22T12:00:00.25Z.
 Paths missing from a message are skipped (devices often send partial updates); a
-message with none of them, or a value of the wrong type, is a decode error.
+message with none of them, or a value of the wrong type, is a decode error. Without
+``fields``, top-level keys named like canonical signals (``{"power_w": 12.5}``) are taken
+as they are.
 """
 
 from __future__ import annotations
@@ -29,14 +31,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
 from pydantic import Field, field_validator, model_validator
 
 from edge.machine_state import MachineState
 from edge.reading import Reading
 from edge.schema import SIGNALS
 from edge.units import UnitError, converter
-from gateways.profiles.base import DecodeError, MqttSourceBase, StrictModel
+from gateways.profiles.base import (
+    DecodeError,
+    DecoderBase,
+    MqttSourceBase,
+    StrictModel,
+    as_number,
+    json_object,
+)
 from gateways.profiles.json_path import MISSING, Path, compile_path, lookup
 
 TimeFormat = Literal["unix_s", "unix_ms", "unix_us", "unix_ns", "iso8601"]
@@ -94,29 +102,28 @@ class JsonTime(StrictModel):
 
 class JsonSource(MqttSourceBase):
     profile: Literal["json"]
-    fields: list[JsonField] = Field(min_length=1)
+    fields: list[JsonField] = Field(default_factory=list)
     time: JsonTime | None = None
     """Where the device's own timestamp is; the arrival time is used when absent."""
 
     def decoder(self, site: str, machine: str) -> JsonDecoder:
         return JsonDecoder(self, site, machine)
 
+    @classmethod
+    def machine_from_topic(cls, topic: str) -> str | None:
+        return topic.replace("/", "-").strip("-") or None
 
-class JsonDecoder:
+
+class JsonDecoder(DecoderBase):
     def __init__(self, source: JsonSource, site: str, machine: str) -> None:
-        self._site, self._machine, self._meter = site, machine, source.meter
+        super().__init__(site, machine, source.meter)
         self._fields: list[tuple[Path, str, str | None, dict[str, MachineState] | None]] = [
             (compile_path(f.path), f.signal, f.unit, f.states) for f in source.fields
-        ]
+        ] or [((name,), name, None, None) for name in SIGNALS]
         self._time = (compile_path(source.time.path), source.time.format) if source.time else None
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
-        try:
-            document = orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise DecodeError(f"not JSON: {exc}") from None
-        if not isinstance(document, dict):
-            raise DecodeError(f"expected a JSON object, got {type(document).__name__}")
+        document = json_object(payload)
         time_ns = self._timestamp(document, received_ns)
         readings = []
         for path, signal, unit, states in self._fields:
@@ -124,15 +131,14 @@ class JsonDecoder:
             if value is MISSING or value is None:
                 continue
             if signal == "state":
-                readings.append(self._reading(signal, _state(value, states, path), None, time_ns))
+                readings.append(self.reading(signal, _state(value, states, path), time_ns))
+            elif SIGNALS[signal].field.type == "string":
+                readings.append(self.reading(signal, str(value), time_ns))
             else:
-                readings.append(self._reading(signal, _number(value, path), unit, time_ns))
+                readings.append(self.reading(signal, as_number(value, _show(path)), time_ns, unit))
         if not readings:
             raise DecodeError("none of the configured paths is in the message")
         return readings
-
-    def _reading(self, signal: str, value: float | str, unit: str | None, time_ns: int) -> Reading:
-        return Reading(self._site, self._machine, signal, value, unit, time_ns, self._meter)
 
     def _timestamp(self, document: dict[str, Any], received_ns: int) -> int:
         if self._time is None:
@@ -156,17 +162,6 @@ class JsonDecoder:
         if fmt == "unix_ns" and isinstance(value, int):
             return value
         return round(value * _TIME_SCALE[fmt])
-
-
-def _number(value: Any, path: Path) -> float:
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    raise DecodeError(f"{_show(path)}: expected a number, got {value!r:.40}")
 
 
 def _state(value: Any, states: dict[str, MachineState] | None, path: Path) -> str:
