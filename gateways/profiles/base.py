@@ -58,6 +58,14 @@ def as_number(value: Any, where: str) -> float:
     raise DecodeError(f"{where}: expected a number, got {value!r:.40}")
 
 
+def seconds_to_ns(stamp: Any, fallback_ns: int) -> int:
+    """A unix time in (fractional) seconds as ns, rounded to the microsecond (a float of
+    seconds carries no more); ``fallback_ns`` when ``stamp`` is not a number."""
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        return round(stamp * 1_000_000) * 1000
+    return fallback_ns
+
+
 class DecoderBase:
     """Readings for one machine (and meter), and job start/end from a state sequence."""
 

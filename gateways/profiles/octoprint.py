@@ -36,6 +36,7 @@ from gateways.profiles.base import (
     MqttSourceBase,
     as_number,
     json_object,
+    seconds_to_ns,
 )
 
 EVENT_STATES = {
@@ -68,7 +69,7 @@ class OctoPrintDecoder(DecoderBase):
             return []
         kind, name = parts[-2], parts[-1]
         document = json_object(payload)
-        time_ns = _time(document, received_ns)
+        time_ns = seconds_to_ns(document.get("_timestamp"), received_ns)
         if kind == "temperature":
             return self._temperature(name, document, time_ns)
         if kind == "progress":
@@ -106,9 +107,3 @@ class OctoPrintDecoder(DecoderBase):
         readings += self.job_transition(event == "PrintStarted", outcome, name, time_ns)
         return readings
 
-
-def _time(document: dict[str, Any], received_ns: int) -> int:
-    stamp = document.get("_timestamp")
-    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
-        return int(stamp * 1_000_000_000)
-    return received_ns

@@ -30,7 +30,14 @@ from typing import Any, Literal
 from pydantic import Field
 
 from edge.reading import Reading
-from gateways.profiles.base import DecodeError, DecoderBase, MqttSourceBase, as_number, json_object
+from gateways.profiles.base import (
+    DecodeError,
+    DecoderBase,
+    MqttSourceBase,
+    as_number,
+    json_object,
+    seconds_to_ns,
+)
 
 GEN1_VALUES = {"power": ("power_w", None), "energy": ("energy_kwh", "W * min")}
 GEN2_VALUES = {"apower": ("power_w", None), "voltage": ("voltage_v", None),
@@ -82,10 +89,7 @@ class ShellyDecoder(DecoderBase):
         params = message.get("params")
         if not isinstance(params, dict):
             raise DecodeError("params: expected an object")
-        stamp = params.get("ts")
-        time_ns = (int(stamp * 1_000_000_000)
-                   if isinstance(stamp, int | float) and not isinstance(stamp, bool)
-                   else received_ns)
+        time_ns = seconds_to_ns(params.get("ts"), received_ns)
         status = params.get(self._component)
         if status is None:
             return []
