@@ -2,6 +2,8 @@
 
     circlemade check-config FILE     validate a config; exit 0 when good, 2 when not
     circlemade run -c FILE           run the edge service until SIGTERM or SIGINT
+    circlemade decode --profile P --topic T [FILE|-]   what the edge makes of a payload
+    circlemade simulate [--printers N --meters M --cnc K | --scenario F] --broker URL
     circlemade demo                  simulators, local servers, service and live view
 """
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from edge.config import Config, ConfigError, load_config
 from edge.eventlog import log_event, setup_logging
+from gateways.profiles import PROFILE_NAMES
 
 EXIT_BAD_CONFIG = 2
 
@@ -30,6 +33,26 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("-c", "--config", type=Path, required=True)
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
+    decode = commands.add_parser("decode", help="decode one payload, print readings as JSON")
+    decode.add_argument("--profile", required=True, choices=PROFILE_NAMES)
+    decode.add_argument("--topic", required=True)
+    decode.add_argument("--machine", default=None, help="machine id when the topic has none")
+    decode.add_argument("file", nargs="?", default="-", help="payload file, or - for stdin")
+
+    simulate = commands.add_parser("simulate", help="run simulated devices against a broker")
+    simulate.add_argument("--scenario", type=Path, default=None, help="scenario TOML file")
+    simulate.add_argument("--printers", type=int, default=2)
+    simulate.add_argument("--meters", type=int, default=2)
+    simulate.add_argument("--cnc", type=int, default=1)
+    simulate.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+    simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument("--speed", type=float, default=None,
+                          help="simulated seconds per second (60: an hour a minute)")
+    simulate.add_argument("--interval", type=float, default=None, help="seconds between messages")
+    simulate.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    simulate.add_argument("--print-config", action="store_true",
+                          help="print the [[machines]] config that reads this fleet, and exit")
+
     demo = commands.add_parser("demo", help="the whole trip on this machine, nothing configured")
     demo.add_argument("--data-dir", type=Path, default=None)
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
@@ -40,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.file)
     if args.command == "run":
         return _run(args.config, args.log_level)
+    if args.command == "decode":
+        return _decode(args.profile, args.topic, args.machine, args.file)
+    if args.command == "simulate":
+        return _simulate(args)
     from edge.demo import default_data_dir, run_demo
 
     try:
@@ -65,6 +92,39 @@ def _check_config(path: Path) -> int:
     print(f"{path}: ok: site {config.site.id!r}, {len(config.machines)} machines, "
           f"{sources} sources, {len(config.brokers)} broker(s), "
           f"InfluxDB {config.influx.api} at {config.influx.url}")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from simulators import simulate_command
+    from simulators.fleet import Fleet
+
+    scenario = simulate_command.load_scenario(
+        args.scenario, (args.printers, args.meters, args.cnc),
+        {"seed": args.seed, "speed": args.speed, "interval_s": args.interval})
+    if args.print_config:
+        print(simulate_command.machines_toml(Fleet(scenario)), end="")
+        return 0
+    return simulate_command.run(scenario, args.broker, args.duration)
+
+
+def _decode(profile: str, topic: str, machine: str | None, file: str) -> int:
+    from edge.inspect_payload import InspectError, as_json_line, decode_payload
+
+    try:
+        payload = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        print(f"decode: cannot read {file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    try:
+        readings, warning = decode_payload(profile, topic, payload, machine)
+    except InspectError as exc:
+        print(f"decode: {exc}", file=sys.stderr)
+        return 1
+    for reading in readings:
+        print(as_json_line(reading))
+    if warning:
+        print(f"decode: warning: {warning}", file=sys.stderr)
     return 0
 
 

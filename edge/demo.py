@@ -1,7 +1,8 @@
 """``circlemade demo``: the whole trip on one machine, with nothing configured.
 
 Starts Mosquitto and InfluxDB 1.x as child processes (data under ``--data-dir``), a
-simulated workshop publishing over MQTT, and the edge service; then shows what InfluxDB
+simulated workshop publishing real device payloads (Bambu Lab, OctoPrint, Tasmota,
+Shelly, Sparkplug B) over MQTT, and the edge service; then shows what InfluxDB
 holds, refreshed every two seconds, until Ctrl-C or ``--duration``.
 """
 
@@ -21,10 +22,7 @@ from edge.influxql import InfluxQL, QueryError
 from edge.live_view import render, snapshot
 from edge.service import EdgeService
 from simulators import local_servers
-from simulators.workshop import SimulatedWorkshop
-
-PRINTERS = ["printer-1", "printer-2"]
-_STATES = {"printing": "running", "heating": "running", "cooling": "idle"}
+from simulators.fleet import Fleet, Scenario
 
 
 def default_data_dir() -> Path:
@@ -32,31 +30,19 @@ def default_data_dir() -> Path:
     return Path(base) / "circlemade" / "demo"
 
 
-def demo_config(mqtt_port: int, influx_url: str) -> dict[str, Any]:
-    """The embedded config: each simulated printer and the smart plug in front of it."""
+def demo_scenario(speed: float) -> Scenario:
+    """Two printers (a Bambu Lab and an OctoPrint) behind a Tasmota and a Shelly plug, and
+    a CNC router on a Sparkplug B gateway: one of each kind of device a workshop has."""
+    return Scenario.from_counts(printers=2, meters=2, cnc=1, seed=7, speed=speed)
 
-    def printer(machine: str) -> dict[str, Any]:
-        timed = {"profile": "json", "time": {"path": "ts", "format": "unix_s"}}
-        status = [("state", "state"), ("progress", "progress_pct"), ("layer", "layer"),
-                  ("temps.nozzle", "nozzle_temp_c"), ("temps.nozzle_target", "nozzle_target_c"),
-                  ("temps.bed", "bed_temp_c"), ("temps.bed_target", "bed_target_c")]
-        plug = [("power", "power_w"), ("voltage", "voltage_v"), ("current", "current_a")]
-        status_fields: list[dict[str, Any]] = [{"path": p, "signal": s} for p, s in status]
-        status_fields[0]["states"] = _STATES
-        plug_fields: list[dict[str, Any]] = [{"path": p, "signal": s} for p, s in plug]
-        plug_fields.append({"path": "energy_wh", "signal": "energy_kwh", "unit": "Wh"})
-        return {"id": machine, "kind": "printer", "sources": [
-            {**timed, "topic": f"workshop/{machine}/status", "fields": status_fields},
-            {**timed, "topic": f"workshop/plug-{machine}/energy", "meter": f"plug-{machine}",
-             "fields": plug_fields},
-        ]}
 
+def demo_config(mqtt_port: int, influx_url: str, fleet: Fleet) -> dict[str, Any]:
     return {
         "site": {"id": "demo-workshop", "name": "Demo workshop", "timezone": "Europe/Brussels"},
         "brokers": [{"id": "main", "host": "127.0.0.1", "port": mqtt_port}],
         "influx": {"api": "v1", "url": influx_url, "database": "circlemade",
                    "flush_interval_s": 0.5},
-        "machines": [printer(m) for m in PRINTERS],
+        "machines": fleet.machines_config(),
         "health_interval_s": 5.0,
     }
 
@@ -71,22 +57,24 @@ def run_demo(data_dir: Path, duration_s: float | None, speed: float) -> int:
         influx = servers.enter_context(local_servers.influxdb1(data_dir / "influxdb"))
         print(f"started Mosquitto on 127.0.0.1:{mqtt.port} and InfluxDB 1.x on {influx.url}",
               flush=True)
-        config = parse_config(demo_config(mqtt.port, influx.url), "<demo config>")
-        return asyncio.run(_run(config, mqtt.port, influx.url, duration_s, speed))
+        fleet = Fleet(demo_scenario(speed))
+        config = parse_config(demo_config(mqtt.port, influx.url, fleet), "<demo config>")
+        return asyncio.run(_run(config, fleet, mqtt.port, influx.url, duration_s))
 
 
-async def _run(config: Config, mqtt_port: int, influx_url: str, duration_s: float | None,
-               speed: float) -> int:
+async def _run(config: Config, fleet: Fleet, mqtt_port: int, influx_url: str,
+               duration_s: float | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     if duration_s is not None:
         loop.call_later(duration_s, stop.set)
-    workshop = SimulatedWorkshop(PRINTERS, seed=7, speed=speed)
     service = EdgeService(config)
     service_task = asyncio.create_task(service.run(stop))
-    workshop_task = asyncio.create_task(workshop.run("127.0.0.1", mqtt_port))
+    for gateway in service.gateways:  # subscribed before the devices are born
+        await asyncio.to_thread(gateway.connected.wait, 10)
+    workshop_task = asyncio.create_task(fleet.run("127.0.0.1", mqtt_port))
     client = InfluxQL(influx_url, config.influx.database)
     tty = sys.stdout.isatty()
     title = f"circlemade demo: {config.site.name}, stored in {influx_url} (db circlemade)"
@@ -112,7 +100,7 @@ async def _run(config: Config, mqtt_port: int, influx_url: str, duration_s: floa
         await client.close()
     print("\n" + render(rows, points, "stopped; final contents of InfluxDB"))
     errors = sum(f.get("decode_errors", 0) for f in service.health.snapshot().values())
-    print(f"\nmessages published: {workshop.published}, "
+    print(f"\nmessages published: {fleet.published}, "
           f"points written: {service.health.get('sink', 'points_written'):.0f}, "
           f"decode errors: {errors:.0f}")
     return 0

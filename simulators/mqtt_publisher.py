@@ -14,7 +14,8 @@ class Publisher:
     """Connects in the background; :meth:`wait_connected` before publishing keeps order
     (paho sends messages queued before the connection after newer ones)."""
 
-    def __init__(self, host: str, port: int, client_id: str) -> None:
+    def __init__(self, host: str, port: int, client_id: str,
+                 will: tuple[str, bytes] | None = None) -> None:
         self.connected = threading.Event()
         self._unacked = 0
         self._lock = threading.Lock()
@@ -25,6 +26,8 @@ class Publisher:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        if will is not None:
+            self._client.will_set(will[0], will[1], qos=1)
         self._client.connect_async(host, port)
         self._client.loop_start()
 

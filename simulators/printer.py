@@ -1,13 +1,8 @@
-"""A simulated FDM printer that publishes its status as JSON once per (simulated) second.
+"""A simulated FDM printer: jobs with heat-up, printing (progress, layers, filament) and
+cool-down, ending good, failed or cancelled at configurable rates.
 
-Example payload on ``workshop/<id>/status``::
-
-    {"ts": 1763812800.0, "state": "printing", "job": "bracket-v3.gcode",
-     "progress": 42.5, "layer": 51, "temps": {"nozzle": 214.8, "nozzle_target": 215.0,
-     "bed": 60.1, "bed_target": 60.0}}
-
-Cycle: idle -> heating -> printing -> cooling -> idle, with a seeded random job length.
-Later issues give it the vendor payloads (Bambu, OctoPrint, Moonraker).
+The physics only; :mod:`simulators.printer_payloads` publishes it as a Bambu Lab printer
+or as OctoPrint. Seeded, so a run can be repeated exactly.
 """
 
 from __future__ import annotations
@@ -15,18 +10,44 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+NOZZLE_C, BED_C, ROOM_C = 215.0, 60.0, 23.0
+
+
+@dataclass
+class PrinterBehaviour:
+    fail_rate: float = 0.08
+    """Share of jobs that fail (spaghetti, adhesion): scrap."""
+    cancel_rate: float = 0.05
+    """Share of jobs an operator cancels: aborted."""
+    job_s: tuple[float, float] = (300.0, 1800.0)
+    idle_s: tuple[float, float] = (20.0, 120.0)
+
+
+@dataclass
+class JobEvent:
+    kind: str  # "start" or "end"
+    job: str
+    outcome: str = ""  # for "end": good, failed, cancelled
+
 
 @dataclass
 class SimulatedPrinter:
     machine: str
     seed: int = 1
-    state: str = "idle"
-    nozzle_c: float = 24.0
-    bed_c: float = 23.0
+    behaviour: PrinterBehaviour = field(default_factory=PrinterBehaviour)
+    state: str = "idle"  # idle, heating, printing, cooling
+    nozzle_c: float = ROOM_C
+    bed_c: float = ROOM_C
     progress: float = 0.0
-    job_s: float = 0.0
     job: str = ""
     jobs_done: int = 0
+    total_layers: int = 0
+    job_filament_mm: float = 0.0
+    last_outcome: str = ""
+    events: list[JobEvent] = field(default_factory=list)
+    _job_s: float = 0.0
+    _stop_at: float = 101.0
+    _planned_outcome: str = "good"
     _idle_left_s: float = 5.0
     _rng: random.Random = field(init=False, repr=False)
 
@@ -34,12 +55,22 @@ class SimulatedPrinter:
         self._rng = random.Random(self.seed)
 
     @property
-    def nozzle_target(self) -> float:
-        return 215.0 if self.state in ("heating", "printing") else 0.0
+    def heating(self) -> bool:
+        return self.state in ("heating", "printing")
 
     @property
-    def bed_target(self) -> float:
-        return 60.0 if self.state in ("heating", "printing") else 0.0
+    def layer(self) -> int:
+        return int(self.progress / 100 * self.total_layers)
+
+    @property
+    def filament_used_mm(self) -> float:
+        return round(self.progress / 100 * self.job_filament_mm, 1)
+
+    @property
+    def remaining_s(self) -> float:
+        if self.state != "printing":
+            return 0.0
+        return max(0.0, (100 - self.progress) / 100 * self._job_s)
 
     @property
     def load_w(self) -> float:
@@ -47,36 +78,53 @@ class SimulatedPrinter:
         return {"idle": 6.0, "heating": 310.0, "printing": 125.0, "cooling": 9.0}[self.state]
 
     def step(self, dt_s: float) -> None:
-        for _ in range(max(1, round(dt_s))):
-            self._tick(dt_s / max(1, round(dt_s)))
+        ticks = max(1, round(dt_s))
+        for _ in range(ticks):
+            self._tick(dt_s / ticks)
 
     def _tick(self, dt: float) -> None:
-        self.nozzle_c += (max(self.nozzle_target, 24.0) - self.nozzle_c) * min(1.0, dt / 12)
-        self.bed_c += (max(self.bed_target, 23.0) - self.bed_c) * min(1.0, dt / 30)
-        self.nozzle_c += self._rng.gauss(0, 0.15)
+        nozzle_goal = NOZZLE_C if self.heating else ROOM_C
+        bed_goal = BED_C if self.heating else ROOM_C
+        self.nozzle_c += (nozzle_goal - self.nozzle_c) * min(1.0, dt / 12)
+        self.bed_c += (bed_goal - self.bed_c) * min(1.0, dt / 30)
+        self.nozzle_c += self._rng.gauss(0, 0.1)
         if self.state == "idle":
             self._idle_left_s -= dt
             if self._idle_left_s <= 0:
-                self.state, self.progress = "heating", 0.0
-                self.job_s = self._rng.uniform(120, 600)
-                self.job = f"part-{self.jobs_done + 1:04d}.gcode"
+                self._start_job()
         elif self.state == "heating":
-            if self.nozzle_c > 210 and self.bed_c > 55:
+            if self.nozzle_c > NOZZLE_C - 5 and self.bed_c > BED_C - 5:
                 self.state = "printing"
         elif self.state == "printing":
-            self.progress = min(100.0, self.progress + 100 * dt / self.job_s)
-            if self.progress >= 100:
-                self.state, self.jobs_done = "cooling", self.jobs_done + 1
+            self.progress = min(100.0, self.progress + 100 * dt / self._job_s)
+            if self.progress >= self._stop_at:
+                self._end_job(self._planned_outcome)
+            elif self.progress >= 100:
+                self._end_job("good")
         elif self.state == "cooling" and self.nozzle_c < 60:
-            self.state, self._idle_left_s = "idle", self._rng.uniform(10, 60)
+            self.state = "idle"
+            self._idle_left_s = self._rng.uniform(*self.behaviour.idle_s)
 
-    def status(self, time_s: float) -> dict[str, object]:
-        return {
-            "ts": round(time_s, 3),
-            "state": self.state,
-            "job": self.job,
-            "progress": round(self.progress, 2),
-            "layer": int(self.progress * 2.4),
-            "temps": {"nozzle": round(self.nozzle_c, 2), "nozzle_target": self.nozzle_target,
-                      "bed": round(self.bed_c, 2), "bed_target": self.bed_target},
-        }
+    def _start_job(self) -> None:
+        rng, behaviour = self._rng, self.behaviour
+        self.state, self.progress = "heating", 0.0
+        self.job = f"{self.machine}-part-{self.jobs_done + 1:04d}.gcode"
+        self._job_s = rng.uniform(*behaviour.job_s)
+        self.total_layers = rng.randint(40, 400)
+        self.job_filament_mm = round(rng.uniform(1500, 20000), 1)
+        draw = rng.random()
+        if draw < behaviour.fail_rate:
+            self._planned_outcome, self._stop_at = "failed", rng.uniform(2, 90)
+        elif draw < behaviour.fail_rate + behaviour.cancel_rate:
+            self._planned_outcome, self._stop_at = "cancelled", rng.uniform(1, 60)
+        else:
+            self._planned_outcome, self._stop_at = "good", 101.0
+        self.events.append(JobEvent("start", self.job))
+
+    def _end_job(self, outcome: str) -> None:
+        self.state, self.jobs_done, self.last_outcome = "cooling", self.jobs_done + 1, outcome
+        self.events.append(JobEvent("end", self.job, outcome))
+
+    def take_events(self) -> list[JobEvent]:
+        events, self.events = self.events, []
+        return events

@@ -56,7 +56,8 @@ class OctoPrintSource(MqttSourceBase):
 
     @classmethod
     def machine_from_topic(cls, topic: str) -> str | None:
-        return topic.split("/")[0] or None
+        parts = topic.split("/")  # <base...>/<kind>/<name>: the base's last level
+        return parts[-3] if len(parts) >= 3 else None
 
 
 class OctoPrintDecoder(DecoderBase):

@@ -1,0 +1,187 @@
+"""A simulated workshop fleet: printers, plugs and CNC gateways publishing real payloads.
+
+Built from a scenario file or from counts (``circlemade simulate --printers 3 --meters 3
+--cnc 1``). ``speed`` runs the machines' physics faster than the clock (an hour of
+shop-floor time in a minute at 60) while messages carry real timestamps. The fleet also
+writes the ``[[machines]]`` config that reads it, so the edge can be pointed at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import Field
+
+from gateways.profiles.base import Identifier, StrictModel
+from simulators.cnc import SimulatedCnc
+from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, TasmotaPlug
+from simulators.mqtt_publisher import Publisher
+from simulators.printer import PrinterBehaviour, SimulatedPrinter
+from simulators.printer_payloads import BambuPrinter, OctoPrintPrinter
+from simulators.sparkplug_node import SparkplugCncNode
+
+Message = tuple[str, bytes, bool]
+PrinterFormat = Literal["bambu", "bambu_p1", "octoprint"]
+MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2"]
+
+
+class PrinterSpec(StrictModel):
+    id: Identifier
+    format: PrinterFormat = "bambu"
+    fail_rate: float = Field(default=0.08, ge=0, le=1)
+    cancel_rate: float = Field(default=0.05, ge=0, le=1)
+
+
+class MeterSpec(StrictModel):
+    id: Identifier
+    format: MeterFormat = "tasmota"
+    machine: Identifier | None = None
+    """The machine the plug is in front of; a machine of kind meter of its own if unset."""
+    wrap_wh: float | None = Field(default=None, gt=0)
+    reset_after_s: float | None = Field(default=None, gt=0)
+
+
+class CncSpec(StrictModel):
+    id: Identifier
+    group: str = "atelier"
+    node: str | None = None
+    alarm_rate: float = Field(default=0.03, ge=0, le=1)
+
+
+class Scenario(StrictModel):
+    seed: int = 1
+    speed: float = Field(default=1.0, gt=0)
+    interval_s: float = Field(default=1.0, gt=0)
+    printers: list[PrinterSpec] = Field(default_factory=list)
+    meters: list[MeterSpec] = Field(default_factory=list)
+    cnc: list[CncSpec] = Field(default_factory=list)
+
+    @classmethod
+    def from_counts(cls, printers: int, meters: int, cnc: int, **options: Any) -> Scenario:
+        formats: list[PrinterFormat] = ["bambu", "octoprint", "bambu_p1"]
+        meter_formats: list[MeterFormat] = ["tasmota", "shelly_gen2", "shelly_gen1"]
+        printer_ids = [f"printer-{i + 1}" for i in range(printers)]
+        cnc_ids = [f"cnc-{i + 1}" for i in range(cnc)]
+        fronted = printer_ids + cnc_ids
+        return cls(
+            printers=[PrinterSpec(id=p, format=formats[i % 3]) for i, p in enumerate(printer_ids)],
+            meters=[MeterSpec(id=f"plug-{i + 1}", format=meter_formats[i % 3],
+                              machine=fronted[i] if i < len(fronted) else None)
+                    for i in range(meters)],
+            cnc=[CncSpec(id=c) for c in cnc_ids],
+            **options,
+        )
+
+
+class Device(Protocol):
+    profile: str
+
+    def source(self) -> dict[str, Any]: ...
+
+    def messages(self, now_s: float) -> list[Message]: ...
+
+
+@dataclass
+class SimulatedMachine:
+    id: str
+    kind: str
+    physics: Any
+    devices: list[Any] = field(default_factory=list)
+    meters: list[SimulatedMeter] = field(default_factory=list)
+
+
+class Fleet:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.machines: dict[str, SimulatedMachine] = {}
+        self.published = 0
+        self.on_publish: Callable[[str, bytes], None] | None = None
+        seed = scenario.seed
+        for i, spec in enumerate(scenario.printers):
+            printer = SimulatedPrinter(spec.id, seed=seed + i, behaviour=PrinterBehaviour(
+                fail_rate=spec.fail_rate, cancel_rate=spec.cancel_rate))
+            device: Device = (OctoPrintPrinter(printer, f"octoprint/{spec.id}")
+                              if spec.format == "octoprint" else
+                              BambuPrinter(printer, f"01S00C{seed:03d}{i:06d}",
+                                           partial=spec.format == "bambu_p1"))
+            self.machines[spec.id] = SimulatedMachine(spec.id, "printer", printer, [device])
+        for i, cnc_spec in enumerate(scenario.cnc):
+            cnc = SimulatedCnc(cnc_spec.id, seed=seed + 200 + i, alarm_rate=cnc_spec.alarm_rate)
+            node = SparkplugCncNode(cnc, cnc_spec.group, cnc_spec.node or f"{cnc_spec.id}-gw",
+                                    cnc_spec.id)
+            self.machines[cnc_spec.id] = SimulatedMachine(cnc_spec.id, "cnc", cnc, [node])
+        for i, meter_spec in enumerate(scenario.meters):
+            target = self.machines.get(meter_spec.machine or "")
+            load = _load_of(target.physics) if target else (lambda: 40.0)
+            meter = SimulatedMeter(meter_spec.id, load, seed=seed + 100 + i,
+                                   wrap_wh=meter_spec.wrap_wh,
+                                   reset_after_s=meter_spec.reset_after_s)
+            plug: Device
+            if meter_spec.format == "tasmota":
+                plug = TasmotaPlug(meter, meter_spec.id)
+            elif meter_spec.format == "shelly_gen1":
+                plug = ShellyGen1Plug(meter, meter_spec.id)
+            else:
+                plug = ShellyGen2Plug(meter, meter_spec.id)
+            if target is None:
+                target = self.machines[meter_spec.id] = SimulatedMachine(
+                    meter_spec.id, "meter", None)
+            target.devices.append(plug)
+            target.meters.append(meter)
+
+    def machines_config(self) -> list[dict[str, Any]]:
+        """The ``[[machines]]`` entries that read this fleet."""
+        return [{"id": m.id, "kind": m.kind, "sources": [d.source() for d in m.devices]}
+                for m in self.machines.values()]
+
+    def step(self, dt_s: float) -> None:
+        scaled = dt_s * self.scenario.speed
+        for machine in self.machines.values():
+            if machine.physics is not None:
+                machine.physics.step(scaled)
+            for meter in machine.meters:
+                meter.step(scaled)
+
+    def devices(self) -> list[Any]:
+        return [d for m in self.machines.values() for d in m.devices]
+
+    async def run(self, host: str, port: int, duration_s: float | None = None,
+                  client_id: str = "circlemade-simulator") -> None:
+        """Publish every ``interval_s`` until cancelled or ``duration_s`` has passed."""
+        interval = self.scenario.interval_s
+        nodes = [d for d in self.devices() if isinstance(d, SparkplugCncNode)]
+        plain = Publisher(host, port, client_id)
+        sparkplug = {id(n): Publisher(host, port, f"{client_id}-{n.node}", will=n.will())
+                     for n in nodes}
+        publishers = [plain, *sparkplug.values()]
+        for publisher in publishers:
+            await asyncio.to_thread(publisher.wait_connected)
+        for device in self.devices():
+            if hasattr(device, "birth") and not isinstance(device, SparkplugCncNode):
+                self._send(plain, device.birth())
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                now = time.time()
+                for device in self.devices():
+                    self._send(sparkplug.get(id(device), plain), device.messages(now))
+                await asyncio.sleep(interval)
+                self.step(interval)
+        finally:
+            for publisher in publishers:
+                await asyncio.to_thread(publisher.close)
+
+    def _send(self, publisher: Publisher, messages: list[Message]) -> None:
+        for topic, payload, retain in messages:
+            publisher.publish(topic, payload, qos=1, retain=retain)
+            self.published += 1
+            if self.on_publish is not None:
+                self.on_publish(topic, payload)
+
+
+def _load_of(physics: Any) -> Callable[[], float]:
+    return lambda: float(physics.load_w)
