@@ -87,13 +87,13 @@ class DecoderBase:
             self.job_name = name
         if active and not self.job_active:
             self.job_active = True
-            events += [self.reading("job_event", "start", time_ns),
-                       self.reading("job_name", self.job_name, time_ns)]
+            events.append(self.reading("job_event", "start", time_ns))
         elif outcome is not None and self.job_active:
             self.job_active = False
             events += [self.reading("job_event", "end", time_ns),
-                       self.reading("job_name", self.job_name, time_ns),
                        self.reading("job_outcome", outcome, time_ns)]
+        if events and self.job_name:
+            events.append(self.reading("job_name", self.job_name, time_ns))
         return events
 
 
