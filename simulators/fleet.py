@@ -21,11 +21,11 @@ from simulators.cnc import SimulatedCnc
 from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, TasmotaPlug
 from simulators.mqtt_publisher import Publisher
 from simulators.printer import PrinterBehaviour, SimulatedPrinter
-from simulators.printer_payloads import BambuPrinter, OctoPrintPrinter
+from simulators.printer_payloads import BambuPrinter, MoonrakerPrinter, OctoPrintPrinter
 from simulators.sparkplug_node import SparkplugCncNode
 
 Message = tuple[str, bytes, bool]
-PrinterFormat = Literal["bambu", "bambu_p1", "octoprint"]
+PrinterFormat = Literal["bambu", "bambu_p1", "octoprint", "moonraker"]
 MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2"]
 
 
@@ -62,13 +62,14 @@ class Scenario(StrictModel):
 
     @classmethod
     def from_counts(cls, printers: int, meters: int, cnc: int, **options: Any) -> Scenario:
-        formats: list[PrinterFormat] = ["bambu", "octoprint", "bambu_p1"]
+        formats: list[PrinterFormat] = ["bambu", "octoprint", "moonraker", "bambu_p1"]
         meter_formats: list[MeterFormat] = ["tasmota", "shelly_gen2", "shelly_gen1"]
         printer_ids = [f"printer-{i + 1}" for i in range(printers)]
         cnc_ids = [f"cnc-{i + 1}" for i in range(cnc)]
         fronted = printer_ids + cnc_ids
         return cls(
-            printers=[PrinterSpec(id=p, format=formats[i % 3]) for i, p in enumerate(printer_ids)],
+            printers=[PrinterSpec(id=p, format=formats[i % len(formats)])
+                      for i, p in enumerate(printer_ids)],
             meters=[MeterSpec(id=f"plug-{i + 1}", format=meter_formats[i % 3],
                               machine=fronted[i] if i < len(fronted) else None)
                     for i in range(meters)],
@@ -104,10 +105,14 @@ class Fleet:
         for i, spec in enumerate(scenario.printers):
             printer = SimulatedPrinter(spec.id, seed=seed + i, behaviour=PrinterBehaviour(
                 fail_rate=spec.fail_rate, cancel_rate=spec.cancel_rate))
-            device: Device = (OctoPrintPrinter(printer, f"octoprint/{spec.id}")
-                              if spec.format == "octoprint" else
-                              BambuPrinter(printer, f"01S00C{seed:03d}{i:06d}",
-                                           partial=spec.format == "bambu_p1"))
+            device: Device
+            if spec.format == "octoprint":
+                device = OctoPrintPrinter(printer, f"octoprint/{spec.id}")
+            elif spec.format == "moonraker":
+                device = MoonrakerPrinter(printer, spec.id)
+            else:
+                device = BambuPrinter(printer, f"01S00C{seed:03d}{i:06d}",
+                                      partial=spec.format == "bambu_p1")
             self.machines[spec.id] = SimulatedMachine(spec.id, "printer", printer, [device])
         for i, cnc_spec in enumerate(scenario.cnc):
             cnc = SimulatedCnc(cnc_spec.id, seed=seed + 200 + i, alarm_rate=cnc_spec.alarm_rate)

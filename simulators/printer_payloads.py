@@ -106,3 +106,49 @@ class OctoPrintPrinter:
     def _event(self, name: str, body: dict[str, Any], now_s: float) -> Message:
         return (f"{self.base}/event/{name}", self._json({"_event": name, **body}, now_s), False)
 
+
+
+class MoonrakerPrinter:
+    """Klipper through Moonraker: ``<instance>/klipper/status`` with only what changed."""
+
+    profile = "moonraker"
+
+    def __init__(self, printer: SimulatedPrinter, instance: str) -> None:
+        self.printer, self.instance = printer, instance
+        self._sent: dict[str, dict[str, Any]] = {}
+        self._seq = 0
+        self._eventtime = 1000.0
+
+    def source(self) -> dict[str, Any]:
+        return {"topic": f"{self.instance}/#", "profile": "moonraker"}
+
+    def print_state(self) -> str:
+        p = self.printer
+        if p.state in ("heating", "printing"):
+            return "printing"
+        return {"good": "complete", "failed": "error", "cancelled": "cancelled"}.get(
+            p.last_outcome, "standby")
+
+    def messages(self, now_s: float) -> list[Message]:
+        p = self.printer
+        p.take_events()  # Moonraker reports states, not events
+        objects: dict[str, dict[str, Any]] = {
+            "print_stats": {"state": self.print_state(), "filename": p.job,
+                            "filament_used": p.filament_used_mm,
+                            "info": {"current_layer": p.layer, "total_layer": p.total_layers}},
+            "extruder": {"temperature": round(p.nozzle_c, 2),
+                         "target": 215.0 if p.heating else 0.0},
+            "heater_bed": {"temperature": round(p.bed_c, 2), "target": 60.0 if p.heating else 0.0},
+            "display_status": {"progress": round(p.progress / 100, 4)},
+        }
+        changed: dict[str, dict[str, Any]] = {}
+        for name, values in objects.items():
+            sent = self._sent.setdefault(name, {})
+            delta = {k: v for k, v in values.items() if sent.get(k) != v}
+            if delta:
+                changed[name] = delta
+                sent.update(delta)
+        self._seq += 1
+        self._eventtime += 1.0
+        body = {"eventtime": self._eventtime, "status": changed, "sim_seq": self._seq}
+        return [(f"{self.instance}/klipper/status", orjson.dumps(body), False)]

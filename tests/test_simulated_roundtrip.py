@@ -22,7 +22,8 @@ SCENARIO = Scenario(
     seed=11, speed=600, interval_s=0.05,
     printers=[PrinterSpec(id="x1", format="bambu", fail_rate=0.3, cancel_rate=0.3),
               PrinterSpec(id="p1", format="bambu_p1", fail_rate=0.3, cancel_rate=0.3),
-              PrinterSpec(id="mk3", format="octoprint", fail_rate=0.3, cancel_rate=0.3)],
+              PrinterSpec(id="mk3", format="octoprint", fail_rate=0.3, cancel_rate=0.3),
+              PrinterSpec(id="voron", format="moonraker", fail_rate=0.3, cancel_rate=0.3)],
     meters=[MeterSpec(id="tas", format="tasmota", machine="x1"),
             MeterSpec(id="sh1", format="shelly_gen1", machine="p1"),
             MeterSpec(id="sh2", format="shelly_gen2", machine="mk3", wrap_wh=50.0)],
@@ -82,7 +83,7 @@ async def test_every_profile_round_trips_through_mosquitto_and_influxdb(
         "machines": fleet.machines_config(),
     })
     profiles = {s.profile for m in config.machines for s in m.sources}
-    assert profiles == {"bambu", "octoprint", "tasmota", "shelly", "sparkplug_b"}
+    assert profiles == {"bambu", "octoprint", "moonraker", "tasmota", "shelly", "sparkplug_b"}
 
     service = EdgeService(config)
     stop = asyncio.Event()
@@ -110,7 +111,7 @@ async def test_every_profile_round_trips_through_mosquitto_and_influxdb(
     for key in sorted(expected):
         assert stored[key] == expected[key], key
     # The run covered what matters: every machine, and jobs that ended.
-    assert {m for m, _, _ in expected} == {"x1", "p1", "mk3", "router"}
+    assert {m for m, _, _ in expected} == {"x1", "p1", "mk3", "voron", "router"}
     outcomes = {v for (_, _, f), values in expected.items() if f == "job_outcome" for v in values}
     assert outcomes, "no job ended during the run"
     assert len(sent) > 500
