@@ -36,6 +36,11 @@ BIRTH and only valid until the next; a DATA before its BIRTH is refused (counted
 the node is reborn; ``seq`` runs 0..255 across all of a node's messages and a gap is
 counted while the data is still used; NDEATH marks the node and all its devices offline,
 DDEATH the device. Times: a metric's own timestamp, else the payload's, in ms.
+
+The edge only listens: it does not send the ``Node Control/Rebirth`` command a Sparkplug
+host application may send when it sees DATA before a BIRTH. With the persistent MQTT
+session the broker keeps a node's births queued while the edge restarts; an edge that
+starts after a node was born waits for the node's next birth (counted until then).
 """
 
 from __future__ import annotations
