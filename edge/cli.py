@@ -17,7 +17,7 @@ from pathlib import Path
 
 from edge.config import Config, ConfigError, load_config
 from edge.eventlog import log_event, setup_logging
-from gateways.profiles import PROFILE_NAMES
+from gateways.profiles import SOURCE_MODELS
 
 EXIT_BAD_CONFIG = 2
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
     decode = commands.add_parser("decode", help="decode one payload, print readings as JSON")
-    decode.add_argument("--profile", required=True, choices=PROFILE_NAMES)
+    decode.add_argument("--profile", required=True, choices=list(SOURCE_MODELS))
     decode.add_argument("--topic", required=True)
     decode.add_argument("--machine", default=None, help="machine id when the topic has none")
     decode.add_argument("file", nargs="?", default="-", help="payload file, or - for stdin")

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from edge.secrets import SECRET_KEYS, SecretUnavailable, read_secret
-from gateways.profiles import PROFILE_NAMES, MqttSource
-from gateways.profiles.base import Identifier, StrictModel
+from gateways.profiles import PROFILE_NAMES, Source
+from gateways.profiles.base import Identifier, MqttSourceBase, StrictModel
 
 MachineKind = Literal["printer", "cnc", "laser", "meter", "router", "other"]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -95,7 +95,7 @@ class Machine(StrictModel):
     id: Identifier
     kind: MachineKind
     name: str = ""
-    sources: list[MqttSource] = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1)
 
 
 class Config(StrictModel):
@@ -181,7 +181,10 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None) -> Iterator[
     yield from _duplicates("machines", [m.id for m in config.machines])
     for m, machine in enumerate(config.machines):
         for s, source in enumerate(machine.sources):
-            if source.broker not in broker_ids:
+            if not isinstance(source, MqttSourceBase):
+                yield from _secret(f"machines[{m}].sources[{s}].password", source.password_env,
+                                   source.password_file, environ)
+            elif source.broker not in broker_ids:
                 yield Problem(f"machines[{m}].sources[{s}].broker",
                               f"no broker with this id; defined are: {', '.join(broker_ids)}",
                               repr(source.broker))

@@ -28,7 +28,8 @@ class Ingest:
         self._throttle = Throttle()
 
     async def run(
-        self, inbox: asyncio.Queue[list[RawMessage] | None], out: asyncio.Queue[list[str] | None]
+        self, inbox: asyncio.Queue[list[RawMessage | Reading] | None],
+        out: asyncio.Queue[list[str] | None],
     ) -> None:
         """Until ``None`` arrives (the service ends the sink's stream itself)."""
         while (batch := await inbox.get()) is not None:
@@ -36,10 +37,14 @@ class Ingest:
             if lines:
                 await out.put(lines)
 
-    def process(self, batch: list[RawMessage]) -> list[str]:
+    def process(self, batch: list[RawMessage | Reading]) -> list[str]:
+        """Decode raw messages; readings (from OPC UA, already typed) pass straight on."""
         readings: list[Reading] = []
         counts: dict[str, int] = {}
         for message in batch:
+            if isinstance(message, Reading):
+                readings.append(message)
+                continue
             route = message.route
             counts[route] = counts.get(route, 0) + 1
             try:

@@ -74,6 +74,9 @@ TELEMETRY = _measurement(
         FieldSpec("spindle_override_pct", "percent", doc="spindle speed override"),
         FieldSpec("feed_override_pct", "percent", doc="feed rate override"),
         FieldSpec("feed_rate_mm_min", "mm/min", doc="path feed rate"),
+        FieldSpec("parts_produced", None, doc="machine's part counter, cumulative"),
+        FieldSpec("parts_good", None, doc="machine's good-part counter, cumulative"),
+        FieldSpec("parts_scrap", None, doc="machine's scrap-part counter, cumulative"),
     ],
 )
 

@@ -17,9 +17,11 @@ from edge.health import Health
 from edge.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
 from edge.ingest import Ingest
 from edge.normalise import Normaliser
+from edge.reading import Reading
 from edge.sink import InfluxSink
 from gateways.mqtt import MqttGateway, Subscription
-from gateways.profiles import Decoder
+from gateways.opcua import OpcUaGateway
+from gateways.profiles import Decoder, OpcUaSourceBase
 from gateways.raw_message import RawMessage
 
 QUEUE_BATCHES = 256
@@ -46,8 +48,13 @@ class EdgeService:
         machines = {m.id: m for m in config.machines}
         decoders: dict[str, Decoder] = {}
         subscriptions: dict[str, list[Subscription]] = {b.id: [] for b in config.brokers}
+        self.opcua_gateways: list[OpcUaGateway] = []
         for route, (machine_id, index) in routes(config).items():
             source = machines[machine_id].sources[index]
+            if isinstance(source, OpcUaSourceBase):
+                self.opcua_gateways.append(OpcUaGateway(
+                    source, route, source.decoder(config.site.id, machine_id), self.health))
+                continue
             decoders[route] = source.decoder(config.site.id, machine_id)
             qos = source.qos if source.qos is not None else config.broker(source.broker).qos
             subscriptions[source.broker].append(Subscription(source.topic, qos, route))
@@ -66,15 +73,19 @@ class EdgeService:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        raw: asyncio.Queue[list[RawMessage] | None] = asyncio.Queue(QUEUE_BATCHES)
+        raw: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue(QUEUE_BATCHES)
         lines: asyncio.Queue[list[str] | None] = asyncio.Queue(QUEUE_BATCHES)
         started = time.monotonic()
         await self._prepare_database()
         log_event("service.started", site=self.config.site.id, machines=len(self.config.machines),
-                  brokers=[g.broker.id for g in self.gateways], influx=self.config.influx.url,
+                  brokers=[g.broker.id for g in self.gateways],
+                  opcua=[g.source.endpoint for g in self.opcua_gateways],
+                  influx=self.config.influx.url,
                   api=self.config.influx.api)
         gateway_tasks = [asyncio.create_task(g.run(raw), name=f"mqtt:{g.broker.id}")
                          for g in self.gateways]
+        gateway_tasks += [asyncio.create_task(g.run(raw), name=f"opcua:{g.route}")
+                          for g in self.opcua_gateways]
         ingest_task = asyncio.create_task(self._ingest.run(raw, lines), name="ingest")
         sink_task = asyncio.create_task(self._sink.run(lines), name="sink")
         health_task = asyncio.create_task(self._report_health(lines), name="health")
@@ -87,6 +98,8 @@ class EdgeService:
         health_task.cancel()
         for gateway in self.gateways:
             await gateway.stop()
+        for opcua in self.opcua_gateways:
+            await opcua.stop()
         await asyncio.gather(*gateway_tasks)
         await raw.put(None)
         await ingest_task

@@ -29,6 +29,7 @@ from paho.mqtt.properties import Properties
 
 from edge.config import Broker
 from edge.eventlog import log_event
+from edge.reading import Reading
 from gateways.raw_message import RawMessage
 
 LINGER_S = 0.005
@@ -54,7 +55,7 @@ class MqttGateway:
             self._routes[sub.topic].append(sub.route)
             self._qos[sub.topic] = max(self._qos.get(sub.topic, 0), sub.qos)
         self._lock = threading.Lock()
-        self._pending: list[RawMessage] = []
+        self._pending: list[RawMessage | Reading] = []
         self._wake_scheduled = False
         self._wake = asyncio.Event()
         self._stopping = False
@@ -63,7 +64,7 @@ class MqttGateway:
         self._unreachable_logged = False
         self.connected = threading.Event()
 
-    async def run(self, out: asyncio.Queue[list[RawMessage] | None]) -> None:
+    async def run(self, out: asyncio.Queue[list[RawMessage | Reading] | None]) -> None:
         """Receive until :meth:`stop`; every message received is put on ``out``."""
         self._loop = asyncio.get_running_loop()
         self._client = client = self._make_client()
@@ -101,7 +102,7 @@ class MqttGateway:
             client.disconnect()
             await asyncio.to_thread(client.loop_stop)
 
-    def _take(self) -> list[RawMessage]:
+    def _take(self) -> list[RawMessage | Reading]:
         with self._lock:
             batch, self._pending = self._pending, []
             self._wake_scheduled = False

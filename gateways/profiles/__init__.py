@@ -17,23 +17,33 @@ from gateways.profiles.base import DecodeError, Decoder, MqttSourceBase, Partial
 from gateways.profiles.generic_json import JsonSource
 from gateways.profiles.moonraker import MoonrakerSource
 from gateways.profiles.octoprint import OctoPrintSource
+from gateways.profiles.opcua_base import OpcUaSourceBase
+from gateways.profiles.opcua_nodes import OpcUaNodesSource
 from gateways.profiles.shelly import ShellySource
 from gateways.profiles.sparkplug_b import SparkplugSource
 from gateways.profiles.tasmota import TasmotaSource
+from gateways.profiles.umati import UmatiSource
 
-MqttSource = Annotated[
-    BambuSource | OctoPrintSource | MoonrakerSource | TasmotaSource | ShellySource
-    | SparkplugSource | JsonSource,
-    Field(discriminator="profile"),
-]
-"""A machine's MQTT source: one of the profiles' models, chosen by its ``profile`` key."""
+_Mqtt = (BambuSource | OctoPrintSource | MoonrakerSource | TasmotaSource | ShellySource
+         | SparkplugSource | JsonSource)
+MqttSource = Annotated[_Mqtt, Field(discriminator="profile")]
+Source = Annotated[_Mqtt | UmatiSource | OpcUaNodesSource, Field(discriminator="profile")]
+"""A machine's source: one of the profiles' models, chosen by its ``profile`` key."""
+
+
+def _name(model: type) -> str:
+    return str(model.model_fields["profile"].annotation.__args__[0])  # type: ignore[attr-defined]
+
 
 SOURCE_MODELS: dict[str, type[MqttSourceBase]] = {
-    model.model_fields["profile"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    _name(model): model
     for model in (BambuSource, OctoPrintSource, MoonrakerSource, TasmotaSource, ShellySource,
                   SparkplugSource, JsonSource)
 }
-PROFILE_NAMES: tuple[str, ...] = tuple(SOURCE_MODELS)
+"""MQTT payload profiles by name."""
+OPCUA_MODELS: dict[str, type[OpcUaSourceBase]] = {
+    _name(model): model for model in (UmatiSource, OpcUaNodesSource)}
+PROFILE_NAMES: tuple[str, ...] = (*SOURCE_MODELS, *OPCUA_MODELS)
 
-__all__ = ["PROFILE_NAMES", "SOURCE_MODELS", "DecodeError", "Decoder", "MqttSource",
-           "PartialDecode"]
+__all__ = ["OPCUA_MODELS", "PROFILE_NAMES", "SOURCE_MODELS", "DecodeError", "Decoder",
+           "MqttSource", "OpcUaSourceBase", "PartialDecode", "Source"]

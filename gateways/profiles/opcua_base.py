@@ -1,0 +1,109 @@
+"""What OPC UA sources share: the endpoint, how to reach it (subscription or polling,
+security, credentials) and which nodes feed which signals.
+
+Nodes are named by browse path relative to the machine's root (``Monitoring/Spindle/
+ActualSpeed``, matched by browse name, whatever the namespace index) or by node id with
+the namespace URI (``nsu=http://example.com/UA/;s=Spindle.Speed``): namespace indexes
+move when a server restarts or is updated, URIs and names do not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from edge.machine_state import MachineState
+from edge.reading import Reading
+from edge.schema import SIGNALS
+from gateways.profiles.base import DecoderBase, StrictModel
+
+Endpoint = Annotated[str, Field(pattern=r"^opc\.tcp://[^\s/]+(/\S*)?$")]
+
+
+class OpcUaSecurity(StrictModel):
+    policy: Literal["Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"] = (
+        "Basic256Sha256")
+    mode: Literal["Sign", "SignAndEncrypt"] = "SignAndEncrypt"
+    certificate: Path
+    """This client's certificate (DER or PEM); ``circlemade opcua make-cert`` makes one."""
+    private_key: Path
+    trust_dir: Path
+    """Server certificates (or their CAs) this client trusts; others are refused."""
+
+
+class NodeSpec(StrictModel):
+    path: str | None = None
+    node_id: str | None = None
+    signal: str
+    unit: str | None = None
+    states: dict[str, MachineState] | None = None
+
+    @field_validator("signal")
+    @classmethod
+    def _known_signal(cls, signal: str) -> str:
+        if signal not in SIGNALS:
+            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
+        return signal
+
+    @model_validator(mode="after")
+    def _one_address(self) -> NodeSpec:
+        if (self.path is None) == (self.node_id is None):
+            raise ValueError("give either path (browse path from the root) or node_id")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.path or self.node_id or ""
+
+
+class OpcUaSourceBase(StrictModel):
+    endpoint: Endpoint
+    root: str = ""
+    """Browse path from Objects to the machine's root node; ``*`` matches the first child."""
+    mode: Literal["subscribe", "poll"] = "subscribe"
+    sampling_interval_ms: float = Field(default=500, ge=0)
+    publishing_interval_ms: float = Field(default=1000, gt=0)
+    deadband: float = Field(default=0.0, ge=0)
+    """Absolute deadband for numeric nodes (subscriptions only): smaller changes are not sent."""
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    """How often the server's clock is read; no answer within timeout_s means reconnect."""
+    timeout_s: float = Field(default=5.0, gt=0)
+    reconnect_min_s: float = Field(default=1.0, gt=0)
+    reconnect_max_s: float = Field(default=10.0, gt=0)
+    security: OpcUaSecurity | None = None
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    def node_specs(self) -> list[NodeSpec]:
+        raise NotImplementedError
+
+    def decoder(self, site: str, machine: str) -> OpcUaDecoder:
+        raise NotImplementedError
+
+
+class OpcUaDecoder(DecoderBase):
+    """Values of named nodes -> readings; plain mapping unless a profile needs more."""
+
+    def __init__(self, site: str, machine: str, specs: list[NodeSpec]) -> None:
+        super().__init__(site, machine)
+        self.specs = {spec.key: spec for spec in specs}
+
+    def decode_value(self, key: str, value: Any, time_ns: int) -> list[Reading]:
+        spec = self.specs[key]
+        if spec.signal == "state":
+            text = str(value)
+            if spec.states and text in spec.states:
+                return [self.reading("state", spec.states[text].value, time_ns)]
+            return [self.reading("state", text.lower(), time_ns)]
+        if SIGNALS[spec.signal].field.type == "string":
+            return [self.reading(spec.signal, str(value), time_ns)]
+        if isinstance(value, bool | int | float):
+            return [self.reading(spec.signal, float(value), time_ns, spec.unit)]
+        raise ValueError(f"{key}: expected a number, got {type(value).__name__} {value!r:.30}")
+
+    def offline(self, time_ns: int) -> list[Reading]:
+        return [self.reading("state", "offline", time_ns)]
