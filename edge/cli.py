@@ -43,7 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--scenario", type=Path, default=None, help="scenario TOML file")
     simulate.add_argument("--printers", type=int, default=2)
     simulate.add_argument("--meters", type=int, default=2)
-    simulate.add_argument("--cnc", type=int, default=1)
+    simulate.add_argument("--cnc", type=int, default=1, help="CNC routers on Sparkplug B")
+    simulate.add_argument("--machine-tools", type=int, default=0,
+                          help="machine tools as OPC UA servers (umati-style)")
+    simulate.add_argument("--opcua-port", type=int, default=4840,
+                          help="port of the first machine tool; the others count up")
     simulate.add_argument("--broker", default="mqtt://127.0.0.1:1883")
     simulate.add_argument("--seed", type=int, default=None)
     simulate.add_argument("--speed", type=float, default=None,
@@ -52,6 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--duration", type=float, default=None, help="stop after N seconds")
     simulate.add_argument("--print-config", action="store_true",
                           help="print the [[machines]] config that reads this fleet, and exit")
+
+    opcua = commands.add_parser("opcua", help="OPC UA tools")
+    opcua_commands = opcua.add_subparsers(dest="opcua_command", required=True)
+    browse = opcua_commands.add_parser("browse", help="print an OPC UA address space as a tree")
+    browse.add_argument("endpoint", help="opc.tcp://HOST:PORT/PATH")
+    browse.add_argument("--depth", type=int, default=4)
+    browse.add_argument("--start", default="", help="browse path from Objects to start at")
+    cert = opcua_commands.add_parser("make-cert", help="make a client certificate and key")
+    cert.add_argument("--dir", type=Path, required=True)
+    cert.add_argument("--uri", default="urn:circlemade:edge", help="application URI")
 
     demo = commands.add_parser("demo", help="the whole trip on this machine, nothing configured")
     demo.add_argument("--data-dir", type=Path, default=None)
@@ -67,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return _decode(args.profile, args.topic, args.machine, args.file)
     if args.command == "simulate":
         return _simulate(args)
+    if args.command == "opcua":
+        return _opcua(args)
     from edge.demo import default_data_dir, run_demo
 
     try:
@@ -95,12 +111,33 @@ def _check_config(path: Path) -> int:
     return 0
 
 
+def _opcua(args: argparse.Namespace) -> int:
+    if args.opcua_command == "make-cert":
+        from gateways.opcua_certificates import make_certificate
+
+        cert, key = make_certificate(args.dir, args.uri)
+        print(f"certificate {cert}\nprivate key {key} (keep it private)\n"
+              f"the server must trust {cert}; put the server's certificate into the "
+              "source's security.trust_dir")
+        return 0
+    from gateways.opcua_browse import browse
+
+    try:
+        for line in asyncio.run(browse(args.endpoint, args.depth, args.start)):
+            print(line)
+    except (OSError, TimeoutError, LookupError) as exc:
+        print(f"opcua browse {args.endpoint}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from simulators import simulate_command
     from simulators.fleet import Fleet
 
     scenario = simulate_command.load_scenario(
-        args.scenario, (args.printers, args.meters, args.cnc),
+        args.scenario, (args.printers, args.meters, args.cnc, args.machine_tools,
+                        args.opcua_port),
         {"seed": args.seed, "speed": args.speed, "interval_s": args.interval})
     if args.print_config:
         print(simulate_command.machines_toml(Fleet(scenario)), end="")

@@ -1,8 +1,9 @@
 """``circlemade demo``: the whole trip on one machine, with nothing configured.
 
 Starts Mosquitto and InfluxDB 1.x as child processes (data under ``--data-dir``), a
-simulated workshop publishing real device payloads (Bambu Lab, OctoPrint, Tasmota,
-Shelly, Sparkplug B) over MQTT, and the edge service; then shows what InfluxDB
+simulated workshop speaking the real devices' payloads (Bambu Lab, OctoPrint, Tasmota,
+Shelly, Sparkplug B over MQTT; a umati-style machine tool over OPC UA), and the edge
+service; then shows what InfluxDB
 holds, refreshed every two seconds, until Ctrl-C or ``--duration``.
 """
 
@@ -31,9 +32,11 @@ def default_data_dir() -> Path:
 
 
 def demo_scenario(speed: float) -> Scenario:
-    """Two printers (a Bambu Lab and an OctoPrint) behind a Tasmota and a Shelly plug, and
-    a CNC router on a Sparkplug B gateway: one of each kind of device a workshop has."""
-    return Scenario.from_counts(printers=2, meters=2, cnc=1, seed=7, speed=speed)
+    """Two printers (a Bambu Lab and an OctoPrint) behind a Tasmota and a Shelly plug, a
+    mill serving OPC UA behind a Shelly Gen1 plug, and a CNC router on a Sparkplug B
+    gateway: one of each kind of device a workshop has."""
+    return Scenario.from_counts(printers=2, meters=3, cnc=1, machine_tools=1,
+                                opcua_port=local_servers.free_port(), seed=7, speed=speed)
 
 
 def demo_config(mqtt_port: int, influx_url: str, fleet: Fleet) -> dict[str, Any]:

@@ -52,7 +52,7 @@ async def _walk(node: Any, path: str, depth: int, namespaces: list[str],
 
 
 def _stable_id(node_id: Any, namespaces: list[str]) -> str:
-    text = node_id.to_string()
+    text = str(node_id.to_string())
     if node_id.NamespaceIndex == 0:
         return text
     identifier = text.split(";", 1)[1]

@@ -20,6 +20,7 @@ from gateways.profiles.base import Identifier, StrictModel
 from simulators.cnc import SimulatedCnc
 from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, TasmotaPlug
 from simulators.mqtt_publisher import Publisher
+from simulators.opcua_machine_tool import MachineToolServer
 from simulators.printer import PrinterBehaviour, SimulatedPrinter
 from simulators.printer_payloads import BambuPrinter, MoonrakerPrinter, OctoPrintPrinter
 from simulators.sparkplug_node import SparkplugCncNode
@@ -52,6 +53,14 @@ class CncSpec(StrictModel):
     alarm_rate: float = Field(default=0.03, ge=0, le=1)
 
 
+class MachineToolSpec(StrictModel):
+    id: Identifier
+    port: int = Field(default=0, ge=0, le=65535)
+    """OPC UA port on 127.0.0.1; 0 takes 4840 + the machine tool's position."""
+    alarm_rate: float = Field(default=0.03, ge=0, le=1)
+    scrap_rate: float = Field(default=0.05, ge=0, le=1)
+
+
 class Scenario(StrictModel):
     seed: int = 1
     speed: float = Field(default=1.0, gt=0)
@@ -59,14 +68,17 @@ class Scenario(StrictModel):
     printers: list[PrinterSpec] = Field(default_factory=list)
     meters: list[MeterSpec] = Field(default_factory=list)
     cnc: list[CncSpec] = Field(default_factory=list)
+    machine_tools: list[MachineToolSpec] = Field(default_factory=list)
 
     @classmethod
-    def from_counts(cls, printers: int, meters: int, cnc: int, **options: Any) -> Scenario:
+    def from_counts(cls, printers: int, meters: int, cnc: int, machine_tools: int = 0,
+                    opcua_port: int = 4840, **options: Any) -> Scenario:
         formats: list[PrinterFormat] = ["bambu", "octoprint", "moonraker", "bambu_p1"]
         meter_formats: list[MeterFormat] = ["tasmota", "shelly_gen2", "shelly_gen1"]
         printer_ids = [f"printer-{i + 1}" for i in range(printers)]
         cnc_ids = [f"cnc-{i + 1}" for i in range(cnc)]
-        fronted = printer_ids + cnc_ids
+        tool_ids = [f"mill-{i + 1}" for i in range(machine_tools)]
+        fronted = printer_ids + tool_ids + cnc_ids
         return cls(
             printers=[PrinterSpec(id=p, format=formats[i % len(formats)])
                       for i, p in enumerate(printer_ids)],
@@ -74,6 +86,8 @@ class Scenario(StrictModel):
                               machine=fronted[i] if i < len(fronted) else None)
                     for i in range(meters)],
             cnc=[CncSpec(id=c) for c in cnc_ids],
+            machine_tools=[MachineToolSpec(id=t, port=opcua_port + i)
+                           for i, t in enumerate(tool_ids)],
             **options,
         )
 
@@ -119,9 +133,20 @@ class Fleet:
             node = SparkplugCncNode(cnc, cnc_spec.group, cnc_spec.node or f"{cnc_spec.id}-gw",
                                     cnc_spec.id)
             self.machines[cnc_spec.id] = SimulatedMachine(cnc_spec.id, "cnc", cnc, [node])
+        self.machine_tools: list[MachineToolServer] = []
+        for i, tool_spec in enumerate(scenario.machine_tools):
+            mill = SimulatedCnc(tool_spec.id, seed=seed + 300 + i, alarm_rate=tool_spec.alarm_rate,
+                                scrap_rate=tool_spec.scrap_rate)
+            self.machine_tools.append(MachineToolServer(
+                mill, tool_spec.port or 4840 + i, speed=scenario.speed,
+                interval_s=min(scenario.interval_s, 0.5)))
+            self.machines[tool_spec.id] = SimulatedMachine(tool_spec.id, "cnc", None)
         for i, meter_spec in enumerate(scenario.meters):
             target = self.machines.get(meter_spec.machine or "")
-            load = _load_of(target.physics) if target else (lambda: 40.0)
+            physics = target.physics if target else None
+            if target is not None and physics is None:  # a machine tool: its CNC is served
+                physics = next(t.cnc for t in self.machine_tools if t.cnc.machine == target.id)
+            load = _load_of(physics) if physics is not None else (lambda: 40.0)
             meter = SimulatedMeter(meter_spec.id, load, seed=seed + 100 + i,
                                    wrap_wh=meter_spec.wrap_wh,
                                    reset_after_s=meter_spec.reset_after_s)
@@ -140,7 +165,10 @@ class Fleet:
 
     def machines_config(self) -> list[dict[str, Any]]:
         """The ``[[machines]]`` entries that read this fleet."""
-        return [{"id": m.id, "kind": m.kind, "sources": [d.source() for d in m.devices]}
+        endpoints = {t.cnc.machine: t.endpoint for t in self.machine_tools}
+        return [{"id": m.id, "kind": m.kind, "sources": (
+                    [{"endpoint": endpoints[m.id], "profile": "umati"}] if m.id in endpoints
+                    else []) + [d.source() for d in m.devices]}
                 for m in self.machines.values()]
 
     def step(self, dt_s: float) -> None:
@@ -158,6 +186,8 @@ class Fleet:
                   client_id: str = "circlemade-simulator") -> None:
         """Publish every ``interval_s`` until cancelled or ``duration_s`` has passed."""
         interval = self.scenario.interval_s
+        for tool in self.machine_tools:
+            await tool.start()
         nodes = [d for d in self.devices() if isinstance(d, SparkplugCncNode)]
         plain = Publisher(host, port, client_id)
         sparkplug = {id(n): Publisher(host, port, f"{client_id}-{n.node}", will=n.will())
@@ -179,6 +209,8 @@ class Fleet:
         finally:
             for publisher in publishers:
                 await asyncio.to_thread(publisher.close)
+            for tool in self.machine_tools:
+                await tool.stop()
 
     def _send(self, publisher: Publisher, messages: list[Message]) -> None:
         for topic, payload, retain in messages:

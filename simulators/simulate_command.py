@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from simulators.fleet import Fleet, Scenario
 
 
-def load_scenario(path: Path | None, counts: tuple[int, int, int], options: dict[str, Any],
-                  ) -> Scenario:
+def load_scenario(path: Path | None, counts: tuple[int, int, int, int, int],
+                  options: dict[str, Any]) -> Scenario:
     """A scenario file, or one made from counts; command-line options override the file's."""
     given = {k: v for k, v in options.items() if v is not None}
     if path is None:
@@ -48,9 +48,10 @@ def machines_toml(fleet: Fleet) -> str:
 def run(scenario: Scenario, broker: str, duration_s: float | None) -> int:
     host, port = parse_broker(broker)
     fleet = Fleet(scenario)
-    print(f"simulating {len(fleet.machines)} machines ({len(fleet.devices())} devices) on "
-          f"mqtt://{host}:{port}, speed x{scenario.speed}, seed {scenario.seed}; Ctrl-C stops",
-          file=sys.stderr, flush=True)
+    tools = "".join(f", OPC UA {t.endpoint}" for t in fleet.machine_tools)
+    print(f"simulating {len(fleet.machines)} machines ({len(fleet.devices())} MQTT devices) on "
+          f"mqtt://{host}:{port}{tools}, speed x{scenario.speed}, seed {scenario.seed}; "
+          "Ctrl-C stops", file=sys.stderr, flush=True)
 
     async def main() -> None:
         task = asyncio.create_task(fleet.run(host, port, duration_s))
