@@ -20,8 +20,8 @@ def test_demo_shows_data_arriving_in_influxdb(tmp_path: Path) -> None:
     out = result.stdout
     assert "started Mosquitto on 127.0.0.1:" in out
     final = out[out.index("stopped; final contents of InfluxDB"):]
-    for machine in ("printer-1", "printer-2"):
-        assert re.search(rf"^{machine}\s+(running|idle)\s+\d", final, re.M), final
+    for machine in ("printer-1", "printer-2", "cnc-1", "mill-1"):
+        assert re.search(rf"^{machine}\s+(running|idle|stopped|fault)\s+", final, re.M), final
     stored = int(re.search(r"points stored in the last 15 min.*: (\d+)", final).group(1))  # type: ignore[union-attr]
     written = int(re.search(r"points written: (\d+)", out).group(1))  # type: ignore[union-attr]
     assert stored > 20 and written >= stored

@@ -190,3 +190,26 @@ async def test_sign_and_encrypt_with_a_trust_list(
     else:
         messages = " ".join(r.getMessage() + str(getattr(r, "fields", "")) for r in caplog.records)
         assert "the server's certificate is not trusted" in messages
+
+
+async def test_bad_status_values_are_counted_not_written(influxdb1: LocalServer) -> None:
+    from asyncua import ua
+
+    server = MachineToolServer(SimulatedCnc("mill-1", seed=3), free_port(), interval_s=60)
+    await server.start()
+    config = opcua_config(server.endpoint, "opcua_bad_status", influxdb1)
+    try:
+        async with running(config) as service:
+            await wait_connected(service)
+            speed = server._vars["speed"]
+            for value, status in ((111.0, ua.StatusCodes.Good),
+                                  (999.0, ua.StatusCodes.BadSensorFailure),
+                                  (222.0, ua.StatusCodes.Good)):
+                await speed.write_value(ua.DataValue(ua.Variant(value, ua.VariantType.Double),
+                                                     StatusCode=ua.StatusCode(status)))
+                await asyncio.sleep(0.5)
+    finally:
+        await server.stop()
+    values = [v for _, v in await stored_speeds(influxdb1, "opcua_bad_status")]
+    assert values[-2:] == [111.0, 222.0] and 999.0 not in values
+    assert service.health.get("mill-1/umati", "bad_status") == 1

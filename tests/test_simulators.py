@@ -64,7 +64,7 @@ def test_scenario_file_and_its_config_are_valid(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "edge.cli", "check-config", str(config)],
                             capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    assert "5 machines" in result.stdout
+    assert "6 machines" in result.stdout
 
 
 def test_simulate_command_publishes_to_a_broker(mosquitto: LocalServer) -> None:
