@@ -11,6 +11,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,6 +30,8 @@ class Site(StrictModel):
     id: Identifier
     name: str = ""
     timezone: str = "Europe/Brussels"
+    co2e_kg_per_kwh: float = Field(default=0.16, ge=0)
+    """Grid emission factor for jobs' CO2e (Belgian grid mix, order of magnitude)."""
 
     @field_validator("timezone")
     @classmethod
@@ -91,11 +94,59 @@ class Influx(StrictModel):
         return read_secret(self.password_env, self.password_file)
 
 
+class PowerThresholds(StrictModel):
+    """State from power, for a machine that only has a smart plug."""
+
+    running_w: float = Field(gt=0)
+    idle_w: float = Field(default=0.0, ge=0)
+
+
 class Machine(StrictModel):
     id: Identifier
     kind: MachineKind
     name: str = ""
     sources: list[Source] = Field(min_length=1)
+    power_thresholds: PowerThresholds | None = None
+    silence_s: float = Field(default=300.0, gt=0)
+    """No message for this long marks the machine offline."""
+    material: str = "PLA"
+    filament_diameter_mm: float = Field(default=1.75, gt=0)
+    density_g_cm3: float | None = Field(default=None, gt=0)
+    stock_g: dict[str, float] = Field(default_factory=dict)
+    """CNC, laser: stock mass per program; key "*" for any other program."""
+    ideal_cycle_s: float | None = Field(default=None, gt=0)
+    program_cycle_s: dict[str, float] = Field(default_factory=dict)
+    parts_per_job: int = Field(default=1, ge=0)
+    max_power_w: float = Field(default=30_000.0, gt=0)
+    """Plausibility bound for energy counters: more than this is a replaced meter."""
+    counter_wrap_kwh: float | None = Field(default=None, gt=0)
+
+    @field_validator("material")
+    @classmethod
+    def _known_material(cls, name: str, info: Any) -> str:
+        from edge.kpi.material import DENSITY_G_PER_CM3
+
+        if name.upper() not in DENSITY_G_PER_CM3:
+            raise ValueError(f"unknown material; known are {', '.join(DENSITY_G_PER_CM3)} "
+                             "(or give density_g_cm3)")
+        return name.upper()
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKING_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+
+class Shift(StrictModel):
+    name: str
+    start: time
+    end: time
+
+
+class Calendar(StrictModel):
+    weekdays: list[Weekday] = Field(default_factory=lambda: list(WORKING_DAYS))
+    shifts: list[Shift] = Field(default_factory=lambda: [
+        Shift(name="day", start=time(8), end=time(17))])
+    holidays: list[date] = Field(default_factory=list)
 
 
 class Config(StrictModel):
@@ -103,6 +154,7 @@ class Config(StrictModel):
     brokers: list[Broker] = Field(default_factory=lambda: [Broker()])
     influx: Influx
     machines: list[Machine] = Field(min_length=1)
+    calendar: Calendar = Field(default_factory=Calendar)
     health_interval_s: PositiveSeconds = 10.0
 
     def broker(self, broker_id: str) -> Broker:

@@ -12,6 +12,7 @@ import logging
 
 from edge.eventlog import Throttle
 from edge.health import Health
+from edge.kpi.engine import KpiEngine, Point
 from edge.normalise import Normaliser
 from edge.reading import Reading
 from gateways.profiles import DecodeError, Decoder, PartialDecode
@@ -20,11 +21,13 @@ from gateways.raw_message import RawMessage
 
 class Ingest:
     def __init__(
-        self, decoders: dict[str, Decoder], normaliser: Normaliser, health: Health
+        self, decoders: dict[str, Decoder], normaliser: Normaliser, health: Health,
+        kpi: KpiEngine | None = None,
     ) -> None:
         self._decoders = decoders
         self._normaliser = normaliser
         self._health = health
+        self.kpi = kpi
         self._throttle = Throttle()
 
     async def run(
@@ -61,11 +64,26 @@ class Ingest:
                 self._bad_input(route, message.topic, f"{type(exc).__name__}: {exc}")
         for route, count in counts.items():
             self._health.count(route, "messages_in", count)
-        lines, rejected = self._normaliser.to_lines(readings)
-        for item in rejected:
+        canonical, rejected = self._normaliser.canonical(readings)
+        points: list[Point] = []
+        if self.kpi is not None:
+            canonical, points = self.kpi.process(canonical)
+        lines, refused = self._normaliser.to_lines(canonical)
+        for item in rejected + refused:
             self._bad_input(item.reading.machine, item.reading.signal, item.reason)
-        self._health.count("ingest", "readings_out", len(readings) - len(rejected))
-        return lines
+        self._health.count("ingest", "readings_out", len(canonical) - len(refused))
+        return lines + self._normaliser.point_lines(points)
+
+    def tick(self, now_ns: int) -> list[str]:
+        """Lines that time alone produces (offline on silence, ended OEE windows)."""
+        if self.kpi is None:
+            return []
+        readings, points = self.kpi.tick(now_ns)
+        lines, _ = self._normaliser.to_lines(readings)
+        return lines + self._normaliser.point_lines(points)
+
+    def flush(self, now_ns: int) -> list[str]:
+        return [] if self.kpi is None else self._normaliser.point_lines(self.kpi.flush(now_ns))
 
     def _bad_input(self, source: str, topic: str, reason: str) -> None:
         self._health.count(source, "decode_errors")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from edge import line_protocol
+from edge.kpi.engine import Point
 from edge.machine_state import MachineState
 from edge.reading import Reading
 from edge.schema import ENERGY, MACHINE_STATE, SIGNALS
@@ -40,6 +41,31 @@ class Normaliser:
     def __init__(self, machine_kinds: dict[str, str]) -> None:
         self._kinds = machine_kinds
         self._series: dict[tuple[str, str, str, str | None], str] = {}
+
+    def canonical(self, readings: Iterable[Reading]) -> tuple[list[Reading], list[Rejected]]:
+        """Readings in canonical units (``unit`` None), and those refused with the reason:
+        the KPI stage computes with what will be stored."""
+        good: list[Reading] = []
+        rejected: list[Rejected] = []
+        for reading in readings:
+            spec = SIGNALS.get(reading.signal)
+            if spec is None:
+                rejected.append(Rejected(reading, f"unknown signal {reading.signal!r}"))
+            elif spec.field.type == "string" or reading.unit is None:
+                good.append(reading)
+            else:
+                try:
+                    value = converter(reading.unit, spec.unit)(float(reading.value))
+                except (UnitError, ValueError) as exc:
+                    rejected.append(Rejected(reading, f"{reading.signal}: {exc}"))
+                    continue
+                good.append(reading._replace(value=value, unit=None))
+        return good, rejected
+
+    def point_lines(self, points: Iterable[Point]) -> list[str]:
+        """Derived points (jobs, OEE, material) as lines; numbers as floats, as always."""
+        return [line_protocol.encode(p.measurement, p.tags, p.fields, p.time_ns)
+                for p in points]
 
     def to_lines(self, readings: Iterable[Reading]) -> tuple[list[str], list[Rejected]]:
         """Points for ``readings``, and the readings that were refused with the reason."""

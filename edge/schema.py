@@ -134,6 +134,25 @@ OEE = _measurement(
         FieldSpec("performance", None),
         FieldSpec("quality", None),
         FieldSpec("oee", None),
+        FieldSpec("run_s", "s", doc="run time within planned time"),
+        FieldSpec("planned_s", "s", doc="planned time of the window"),
+    ],
+    extra_tags=("window",),
+)
+
+CIRCULARITY = _measurement(
+    "circularity",
+    "Resource figures per machine and window (see docs/metrics.md).",
+    [
+        FieldSpec("good_parts", None),
+        FieldSpec("scrap_parts", None),
+        FieldSpec("energy_kwh", "kWh", doc="energy spent in the window, idle time included"),
+        FieldSpec("material_g", "g"),
+        FieldSpec("scrap_g", "g"),
+        FieldSpec("kwh_per_good_part", "kWh", doc="only when good parts were made"),
+        FieldSpec("g_per_good_part", "g", doc="only when good parts were made"),
+        FieldSpec("scrap_rate_count", None, doc="scrap parts / all parts"),
+        FieldSpec("scrap_rate_mass", None, doc="scrap grams / material grams"),
     ],
     extra_tags=("window",),
 )
@@ -160,7 +179,8 @@ EDGE_HEALTH = MeasurementSpec(
 
 MEASUREMENTS: dict[str, MeasurementSpec] = {
     m.name: m
-    for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, MATERIAL, JOB, OEE, EDGE_HEALTH)
+    for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, MATERIAL, JOB, OEE, CIRCULARITY,
+              EDGE_HEALTH)
 }
 
 

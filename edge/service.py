@@ -16,6 +16,7 @@ from edge.eventlog import log_event
 from edge.health import Health
 from edge.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
 from edge.ingest import Ingest
+from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
 from edge.reading import Reading
 from edge.sink import InfluxSink
@@ -65,7 +66,7 @@ class EdgeService:
             if subscriptions[broker.id]
         ]
         normaliser = Normaliser({m.id: m.kind for m in config.machines})
-        self._ingest = Ingest(decoders, normaliser, self.health)
+        self._ingest = Ingest(decoders, normaliser, self.health, KpiEngine(config))
         influx = config.influx
         self._sink = InfluxSink(
             self._writer, self.health, influx.batch_size, influx.flush_interval_s,
@@ -103,7 +104,7 @@ class EdgeService:
         await asyncio.gather(*gateway_tasks)
         await raw.put(None)
         await ingest_task
-        await lines.put(self.health.to_lines())
+        await lines.put(self._ingest.flush(time.time_ns()) + self.health.to_lines())
         await lines.put(None)
         await sink_task
         with contextlib.suppress(asyncio.CancelledError):
@@ -121,4 +122,4 @@ class EdgeService:
     async def _report_health(self, lines: asyncio.Queue[list[str] | None]) -> None:
         while True:
             await asyncio.sleep(self.config.health_interval_s)
-            await lines.put(self.health.to_lines())
+            await lines.put(self._ingest.tick(time.time_ns()) + self.health.to_lines())

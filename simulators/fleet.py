@@ -166,7 +166,10 @@ class Fleet:
     def machines_config(self) -> list[dict[str, Any]]:
         """The ``[[machines]]`` entries that read this fleet."""
         endpoints = {t.cnc.machine: t.endpoint for t in self.machine_tools}
-        return [{"id": m.id, "kind": m.kind, "sources": (
+        # Sped up, a machine uses `speed` times its power per second of clock: the energy
+        # counters' plausibility bound must follow, or every increase looks like a new meter.
+        bound = {"max_power_w": 30_000.0 * self.scenario.speed} if self.scenario.speed > 1 else {}
+        return [{"id": m.id, "kind": m.kind, **bound, "sources": (
                     [{"endpoint": endpoints[m.id], "profile": "umati"}] if m.id in endpoints
                     else []) + [d.source() for d in m.devices]}
                 for m in self.machines.values()]

@@ -69,7 +69,7 @@ def publish_messages(mqtt: LocalServer, prefix: str) -> None:
         if i == COUNT // 2:
             publisher.publish(f"{prefix}/mk4-01/status", b"\x00 garbage, not JSON")
         publisher.publish(f"{prefix}/plug/sensor", orjson.dumps(
-            {"ts": time_ms(i), "energy_wh": 1000 + 10 * i}))
+            {"ts": time_ms(i), "energy_wh": 1000 + i}))  # 3.6 kW
     publisher.close()
 
 
@@ -129,7 +129,7 @@ async def test_mqtt_to_influxdb1_v1_api(mosquitto: LocalServer, influxdb1: Local
         assert energy.tags == {"site": "e2e-site", "machine": "mk4-01", "kind": "printer",
                                "meter": "plug-7"}
         assert [(r["time"], r["energy_kwh"]) for r in energy.rows] == [
-            (time_ms(i), (1000 + 10 * i) / 1000) for i in range(COUNT)
+            (time_ms(i), (1000 + i) / 1000) for i in range(COUNT)
         ]
         health = service.health
         assert health.get("mk4-01/json", "messages_in") == COUNT + 1
@@ -176,7 +176,7 @@ async def test_mqtt_to_victoriametrics_v2_api(mosquitto: LocalServer, victoria: 
         expected_nozzle_c(i) for i in range(COUNT)]
     (energy,) = await asyncio.to_thread(victoria_export, victoria, "energy_energy_kwh")
     assert energy["metric"]["meter"] == "plug-7"
-    assert energy["values"] == [(1000 + 10 * i) / 1000 for i in range(COUNT)]
+    assert energy["values"] == [(1000 + i) / 1000 for i in range(COUNT)]
 
 
 def test_run_command_stops_on_sigterm_and_flushes(

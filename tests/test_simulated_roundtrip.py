@@ -11,6 +11,8 @@ from paho.mqtt.client import topic_matches_sub
 
 from edge.config import Config, parse_config
 from edge.influxql import InfluxQL
+from edge.kpi.engine import KpiEngine
+from edge.normalise import Normaliser
 from edge.schema import SIGNALS
 from edge.service import EdgeService, routes
 from edge.units import converter
@@ -40,14 +42,16 @@ def expected_series(config: Config, sent: list[tuple[str, bytes]]) -> Series:
         source = machines[machine].sources[index]
         decoders.append((route, source.topic, source.decoder(config.site.id, machine)))
     series: Series = defaultdict(list)
+    normaliser, kpi = Normaliser({}), KpiEngine(config)  # as the service: energy made monotonic
     for number, (topic, payload) in enumerate(sent):
         for _, subscription, decoder in decoders:
             if not topic_matches_sub(subscription, topic):
                 continue
             try:
-                readings = decoder.decode(topic, payload, number)
+                decoded = decoder.decode(topic, payload, (number + 1) * 50_000_000)
             except PartialDecode as exc:
-                readings = exc.readings
+                decoded = exc.readings
+            readings, _ = kpi.process(normaliser.canonical(decoded)[0])
             for r in readings:
                 spec = SIGNALS[r.signal]
                 value = r.value if isinstance(r.value, str) else round(

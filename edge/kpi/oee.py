@@ -1,0 +1,56 @@
+"""OEE and circularity figures per machine and window (hour, shift, day).
+
+availability = run time / planned time           (run time counted within planned time)
+performance  = ideal cycle time x parts / run time
+quality      = good parts / all parts            (1 when no part was made)
+oee          = availability x performance x quality
+
+Each factor is clamped to [0, 1]: a wrong ideal cycle time must not show as 130 %.
+Windows without planned time (a Sunday, a holiday) are not written. Circularity figures
+of the same window: kWh per good part, grams of material per good part, scrap rate by
+count (scrap / all parts) and by mass (scrap grams / material grams).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class WindowTotals:
+    kind: str
+    start_ns: int
+    end_ns: int
+    run_ns: int = 0
+    ideal_s: float = 0.0
+    good: float = 0.0
+    scrap: float = 0.0
+    energy_kwh: float = 0.0
+    material_g: float = 0.0
+    scrap_g: float = 0.0
+
+    def factors(self, planned_ns: int) -> dict[str, float]:
+        run_s = self.run_ns / 1e9
+        availability = _clamp(self.run_ns / planned_ns) if planned_ns else 0.0
+        performance = _clamp(self.ideal_s / run_s) if run_s > 0 else 0.0
+        parts = self.good + self.scrap
+        quality = self.good / parts if parts else 1.0
+        return {"availability": availability, "performance": performance, "quality": quality,
+                "oee": availability * performance * quality, "run_s": run_s,
+                "planned_s": planned_ns / 1e9}
+
+    def circularity(self) -> dict[str, float]:
+        parts = self.good + self.scrap
+        figures = {"good_parts": self.good, "scrap_parts": self.scrap,
+                   "energy_kwh": self.energy_kwh, "material_g": self.material_g,
+                   "scrap_g": self.scrap_g,
+                   "scrap_rate_count": self.scrap / parts if parts else 0.0,
+                   "scrap_rate_mass": self.scrap_g / self.material_g if self.material_g else 0.0}
+        if self.good:
+            figures["kwh_per_good_part"] = self.energy_kwh / self.good
+            figures["g_per_good_part"] = self.material_g / self.good
+        return figures
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, value))
