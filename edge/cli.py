@@ -67,6 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     cert.add_argument("--dir", type=Path, required=True)
     cert.add_argument("--uri", default="urn:circlemade:edge", help="application URI")
 
+    record = commands.add_parser("record", help="write every raw message to a JSON-lines file")
+    record.add_argument("-c", "--config", type=Path, required=True)
+    record.add_argument("-o", "--output", type=Path, required=True)
+    record.add_argument("--duration", type=float, default=None)
+
+    replay = commands.add_parser("replay", help="run a recording through the pipeline")
+    replay.add_argument("-c", "--config", type=Path, required=True)
+    replay.add_argument("recording", type=Path)
+    target = replay.add_mutually_exclusive_group()
+    target.add_argument("--out", type=Path, default=None, help="line protocol file (- stdout)")
+    target.add_argument("--influx", action="store_true", help="write to the config's InfluxDB")
+
     demo = commands.add_parser("demo", help="the whole trip on this machine, nothing configured")
     demo.add_argument("--data-dir", type=Path, default=None)
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
@@ -83,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return _simulate(args)
     if args.command == "opcua":
         return _opcua(args)
+    if args.command in ("record", "replay"):
+        return _record_or_replay(args)
     from edge.demo import default_data_dir, run_demo
 
     try:
@@ -108,6 +122,35 @@ def _check_config(path: Path) -> int:
     print(f"{path}: ok: site {config.site.id!r}, {len(config.machines)} machines, "
           f"{sources} sources, {len(config.brokers)} broker(s), "
           f"InfluxDB {config.influx.api} at {config.influx.url}")
+    return 0
+
+
+def _record_or_replay(args: argparse.Namespace) -> int:
+    from edge import recording
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    if args.command == "record":
+        setup_logging("warning")
+        count = asyncio.run(recording.record(config, args.output, args.duration))
+        print(f"recorded {count} messages to {args.output}", file=sys.stderr)
+        return 0
+    try:
+        if args.influx:
+            lines = recording.Replayer(config).lines(recording.read_records(args.recording))
+            count = asyncio.run(recording.replay_to_influx(config, lines))
+            print(f"replayed {args.recording}: {count} points written to {config.influx.url}",
+                  file=sys.stderr)
+        elif args.out is None or str(args.out) == "-":
+            count = recording.replay_to_file(config, args.recording, sys.stdout)
+        else:
+            with args.out.open("w") as out:
+                count = recording.replay_to_file(config, args.recording, out)
+            print(f"replayed {args.recording}: {count} lines in {args.out}", file=sys.stderr)
+    except (OSError, recording.RecordingError) as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -42,7 +42,8 @@ def routes(config: Config) -> dict[str, tuple[str, int]]:
 
 
 class EdgeService:
-    def __init__(self, config: Config, writer: LineWriter | None = None) -> None:
+    def __init__(self, config: Config, writer: LineWriter | None = None,
+                 client_suffix: str = "") -> None:
         self.config = config
         self.health = Health(config.site.id)
         self._writer = writer or make_writer(config.influx)
@@ -60,8 +61,8 @@ class EdgeService:
             qos = source.qos if source.qos is not None else config.broker(source.broker).qos
             subscriptions[source.broker].append(Subscription(source.topic, qos, route))
         self.gateways = [
-            MqttGateway(broker, broker.client_id or f"circlemade-{config.site.id}-{broker.id}",
-                        subscriptions[broker.id])
+            MqttGateway(broker, (broker.client_id or f"circlemade-{config.site.id}-{broker.id}")
+                        + client_suffix, subscriptions[broker.id])
             for broker in config.brokers
             if subscriptions[broker.id]
         ]

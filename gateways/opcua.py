@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,8 @@ POLICIES = {
     "Aes256_Sha256_RsaPss": security_policies.SecurityPolicyAes256Sha256RsaPss,
 }
 FLUSH_S = 0.1
+CONNECTION_LOST = "(connection lost)"
+"""The node key under which a recording notes that the server went away."""
 
 Outbox = asyncio.Queue[list[RawMessage | Reading] | None]
 
@@ -54,6 +57,8 @@ class OpcUaGateway:
         self._stopping = asyncio.Event()
         self._throttle = Throttle()
         self._offline_sent = False
+        self.tap: Callable[[str, Any, int], None] | None = None
+        """Sees every accepted value (node key, value, time) before decoding: recording."""
 
     async def run(self, out: Outbox) -> None:
         flusher = asyncio.create_task(self._flush_forever(out))
@@ -210,6 +215,8 @@ class OpcUaGateway:
             return  # the initial value of a new subscription, or a repeated poll
         self._last_seen[key] = (stamp, value)
         time_ns = _ns(stamp) if stamp is not None else time.time_ns()
+        if self.tap is not None:
+            self.tap(key, value, time_ns)
         try:
             self._pending.extend(self.decoder.decode_value(key, value, time_ns))
         except ValueError as exc:
@@ -228,7 +235,10 @@ class OpcUaGateway:
                              route=self.route, endpoint=self.source.endpoint, error=message)
         if not self._offline_sent:
             self._offline_sent = True
-            self._pending.extend(self.decoder.offline(time.time_ns()))
+            now = time.time_ns()
+            if self.tap is not None:
+                self.tap(CONNECTION_LOST, None, now)
+            self._pending.extend(self.decoder.offline(now))
 
     async def _flush_forever(self, out: Outbox) -> None:
         while True:

@@ -1,0 +1,235 @@
+"""``circlemade record`` and ``circlemade replay``: raw traffic to a file, and back through
+the same pipeline with the recorded times as the clock.
+
+A recording is JSON lines, one per message as received::
+
+    {"time": "2026-11-22T21:40:31.915123Z", "source": "mqtt", "topic": "tele/plug/SENSOR",
+     "payload": "{\\"ENERGY\\": {\\"Total\\": 1.5}}"}
+    {"time": "...", "source": "mqtt", "topic": "spBv1.0/...", "payload": "CICZ...",
+     "encoding": "base64"}
+    {"time": "...", "source": "opcua", "route": "mill-1/umati",
+     "node": "Monitoring/Spindle/ActualSpeed", "value": 18004.9}
+
+Replay decodes, normalises and computes KPIs exactly as the live service does; time moves
+only with the records (KPI ticks every ``TICK_S`` of recorded time), so replaying a file
+twice gives the same lines, byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+from paho.mqtt.client import topic_matches_sub
+
+from edge.config import Config
+from edge.health import Health
+from edge.ingest import Ingest
+from edge.kpi.engine import KpiEngine
+from edge.normalise import Normaliser
+from edge.reading import Reading
+from edge.service import EdgeService, routes
+from gateways.opcua import CONNECTION_LOST
+from gateways.profiles import Decoder, OpcUaSourceBase
+from gateways.profiles.opcua_base import OpcUaDecoder
+from gateways.raw_message import RawMessage
+
+TICK_S = 10
+BATCH = 2000
+
+
+class RecordingError(ValueError):
+    """A line of a recording that cannot be replayed; says which line and why."""
+
+
+def iso(time_ns: int) -> str:
+    moment = datetime.fromtimestamp(time_ns // 1000 / 1e6, UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def mqtt_record(message: RawMessage) -> bytes:
+    entry: dict[str, Any] = {"time": iso(message.received_ns), "source": "mqtt",
+                             "topic": message.topic}
+    try:
+        entry["payload"] = message.payload.decode("utf-8")
+    except UnicodeDecodeError:
+        entry["payload"] = base64.b64encode(message.payload).decode()
+        entry["encoding"] = "base64"
+    return orjson.dumps(entry)
+
+
+def opcua_record(route: str, node: str, value: Any, time_ns: int) -> bytes:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    elif not isinstance(value, bool | int | float | str | type(None)):
+        value = str(value)
+    return orjson.dumps({"time": iso(time_ns), "source": "opcua", "route": route,
+                         "node": node, "value": value})
+
+
+async def record(config: Config, output: Path, duration_s: float | None) -> int:
+    """Subscribe as the service does (own client ids) and write every raw message."""
+    service = EdgeService(config, client_suffix="-recorder")
+    raw: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue(256)
+    count = 0
+    with output.open("wb") as sink:
+        def write(line: bytes) -> None:
+            nonlocal count
+            sink.write(line + b"\n")
+            count += 1
+
+        for opcua_gateway in service.opcua_gateways:
+            opcua_gateway.tap = (lambda route: lambda node, value, t: write(
+                opcua_record(route, node, value, t)))(opcua_gateway.route)
+        tasks = [asyncio.create_task(g.run(raw)) for g in service.gateways]
+        tasks += [asyncio.create_task(g.run(raw)) for g in service.opcua_gateways]
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        if duration_s is not None:
+            loop.call_later(duration_s, stop.set)
+
+        async def drain() -> None:
+            while (batch := await raw.get()) is not None:
+                for item in batch:
+                    if isinstance(item, RawMessage):
+                        write(mqtt_record(item))
+
+        drainer = asyncio.create_task(drain())
+        await stop.wait()
+        for gateway in service.gateways:
+            await gateway.stop()
+        for opcua in service.opcua_gateways:
+            await opcua.stop()
+        await asyncio.gather(*tasks)
+        await raw.put(None)
+        await drainer
+    return count
+
+
+class Replayer:
+    def __init__(self, config: Config) -> None:
+        machines = {m.id: m for m in config.machines}
+        self.decoders: dict[str, Decoder] = {}
+        self.opcua: dict[str, OpcUaDecoder] = {}
+        self.filters: list[tuple[str, str]] = []
+        for route, (machine_id, index) in routes(config).items():
+            source = machines[machine_id].sources[index]
+            if isinstance(source, OpcUaSourceBase):
+                self.opcua[route] = source.decoder(config.site.id, machine_id)
+            else:
+                self.decoders[route] = source.decoder(config.site.id, machine_id)
+                self.filters.append((source.topic, route))
+        self.health = Health(config.site.id)
+        self.ingest = Ingest(self.decoders, Normaliser({m.id: m.kind for m in config.machines}),
+                             self.health, KpiEngine(config))
+        self._routes_by_topic: dict[str, list[str]] = {}
+
+    def _routes(self, topic: str) -> list[str]:
+        found = self._routes_by_topic.get(topic)
+        if found is None:
+            found = self._routes_by_topic[topic] = [
+                route for flt, route in self.filters if topic_matches_sub(flt, topic)]
+        return found
+
+    def lines(self, records: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[str]:
+        batch: list[RawMessage | Reading] = []
+        next_tick = None
+        clock = 0
+        for number, entry in records:
+            time_ns = _time(entry, number)
+            if next_tick is None:
+                next_tick = (time_ns // (TICK_S * 10**9) + 1) * TICK_S * 10**9
+            if time_ns >= next_tick:
+                yield from self.ingest.process(batch)
+                batch = []
+                yield from self.ingest.tick(next_tick)
+                while next_tick <= time_ns:
+                    next_tick += TICK_S * 10**9
+            clock = max(clock, time_ns)
+            batch.extend(self._items(entry, time_ns, number))
+            if len(batch) >= BATCH:
+                yield from self.ingest.process(batch)
+                batch = []
+        yield from self.ingest.process(batch)
+        if clock:
+            yield from self.ingest.flush(clock)
+
+    def _items(self, entry: dict[str, Any], time_ns: int, number: int,
+               ) -> list[RawMessage | Reading]:
+        if entry.get("source") == "opcua":
+            decoder = self.opcua.get(str(entry.get("route")))
+            if decoder is None:
+                return []
+            if entry.get("node") == CONNECTION_LOST:
+                return list(decoder.offline(time_ns))
+            try:
+                return list(decoder.decode_value(str(entry["node"]), entry.get("value"),
+                                                 time_ns))
+            except (KeyError, ValueError) as exc:
+                raise RecordingError(f"line {number}: {exc}") from None
+        topic = entry.get("topic")
+        payload = entry.get("payload")
+        if not isinstance(topic, str) or not isinstance(payload, str):
+            raise RecordingError(f"line {number}: expected 'topic' and 'payload' strings")
+        data = (base64.b64decode(payload) if entry.get("encoding") == "base64"
+                else payload.encode())
+        return [RawMessage(route, topic, data, time_ns) for route in self._routes(topic)]
+
+
+def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open("rb") as file:
+        for number, line in enumerate(file, 1):
+            if line.strip():
+                try:
+                    yield number, orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise RecordingError(f"{path}:{number}: not JSON: {exc}") from None
+
+
+def _time(entry: dict[str, Any], number: int) -> int:
+    try:
+        moment = datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        raise RecordingError(f"line {number}: 'time' must be ISO 8601") from None
+    return int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
+
+
+async def replay_to_influx(config: Config, lines: Iterator[str]) -> int:
+    from edge.influx_write import InfluxV1Writer, make_writer
+    from edge.sink import InfluxSink
+
+    writer = make_writer(config.influx)
+    if isinstance(writer, InfluxV1Writer):
+        with contextlib.suppress(Exception):
+            await writer.ensure_database()
+    health = Health(config.site.id)
+    sink = InfluxSink(writer, health, config.influx.batch_size, 0.5)
+    inbox: asyncio.Queue[list[str] | None] = asyncio.Queue(64)
+    task = asyncio.create_task(sink.run(inbox))
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= config.influx.batch_size:
+            await inbox.put(chunk)
+            chunk = []
+    await inbox.put(chunk)
+    await inbox.put(None)
+    await task
+    return int(health.get("sink", "points_written"))
+
+
+def replay_to_file(config: Config, recording: Path, out: TextIO) -> int:
+    count = 0
+    for line in Replayer(config).lines(read_records(recording)):
+        out.write(line + "\n")
+        count += 1
+    return count
