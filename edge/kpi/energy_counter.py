@@ -8,8 +8,10 @@ Two sources, whichever the meter has:
   energy since then is the new value; with ``wrap_kwh`` known it is a wrap instead
   (``new + wrap - old``). An increase larger than ``max_power_w`` could deliver in the
   time elapsed is a replaced meter: the total re-bases on the new counter, adding nothing.
-- **Power only** (``power_w``): trapezoidal integration between readings, exact for
-  constant power; gaps longer than ``max_gap_s`` are not bridged (nothing is known).
+- **Power only** (``power_w``): each reading holds until the next (sample and hold),
+  which is exact for the change-driven reports of OPC UA subscriptions and Sparkplug, and
+  within one reporting period of a plug's periodic reports; constant power integrates
+  exactly. Gaps longer than ``max_gap_s`` are not bridged (nothing is known about them).
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ class EnergyCounter:
         hours = (time_ns - self.last_ns) / NS_PER_H
         delta = raw_kwh - self.last_raw
         if delta < 0:
-            if self.wrap_kwh is not None and raw_kwh + self.wrap_kwh - self.last_raw <= (
-                    self.max_power_w / 1000 * hours):
-                delta = raw_kwh + self.wrap_kwh - self.last_raw
+            wrapped = (raw_kwh + self.wrap_kwh - self.last_raw) if self.wrap_kwh else -1.0
+            if 0 <= wrapped <= self.max_power_w / 1000 * hours:
+                delta = wrapped
             else:
                 delta = raw_kwh
                 self.resets += 1
@@ -58,7 +60,7 @@ class EnergyCounter:
 
 @dataclass
 class PowerIntegrator:
-    max_gap_s: float = 300.0
+    max_gap_s: float = 3600.0
     total_kwh: float = 0.0
     last_w: float | None = None
     last_ns: int | None = None
@@ -68,7 +70,7 @@ class PowerIntegrator:
         if self.last_w is not None and self.last_ns is not None and time_ns > self.last_ns:
             seconds = (time_ns - self.last_ns) / 1e9
             if seconds <= self.max_gap_s:
-                self.total_kwh += (self.last_w + power_w) / 2 * seconds / 3_600_000
+                self.total_kwh += self.last_w * seconds / 3_600_000
         if self.last_ns is None or time_ns > self.last_ns:
             self.last_w, self.last_ns = max(0.0, power_w), time_ns
         return self.total_kwh

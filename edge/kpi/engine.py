@@ -57,6 +57,10 @@ class MachineKpi:
     parts: dict[str, float] = field(default_factory=dict)
     has_counters: bool = False
     program: str = ""
+    remaining: tuple[float, int] | None = None
+    """The slicer's last estimate of the time left, and when it came."""
+    silenced: str | None = None
+    """The state before silence made the machine offline, restored when it speaks again."""
     job: OpenJob | None = None
     windows: dict[tuple[str, int], WindowTotals] = field(default_factory=dict)
 
@@ -65,6 +69,11 @@ class MachineKpi:
     def observe(self, r: Reading, out: list[Reading], points: list[Point]) -> None:
         t, signal, value = r.time_ns, r.signal, r.value
         self.last_seen_ns = max(self.last_seen_ns, t)
+        if self.silenced is not None:
+            previous, self.silenced = self.silenced, None
+            if signal != "state":
+                self._set_state(previous, t)
+                out.append(Reading(self.site, self.machine.id, "state", previous, None, t))
         if signal == "state":
             if r.meter is None:
                 self.device_states = True
@@ -74,20 +83,20 @@ class MachineKpi:
             counter = self.counters.setdefault(meter, EnergyCounter(
                 self.machine.max_power_w, self.machine.counter_wrap_kwh))
             self.integrators.pop(meter, None)  # a meter with a counter is not integrated
-            before = self.energy_kwh()
+            before, since = self.energy_kwh(), counter.last_ns
             total = counter.update(float(value), t)
             if before is not None:
-                self._spent((self.energy_kwh() or 0.0) - before, t)
+                self._spent((self.energy_kwh() or 0.0) - before, since, t)
             out.append(r._replace(value=total))
             return
         elif signal == "power_w":
             meter = r.meter or self.machine.id
             if meter not in self.counters:
                 integrator = self.integrators.setdefault(meter, PowerIntegrator())
-                first, before = integrator.last_ns is None, integrator.total_kwh
+                since, before = integrator.last_ns, integrator.total_kwh
                 total = integrator.update(float(value), t)
-                self._spent(total - before, t)
-                if not first:  # by the second reading a counter would have shown itself
+                self._spent(total - before, since, t)
+                if since is not None:  # by the second reading a counter would have shown itself
                     out.append(Reading(r.site, r.machine, "energy_kwh", total, None, t, meter))
             self._power_state(float(value), t, out)
         elif signal == "filament_used_mm":
@@ -103,8 +112,9 @@ class MachineKpi:
             self.program = str(value)
             if self.job is not None and not self.job.name:
                 self.job.name = self.program
-        elif signal == "remaining_time_s" and self.job is not None and self.job.ideal_s is None:
-            if float(value) > 0:
+        elif signal == "remaining_time_s":
+            self.remaining = (float(value), t)
+            if self.job is not None and self.job.ideal_s is None and float(value) > 0:
                 self.job.ideal_s = (t - self.job.start_ns) / NS + float(value)
         elif signal == "job_event" and value == "start":
             self._start_job(t)
@@ -192,10 +202,17 @@ class MachineKpi:
 
     # -- energy, material, parts, jobs ------------------------------------------------
 
-    def _spent(self, kwh: float, t: int) -> None:
-        if kwh > 0:
+    def _spent(self, kwh: float, since: int | None, t: int) -> None:
+        """Energy used over [since, t), shared among the windows in proportion to time."""
+        if kwh <= 0:
+            return
+        if since is None or since >= t:
             for window in self._at(t):
                 window.energy_kwh += kwh
+            return
+        for kind in WINDOW_KINDS:
+            for window, a, b in self._windows_covering(kind, since, t):
+                window.energy_kwh += kwh * (b - a) / (t - since)
 
     def _consume(self, grams: float, t: int, points: list[Point], scrap: bool = False) -> None:
         if grams <= 0:
@@ -233,9 +250,10 @@ class MachineKpi:
         return self.machine.stock_g.get(self.program, self.machine.stock_g.get("*", 0.0))
 
     def _start_job(self, t: int) -> None:
+        estimate = self.remaining[0] if self.remaining and self.remaining[1] == t else None
         self.job = OpenJob(t, self.program, self.energy_kwh() or 0.0, self.consumed_g,
                            self.parts.get("parts_good", 0.0), self.parts.get("parts_scrap", 0.0),
-                           self._ideal_cycle_s())
+                           estimate or self._ideal_cycle_s())
 
     def _end_job(self, outcome: str, t: int, points: list[Point]) -> None:
         job, self.job = self.job, None
@@ -256,8 +274,11 @@ class MachineKpi:
                 self._consume(self._stock_g(), t, points, scrap=outcome != "good")
         material = self.consumed_g - job.material_g
         parts = good + scrap
-        scrap_g = (material if outcome in ("scrap", "aborted")
-                   else material * scrap / parts if parts else 0.0)
+        if self.has_counters:  # the machine counts its parts: scrap is what its counter says
+            scrap_g = material * scrap / parts if parts else (
+                material if outcome != "good" else 0.0)
+        else:  # a failed or aborted print is scrap as a whole
+            scrap_g = material if outcome in ("scrap", "aborted") else 0.0
         if not self.has_counters and outcome in ("scrap", "aborted") and self.filament_mm:
             for window in self._at(t):
                 window.scrap_g += scrap_g
@@ -300,6 +321,7 @@ class KpiEngine:
             silent_for = now_ns - machine.last_seen_ns
             if machine.last_seen_ns and machine.state != "offline" and (
                     silent_for > machine.machine.silence_s * NS):
+                machine.silenced = machine.state
                 machine._set_state("offline", now_ns)
                 readings.append(Reading(machine.site, machine.machine.id, "state", "offline",
                                         None, now_ns))

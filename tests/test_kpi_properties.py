@@ -1,0 +1,92 @@
+"""Properties of the KPI arithmetic, for any input hypothesis can think of."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge.config import parse_config
+from edge.kpi.energy_counter import NS_PER_H, EnergyCounter, PowerIntegrator
+from edge.kpi.engine import KpiEngine
+from edge.kpi.oee import WindowTotals
+from edge.reading import Reading
+
+NS = 10**9
+steps = st.lists(st.tuples(st.integers(1, 3600), st.floats(0, 1e5, allow_nan=False)),
+                 min_size=1, max_size=60)
+
+
+@given(steps, st.one_of(st.none(), st.floats(1, 1e5)))
+def test_counter_energy_never_decreases_and_never_jumps(
+        readings: list[tuple[int, float]], wrap: float | None) -> None:
+    counter = EnergyCounter(max_power_w=30_000, wrap_kwh=wrap)
+    t = 0
+    previous = None
+    for gap_s, raw in readings:
+        t += gap_s * NS
+        total = counter.update(raw, t)
+        if previous is not None:
+            assert total >= previous
+            assert total - previous <= 30 * gap_s * NS / NS_PER_H + 1e-9  # kW x h
+        previous = total
+
+
+@given(st.floats(0, 50_000), st.lists(st.integers(1, 3600), min_size=1, max_size=50))
+def test_constant_power_integrates_exactly(power_w: float, gaps: list[int]) -> None:
+    integrator = PowerIntegrator()
+    t = 0
+    integrator.update(power_w, t)
+    for gap in gaps:
+        t += gap * NS
+        total = integrator.update(power_w, t)
+    assert abs(total - power_w * sum(gaps) / 3_600_000) <= 1e-9 * max(1.0, total)
+
+
+@given(st.integers(0, 10**13), st.integers(0, 10**13), st.floats(0, 1e6), st.floats(0, 1e4),
+       st.floats(0, 1e4), st.floats(0, 1e6), st.floats(0, 1e6))
+def test_oee_factors_stay_within_0_and_1(run: int, planned: int, ideal: float, good: float,
+                                         scrap: float, material: float, scrap_g: float) -> None:
+    window = WindowTotals("hour", 0, 3600 * NS, run_ns=run, ideal_s=ideal, good=good,
+                          scrap=scrap, material_g=material, scrap_g=min(scrap_g, material))
+    factors = window.factors(planned)
+    for name in ("availability", "performance", "quality", "oee"):
+        assert 0.0 <= factors[name] <= 1.0, name
+    figures = window.circularity()
+    assert 0.0 <= figures["scrap_rate_count"] <= 1.0
+    assert 0.0 <= figures["scrap_rate_mass"] <= 1.0
+
+
+CONFIG = parse_config({
+    "site": {"id": "p"}, "influx": {"api": "v1", "url": "http://a:1"},
+    "calendar": {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                 "shifts": [{"name": "a", "start": "06:00", "end": "14:00"},
+                            {"name": "b", "start": "22:00", "end": "02:00"}]},
+    "machines": [{"id": "m", "kind": "cnc", "ideal_cycle_s": 60,
+                  "sources": [{"topic": "t", "profile": "json"}]}],
+})
+STATES = ["running", "idle", "stopped", "fault", "offline", "maintenance"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 7200), st.sampled_from(STATES),
+                          st.integers(0, 3), st.integers(0, 1)), min_size=1, max_size=40))
+def test_engine_oee_stays_within_0_and_1(events: list[tuple[int, str, int, int]]) -> None:
+    engine = KpiEngine(CONFIG)
+    t = 1_795_420_800 * NS
+    good = scrap = 0
+    points = []
+    for gap, state, new_good, new_scrap in events:
+        t += gap * NS
+        good, scrap = good + new_good, scrap + new_scrap
+        readings = [Reading("p", "m", "state", state, None, t),
+                    Reading("p", "m", "parts_good", float(good), None, t),
+                    Reading("p", "m", "parts_scrap", float(scrap), None, t)]
+        points += engine.process(readings)[1]
+        points += engine.tick(t)[1]
+    points += engine.flush(t)
+    for point in points:
+        if point.measurement == "oee":
+            fields = dict(point.fields)
+            for name in ("availability", "performance", "quality", "oee"):
+                assert 0.0 <= float(fields[name]) <= 1.0
+            assert float(fields["run_s"]) <= float(fields["planned_s"]) + 1e-6

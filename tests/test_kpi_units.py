@@ -1,0 +1,89 @@
+"""The KPI pieces on hand-made cases: counters, power fallback, silence, calendar."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date, time
+from pathlib import Path
+
+import tomli_w
+
+from edge.config import parse_config
+from edge.kpi.calendar import ShiftCalendar
+from edge.kpi.energy_counter import EnergyCounter
+from edge.kpi.engine import KpiEngine
+from edge.reading import Reading
+from tests.conftest import REPO
+from tests.kpi_session import CONFIG, recording
+
+NS = 10**9
+H = 3600 * NS
+
+
+def test_counter_reset_wrap_and_replaced_meter() -> None:
+    counter = EnergyCounter(max_power_w=3000)
+    assert counter.update(100.0, 0) == 100.0
+    assert counter.update(100.5, H) == 100.5
+    assert counter.update(0.2, 2 * H) == 100.7  # reset: 0.2 since the restart
+    assert counter.update(5000.0, 3 * H) == 100.7  # a replaced meter: no spike
+    assert counter.update(5001.0, 4 * H) == 101.7
+    assert (counter.resets, counter.rebases) == (1, 1)
+    wrapping = EnergyCounter(max_power_w=3000, wrap_kwh=1000.0)
+    wrapping.update(999.5, 0)
+    assert wrapping.update(0.5, H) == 1000.5  # wrapped at 1000
+
+
+def test_power_thresholds_give_a_plug_only_machine_its_state() -> None:
+    config = parse_config({
+        "site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},
+        "machines": [{"id": "laser", "kind": "laser", "power_thresholds":
+                      {"running_w": 400, "idle_w": 20},
+                      "sources": [{"topic": "t", "profile": "json"}]}]})
+    engine = KpiEngine(config)
+    states = []
+    for i, watts in enumerate([5, 30, 800, 850, 25, 2]):
+        readings, _ = engine.process([Reading("s", "laser", "power_w", watts, None, i * NS)])
+        states += [r.value for r in readings if r.signal == "state"]
+    assert states == ["stopped", "idle", "running", "idle", "stopped"]
+
+
+def test_silence_makes_a_machine_offline_until_it_speaks() -> None:
+    config = parse_config({
+        "site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},
+        "machines": [{"id": "m", "kind": "printer", "silence_s": 60,
+                      "sources": [{"topic": "t", "profile": "json"}]}]})
+    engine = KpiEngine(config)
+    start = 1_795_420_800 * NS
+    engine.process([Reading("s", "m", "state", "running", None, start)])
+    assert engine.tick(start + 30 * NS)[0] == []
+    (offline,) = engine.tick(start + 61 * NS)[0]
+    assert offline.value == "offline"
+    back, _ = engine.process([Reading("s", "m", "nozzle_temp_c", 210.0, None, start + 90 * NS)])
+    assert (back[0].signal, back[0].value) == ("state", "running")
+
+
+def test_calendar_night_shift_and_holiday() -> None:
+    calendar = ShiftCalendar("Europe/Brussels", ["mon", "tue", "wed", "thu", "fri"],
+                             [("night", time(22), time(6))], [date(2026, 12, 25)])
+    monday = 1_795_388_400 * NS  # 2026-11-23 00:00 Brussels
+    assert calendar.planned_ns(monday, monday + 24 * H) == 2 * H  # from 22:00 (Sunday: off)
+    christmas = 1_798_153_200 * NS  # 2026-12-25 00:00 Brussels, a Friday
+    assert calendar.planned_ns(christmas, christmas + 24 * H) == 6 * H  # Thursday's night
+
+
+def test_replay_command_writes_the_same_file_twice(tmp_path: Path) -> None:
+    config = tmp_path / "edge.toml"
+    config.write_text(tomli_w.dumps(CONFIG))
+    session = tmp_path / "session.jsonl"
+    session.write_bytes(recording())
+    outputs = []
+    for name in ("a.lp", "b.lp"):
+        result = subprocess.run(
+            [sys.executable, "-m", "edge.cli", "replay", "-c", str(config), str(session),
+             "--out", str(tmp_path / name)], capture_output=True, text=True, timeout=60,
+            cwd=REPO)
+        assert result.returncode == 0, result.stderr
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+    assert b"job,kind=cnc,machine=mill,outcome=aborted" in outputs[0]
