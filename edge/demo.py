@@ -46,6 +46,8 @@ def demo_config(mqtt_port: int, influx_url: str, fleet: Fleet) -> dict[str, Any]
         "influx": {"api": "v1", "url": influx_url, "database": "circlemade",
                    "flush_interval_s": 0.5},
         "machines": fleet.machines_config(),
+        "calendar": {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                     "shifts": [{"name": "demo", "start": "00:00", "end": "00:00"}]},
         "health_interval_s": 5.0,
     }
 

@@ -74,11 +74,11 @@ class Ingest:
         self._health.count("ingest", "readings_out", len(canonical) - len(refused))
         return lines + self._normaliser.point_lines(points)
 
-    def tick(self, now_ns: int) -> list[str]:
-        """Lines that time alone produces (offline on silence, ended OEE windows)."""
+    def tick(self, now_ns: int, partial: bool = False) -> list[str]:
+        """Lines that time alone produces (offline on silence, OEE windows)."""
         if self.kpi is None:
             return []
-        readings, points = self.kpi.tick(now_ns)
+        readings, points = self.kpi.tick(now_ns, partial)
         lines, _ = self._normaliser.to_lines(readings)
         return lines + self._normaliser.point_lines(points)
 

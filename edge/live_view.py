@@ -56,6 +56,18 @@ async def snapshot(client: InfluxQL, window: str = "15m") -> tuple[list[MachineR
                    "GROUP BY time(5s), machine fill(none)")
     for series in await client.query(trend_query):
         row(series.tags["machine"]).power_trend = [float(r["mean"]) for r in series.rows]
+    for series in await client.query(
+            f'SELECT count("duration_s") FROM "job" WHERE time > now() - {window} '
+            "GROUP BY machine, outcome"):
+        if series.rows:
+            values = row(series.tags["machine"]).values
+            key = "jobs_good" if series.tags.get("outcome") == "good" else "jobs_bad"
+            values[key] = float(values.get(key, 0)) + float(series.rows[-1]["count"])
+    for series in await client.query(
+            'SELECT last("oee") FROM "oee" WHERE "window" = \'hour\' AND time > now() - 2h '
+            "GROUP BY machine"):
+        if series.rows:
+            row(series.tags["machine"]).values["oee"] = series.rows[-1]["last"]
     total = 0
     for measurement in ("machine_state", "telemetry", "energy"):
         count_query = f'SELECT count(*) FROM "{measurement}" WHERE time > now() - {window}'
@@ -67,15 +79,16 @@ async def snapshot(client: InfluxQL, window: str = "15m") -> tuple[list[MachineR
 
 def render(rows: list[MachineRow], points: int, title: str) -> str:
     header = (f"{'machine':<12} {'state':<11} {'progress':>8} {'nozzle °C':>9} {'bed °C':>7} "
-              f"{'power W':>8} {'energy kWh':>10}  power, last 2 min")
+              f"{'power W':>8} {'energy kWh':>10} {'jobs ok/bad':>11} {'OEE h':>6}  "
+              "power, last 2 min")
     lines = [f"{title}   {datetime.now():%H:%M:%S}", "", header, "-" * len(header)]
     for r in rows:
         v = r.values
         lines.append(
             f"{r.machine:<12} {v.get('state', '-')!s:<11} {_num(v, 'progress_pct', 8, 1)} "
             f"{_num(v, 'nozzle_temp_c', 9, 1)} {_num(v, 'bed_temp_c', 7, 1)} "
-            f"{_num(v, 'power_w', 8, 1)} {_num(v, 'energy_kwh', 10, 4)}  "
-            f"{sparkline(r.power_trend[-24:])}"
+            f"{_num(v, 'power_w', 8, 1)} {_num(v, 'energy_kwh', 10, 4)} "
+            f"{_jobs(v):>11} {_num(v, 'oee', 6, 2)}  {sparkline(r.power_trend[-24:])}"
         )
     lines += ["", f"points stored in the last 15 min (state, telemetry, energy): {points}"]
     return "\n".join(lines)
@@ -86,3 +99,8 @@ def _num(values: dict[str, float | str], key: str, width: int, digits: int) -> s
     if not isinstance(value, int | float):
         return "-".rjust(width)
     return f"{value:>{width}.{digits}f}"
+
+
+def _jobs(values: dict[str, float | str]) -> str:
+    good, bad = values.get("jobs_good", 0), values.get("jobs_bad", 0)
+    return f"{int(float(good))}/{int(float(bad))}"

@@ -123,4 +123,5 @@ class EdgeService:
     async def _report_health(self, lines: asyncio.Queue[list[str] | None]) -> None:
         while True:
             await asyncio.sleep(self.config.health_interval_s)
-            await lines.put(self._ingest.tick(time.time_ns()) + self.health.to_lines())
+            await lines.put(self._ingest.tick(time.time_ns(), partial=True)
+                            + self.health.to_lines())

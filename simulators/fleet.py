@@ -169,7 +169,11 @@ class Fleet:
         # Sped up, a machine uses `speed` times its power per second of clock: the energy
         # counters' plausibility bound must follow, or every increase looks like a new meter.
         bound = {"max_power_w": 30_000.0 * self.scenario.speed} if self.scenario.speed > 1 else {}
-        return [{"id": m.id, "kind": m.kind, **bound, "sources": (
+        ideal = {t.cnc.machine: sum(t.cnc.cycle_s) / 2 for t in self.machine_tools}
+        return [{"id": m.id, "kind": m.kind, **bound,
+                 **({"ideal_cycle_s": ideal[m.id], "stock_g": {"*": 850.0}}
+                    if m.id in ideal else {}),
+                 "sources": (
                     [{"endpoint": endpoints[m.id], "profile": "umati"}] if m.id in endpoints
                     else []) + [d.source() for d in m.devices]}
                 for m in self.machines.values()]

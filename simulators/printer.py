@@ -68,6 +68,8 @@ class SimulatedPrinter:
 
     @property
     def remaining_s(self) -> float:
+        if self.state == "heating":
+            return self._job_s  # the slicer's estimate, before the print starts
         if self.state != "printing":
             return 0.0
         return max(0.0, (100 - self.progress) / 100 * self._job_s)

@@ -313,8 +313,10 @@ class KpiEngine:
             self.clock_ns = max(self.clock_ns, reading.time_ns)
         return out, points
 
-    def tick(self, now_ns: int) -> tuple[list[Reading], list[Point]]:
-        """Time passes: silent machines go offline, ended windows are written."""
+    def tick(self, now_ns: int, partial: bool = False) -> tuple[list[Reading], list[Point]]:
+        """Time passes: silent machines go offline, ended windows are written; with
+        ``partial`` the open ones too, as far as they go (the live service does, so that
+        the current hour shows; a later write of the same window replaces it)."""
         readings: list[Reading] = []
         points: list[Point] = []
         for machine in self.machines.values():
@@ -327,7 +329,7 @@ class KpiEngine:
                                         None, now_ns))
             if machine.since_ns is not None:
                 machine.advance(now_ns)
-                machine.close_windows(now_ns, points)
+                machine.close_windows(now_ns, points, everything=partial)
         return readings, points
 
     def flush(self, now_ns: int) -> list[Point]:
