@@ -79,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     target.add_argument("--out", type=Path, default=None, help="line protocol file (- stdout)")
     target.add_argument("--influx", action="store_true", help="write to the config's InfluxDB")
 
+    dashboards = commands.add_parser("dashboards", help="write Grafana dashboards and "
+                                     "provisioning files")
+    dashboards.add_argument("-c", "--config", type=Path, required=True)
+    dashboards.add_argument("-o", "--output", type=Path, required=True)
+    dashboards.add_argument("--grafana-path", default="/var/lib/grafana/dashboards/circlemade",
+                            help="where Grafana will find the dashboard JSON files")
+
     demo = commands.add_parser("demo", help="the whole trip on this machine, nothing configured")
     demo.add_argument("--data-dir", type=Path, default=None)
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
@@ -97,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         return _opcua(args)
     if args.command in ("record", "replay"):
         return _record_or_replay(args)
+    if args.command == "dashboards":
+        from dashboards.provisioning import write
+
+        config = _load(args.config)
+        if config is None:
+            return EXIT_BAD_CONFIG
+        for path in write(config, args.output, args.grafana_path):
+            print(path)
+        return 0
     from edge.demo import default_data_dir, run_demo
 
     try:

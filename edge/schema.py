@@ -147,6 +147,8 @@ CIRCULARITY = _measurement(
         FieldSpec("good_parts", None),
         FieldSpec("scrap_parts", None),
         FieldSpec("energy_kwh", "kWh", doc="energy spent in the window, idle time included"),
+        FieldSpec("standby_kwh", "kWh", doc="energy spent while not running"),
+        FieldSpec("standby_share", None, doc="standby_kwh / energy_kwh"),
         FieldSpec("material_g", "g"),
         FieldSpec("scrap_g", "g"),
         FieldSpec("kwh_per_good_part", "kWh", doc="only when good parts were made"),

@@ -206,13 +206,16 @@ class MachineKpi:
         """Energy used over [since, t), shared among the windows in proportion to time."""
         if kwh <= 0:
             return
+        standby = self.state != "running"
         if since is None or since >= t:
-            for window in self._at(t):
-                window.energy_kwh += kwh
-            return
-        for kind in WINDOW_KINDS:
-            for window, a, b in self._windows_covering(kind, since, t):
-                window.energy_kwh += kwh * (b - a) / (t - since)
+            shares = [(window, 1.0) for window in self._at(t)]
+        else:
+            shares = [(window, (b - a) / (t - since)) for kind in WINDOW_KINDS
+                      for window, a, b in self._windows_covering(kind, since, t)]
+        for window, share in shares:
+            window.energy_kwh += kwh * share
+            if standby:
+                window.standby_kwh += kwh * share
 
     def _consume(self, grams: float, t: int, points: list[Point], scrap: bool = False) -> None:
         if grams <= 0:

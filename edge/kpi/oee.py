@@ -26,6 +26,7 @@ class WindowTotals:
     good: float = 0.0
     scrap: float = 0.0
     energy_kwh: float = 0.0
+    standby_kwh: float = 0.0
     material_g: float = 0.0
     scrap_g: float = 0.0
 
@@ -42,7 +43,9 @@ class WindowTotals:
     def circularity(self) -> dict[str, float]:
         parts = self.good + self.scrap
         figures = {"good_parts": self.good, "scrap_parts": self.scrap,
-                   "energy_kwh": self.energy_kwh, "material_g": self.material_g,
+                   "energy_kwh": self.energy_kwh, "standby_kwh": self.standby_kwh,
+                   "standby_share": self.standby_kwh / self.energy_kwh if self.energy_kwh else 0.0,
+                   "material_g": self.material_g,
                    "scrap_g": self.scrap_g,
                    "scrap_rate_count": self.scrap / parts if parts else 0.0,
                    "scrap_rate_mass": self.scrap_g / self.material_g if self.material_g else 0.0}

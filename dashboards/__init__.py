@@ -1,0 +1,2 @@
+"""Grafana dashboards generated with grafanalib from the storage schema of :mod:`edge.schema`,
+and the provisioning files that make a fresh Grafana show them with no clicks."""

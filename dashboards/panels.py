@@ -1,0 +1,70 @@
+"""Panel specifications and their grafanalib objects.
+
+A dashboard is a list of :class:`PanelSpec`; :func:`build` turns it into grafanalib panels
+with ids, InfluxQL targets on the provisioned data source, units and grid positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from grafanalib.core import Panel, Stat, StateTimeline, Table, TimeSeries
+from grafanalib.influxdb import InfluxDBTarget
+
+from dashboards.layout import Cursor
+from edge.machine_state import MachineState
+
+DATASOURCE_UID = "circlemade-influxdb"
+DATASOURCE = {"type": "influxdb", "uid": DATASOURCE_UID}
+
+STATE_COLOURS = {"running": "green", "idle": "yellow", "stopped": "orange", "fault": "red",
+                 "maintenance": "blue", "offline": "gray"}
+STATE_MAPPINGS = [{"type": "value", "options": {
+    state.value: {"text": state.value, "color": STATE_COLOURS[state.value], "index": i}
+    for i, state in enumerate(MachineState)}}]
+
+Kind = Literal["timeseries", "stat", "state", "table"]
+
+
+@dataclass
+class PanelSpec:
+    title: str
+    kind: Kind
+    queries: list[str]
+    width: int
+    height: int = 8
+    unit: str = ""
+    description: str = ""
+    decimals: int | None = None
+    expects: Literal["number", "text"] = "number"
+    """What the queries return; the dashboard test checks it."""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def build(specs: list[PanelSpec]) -> list[Panel]:
+    cursor = Cursor()
+    panels = []
+    for number, spec in enumerate(specs, 1):
+        table = spec.kind == "table"
+        targets = [InfluxDBTarget(query=q, refId=chr(ord("A") + i), datasource=DATASOURCE,
+                                  format="table" if table else "time_series", alias="")
+                   for i, q in enumerate(spec.queries)]
+        common: dict[str, Any] = {"title": spec.title, "dataSource": DATASOURCE,
+                                  "targets": targets, "id": number,
+                                  "gridPos": cursor.place(spec.width, spec.height),
+                                  "description": spec.description}
+        panel: Panel
+        if spec.kind == "timeseries":
+            panel = TimeSeries(unit=spec.unit, valueDecimals=spec.decimals, **common)
+        elif spec.kind == "stat":
+            panel = Stat(format=spec.unit or "none", decimals=spec.decimals,
+                         mappings=STATE_MAPPINGS if spec.expects == "text" else [],
+                         reduceCalc="lastNotNull", textMode="value_and_name",
+                         graphMode="none", **common)
+        elif spec.kind == "state":
+            panel = StateTimeline(mappings=STATE_MAPPINGS, showValue="never", **common)
+        else:
+            panel = Table(unit=spec.unit, **common)
+        panels.append(panel)
+    return panels

@@ -1,0 +1,198 @@
+"""The five dashboards: shop floor, machine, energy, material and scrap, edge health.
+
+Every query is built from :mod:`edge.schema`; widths of each row add up to 24 columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grafanalib.core import Dashboard, Template, Templating, Time
+
+from dashboards.panels import DATASOURCE, PanelSpec, build
+from dashboards.queries import SCOPE, select, tag_values
+from edge.schema import (
+    CIRCULARITY,
+    EDGE_HEALTH,
+    ENERGY,
+    JOB,
+    MACHINE_STATE,
+    MATERIAL,
+    OEE,
+    TELEMETRY,
+)
+
+F = {m.name: m.fields for m in (CIRCULARITY, EDGE_HEALTH, ENERGY, JOB, MACHINE_STATE,
+                                MATERIAL, OEE, TELEMETRY)}
+DAY, HOUR, SHIFT = "\"window\" = 'day'", "\"window\" = 'hour'", "\"window\" = 'shift'"
+HEALTH_SCOPE = '"site" =~ /^$site$/'
+
+
+def _fields(measurement: str, names: list[str], where: str = "", by: str = "") -> str:
+    for name in names:
+        assert name in F[measurement], f"{name} not in {measurement}"
+    columns = ", ".join(f'"{n}"' for n in names)
+    extra = f" AND {where}" if where else ""
+    group = f" GROUP BY {by}" if by else ""
+    return f'SELECT {columns} FROM "{measurement}" WHERE {SCOPE}{extra} AND $timeFilter{group}'
+
+
+def shop_floor() -> list[PanelSpec]:
+    state = F["machine_state"]["state"]
+    return [
+        PanelSpec("States", "state", [select(MACHINE_STATE, state, "", interval=False)], 24,
+                  expects="text", description="What each machine did: running, idle, "
+                  "stopped, fault, maintenance, offline."),
+        PanelSpec("Now", "stat", [select(MACHINE_STATE, state, "last", interval=False)], 8,
+                  expects="text"),
+        PanelSpec("OEE today", "stat", [select(OEE, F["oee"]["oee"], "last", where=DAY,
+                                               interval=False)], 8, unit="percentunit",
+                  decimals=1),
+        PanelSpec("Availability, performance, quality (hourly)", "timeseries",
+                  [select(OEE, F["oee"][name], "mean", where=HOUR, alias=name)
+                   for name in ("availability", "performance", "quality")], 8,
+                  unit="percentunit"),
+        PanelSpec("Energy today", "stat", [select(CIRCULARITY, F["circularity"]["energy_kwh"],
+                                                  "sum", where=HOUR, interval=False)], 6,
+                  unit="kwatth", decimals=2),
+        PanelSpec("Material today", "stat", [select(CIRCULARITY, F["circularity"]["material_g"],
+                                                    "sum", where=HOUR, interval=False)], 6,
+                  unit="massg", decimals=0),
+        PanelSpec("Scrap today", "stat", [select(CIRCULARITY, F["circularity"]["scrap_g"],
+                                                 "sum", where=HOUR, interval=False)], 6,
+                  unit="massg", decimals=0),
+        PanelSpec("Jobs by outcome", "stat", [select(JOB, F["job"]["duration_s"], "count",
+                                                     by='"outcome"', interval=False)], 6),
+    ]
+
+
+def machine() -> list[PanelSpec]:
+    t = F["telemetry"]
+    return [
+        PanelSpec("Temperatures", "timeseries", [
+            select(TELEMETRY, t[name], alias=name)
+            for name in ("nozzle_temp_c", "bed_temp_c", "chamber_temp_c")], 8, unit="celsius"),
+        PanelSpec("Spindle", "timeseries", [select(TELEMETRY, t["spindle_speed_rpm"])], 8,
+                  unit="rotrpm"),
+        PanelSpec("Progress", "timeseries", [select(TELEMETRY, t["progress_pct"], "max")], 8,
+                  unit="percent"),
+        PanelSpec("Power", "timeseries", [select(ENERGY, F["energy"]["power_w"],
+                                                 by='"machine", "meter"')], 12, unit="watt"),
+        PanelSpec("State", "state", [select(MACHINE_STATE, F["machine_state"]["state"], "",
+                                            interval=False)], 12, expects="text"),
+        PanelSpec("Jobs", "table", [_fields("job", ["job", "duration_s", "good_parts",
+                                                     "scrap_parts", "energy_kwh", "material_g",
+                                                     "co2e_kg"], by='"machine", "outcome"')],
+                  24, expects="text"),
+        PanelSpec("OEE by shift", "timeseries", [
+            select(OEE, F["oee"][name], "mean", where=SHIFT, alias=name)
+            for name in ("oee", "availability", "performance", "quality")], 24,
+            unit="percentunit"),
+    ]
+
+
+def energy() -> list[PanelSpec]:
+    c = F["circularity"]
+    return [
+        PanelSpec("Power by machine", "timeseries", [select(ENERGY, F["energy"]["power_w"])],
+                  12, unit="watt"),
+        PanelSpec("Energy by kind", "timeseries", [select(CIRCULARITY, c["energy_kwh"], "sum",
+                                                          by='"kind"', where=HOUR)], 12,
+                  unit="kwatth"),
+        PanelSpec("kWh per good part", "timeseries", [select(CIRCULARITY,
+                                                             c["kwh_per_good_part"],
+                                                             where=DAY)], 8, unit="kwatth"),
+        PanelSpec("CO2e of jobs", "timeseries", [select(JOB, F["job"]["co2e_kg"], "sum")], 8,
+                  unit="masskg"),
+        PanelSpec("Standby share of energy", "timeseries", [select(CIRCULARITY,
+                                                                   c["standby_share"],
+                                                                   where=HOUR)], 8,
+                  unit="percentunit", description="Energy used while not running."),
+    ]
+
+
+def material() -> list[PanelSpec]:
+    c = F["circularity"]
+    return [
+        PanelSpec("Material by machine and material", "timeseries", [
+            select(MATERIAL, F["material"]["consumed_g"], "max",
+                   by='"machine", "material"')], 12, unit="massg"),
+        PanelSpec("Scrap rate", "timeseries", [
+            select(CIRCULARITY, c[name], where=HOUR, alias=name)
+            for name in ("scrap_rate_count", "scrap_rate_mass")], 12, unit="percentunit"),
+        PanelSpec("Grams per good part", "timeseries", [select(CIRCULARITY,
+                                                               c["g_per_good_part"],
+                                                               where=HOUR)], 12, unit="massg"),
+        PanelSpec("Failed and aborted jobs", "timeseries", [
+            select(JOB, F["job"]["duration_s"], "count", where="\"outcome\" != 'good'")],
+            12),
+    ]
+
+
+def _health(field: str, aggregate: str = "max", derivative: bool = False) -> str:
+    assert field in F["edge_health"]
+    expression = f'{aggregate}("{field}")'
+    if derivative:
+        expression = f"non_negative_difference({expression})"
+    return (f'SELECT {expression} FROM "edge_health" WHERE {HEALTH_SCOPE} AND $timeFilter '
+            'GROUP BY time($__interval), "source" fill(none)')
+
+
+def edge_health() -> list[PanelSpec]:
+    return [
+        PanelSpec("Messages in by source", "timeseries",
+                  [_health("messages_in", derivative=True)], 12),
+        PanelSpec("Decode errors and dead letters", "timeseries",
+                  [_health("decode_errors"), _health("dead_letters")], 12),
+        PanelSpec("Buffer depth", "timeseries", [_health("buffer_depth")], 8),
+        PanelSpec("Write latency", "timeseries", [_health("write_latency_ms", "mean")], 8,
+                  unit="ms"),
+        PanelSpec("Machines offline now", "stat", [
+            f'SELECT last("state") FROM "machine_state" WHERE {HEALTH_SCOPE} AND $timeFilter '
+            'GROUP BY "machine"'], 8, expects="text"),
+    ]
+
+
+DASHBOARDS = {
+    "shop-floor": ("Shop floor", shop_floor),
+    "machine": ("Machine", machine),
+    "energy": ("Energy", energy),
+    "material": ("Material and scrap", material),
+    "edge-health": ("Edge health", edge_health),
+}
+
+
+def _variable(name: str, query: str, multi: bool = True) -> Template:
+    return Template(name=name, label=name, query=query, dataSource=DATASOURCE,
+                    includeAll=multi, multi=multi, allValue=".*", refresh=2, sort=1,
+                    type="query")
+
+
+def templating(single_machine: bool = False) -> Templating:
+    return Templating(list=[
+        _variable("site", tag_values(MACHINE_STATE, "site")),
+        _variable("kind", tag_values(MACHINE_STATE, "kind", '"site" =~ /^$site$/')),
+        _variable("machine", tag_values(MACHINE_STATE, "machine",
+                                        '"site" =~ /^$site$/ AND "kind" =~ /^$kind$/'),
+                  multi=not single_machine),
+    ])
+
+
+def dashboard(key: str) -> Dashboard:
+    title, specs = DASHBOARDS[key]
+    return Dashboard(title=f"circlemade: {title}", uid=f"circlemade-{key}",
+                     panels=build(specs()), templating=templating(key == "machine"),
+                     time=Time("now-24h", "now"), refresh="30s", tags=["circlemade"],
+                     timezone="browser")
+
+
+def specs(key: str) -> list[PanelSpec]:
+    return DASHBOARDS[key][1]()
+
+
+def as_json(key: str) -> dict[str, Any]:
+    import json
+
+    from grafanalib._gen import DashboardEncoder
+
+    return dict(json.loads(json.dumps(dashboard(key).to_json_data(), cls=DashboardEncoder)))

@@ -1,0 +1,158 @@
+"""The generated dashboards: structure, provisioning, and every panel's query run against
+a real InfluxDB 1.x filled by replaying a simulated morning."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from dashboards.panels import DATASOURCE_UID
+from dashboards.provisioning import write
+from dashboards.workshop import DASHBOARDS, as_json, specs
+from edge.config import Config, parse_config
+from edge.health import Health
+from edge.influx_write import InfluxV1Writer
+from edge.influxql import InfluxQL
+from edge.recording import Replayer, iso, read_records, replay_to_influx
+from simulators.fleet import Fleet, Scenario
+from simulators.local_servers import LocalServer
+from tests.kpi_session import CONFIG, T0, recording
+
+DATABASE = "dashboards"
+HOURS = 3
+BUILTIN = {"timeFilter", "__interval"}
+
+
+def morning(tmp_path: Path) -> tuple[Config, Path]:
+    """The worked example's recording plus a simulated fleet, 08:30-11:30 on a Monday."""
+    fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=3))
+    raw = {**CONFIG, "machines": CONFIG["machines"] + fleet.machines_config()}
+    config = parse_config(raw)
+    lines = recording().splitlines()
+    start = T0 - 1800
+    for tick in range(HOURS * 3600 // 30):
+        now = start + tick * 30
+        for device in fleet.devices():
+            for topic, payload, _ in device.messages(now):
+                entry: dict[str, Any] = {"time": iso(now * 10**9), "source": "mqtt",
+                                         "topic": topic}
+                try:
+                    entry["payload"] = payload.decode()
+                except UnicodeDecodeError:
+                    import base64
+
+                    entry["payload"], entry["encoding"] = base64.b64encode(payload).decode(), \
+                        "base64"
+                lines.append(orjson.dumps(entry))
+        fleet.step(30)
+    lines.sort(key=lambda line: orjson.loads(line)["time"])
+    path = tmp_path / "morning.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return config, path
+
+
+@pytest.fixture(scope="module")
+def filled(influxdb1: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> LocalServer:
+    tmp = tmp_path_factory.mktemp("dash")
+    config, path = morning(tmp)
+    config = config.model_copy(update={"influx": config.influx.model_copy(update={
+        "url": influxdb1.url, "database": DATABASE})})
+
+    async def fill() -> None:
+        lines = Replayer(config).lines(read_records(path))
+        assert await replay_to_influx(config, lines) > 1000
+        health, writer = Health("example"), InfluxV1Writer(config.influx)
+        for minute in range(0, HOURS * 60, 10):  # the edge's own counters, every 10 min
+            health.count("p1/json", "messages_in", 120)
+            health.set("sink", "buffer_depth", minute % 7)
+            health.set("sink", "write_latency_ms", 3.5)
+            health.count("sink", "dead_letters", 0)
+            health.count("p1/json", "decode_errors", minute % 2)
+            await writer.write(health.to_lines((T0 - 1800 + minute * 60) * 10**9))
+        await writer.close()
+
+    asyncio.run(fill())
+    return influxdb1
+
+
+def substitute(query: str) -> str:
+    start, end = (T0 - 12 * 3600) * 1000, (T0 + HOURS * 3600) * 1000  # from midnight
+    return (query.replace("$timeFilter", f"time >= {start}ms AND time <= {end}ms")
+            .replace("$__interval", "5m").replace("$site", "example")
+            .replace("$kind", ".*").replace("$machine", ".*"))
+
+
+PANELS = [(key, spec.title, query, spec.expects)
+          for key in DASHBOARDS for spec in specs(key) for query in spec.queries]
+
+
+@pytest.mark.parametrize(("dashboard", "title", "query", "expects"), PANELS,
+                         ids=[f"{p[0]}: {p[1]}" for p in PANELS])
+async def test_every_panel_query_returns_data(filled: LocalServer, dashboard: str, title: str,
+                                              query: str, expects: str) -> None:
+    client = InfluxQL(filled.url, DATABASE)
+    try:
+        series = await client.query(substitute(query), epoch="ms")
+    finally:
+        await client.close()
+    values = [v for s in series for row in s.rows for k, v in row.items()
+              if k != "time" and v is not None]
+    assert series and values, f"{title}: no data for {substitute(query)}"
+    wanted = str if expects == "text" else (int, float)
+    assert any(isinstance(v, wanted) for v in values), f"{title}: no {expects} values"
+
+
+async def test_template_variables_list_the_machines(filled: LocalServer) -> None:
+    client = InfluxQL(filled.url, DATABASE)
+    try:
+        found = {}
+        for variable in as_json("shop-floor")["templating"]["list"]:
+            series = await client.query(substitute(variable["query"]))
+            found[variable["name"]] = {row["value"] for s in series for row in s.rows}
+    finally:
+        await client.close()
+    assert found["site"] == {"example"}
+    assert {"printer", "cnc"} <= found["kind"]
+    assert {"p1", "p2", "mill", "printer-1", "cnc-1"} <= found["machine"]
+
+
+@pytest.mark.parametrize("key", list(DASHBOARDS))
+def test_dashboard_structure(key: str) -> None:
+    board = as_json(key)
+    panels = board["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    cells: set[tuple[int, int]] = set()
+    rows: dict[int, int] = {}
+    for panel in panels:
+        grid = panel["gridPos"]
+        for x in range(grid["x"], grid["x"] + grid["w"]):
+            for y in range(grid["y"], grid["y"] + grid["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps"
+                cells.add((x, y))
+        rows[grid["y"]] = rows.get(grid["y"], 0) + grid["w"]
+        assert panel["datasource"]["uid"] == DATASOURCE_UID
+        assert all(t["datasource"]["uid"] == DATASOURCE_UID for t in panel["targets"])
+    assert set(rows.values()) == {24}, f"a row with a gap: {rows}"
+    defined = {v["name"] for v in board["templating"]["list"]} | BUILTIN
+    used = set(re.findall(r"\$(\w+)", json.dumps(board)))
+    assert used <= defined, used - defined
+
+
+def test_uids_are_unique_and_provisioning_names_no_secret(tmp_path: Path) -> None:
+    assert len({as_json(k)["uid"] for k in DASHBOARDS}) == len(DASHBOARDS)
+    config = parse_config({**CONFIG, "influx": {"api": "v2", "url": "http://influx:8086",
+                                                "bucket": "shop", "token_env": "SHOP_TOKEN"}},
+                          environ={"SHOP_TOKEN": "s3cr3t-token"})
+    files = write(config, tmp_path, "/dashboards")
+    assert len(files) == len(DASHBOARDS) + 2
+    source_file = tmp_path / "provisioning" / "datasources" / "circlemade.yaml"
+    text = source_file.read_text()
+    assert "s3cr3t-token" not in text and "Token ${SHOP_TOKEN}" in text
+    source = json.loads(text.split("\n", 2)[2])["datasources"][0]
+    assert source["uid"] == DATASOURCE_UID and source["jsonData"]["dbName"] == "shop"
