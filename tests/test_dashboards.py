@@ -7,7 +7,6 @@ import asyncio
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -19,9 +18,10 @@ from edge.config import Config, parse_config
 from edge.health import Health
 from edge.influx_write import InfluxV1Writer
 from edge.influxql import InfluxQL
-from edge.recording import Replayer, iso, read_records, replay_to_influx
+from edge.recording import Replayer, read_records, replay_to_influx
 from simulators.fleet import Fleet, Scenario
 from simulators.local_servers import LocalServer
+from simulators.recorded_shift import fleet_recording
 from tests.kpi_session import CONFIG, T0, recording
 
 DATABASE = "dashboards"
@@ -34,23 +34,7 @@ def morning(tmp_path: Path) -> tuple[Config, Path]:
     fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=3))
     raw = {**CONFIG, "machines": CONFIG["machines"] + fleet.machines_config()}
     config = parse_config(raw)
-    lines = recording().splitlines()
-    start = T0 - 1800
-    for tick in range(HOURS * 3600 // 30):
-        now = start + tick * 30
-        for device in fleet.devices():
-            for topic, payload, _ in device.messages(now):
-                entry: dict[str, Any] = {"time": iso(now * 10**9), "source": "mqtt",
-                                         "topic": topic}
-                try:
-                    entry["payload"] = payload.decode()
-                except UnicodeDecodeError:
-                    import base64
-
-                    entry["payload"], entry["encoding"] = base64.b64encode(payload).decode(), \
-                        "base64"
-                lines.append(orjson.dumps(entry))
-        fleet.step(30)
+    lines = recording().splitlines() + fleet_recording(fleet, T0 - 1800, HOURS)
     lines.sort(key=lambda line: orjson.loads(line)["time"])
     path = tmp_path / "morning.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
