@@ -101,6 +101,13 @@ class PowerThresholds(StrictModel):
     idle_w: float = Field(default=0.0, ge=0)
 
 
+class BufferSettings(StrictModel):
+    path: Path | None = None
+    """SQLite file; default $XDG_STATE_HOME/circlemade/<site>-<target>.sqlite."""
+    max_points: int = Field(default=5_000_000, ge=1000)
+    max_age_s: float = Field(default=7 * 86400, gt=0)
+
+
 class Machine(StrictModel):
     id: Identifier
     kind: MachineKind
@@ -155,10 +162,23 @@ class Config(StrictModel):
     influx: Influx
     machines: list[Machine] = Field(min_length=1)
     calendar: Calendar = Field(default_factory=Calendar)
+    buffer: BufferSettings = Field(default_factory=BufferSettings)
     health_interval_s: PositiveSeconds = 10.0
 
     def broker(self, broker_id: str) -> Broker:
         return next(b for b in self.brokers if b.id == broker_id)
+
+    def buffer_path(self) -> Path:
+        """One buffer per site and InfluxDB target, so that points never change target."""
+        if self.buffer.path is not None:
+            return self.buffer.path
+        import hashlib
+        import os
+
+        target = f"{self.influx.url}|{self.influx.database}|{self.influx.bucket}"
+        digest = hashlib.sha1(target.encode()).hexdigest()[:8]
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state) / "circlemade" / f"{self.site.id}-{digest}.sqlite"
 
 
 @dataclass(frozen=True)

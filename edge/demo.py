@@ -39,7 +39,8 @@ def demo_scenario(speed: float) -> Scenario:
                                 opcua_port=local_servers.free_port(), seed=7, speed=speed)
 
 
-def demo_config(mqtt_port: int, influx_url: str, fleet: Fleet) -> dict[str, Any]:
+def demo_config(mqtt_port: int, influx_url: str, fleet: Fleet,
+                data_dir: Path) -> dict[str, Any]:
     return {
         "site": {"id": "demo-workshop", "name": "Demo workshop", "timezone": "Europe/Brussels"},
         "brokers": [{"id": "main", "host": "127.0.0.1", "port": mqtt_port}],
@@ -49,6 +50,7 @@ def demo_config(mqtt_port: int, influx_url: str, fleet: Fleet) -> dict[str, Any]
         "calendar": {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                      "shifts": [{"name": "demo", "start": "00:00", "end": "00:00"}]},
         "health_interval_s": 5.0,
+        "buffer": {"path": str(data_dir / "buffer.sqlite")},
     }
 
 
@@ -63,7 +65,7 @@ def run_demo(data_dir: Path, duration_s: float | None, speed: float) -> int:
         print(f"started Mosquitto on 127.0.0.1:{mqtt.port} and InfluxDB 1.x on {influx.url}",
               flush=True)
         fleet = Fleet(demo_scenario(speed))
-        config = parse_config(demo_config(mqtt.port, influx.url, fleet), "<demo config>")
+        config = parse_config(demo_config(mqtt.port, influx.url, fleet, data_dir), "<demo config>")
         return asyncio.run(_run(config, fleet, mqtt.port, influx.url, duration_s))
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
+from edge.buffer import DurableBuffer
 from edge.eventlog import Throttle
 from edge.health import Health
 from edge.kpi.engine import KpiEngine, Point
@@ -29,16 +31,17 @@ class Ingest:
         self._health = health
         self.kpi = kpi
         self._throttle = Throttle()
+        self._acks: list[Callable[[], object]] = []
 
     async def run(
-        self, inbox: asyncio.Queue[list[RawMessage | Reading] | None],
-        out: asyncio.Queue[list[str] | None],
+        self, inbox: asyncio.Queue[list[RawMessage | Reading] | None], buffer: DurableBuffer,
     ) -> None:
-        """Until ``None`` arrives (the service ends the sink's stream itself)."""
+        """Until ``None`` arrives: each batch's points into the durable buffer, and only
+        then its messages acknowledged to the broker."""
         while (batch := await inbox.get()) is not None:
-            lines = self.process(batch)
-            if lines:
-                await out.put(lines)
+            await buffer.append(self.process(batch))
+            for ack in self.take_acks():
+                ack()
 
     def process(self, batch: list[RawMessage | Reading]) -> list[str]:
         """Decode raw messages; readings (from OPC UA, already typed) pass straight on."""
@@ -50,6 +53,8 @@ class Ingest:
                 continue
             route = message.route
             counts[route] = counts.get(route, 0) + 1
+            if message.ack is not None:
+                self._acks.append(message.ack)
             try:
                 readings.extend(
                     self._decoders[route].decode(message.topic, message.payload,
@@ -73,6 +78,11 @@ class Ingest:
             self._bad_input(item.reading.machine, item.reading.signal, item.reason)
         self._health.count("ingest", "readings_out", len(canonical) - len(refused))
         return lines + self._normaliser.point_lines(points)
+
+    def take_acks(self) -> list[Callable[[], object]]:
+        """Acknowledgements of the messages processed so far, for after the buffer append."""
+        acks, self._acks = self._acks, []
+        return acks
 
     def tick(self, now_ns: int, partial: bool = False) -> list[str]:
         """Lines that time alone produces (offline on silence, OEE windows)."""

@@ -211,19 +211,27 @@ async def replay_to_influx(config: Config, lines: Iterator[str]) -> int:
     if isinstance(writer, InfluxV1Writer):
         with contextlib.suppress(Exception):
             await writer.ensure_database()
+    import tempfile
+
+    from edge.buffer import DurableBuffer
+
     health = Health(config.site.id)
-    sink = InfluxSink(writer, health, config.influx.batch_size, 0.5)
-    inbox: asyncio.Queue[list[str] | None] = asyncio.Queue(64)
-    task = asyncio.create_task(sink.run(inbox))
-    chunk: list[str] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) >= config.influx.batch_size:
-            await inbox.put(chunk)
-            chunk = []
-    await inbox.put(chunk)
-    await inbox.put(None)
-    await task
+    sink = InfluxSink(writer, health, config.influx.batch_size, 0.5, drain_timeout_s=60)
+    with tempfile.TemporaryDirectory(prefix="circlemade-replay-") as folder:
+        buffer = DurableBuffer(Path(folder) / "replay.sqlite", health)
+        await buffer.open()
+        stop = asyncio.Event()
+        task = asyncio.create_task(sink.run(buffer, stop))
+        chunk: list[str] = []
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) >= config.influx.batch_size:
+                await buffer.append(chunk)
+                chunk = []
+        await buffer.append(chunk)
+        stop.set()
+        await task
+        await buffer.close()
     return int(health.get("sink", "points_written"))
 
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 
+from edge.buffer import DurableBuffer
 from edge.config import Config
 from edge.eventlog import log_event
 from edge.health import Health
@@ -76,8 +77,11 @@ class EdgeService:
 
     async def run(self, stop: asyncio.Event) -> None:
         raw: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue(QUEUE_BATCHES)
-        lines: asyncio.Queue[list[str] | None] = asyncio.Queue(QUEUE_BATCHES)
         started = time.monotonic()
+        settings = self.config.buffer
+        buffer = DurableBuffer(self.config.buffer_path(), self.health, settings.max_points,
+                               settings.max_age_s)
+        await buffer.open()
         await self._prepare_database()
         log_event("service.started", site=self.config.site.id, machines=len(self.config.machines),
                   brokers=[g.broker.id for g in self.gateways],
@@ -88,9 +92,10 @@ class EdgeService:
                          for g in self.gateways]
         gateway_tasks += [asyncio.create_task(g.run(raw), name=f"opcua:{g.route}")
                           for g in self.opcua_gateways]
-        ingest_task = asyncio.create_task(self._ingest.run(raw, lines), name="ingest")
-        sink_task = asyncio.create_task(self._sink.run(lines), name="sink")
-        health_task = asyncio.create_task(self._report_health(lines), name="health")
+        ingest_task = asyncio.create_task(self._ingest.run(raw, buffer), name="ingest")
+        sink_stop = asyncio.Event()
+        sink_task = asyncio.create_task(self._sink.run(buffer, sink_stop), name="sink")
+        health_task = asyncio.create_task(self._report_health(buffer), name="health")
         stages = [*gateway_tasks, ingest_task, sink_task]
         stop_task = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stop_task, *stages], return_when=asyncio.FIRST_COMPLETED)
@@ -105,9 +110,10 @@ class EdgeService:
         await asyncio.gather(*gateway_tasks)
         await raw.put(None)
         await ingest_task
-        await lines.put(self._ingest.flush(time.time_ns()) + self.health.to_lines())
-        await lines.put(None)
+        await buffer.append(self._ingest.flush(time.time_ns()) + self.health.to_lines())
+        sink_stop.set()
         await sink_task
+        await buffer.close()
         with contextlib.suppress(asyncio.CancelledError):
             await health_task
         log_event("service.stopped", uptime_s=round(time.monotonic() - started, 1),
@@ -120,8 +126,8 @@ class EdgeService:
             except WriteFailed as exc:  # InfluxDB may come later; the sink retries
                 log_event("sink.database_not_ready", error=str(exc))
 
-    async def _report_health(self, lines: asyncio.Queue[list[str] | None]) -> None:
+    async def _report_health(self, buffer: DurableBuffer) -> None:
         while True:
             await asyncio.sleep(self.config.health_interval_s)
-            await lines.put(self._ingest.tick(time.time_ns(), partial=True)
-                            + self.health.to_lines())
+            await buffer.append(self._ingest.tick(time.time_ns(), partial=True)
+                                + self.health.to_lines())

@@ -1,26 +1,30 @@
-"""The InfluxDB sink: batches points by size and time, retries with capped backoff, and
-isolates points InfluxDB rejects so that one bad point never blocks the ones behind it.
+"""The InfluxDB sink: writes what the durable buffer holds, oldest first, in batches by
+size and time, retrying with capped backoff; a point leaves the buffer only when InfluxDB
+accepted it.
 
 A rejected batch (HTTP 400, e.g. a field type conflict) is split in halves until the
-offending lines are alone; those become dead letters (logged and counted), the rest are
-written. Re-writing the good half is harmless: points are idempotent (same series and
-timestamp overwrite).
+offending lines are alone; those become dead letters (logged, counted, and removed so
+they never block the queue behind them), the rest are written. Re-writing the good half
+is harmless: points are idempotent (same series and timestamp overwrite).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
+from edge.buffer import DurableBuffer
 from edge.eventlog import Throttle, log_event
 from edge.health import Health
 from edge.influx_write import LineWriter, WriteFailed, WriteRejected
 
 SINK = "sink"
 
-Inbox = asyncio.Queue[list[str] | None]
-"""Batches of lines; ``None`` ends the stream: the sink flushes and returns."""
+
+class Stopped(Exception):
+    """The service stops while InfluxDB does not answer: the points stay in the buffer."""
 
 
 class InfluxSink:
@@ -44,41 +48,33 @@ class InfluxSink:
         self._throttle = Throttle()
         self._failing = False
 
-    async def run(self, inbox: Inbox) -> None:
+    async def run(self, buffer: DurableBuffer, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set and the buffer is empty (or InfluxDB does not answer
+        within ``drain_timeout_s`` of the stop: then the rest waits for the next start)."""
         loop = asyncio.get_running_loop()
-        pending: list[str] = []
-        deadline = 0.0
-        while True:
-            self._health.set(SINK, "buffer_depth", len(pending) + inbox.qsize())
-            if not pending:
-                item = await inbox.get()
-                deadline = loop.time() + self._flush_interval
-            else:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    pending = await self._flush(pending, everything=True)
+        try:
+            while True:
+                if stop.is_set() and self._drain_deadline is None:
+                    self._drain_deadline = loop.time() + self._drain_timeout
+                buffer.appended.clear()  # before the peek: an append after it wakes us
+                rows = await buffer.peek(self._batch_size)
+                if not rows:
+                    if stop.is_set():
+                        return
+                    await _first(buffer.appended.wait(), stop.wait(), within=None)
                     continue
+                if len(rows) < self._batch_size and not stop.is_set():
+                    # batch by time: let a small batch grow for up to one flush interval
+                    await _first(stop.wait(), within=self._flush_interval)
+                    rows = await buffer.peek(self._batch_size)
                 try:
-                    async with asyncio.timeout(remaining):
-                        item = await inbox.get()
-                except TimeoutError:
-                    continue
-            if item is None:
-                self._drain_deadline = loop.time() + self._drain_timeout
-                await self._flush(pending, everything=True)
-                await self._writer.close()
-                return
-            pending.extend(item)
-            if len(pending) >= self._batch_size:
-                pending = await self._flush(pending, everything=False)
-
-    async def _flush(self, lines: list[str], everything: bool) -> list[str]:
-        """Write full batches (all of ``lines`` if ``everything``); return the rest."""
-        size = self._batch_size
-        end = len(lines) if everything else len(lines) - len(lines) % size
-        for start in range(0, end, size):
-            await self._write_isolating(lines[start : min(start + size, end)])
-        return lines[end:]
+                    await self._write_isolating([line for _, line in rows])
+                except Stopped:
+                    log_event("sink.left_in_buffer", logging.WARNING, points=buffer.depth)
+                    return
+                await buffer.delete([row_id for row_id, _ in rows])
+        finally:
+            await self._writer.close()
 
     async def _write_isolating(self, lines: list[str]) -> None:
         try:
@@ -108,10 +104,7 @@ class InfluxSink:
                 if self._drain_deadline is not None and (
                     asyncio.get_running_loop().time() + delay > self._drain_deadline
                 ):
-                    self._health.count(SINK, "points_lost", len(lines))
-                    log_event("sink.unflushed_at_stop", logging.ERROR, points=len(lines),
-                              error=str(exc))
-                    return
+                    raise Stopped from None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
                 continue
@@ -121,3 +114,15 @@ class InfluxSink:
                 self._failing = False
                 log_event("sink.write_recovered", points=len(lines))
             return
+
+
+async def _first(*waits: object, within: float | None) -> None:
+    """Wait for the first of some awaitables (or the timeout), cancelling the others."""
+    tasks = [asyncio.ensure_future(w) for w in waits]  # type: ignore[call-overload]
+    try:
+        await asyncio.wait(tasks, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,5 +1,9 @@
 """MQTT gateway: one paho-mqtt client per broker, messages handed to asyncio in batches.
 
+Messages are acknowledged by hand (paho's ``manual_ack``): only once their points are in
+the durable buffer, so a killed edge loses nothing; the broker redelivers the rest to the
+persistent session (stable client id, clean_session false or MQTT 5 session expiry).
+
 paho runs its network loop in its own thread and reconnects forever with capped
 exponential backoff. Its callbacks only append to a list under a lock and, at most once
 per batch, wake the event loop; the async side takes the whole list at once. A
@@ -20,6 +24,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -111,10 +116,10 @@ class MqttGateway:
     def _make_client(self) -> paho.Client:
         if self.broker.mqtt_version == "5":
             client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                                 protocol=paho.MQTTv5)
+                                 protocol=paho.MQTTv5, manual_ack=True)
         else:
             client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                                 protocol=paho.MQTTv311, clean_session=False)
+                                 protocol=paho.MQTTv311, clean_session=False, manual_ack=True)
         if self.broker.username:
             password = self.broker.password()
             client.username_pw_set(
@@ -150,9 +155,11 @@ class MqttGateway:
             received_ns = time.time_ns()
             topic = message.topic
             payload = bytes(message.payload)
+            ack = partial(client.ack, message.mid, message.qos) if message.qos else None
             with self._lock:
                 for route in routes:
-                    self._pending.append(RawMessage(route, topic, payload, received_ns))
+                    self._pending.append(RawMessage(route, topic, payload, received_ns, ack))
+                    ack = None  # one acknowledgement per message, whatever its routes
                 schedule = not self._wake_scheduled
                 self._wake_scheduled = True
             if schedule and self._loop is not None:

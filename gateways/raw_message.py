@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 
@@ -11,3 +12,5 @@ class RawMessage(NamedTuple):
     topic: str
     payload: bytes
     received_ns: int
+    ack: Callable[[], object] | None = None
+    """Acknowledges the MQTT message to the broker; called once it is in the buffer."""

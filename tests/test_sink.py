@@ -1,12 +1,15 @@
-"""The sink in isolation, with a scripted writer standing in for InfluxDB."""
+"""The sink in isolation, with a scripted writer standing in for InfluxDB and a real
+durable buffer on disk."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+from edge.buffer import DurableBuffer
 from edge.health import Health
 from edge.influx_write import WriteFailed, WriteRejected
-from edge.sink import Inbox, InfluxSink
+from edge.sink import InfluxSink
 
 
 class ScriptedWriter:
@@ -28,54 +31,86 @@ class ScriptedWriter:
         self.closed = True
 
 
-async def drain(writer: ScriptedWriter, batches: list[list[str]], **options: float) -> Health:
+async def drain(tmp_path: Path, writer: ScriptedWriter, batches: list[list[str]],
+                **options: float) -> tuple[Health, DurableBuffer]:
     health = Health("s")
-    sink = InfluxSink(writer, health, retry_min_s=0.01, retry_max_s=0.02, **options)  # type: ignore[arg-type]
-    inbox: Inbox = asyncio.Queue()
+    buffer = DurableBuffer(tmp_path / "buffer.sqlite", health)
+    await buffer.open()
     for batch in batches:
-        inbox.put_nowait(batch)
-    inbox.put_nowait(None)
-    await asyncio.wait_for(sink.run(inbox), 10)
-    return health
+        await buffer.append(batch)
+    sink = InfluxSink(writer, health, retry_min_s=0.01, retry_max_s=0.02,  # type: ignore[arg-type]
+                      **options)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    stop.set()
+    await asyncio.wait_for(sink.run(buffer, stop), 10)
+    return health, buffer
 
 
-async def test_batches_by_size_and_flushes_the_rest_at_the_end() -> None:
+async def test_batches_by_size_and_empties_the_buffer(tmp_path: Path) -> None:
     writer = ScriptedWriter()
     lines = [f"m f={i}.0 {i}" for i in range(25)]
-    health = await drain(writer, [lines[:7], lines[7:20], lines[20:]], batch_size=10)
+    health, buffer = await drain(tmp_path, writer, [lines[:7], lines[7:20], lines[20:]],
+                                 batch_size=10)
     assert [len(b) for b in writer.batches] == [10, 10, 5]
     assert [line for b in writer.batches for line in b] == lines
     assert health.get("sink", "points_written") == 25
-    assert writer.closed
+    assert buffer.depth == 0 and writer.closed
 
 
-async def test_flushes_by_time_without_waiting_for_a_full_batch() -> None:
+async def test_flushes_by_time_without_waiting_for_a_full_batch(tmp_path: Path) -> None:
     writer = ScriptedWriter()
     health = Health("s")
+    buffer = DurableBuffer(tmp_path / "b.sqlite", health)
+    await buffer.open()
     sink = InfluxSink(writer, health, batch_size=1000, flush_interval_s=0.05)  # type: ignore[arg-type]
-    inbox: Inbox = asyncio.Queue()
-    task = asyncio.create_task(sink.run(inbox))
-    await inbox.put(["m f=1.0 1"])
+    stop = asyncio.Event()
+    task = asyncio.create_task(sink.run(buffer, stop))
+    await buffer.append(["m f=1.0 1"])
     for _ in range(100):
         if writer.batches:
             break
         await asyncio.sleep(0.01)
     assert writer.batches == [["m f=1.0 1"]]
-    await inbox.put(None)
+    stop.set()
     await task
 
 
-async def test_retries_until_influxdb_answers_and_loses_nothing() -> None:
+async def test_retries_until_influxdb_answers_and_loses_nothing(tmp_path: Path) -> None:
     writer = ScriptedWriter(failures=3)
-    health = await drain(writer, [["a f=1.0 1", "b f=1.0 1"]])
+    health, _ = await drain(tmp_path, writer, [["a f=1.0 1", "b f=1.0 1"]])
     assert writer.batches == [["a f=1.0 1", "b f=1.0 1"]]
     assert health.get("sink", "write_errors") == 3
 
 
-async def test_a_rejected_point_is_isolated_and_the_others_written() -> None:
+async def test_a_rejected_point_is_isolated_and_the_others_written(tmp_path: Path) -> None:
     lines = [f"m f={i}.0 {i}" for i in range(8)]
     writer = ScriptedWriter(bad=frozenset({lines[5]}))
-    health = await drain(writer, [lines])
+    health, buffer = await drain(tmp_path, writer, [lines])
     written = sorted(line for b in writer.batches for line in b)
     assert written == sorted(lines[:5] + lines[6:])
     assert health.get("sink", "dead_letters") == 1
+    assert buffer.depth == 0
+
+
+async def test_points_stay_on_disk_when_influxdb_is_away_at_stop(tmp_path: Path) -> None:
+    writer = ScriptedWriter(failures=10**6)
+    _, buffer = await drain(tmp_path, writer, [["a f=1.0 1", "b f=2.0 2"]],
+                                 drain_timeout_s=0.1)
+    await buffer.close()
+    reopened = DurableBuffer(tmp_path / "buffer.sqlite", Health("s"))
+    assert await reopened.open() == 2
+    assert [line for _, line in await reopened.peek(10)] == ["a f=1.0 1", "b f=2.0 2"]
+    await reopened.close()
+
+
+async def test_the_bound_drops_the_oldest_and_counts_exactly(tmp_path: Path) -> None:
+    health = Health("s")
+    buffer = DurableBuffer(tmp_path / "bound.sqlite", health, max_points=1000)
+    await buffer.open()
+    for start in range(0, 2500, 100):
+        await buffer.append([f"m f={i}.0 {i}" for i in range(start, start + 100)])
+    assert buffer.depth == 1000
+    assert health.get("buffer", "buffer_dropped") == 1500
+    rows = await buffer.peek(2000)
+    assert rows[0][1] == "m f=1500.0 1500" and rows[-1][1] == "m f=2499.0 2499"
+    await buffer.close()
