@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from edge.buffer import DurableBuffer
+from edge.dead_letters import DeadLetters
 from edge.eventlog import Throttle
 from edge.health import Health
 from edge.kpi.engine import KpiEngine, Point
 from edge.normalise import Normaliser
-from edge.reading import Reading
+from edge.reading import Reading, iso_time
 from gateways.profiles import DecodeError, Decoder, PartialDecode
 from gateways.raw_message import RawMessage
 
@@ -24,12 +26,13 @@ from gateways.raw_message import RawMessage
 class Ingest:
     def __init__(
         self, decoders: dict[str, Decoder], normaliser: Normaliser, health: Health,
-        kpi: KpiEngine | None = None,
+        kpi: KpiEngine | None = None, dead_letters: DeadLetters | None = None,
     ) -> None:
         self._decoders = decoders
         self._normaliser = normaliser
         self._health = health
         self.kpi = kpi
+        self.dead_letters = dead_letters
         self._throttle = Throttle()
         self._acks: list[Callable[[], object]] = []
 
@@ -42,6 +45,8 @@ class Ingest:
             await buffer.append(self.process(batch))
             for ack in self.take_acks():
                 ack()
+            if self.dead_letters is not None:
+                await asyncio.to_thread(self.dead_letters.flush)
 
     def process(self, batch: list[RawMessage | Reading]) -> list[str]:
         """Decode raw messages; readings (from OPC UA, already typed) pass straight on."""
@@ -62,11 +67,11 @@ class Ingest:
                 )
             except PartialDecode as exc:
                 readings.extend(exc.readings)
-                self._bad_input(route, message.topic, str(exc))
+                self._bad_input(route, message.topic, str(exc), message)
             except DecodeError as exc:
-                self._bad_input(route, message.topic, str(exc))
+                self._bad_input(route, message.topic, str(exc), message)
             except Exception as exc:  # a decoder bug must not stop ingest
-                self._bad_input(route, message.topic, f"{type(exc).__name__}: {exc}")
+                self._bad_input(route, message.topic, f"{type(exc).__name__}: {exc}", message)
         for route, count in counts.items():
             self._health.count(route, "messages_in", count)
         canonical, rejected = self._normaliser.canonical(readings)
@@ -95,7 +100,11 @@ class Ingest:
     def flush(self, now_ns: int) -> list[str]:
         return [] if self.kpi is None else self._normaliser.point_lines(self.kpi.flush(now_ns))
 
-    def _bad_input(self, source: str, topic: str, reason: str) -> None:
+    def _bad_input(self, source: str, topic: str, reason: str,
+                   message: RawMessage | None = None) -> None:
         self._health.count(source, "decode_errors")
+        if self.dead_letters is not None:
+            self.dead_letters.add(iso_time(message.received_ns if message else time.time_ns()),
+                                  source, topic, reason, message.payload if message else None)
         self._throttle.event(f"{source}|{reason[:40]}", "ingest.decode_error", logging.WARNING,
                              source=source, topic=topic, error=reason)

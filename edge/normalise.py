@@ -38,8 +38,10 @@ PointKey = tuple[str, str, str, str | None, int]
 
 
 class Normaliser:
-    def __init__(self, machine_kinds: dict[str, str]) -> None:
+    def __init__(self, machine_kinds: dict[str, str],
+                 max_power_w: dict[str, float] | None = None) -> None:
         self._kinds = machine_kinds
+        self._max_power = max_power_w or {}
         self._series: dict[tuple[str, str, str, str | None], str] = {}
 
     def canonical(self, readings: Iterable[Reading]) -> tuple[list[Reading], list[Rejected]]:
@@ -51,16 +53,34 @@ class Normaliser:
             spec = SIGNALS.get(reading.signal)
             if spec is None:
                 rejected.append(Rejected(reading, f"unknown signal {reading.signal!r}"))
-            elif spec.field.type == "string" or reading.unit is None:
-                good.append(reading)
-            else:
+                continue
+            if spec.field.type != "string" and reading.unit is not None:
                 try:
                     value = converter(reading.unit, spec.unit)(float(reading.value))
                 except (UnitError, ValueError) as exc:
                     rejected.append(Rejected(reading, f"{reading.signal}: {exc}"))
                     continue
-                good.append(reading._replace(value=value, unit=None))
+                reading = reading._replace(value=value, unit=None)
+            if problem := self._implausible(reading):
+                rejected.append(Rejected(reading, problem))
+            else:
+                good.append(reading)
         return good, rejected
+
+    def _implausible(self, reading: Reading) -> str | None:
+        """Why a value cannot be real (5000 degC, 10 MW on a printer), or None."""
+        value = reading.value
+        if isinstance(value, str):
+            return None
+        if not math.isfinite(value):
+            return f"{reading.signal}: non-finite value {value!r}"
+        limits = SIGNALS[reading.signal].field.limits
+        if reading.signal == "power_w" and reading.machine in self._max_power:
+            limits = (limits[0] if limits else 0.0, self._max_power[reading.machine])
+        if limits and not limits[0] <= value <= limits[1]:
+            return (f"{reading.signal}: implausible value {value:g} (expected "
+                    f"{limits[0]:g} to {limits[1]:g})")
+        return None
 
     def point_lines(self, points: Iterable[Point]) -> list[str]:
         """Derived points (jobs, OEE, material) as lines; numbers as floats, as always."""

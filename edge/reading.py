@@ -6,6 +6,7 @@ in the hot path, where a tuple costs a fraction of a validated model.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 
@@ -24,3 +25,9 @@ class Reading(NamedTuple):
     unit: str | None
     time_ns: int
     meter: str | None = None
+
+
+def iso_time(time_ns: int) -> str:
+    """``2026-11-22T21:40:31.915123Z``: microseconds, UTC, for files people read."""
+    moment = datetime.fromtimestamp(time_ns // 1000 / 1e6, UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -22,7 +22,7 @@ import base64
 import contextlib
 import signal
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -34,7 +34,7 @@ from edge.health import Health
 from edge.ingest import Ingest
 from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
-from edge.reading import Reading
+from edge.reading import Reading, iso_time
 from edge.service import EdgeService, routes
 from gateways.opcua import CONNECTION_LOST
 from gateways.profiles import Decoder, OpcUaSourceBase
@@ -49,9 +49,7 @@ class RecordingError(ValueError):
     """A line of a recording that cannot be replayed; says which line and why."""
 
 
-def iso(time_ns: int) -> str:
-    moment = datetime.fromtimestamp(time_ns // 1000 / 1e6, UTC)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+iso = iso_time
 
 
 def mqtt_record(message: RawMessage) -> bytes:
@@ -129,8 +127,9 @@ class Replayer:
                 self.decoders[route] = source.decoder(config.site.id, machine_id)
                 self.filters.append((source.topic, route))
         self.health = Health(config.site.id)
-        self.ingest = Ingest(self.decoders, Normaliser({m.id: m.kind for m in config.machines}),
-                             self.health, KpiEngine(config))
+        normaliser = Normaliser({m.id: m.kind for m in config.machines},
+                                {m.id: m.max_power_w for m in config.machines})
+        self.ingest = Ingest(self.decoders, normaliser, self.health, KpiEngine(config))
         self._routes_by_topic: dict[str, list[str]] = {}
 
     def _routes(self, topic: str) -> list[str]:

@@ -24,6 +24,8 @@ class FieldSpec:
     """Canonical pint unit of the stored value; ``None`` for strings and counts."""
     type: FieldType = "float"
     doc: str = ""
+    limits: tuple[float, float] | None = None
+    """Physically plausible range; a device value outside it is flagged, not stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +62,17 @@ TELEMETRY = _measurement(
     "telemetry",
     "Process values in canonical units.",
     [
-        FieldSpec("progress_pct", "percent", doc="job progress"),
-        FieldSpec("nozzle_temp_c", "degC", doc="hot-end temperature"),
-        FieldSpec("nozzle_target_c", "degC", doc="hot-end set point"),
-        FieldSpec("bed_temp_c", "degC", doc="bed temperature"),
-        FieldSpec("bed_target_c", "degC", doc="bed set point"),
-        FieldSpec("chamber_temp_c", "degC", doc="chamber temperature"),
+        FieldSpec("progress_pct", "percent", doc="job progress", limits=(0, 100)),
+        FieldSpec("nozzle_temp_c", "degC", doc="hot-end temperature", limits=(-40, 600)),
+        FieldSpec("nozzle_target_c", "degC", doc="hot-end set point", limits=(-40, 600)),
+        FieldSpec("bed_temp_c", "degC", doc="bed temperature", limits=(-40, 250)),
+        FieldSpec("bed_target_c", "degC", doc="bed set point", limits=(-40, 250)),
+        FieldSpec("chamber_temp_c", "degC", doc="chamber temperature", limits=(-40, 250)),
         FieldSpec("layer", None, doc="current layer number"),
         FieldSpec("total_layers", None, doc="layers in the job"),
         FieldSpec("remaining_time_s", "s", doc="estimated time left in the job"),
         FieldSpec("filament_used_mm", "mm", doc="filament length used by the current job"),
-        FieldSpec("spindle_speed_rpm", "rpm", doc="spindle speed"),
+        FieldSpec("spindle_speed_rpm", "rpm", doc="spindle speed", limits=(-100_000, 100_000)),
         FieldSpec("spindle_override_pct", "percent", doc="spindle speed override"),
         FieldSpec("feed_override_pct", "percent", doc="feed rate override"),
         FieldSpec("feed_rate_mm_min", "mm/min", doc="path feed rate"),
@@ -84,10 +86,12 @@ ENERGY = _measurement(
     "energy",
     "Electrical readings per meter in front of a machine.",
     [
-        FieldSpec("power_w", "W", doc="active power"),
-        FieldSpec("energy_kwh", "kWh", doc="cumulative energy, monotonic and reset-safe"),
-        FieldSpec("voltage_v", "V", doc="RMS voltage"),
-        FieldSpec("current_a", "A", doc="RMS current"),
+        FieldSpec("power_w", "W", doc="active power, at most the machine's max_power_w",
+                  limits=(-1000, 1_000_000)),
+        FieldSpec("energy_kwh", "kWh", doc="cumulative energy, monotonic and reset-safe",
+                  limits=(0, 1e9)),
+        FieldSpec("voltage_v", "V", doc="RMS voltage", limits=(0, 1000)),
+        FieldSpec("current_a", "A", doc="RMS current", limits=(0, 1000)),
     ],
     extra_tags=("meter",),
 )
@@ -227,7 +231,8 @@ def markdown() -> str:
         lines += ["", f"## `{spec.name}`", "", spec.doc, "",
                   f"Tags: {', '.join(f'`{t}`' for t in spec.tags)}", "",
                   "| field | type | unit | meaning |", "|---|---|---|---|"]
-        lines += [f"| `{f.name}` | {f.type} | {f.unit or ''} | {f.doc} |"
+        lines += [f"| `{f.name}` | {f.type} | {f.unit or ''} | {f.doc}"
+                  f"{f' (plausible: {f.limits[0]:g} to {f.limits[1]:g})' if f.limits else ''} |"
                   for f in spec.fields.values()]
     return "\n".join(lines) + "\n"
 

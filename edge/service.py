@@ -13,6 +13,7 @@ import time
 
 from edge.buffer import DurableBuffer
 from edge.config import Config
+from edge.dead_letters import DeadLetters
 from edge.eventlog import log_event
 from edge.health import Health
 from edge.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
@@ -67,8 +68,11 @@ class EdgeService:
             for broker in config.brokers
             if subscriptions[broker.id]
         ]
-        normaliser = Normaliser({m.id: m.kind for m in config.machines})
-        self._ingest = Ingest(decoders, normaliser, self.health, KpiEngine(config))
+        normaliser = Normaliser({m.id: m.kind for m in config.machines},
+                                {m.id: m.max_power_w for m in config.machines})
+        dead_letters = DeadLetters(config.buffer_path().with_suffix(".deadletters.jsonl"))
+        self._ingest = Ingest(decoders, normaliser, self.health, KpiEngine(config),
+                              dead_letters)
         influx = config.influx
         self._sink = InfluxSink(
             self._writer, self.health, influx.batch_size, influx.flush_interval_s,

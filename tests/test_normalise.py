@@ -45,3 +45,20 @@ def test_bad_readings_are_rejected_with_a_reason_and_the_rest_kept() -> None:
         "bed_temp_c: expected a number, got 'hot'",
         "bed_temp_c: cannot convert 'kg' to 'degC'",
     ]
+
+
+def test_values_outside_physical_limits_are_flagged_not_kept() -> None:
+    normaliser = Normaliser({"p": "printer"}, {"p": 30_000.0})
+    good, rejected = normaliser.canonical([
+        Reading("s", "p", "nozzle_temp_c", 5000.0, None, 1),
+        Reading("s", "p", "power_w", 10.0, "MW", 1),
+        Reading("s", "p", "energy_kwh", -3.0, None, 1),
+        Reading("s", "p", "nozzle_temp_c", 215.0, None, 1),
+        Reading("s", "p", "power_w", 120.0, None, 1),
+    ])
+    assert [(r.signal, r.value) for r in good] == [("nozzle_temp_c", 215.0), ("power_w", 120.0)]
+    assert [r.reason for r in rejected] == [
+        "nozzle_temp_c: implausible value 5000 (expected -40 to 600)",
+        "power_w: implausible value 1e+07 (expected -1000 to 30000)",
+        "energy_kwh: implausible value -3 (expected 0 to 1e+09)",
+    ]

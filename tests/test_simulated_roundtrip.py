@@ -7,6 +7,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
+import orjson
 from paho.mqtt.client import topic_matches_sub
 
 from edge.config import Config, parse_config
@@ -122,7 +123,7 @@ async def test_every_profile_round_trips_through_mosquitto_and_influxdb(
 
 
 async def test_malformed_payloads_are_counted_per_source_and_the_rest_flows(
-    mosquitto: LocalServer, influxdb1: LocalServer
+    mosquitto: LocalServer, influxdb1: LocalServer, tmp_path: Any
 ) -> None:
     from gateways.profiles.sparkplug_b_payload import DOUBLE, Payload, add_metric
     from simulators.mqtt_publisher import Publisher
@@ -134,6 +135,7 @@ async def test_malformed_payloads_are_counted_per_source_and_the_rest_flows(
         "brokers": [{"port": mosquitto.port, "client_id": "bad-input-edge"}],
         "influx": {"api": "v1", "url": influxdb1.url, "database": "bad_input",
                    "flush_interval_s": 0.2},
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
         "machines": [
             {"id": "x1", "kind": "printer", "sources": [
                 {"topic": "bad/device/X1/report", "profile": "bambu"}]},
@@ -181,6 +183,14 @@ async def test_malformed_payloads_are_counted_per_source_and_the_rest_flows(
     assert counts(health, "x1/bambu") == (3, 2)
     assert counts(health, "plug/tasmota") == (3, 2)
     assert counts(health, "cnc/sparkplug_b") == (1, 1)
+    # kept for a person to look at: topic, error and the payload itself
+    kept = [orjson.loads(line) for line in
+            (tmp_path / "buffer.deadletters.jsonl").read_bytes().splitlines()]
+    assert [(k["topic"], k["source"]) for k in kept] == [
+        (topic, route) for (topic, _), route in zip(bad, [
+            "x1/bambu", "x1/bambu", "plug/tasmota", "plug/tasmota", "cnc/sparkplug_b"],
+            strict=True)]
+    assert kept[2]["encoding"] == "base64" and "not JSON" in kept[0]["error"]
 
 
 def counts(health: Any, route: str) -> tuple[int, int]:
