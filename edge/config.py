@@ -55,6 +55,10 @@ class Broker(StrictModel):
     password_file: Path | None = None
     tls: bool = False
     ca_file: Path | None = None
+    """CA bundle that signed the broker's certificate; the system's CAs when unset."""
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    """Client certificate and key, for brokers that require one."""
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     mqtt_version: Literal["3.1.1", "5"] = "3.1.1"
     """3.1.1 by default: paho builds a Properties object per MQTT 5 message, which cut

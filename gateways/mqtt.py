@@ -128,6 +128,8 @@ class MqttGateway:
         if self.broker.tls:
             client.tls_set(
                 ca_certs=str(self.broker.ca_file) if self.broker.ca_file else None,
+                certfile=str(self.broker.cert_file) if self.broker.cert_file else None,
+                keyfile=str(self.broker.key_file) if self.broker.key_file else None,
                 cert_reqs=ssl.CERT_REQUIRED,
             )
         client.reconnect_delay_set(

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEBIAN_PACKAGES = {"mosquitto": "mosquitto", "influxd": "influxdb",
+DEBIAN_PACKAGES = {"mosquitto": "mosquitto", "mosquitto_passwd": "mosquitto",
+                   "influxd": "influxdb",
                    "victoria-metrics": "victoria-metrics"}
 
 
@@ -127,7 +128,8 @@ def _http_ready(path: str, statuses: tuple[int, ...]) -> Callable[[LocalServer],
     return ready
 
 
-def mosquitto(data_dir: Path, port: int | None = None) -> LocalServer:
+def mosquitto(data_dir: Path, port: int | None = None, listener_options: str = "",
+              anonymous: bool = True) -> LocalServer:
     """Mosquitto with persistence and queues big enough not to drop bursts at QoS 1.
 
     Its defaults (``max_queued_messages 1000``, 20 in flight) drop messages to a slow
@@ -139,7 +141,8 @@ def mosquitto(data_dir: Path, port: int | None = None) -> LocalServer:
     conf = data_dir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\n"
-        "allow_anonymous true\n"
+        f"{listener_options}"
+        f"allow_anonymous {'true' if anonymous else 'false'}\n"
         "persistence true\n"
         f"persistence_location {data_dir}/\n"
         "autosave_interval 10\n"
@@ -151,6 +154,21 @@ def mosquitto(data_dir: Path, port: int | None = None) -> LocalServer:
     )
     return LocalServer("mosquitto", [find_binary("mosquitto"), "-c", str(conf)], port,
                        data_dir, _tcp_ready)
+
+
+def mosquitto_with_password(data_dir: Path, user: str, password: str,
+                            tls: dict[str, Path] | None = None) -> LocalServer:
+    """Mosquitto that wants a user and password, over TLS when ``tls`` names the ``ca``,
+    ``cert`` and ``key`` files (and ``require_certificate`` for client certificates)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    passwords = data_dir / "passwords"
+    subprocess.run([find_binary("mosquitto_passwd"), "-b", "-c", str(passwords), user,
+                    password], check=True, capture_output=True)
+    options = f"password_file {passwords}\n"
+    if tls:
+        options += (f"cafile {tls['ca']}\ncertfile {tls['cert']}\nkeyfile {tls['key']}\n"
+                    f"require_certificate {'true' if 'require_certificate' in tls else 'false'}\n")
+    return mosquitto(data_dir, listener_options=options, anonymous=False)
 
 
 def influxdb1(data_dir: Path, port: int | None = None) -> LocalServer:

@@ -1,0 +1,143 @@
+"""MQTT over TLS with a password (and a client certificate) against a real Mosquitto,
+with certificates made in the test."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from edge.config import parse_config
+from edge.influxql import InfluxQL
+from edge.service import EdgeService
+from simulators import local_servers
+from simulators.local_servers import LocalServer
+from tests.conftest import IN_CI
+
+
+def _pair(folder: Path, name: str, issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None,
+          ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (x509.CertificateBuilder().subject_name(subject)
+               .issuer_name(issuer[0].subject if issuer else subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5))
+               .not_valid_after(now + datetime.timedelta(days=1)))
+    if issuer is None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+    else:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            False)
+    cert = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+    (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / f"{name}.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()))
+    return cert, key
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Path:
+    folder = tmp_path / "pki"
+    folder.mkdir()
+    ca = _pair(folder, "ca", None)
+    _pair(folder, "server", ca)
+    _pair(folder, "client", ca)
+    return folder
+
+
+def broker(tmp_path: Path, pki: Path) -> LocalServer:
+    try:
+        return local_servers.mosquitto_with_password(
+            tmp_path / "mqtt", "edge", "broker-secret",
+            {"ca": pki / "ca.pem", "cert": pki / "server.pem", "key": pki / "server.key",
+             "require_certificate": pki}).start()
+    except local_servers.ServerUnavailable as exc:
+        if IN_CI:
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+async def test_tls_with_password_and_client_certificate(
+    tmp_path: Path, pki: Path, influxdb1: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = broker(tmp_path, pki)
+    monkeypatch.setenv("EDGE_MQTT_PASSWORD", "broker-secret")
+    try:
+        config = parse_config({
+            "site": {"id": "tls"},
+            "brokers": [{"port": server.port, "tls": True, "ca_file": str(pki / "ca.pem"),
+                         "cert_file": str(pki / "client.pem"),
+                         "key_file": str(pki / "client.key"), "username": "edge",
+                         "password_env": "EDGE_MQTT_PASSWORD", "client_id": "tls-edge"}],
+            "influx": {"api": "v1", "url": influxdb1.url, "database": "tls",
+                       "flush_interval_s": 0.2},
+            "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+            "machines": [{"id": "m", "kind": "meter", "sources": [
+                {"topic": "tls/m", "profile": "json"}]}],
+        })
+        service = EdgeService(config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        assert await asyncio.to_thread(service.gateways[0].connected.wait, 15)
+        await asyncio.to_thread(subprocess.run, [
+            "mosquitto_pub", "-h", "127.0.0.1", "-p", str(server.port), "--cafile",
+            str(pki / "ca.pem"), "--cert", str(pki / "client.pem"), "--key",
+            str(pki / "client.key"), "-u", "edge", "-P", "broker-secret", "-q", "1",
+            "-t", "tls/m", "-m", '{"power_w": 42.5}'], check=True, timeout=30)
+        client = InfluxQL(influxdb1.url, "tls")
+        try:
+            for _ in range(50):
+                series = await client.query('SELECT "power_w" FROM "energy"')
+                if series:
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            await client.close()
+            stop.set()
+            await task
+        assert series[0].rows[0]["power_w"] == 42.5
+    finally:
+        server.stop()
+
+
+async def test_wrong_password_is_refused_clearly(
+    tmp_path: Path, pki: Path, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = broker(tmp_path, pki)
+    monkeypatch.setenv("EDGE_MQTT_PASSWORD", "not-the-password")
+    try:
+        config = parse_config({
+            "site": {"id": "tls"},
+            "brokers": [{"port": server.port, "tls": True, "ca_file": str(pki / "ca.pem"),
+                         "cert_file": str(pki / "client.pem"),
+                         "key_file": str(pki / "client.key"), "username": "edge",
+                         "password_env": "EDGE_MQTT_PASSWORD", "client_id": "tls-bad"}],
+            "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
+            "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+            "machines": [{"id": "m", "kind": "meter", "sources": [
+                {"topic": "tls/m", "profile": "json"}]}],
+        })
+        service = EdgeService(config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        await asyncio.sleep(3)
+        assert not service.gateways[0].connected.is_set()
+        stop.set()
+        await task
+    finally:
+        server.stop()
+    refused = [r for r in caplog.records if getattr(r, "event", "") == "mqtt.connect_refused"]
+    assert refused and "not-the-password" not in caplog.text
