@@ -14,13 +14,18 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.live import Live
+
+from dashboards.provisioning import write as write_dashboards
 from edge.config import Config, parse_config
 from edge.eventlog import setup_logging
 from edge.influxql import InfluxQL, QueryError
-from edge.live_view import render, snapshot
+from edge.live_view import MachineRow, snapshot, table
 from edge.service import EdgeService
 from simulators import local_servers
 from simulators.fleet import Fleet, Scenario
@@ -66,48 +71,67 @@ def run_demo(data_dir: Path, duration_s: float | None, speed: float) -> int:
               flush=True)
         fleet = Fleet(demo_scenario(speed))
         config = parse_config(demo_config(mqtt.port, influx.url, fleet, data_dir), "<demo config>")
-        return asyncio.run(_run(config, fleet, mqtt.port, influx.url, duration_s))
+        return asyncio.run(_run(config, fleet, mqtt.port, influx.url, duration_s, data_dir))
 
 
 async def _run(config: Config, fleet: Fleet, mqtt_port: int, influx_url: str,
-               duration_s: float | None) -> int:
+               duration_s: float | None, data_dir: Path) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     if duration_s is not None:
         loop.call_later(duration_s, stop.set)
+    grafana = data_dir / "grafana"
+    write_dashboards(config, grafana, str(grafana / "dashboards"))
     service = EdgeService(config)
     service_task = asyncio.create_task(service.run(stop))
     for gateway in service.gateways:  # subscribed before the devices are born
         await asyncio.to_thread(gateway.connected.wait, 10)
     workshop_task = asyncio.create_task(fleet.run("127.0.0.1", mqtt_port))
     client = InfluxQL(influx_url, config.influx.database)
-    tty = sys.stdout.isatty()
-    title = f"circlemade demo: {config.site.name}, stored in {influx_url} (db circlemade)"
-    text = ""
+    console = Console(width=None if sys.stdout.isatty() else 110)
+    title = f"circlemade demo: {config.site.name}, InfluxDB {influx_url} (db circlemade)"
+    rows: list[MachineRow] = []
+    last_in, last_t = 0.0, time.monotonic()
     try:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 2.0 if tty else 5.0)
-            try:
-                rows, points = await snapshot(client)
-            except QueryError as exc:
-                print(f"(InfluxDB not answering yet: {exc})", flush=True)
-                continue
-            text = render(rows, points, title)
-            print(("\x1b[H\x1b[2J" if tty else "\n") + text + "\n\nCtrl-C stops.", flush=True)
+        with Live(console=console, auto_refresh=False,
+                  transient=False) if console.is_terminal else contextlib.nullcontext() as live:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 2.0 if console.is_terminal else 10.0)
+                try:
+                    rows = await snapshot(client)
+                except QueryError as exc:
+                    console.print(f"(InfluxDB not answering yet: {exc})")
+                    continue
+                now = time.monotonic()
+                total_in = sum(f.get("messages_in", 0) for f in service.health.snapshot().values())
+                rate, last_in, last_t = (total_in - last_in) / (now - last_t), total_in, now
+                caption = (f"{rate:,.0f} messages/s in, buffer depth "
+                           f"{service.health.get('buffer', 'buffer_depth'):.0f}, "
+                           f"{fleet.published:,} published; Ctrl-C stops")
+                view = table(rows, title, caption)
+                if live is not None:
+                    live.update(view, refresh=True)
+                else:
+                    console.print(view)
     finally:
         workshop_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await workshop_task
         stop.set()
         await service_task
-        rows, points = await snapshot(client)
+        with contextlib.suppress(QueryError):
+            rows = await snapshot(client)
         await client.close()
-    print("\n" + render(rows, points, "stopped; final contents of InfluxDB"))
-    errors = sum(f.get("decode_errors", 0) for f in service.health.snapshot().values())
-    print(f"\nmessages published: {fleet.published}, "
-          f"points written: {service.health.get('sink', 'points_written'):.0f}, "
-          f"decode errors: {errors:.0f}")
+    health = service.health.snapshot()
+    errors = sum(f.get("decode_errors", 0) for f in health.values())
+    console.print(table(rows, "The shift, as stored in InfluxDB"))
+    console.print(
+        f"messages published: {fleet.published}, "
+        f"points written: {service.health.get('sink', 'points_written'):.0f}, "
+        f"decode errors: {errors:.0f}\n"
+        f"data: {data_dir} (Mosquitto, InfluxDB, buffer, edge.log)\n"
+        f"dashboards: {grafana}/dashboards, Grafana provisioning: {grafana}/provisioning")
     return 0

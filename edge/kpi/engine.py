@@ -186,7 +186,8 @@ class MachineKpi:
         for key, window in sorted(self.windows.items(), key=lambda kv: kv[0][1]):
             if window.end_ns > now and not everything:
                 continue
-            planned = self.calendar.planned_ns(window.start_ns, window.end_ns)
+            # an open window counts its planned time only as far as it has gone
+            planned = self.calendar.planned_ns(window.start_ns, min(window.end_ns, now))
             if planned:
                 tags = self._tags(("window", window.kind))
                 points.append(Point("oee", tags, tuple(window.factors(planned).items()),
