@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="run the edge service")
     run.add_argument("-c", "--config", type=Path, required=True)
-    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"],
+                     help="overrides [logging] level of the config")
 
     decode = commands.add_parser("decode", help="decode one payload, print readings as JSON")
     decode.add_argument("--profile", required=True, choices=list(SOURCE_MODELS))
@@ -86,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     dashboards.add_argument("--grafana-path", default="/var/lib/grafana/dashboards/circlemade",
                             help="where Grafana will find the dashboard JSON files")
 
+    status = commands.add_parser("status", help="what the running service's sources do")
+    status.add_argument("-c", "--config", type=Path, required=True)
+
     demo = commands.add_parser("demo", help="the whole trip on this machine, nothing configured")
     demo.add_argument("--data-dir", type=Path, default=None)
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
@@ -104,6 +108,15 @@ def main(argv: list[str] | None = None) -> int:
         return _opcua(args)
     if args.command in ("record", "replay"):
         return _record_or_replay(args)
+    if args.command == "status":
+        from edge.status import read_status, status_path
+
+        config = _load(args.config)
+        if config is None:
+            return EXIT_BAD_CONFIG
+        code, lines = read_status(status_path(config.buffer_path()), config.health_interval_s)
+        print("\n".join(lines))
+        return code
     if args.command == "dashboards":
         from dashboards.provisioning import write
 
@@ -224,11 +237,12 @@ def _decode(profile: str, topic: str, machine: str | None, file: str) -> int:
     return 0
 
 
-def _run(path: Path, log_level: str) -> int:
-    setup_logging(log_level)
+def _run(path: Path, log_level: str | None) -> int:
+    setup_logging(log_level or "info")
     config = _load(path)
     if config is None:
         return EXIT_BAD_CONFIG
+    setup_logging(log_level or config.logging.level, fmt=config.logging.format)
     from edge.service import EdgeService
 
     async def serve() -> None:

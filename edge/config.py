@@ -112,6 +112,12 @@ class BufferSettings(StrictModel):
     max_age_s: float = Field(default=7 * 86400, gt=0)
 
 
+class LogSettings(StrictModel):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "text"] = "json"
+    """json: one object per line, for machines (journald, Loki); text: for people."""
+
+
 class Machine(StrictModel):
     id: Identifier
     kind: MachineKind
@@ -167,6 +173,7 @@ class Config(StrictModel):
     machines: list[Machine] = Field(min_length=1)
     calendar: Calendar = Field(default_factory=Calendar)
     buffer: BufferSettings = Field(default_factory=BufferSettings)
+    logging: LogSettings = Field(default_factory=LogSettings)
     health_interval_s: PositiveSeconds = 10.0
 
     def broker(self, broker_id: str) -> Broker:

@@ -33,9 +33,20 @@ class JsonLineFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def setup_logging(level: str = "info", stream: TextIO | None = None) -> None:
+class TextLineFormatter(logging.Formatter):
+    """``2026-11-22T21:40:31.915Z info mqtt.connected broker=main port=1883``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        fields = " ".join(f"{k}={v}" for k, v in getattr(record, "fields", {}).items())
+        event = getattr(record, "event", record.getMessage())
+        return f"{stamp.replace('+00:00', 'Z')} {record.levelname.lower()} {event} {fields}"
+
+
+def setup_logging(level: str = "info", stream: TextIO | None = None,
+                  fmt: str = "json") -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonLineFormatter())
+    handler.setFormatter(JsonLineFormatter() if fmt == "json" else TextLineFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

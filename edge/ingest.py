@@ -72,8 +72,10 @@ class Ingest:
                 self._bad_input(route, message.topic, str(exc), message)
             except Exception as exc:  # a decoder bug must not stop ingest
                 self._bad_input(route, message.topic, f"{type(exc).__name__}: {exc}", message)
+        now_s = time.time()
         for route, count in counts.items():
             self._health.count(route, "messages_in", count)
+            self._health.set(route, "last_message_s", now_s)
         canonical, rejected = self._normaliser.canonical(readings)
         points: list[Point] = []
         if self.kpi is not None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
+from typing import Any
 
 from edge.buffer import DurableBuffer
 from edge.config import Config
@@ -22,6 +24,8 @@ from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
 from edge.reading import Reading
 from edge.sink import InfluxSink
+from edge.status import status_path, write_status
+from edge.systemd import notify
 from gateways.mqtt import MqttGateway, Subscription
 from gateways.opcua import OpcUaGateway
 from gateways.profiles import Decoder, OpcUaSourceBase
@@ -87,6 +91,7 @@ class EdgeService:
                                settings.max_age_s)
         await buffer.open()
         await self._prepare_database()
+        notify("READY=1")
         log_event("service.started", site=self.config.site.id, machines=len(self.config.machines),
                   brokers=[g.broker.id for g in self.gateways],
                   opcua=[g.source.endpoint for g in self.opcua_gateways],
@@ -131,7 +136,25 @@ class EdgeService:
                 log_event("sink.database_not_ready", error=str(exc))
 
     async def _report_health(self, buffer: DurableBuffer) -> None:
+        started = time.time()
+        path = status_path(self.config.buffer_path())
         while True:
             await asyncio.sleep(self.config.health_interval_s)
             await buffer.append(self._ingest.tick(time.time_ns(), partial=True)
                                 + self.health.to_lines())
+            await asyncio.to_thread(write_status, path, self.status(started, buffer.depth))
+            notify("WATCHDOG=1")  # from the loop itself: a stuck loop stops the pings
+
+    def status(self, started_s: float, buffer_depth: int) -> dict[str, Any]:
+        sources: dict[str, dict[str, Any]] = {
+            source: dict(fields) for source, fields in self.health.snapshot().items()}
+        for gateway in self.gateways:
+            sources.setdefault(f"mqtt:{gateway.broker.id}", {})["connected"] = (
+                gateway.connected.is_set())
+        for opcua in self.opcua_gateways:
+            sources.setdefault(opcua.route, {})["connected"] = opcua.connected.is_set()
+        sink = sources.pop("sink", {})
+        sources.pop("buffer", None)
+        return {"pid": os.getpid(), "written_s": time.time(), "uptime_s": time.time() - started_s,
+                "buffer_depth": buffer_depth, "last_write_s": sink.get("last_write_s"),
+                "sources": sources}

@@ -110,6 +110,7 @@ class InfluxSink:
                 continue
             self._health.set(SINK, "write_latency_ms", (time.perf_counter() - started) * 1000)
             self._health.count(SINK, "points_written", len(lines))
+            self._health.set(SINK, "last_write_s", time.time())
             if self._failing:
                 self._failing = False
                 log_event("sink.write_recovered", points=len(lines))

@@ -1,0 +1,92 @@
+"""Running it unattended: systemd notifications and watchdog pings, the status command,
+the shipped unit file, and the text log format."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import tomli_w
+
+from simulators.local_servers import LocalServer
+from tests.conftest import REPO
+
+
+def write_config(tmp_path: Path, mosquitto: LocalServer, influxdb1: LocalServer,
+                 **extra: object) -> Path:
+    path = tmp_path / "edge.toml"
+    path.write_text(tomli_w.dumps({
+        "site": {"id": "ops"}, "health_interval_s": 0.5,
+        "brokers": [{"port": mosquitto.port, "client_id": "ops-edge"}],
+        "influx": {"api": "v1", "url": influxdb1.url, "database": "ops"},
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "machines": [{"id": "m", "kind": "meter", "sources": [
+            {"topic": "ops/m", "profile": "json"}]}], **extra}))
+    return path
+
+
+def status(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "edge.cli", "status", "-c", str(config)],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
+
+
+def test_notify_watchdog_and_status(tmp_path: Path, mosquitto: LocalServer,
+                                    influxdb1: LocalServer) -> None:
+    config = write_config(tmp_path, mosquitto, influxdb1)
+    address = str(tmp_path / "notify.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(address)
+    listener.settimeout(15)
+    service = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+                               stderr=subprocess.DEVNULL, cwd=REPO,
+                               env={**os.environ, "NOTIFY_SOCKET": address})
+    try:
+        messages = [listener.recv(100).decode() for _ in range(3)]
+        assert messages[0] == "READY=1" and "WATCHDOG=1" in messages[1:]
+        subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-t", "ops/m", "-q", "1",
+                        "-m", '{"power_w": 3}'], check=True, timeout=30)
+        time.sleep(1.5)
+        running = status(config)
+        assert running.returncode == 0, running.stdout
+        assert "mqtt:main" in running.stdout and "connected" in running.stdout
+        assert "m/json" in running.stdout and "1 in, 0 errors" in running.stdout
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(60)
+        listener.close()
+    time.sleep(2)
+    stopped = status(config)
+    assert stopped.returncode == 1 and "STALE" in stopped.stdout
+
+
+def test_text_log_format(tmp_path: Path, mosquitto: LocalServer,
+                         influxdb1: LocalServer) -> None:
+    config = write_config(tmp_path, mosquitto, influxdb1,
+                          logging={"level": "info", "format": "text"})
+    service = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+                               stderr=subprocess.PIPE, text=True, cwd=REPO)
+    time.sleep(3)
+    service.send_signal(signal.SIGTERM)
+    _, log = service.communicate(timeout=60)
+    first = log.splitlines()[0]
+    assert " info service.started site=ops " in first and not first.startswith("{")
+
+
+def test_systemd_unit_runs_the_real_command() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(REPO / "deploy" / "circlemade-edge.service")
+    service = unit["Service"]
+    command = service["ExecStart"].split()
+    assert command[1:3] == ["run", "-c"] and command[0].endswith("/circlemade")
+    assert service["Type"] == "notify" and service["Restart"] == "always"
+    assert int(service["WatchdogSec"]) >= 3 * 10  # three health intervals
+    assert service["User"] != "root"
+    result = subprocess.run([sys.executable, "-m", "edge.cli", "run", "--help"],
+                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 0 and "--config" in result.stdout
