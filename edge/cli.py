@@ -23,6 +23,12 @@ EXIT_BAD_CONFIG = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return _dispatch(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line, also for tests that check a command exists without running it."""
     parser = argparse.ArgumentParser(prog="circlemade", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -94,8 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--data-dir", type=Path, default=None)
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")
+    demo.add_argument("--clean", action="store_true",
+                      help="start from an empty data directory instead of reusing it")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check-config":
         return _check_config(args.file)
     if args.command == "run":
@@ -128,8 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from edge.demo import default_data_dir, run_demo
 
+    data_dir = args.data_dir or default_data_dir()
+    if args.clean and data_dir.exists():
+        import shutil
+
+        shutil.rmtree(data_dir)
     try:
-        return run_demo(args.data_dir or default_data_dir(), args.duration, args.speed)
+        return run_demo(data_dir, args.duration, args.speed)
     except KeyboardInterrupt:
         return 130
 

@@ -1,26 +1,96 @@
-"""The compose stack's files hang together (no Docker engine here to run it)."""
+"""The compose stack's files hang together (no Docker engine here to run it): mounts
+exist, commands are real, generated files are current, secrets come from .env."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
+from dashboards.provisioning import write
+from edge.cli import parser
 from edge.config import load_config
+from simulators.fleet import Fleet, Scenario
 from tests.conftest import REPO
 
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
-def test_compose_mounts_exist_and_the_edge_config_is_valid() -> None:
-    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    assert {"mosquitto", "influxdb", "edge"} <= set(compose["services"])
-    for service in compose["services"].values():
+
+def test_services_and_mounts() -> None:
+    services = COMPOSE["services"]
+    assert set(services) == {"mosquitto", "influxdb", "grafana", "edge", "simulators"}
+    for name, service in services.items():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if source.startswith("./"):
-                assert (REPO / source).exists(), f"{source} is mounted but missing"
+                assert (REPO / source).exists(), f"{name}: {source} is mounted but missing"
+
+
+def test_commands_are_real_cli_commands() -> None:
+    for name in ("edge", "simulators"):
+        command = COMPOSE["services"][name]["command"]
+        args = parser().parse_args(command)  # exits (fails the test) if it is not a command
+        assert args.command == command[0]
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["circlemade"]' in dockerfile and "USER circlemade" in dockerfile
+
+
+def test_edge_config_reads_the_simulated_fleet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFLUX_TOKEN", "x")
     config = load_config(REPO / "deploy" / "edge.toml")
-    assert config.brokers[0].host == "mosquitto"
-    assert config.influx.url == "http://influxdb:8086"
+    command = COMPOSE["services"]["simulators"]["command"]
+    args = parser().parse_args(command)
+    fleet = Fleet(Scenario.from_counts(args.printers, args.meters, args.cnc))
+    configured = [m.model_dump(include={"id", "kind"}) for m in config.machines]
+    assert configured == [{"id": m["id"], "kind": m["kind"]} for m in fleet.machines_config()]
+    assert config.brokers[0].host == "mosquitto" and config.influx.url == "http://influxdb:8086"
+
+
+def test_grafana_files_are_generated_and_current(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFLUX_TOKEN", "x")
+    config = load_config(REPO / "deploy" / "edge.toml")
+    mount = next(v.split(":")[1] for v in COMPOSE["services"]["grafana"]["volumes"]
+                 if v.startswith("./deploy/grafana/dashboards"))
+    for path in write(config, tmp_path, mount):
+        committed = REPO / "deploy" / "grafana" / path.relative_to(tmp_path)
+        assert committed.read_text() == path.read_text(), (
+            f"{committed} is stale: run circlemade dashboards -c deploy/edge.toml "
+            "-o deploy/grafana")
+    source = json.loads((tmp_path / "provisioning" / "datasources" / "circlemade.yaml")
+                        .read_text().split("\n", 2)[2])["datasources"][0]
+    assert "${INFLUX_TOKEN}" in source["secureJsonData"]["httpHeaderValue1"]
+
+
+def test_secrets_come_from_env_file() -> None:
+    used = set(re.findall(r"\$\{(\w+)", (REPO / "docker-compose.yml").read_text()))
+    offered = {line.split("=")[0] for line in (REPO / ".env.example").read_text().splitlines()
+               if line and not line.startswith("#")}
+    assert used <= offered
+    assert ".env" in (REPO / ".gitignore").read_text().split()
+
+
+def test_compose_file_validates(tmp_path: Path) -> None:
+    """``docker compose config`` (or Debian's docker-compose, which scripts/setup installs)
+    checks the file without a Docker engine."""
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"],
+                                 capture_output=True).returncode == 0:
+        command = [docker, "compose"]
+    else:
+        compose = shutil.which("docker-compose")
+        assert compose, "neither docker compose nor docker-compose: run scripts/setup"
+        command = [compose]
+    env = tmp_path / ".env"
+    env.write_text((REPO / ".env.example").read_text())
+    result = subprocess.run([*command, "--env-file", str(env), "config", "--quiet"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_shipped_mosquitto_config_does_not_drop_bursts() -> None:
