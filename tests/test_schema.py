@@ -18,3 +18,13 @@ def test_tags_are_identifiers_never_job_ids() -> None:
     for spec in MEASUREMENTS.values():
         assert "job" not in spec.tags
         assert not set(spec.tags) & set(spec.fields)
+
+
+def test_profile_pages_are_generated_from_the_modules() -> None:
+    from gateways.profiles import PROFILE_NAMES
+    from gateways.profiles.docs import MODULES, page
+
+    assert set(MODULES) == set(PROFILE_NAMES)
+    for profile in MODULES:
+        assert (REPO / "docs" / "profiles" / f"{profile}.md").read_text() == page(profile), (
+            "stale: run python -m gateways.profiles.docs docs/profiles")
