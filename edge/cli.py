@@ -100,6 +100,10 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=None)
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")
+    demo.add_argument("--broker", default=None,
+                      help="use this broker (mqtt://HOST:PORT) instead of starting Mosquitto")
+    demo.add_argument("--influx", default=None,
+                      help="use this InfluxDB 1.x (http://HOST:PORT) instead of starting one")
     demo.add_argument("--clean", action="store_true",
                       help="start from an empty data directory instead of reusing it")
     return parser
@@ -144,7 +148,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         shutil.rmtree(data_dir)
     try:
-        return run_demo(data_dir, args.duration, args.speed)
+        from simulators.simulate_command import parse_broker
+
+        broker = parse_broker(args.broker) if args.broker else None
+        return run_demo(data_dir, args.duration, args.speed, broker, args.influx)
     except KeyboardInterrupt:
         return 130
 

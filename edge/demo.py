@@ -44,11 +44,12 @@ def demo_scenario(speed: float) -> Scenario:
                                 opcua_port=local_servers.free_port(), seed=7, speed=speed)
 
 
-def demo_config(mqtt_port: int, influx_url: str, fleet: Fleet,
+def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,
                 data_dir: Path) -> dict[str, Any]:
     return {
         "site": {"id": "demo-workshop", "name": "Demo workshop", "timezone": "Europe/Brussels"},
-        "brokers": [{"id": "main", "host": "127.0.0.1", "port": mqtt_port}],
+        "brokers": [{"id": "main", "host": broker[0], "port": broker[1],
+                     "client_id": "circlemade-demo-edge"}],
         "influx": {"api": "v1", "url": influx_url, "database": "circlemade",
                    "flush_interval_s": 0.5},
         "machines": fleet.machines_config(),
@@ -59,22 +60,30 @@ def demo_config(mqtt_port: int, influx_url: str, fleet: Fleet,
     }
 
 
-def run_demo(data_dir: Path, duration_s: float | None, speed: float) -> int:
+def run_demo(data_dir: Path, duration_s: float | None, speed: float,
+             broker: tuple[str, int] | None = None, influx_url: str | None = None) -> int:
+    """With ``broker`` or ``influx_url`` the demo uses those servers instead of starting its
+    own (InfluxDB through the v1 API, database ``circlemade``)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "edge.log"
     print(f"circlemade demo: data in {data_dir}; service log in {log_path}", flush=True)
     with log_path.open("a") as log, contextlib.ExitStack() as servers:
         setup_logging("info", log)
-        mqtt = servers.enter_context(local_servers.mosquitto(data_dir / "mosquitto"))
-        influx = servers.enter_context(local_servers.influxdb1(data_dir / "influxdb"))
-        print(f"started Mosquitto on 127.0.0.1:{mqtt.port} and InfluxDB 1.x on {influx.url}",
-              flush=True)
+        if broker is None:
+            mqtt = servers.enter_context(local_servers.mosquitto(data_dir / "mosquitto"))
+            broker = ("127.0.0.1", mqtt.port)
+            print(f"started Mosquitto on 127.0.0.1:{mqtt.port}", flush=True)
+        if influx_url is None:
+            influx_url = servers.enter_context(
+                local_servers.influxdb1(data_dir / "influxdb")).url
+            print(f"started InfluxDB 1.x on {influx_url}", flush=True)
         fleet = Fleet(demo_scenario(speed))
-        config = parse_config(demo_config(mqtt.port, influx.url, fleet, data_dir), "<demo config>")
-        return asyncio.run(_run(config, fleet, mqtt.port, influx.url, duration_s, data_dir))
+        config = parse_config(demo_config(broker, influx_url, fleet, data_dir),
+                              "<demo config>")
+        return asyncio.run(_run(config, fleet, broker, influx_url, duration_s, data_dir))
 
 
-async def _run(config: Config, fleet: Fleet, mqtt_port: int, influx_url: str,
+async def _run(config: Config, fleet: Fleet, broker: tuple[str, int], influx_url: str,
                duration_s: float | None, data_dir: Path) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -88,7 +97,7 @@ async def _run(config: Config, fleet: Fleet, mqtt_port: int, influx_url: str,
     service_task = asyncio.create_task(service.run(stop))
     for gateway in service.gateways:  # subscribed before the devices are born
         await asyncio.to_thread(gateway.connected.wait, 10)
-    workshop_task = asyncio.create_task(fleet.run("127.0.0.1", mqtt_port))
+    workshop_task = asyncio.create_task(fleet.run(*broker, client_id="circlemade-demo-sim"))
     client = InfluxQL(influx_url, config.influx.database)
     console = Console(width=None if sys.stdout.isatty() else 110)
     title = f"circlemade demo: {config.site.name}, InfluxDB {influx_url} (db circlemade)"

@@ -21,7 +21,7 @@ def test_demo_shows_data_arriving_in_influxdb(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=180, cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert "started Mosquitto on 127.0.0.1:" in out
+    assert "started Mosquitto on 127.0.0.1:" in out and "started InfluxDB 1.x on" in out
     final = out[out.index("The shift, as stored in InfluxDB"):]
     for machine in ("printer-1", "printer-2", "cnc-1", "mill-1"):
         assert re.search(rf"│ {machine}\s+│ (running|idle|stopped|fault)", final), final
@@ -54,3 +54,15 @@ async def _counts(url: str) -> dict[str, dict[str, int]]:
     finally:
         await client.close()
     return found
+
+
+def test_demo_uses_configured_servers(tmp_path: Path, mosquitto: local_servers.LocalServer,
+                                      influxdb1: local_servers.LocalServer) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "demo", "--duration", "12", "--speed", "60",
+         "--data-dir", str(tmp_path), "--broker", f"mqtt://127.0.0.1:{mosquitto.port}",
+         "--influx", influxdb1.url], capture_output=True, text=True, timeout=180, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "started Mosquitto" not in result.stdout and "started InfluxDB" not in result.stdout
+    counts = asyncio.run(_counts(influxdb1.url))
+    assert {"printer-1", "mill-1"} <= set(counts["energy"])
