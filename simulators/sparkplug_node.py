@@ -14,12 +14,17 @@ from simulators.cnc import SimulatedCnc
 
 Message = tuple[str, bytes, bool]
 
-METRICS = [  # name, alias, datatype, signal, states
+METRICS = [  # name, alias, datatype, signal
     ("Spindle/Speed", 1, DOUBLE, "spindle_speed_rpm"),
     ("Execution", 2, STRING, "state"),
     ("Feed/Override", 3, FLOAT, "feed_override_pct"),
     ("Power/Active", 4, FLOAT, "power_w"),
 ]
+JOB_METRICS = [  # sent when a program starts or ends: name, alias, signal
+    ("Job/Program", 5, "job_name"), ("Job/Event", 6, "job_event"),
+    ("Job/Outcome", 7, "job_outcome"),
+]
+OUTCOMES = {"Ended": "good", "Aborted": "aborted"}
 EXECUTION_STATES = {"ACTIVE": "running", "READY": "idle", "STOPPED": "stopped", "ALARM": "fault"}
 
 
@@ -31,6 +36,7 @@ class SparkplugCncNode:
         self._seq = -1
         self._born = False
         self._bd_seq = 0
+        self._program_state = cnc.program_state
 
     def topic(self, kind: str, device: bool = True) -> str:
         tail = f"/{self.device}" if device else ""
@@ -41,7 +47,8 @@ class SparkplugCncNode:
                 "device": self.device, "metrics": [
                     {"name": name, "signal": signal,
                      **({"states": EXECUTION_STATES} if signal == "state" else {})}
-                    for name, _, _, signal in METRICS]}
+                    for name, _, _, signal in METRICS] + [
+                    {"name": name, "signal": signal} for name, _, signal in JOB_METRICS]}
 
     def will(self) -> tuple[str, bytes]:
         death = Payload()
@@ -63,6 +70,9 @@ class SparkplugCncNode:
         device = self._payload(now_s)
         for (name, alias, datatype, _), value in zip(METRICS, self._values(), strict=True):
             add_metric(device, name, value, datatype, alias=alias)
+        for name, alias, _ in JOB_METRICS:  # declared for their aliases, no value yet
+            add_metric(device, name, "", STRING, alias=alias)
+            device.metrics[-1].is_null = True
         self._born = True
         return [(self.topic("NBIRTH", device=False), bytes(node.SerializeToString()), False),
                 (self.topic("DBIRTH"), bytes(device.SerializeToString()), False)]
@@ -73,4 +83,13 @@ class SparkplugCncNode:
         data = self._payload(now_s)
         for (_, alias, datatype, _), value in zip(METRICS, self._values(), strict=True):
             add_metric(data, None, value, datatype, alias=alias)
+        state = self.cnc.program_state
+        if state != self._program_state:  # a program started or ended
+            self._program_state = state
+            job = {"job_name": self.cnc.program,
+                   "job_event": "start" if state == "Running" else "end",
+                   "job_outcome": OUTCOMES.get(state, "")}
+            for _, alias, signal in JOB_METRICS:
+                if job[signal]:
+                    add_metric(data, None, job[signal], STRING, alias=alias)
         return [(self.topic("DDATA"), bytes(data.SerializeToString()), False)]
