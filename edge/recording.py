@@ -86,8 +86,7 @@ async def record(config: Config, output: Path, duration_s: float | None) -> int:
         for opcua_gateway in service.opcua_gateways:
             opcua_gateway.tap = (lambda route: lambda node, value, t: write(
                 opcua_record(route, node, value, t)))(opcua_gateway.route)
-        tasks = [asyncio.create_task(g.run(raw)) for g in service.gateways]
-        tasks += [asyncio.create_task(g.run(raw)) for g in service.opcua_gateways]
+        tasks = service.gateway_tasks(raw)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -103,10 +102,7 @@ async def record(config: Config, output: Path, duration_s: float | None) -> int:
 
         drainer = asyncio.create_task(drain())
         await stop.wait()
-        for gateway in service.gateways:
-            await gateway.stop()
-        for opcua in service.opcua_gateways:
-            await opcua.stop()
+        await service.stop_gateways()
         await asyncio.gather(*tasks)
         await raw.put(None)
         await drainer

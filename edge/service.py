@@ -97,10 +97,7 @@ class EdgeService:
                   opcua=[g.source.endpoint for g in self.opcua_gateways],
                   influx=self.config.influx.url,
                   api=self.config.influx.api)
-        gateway_tasks = [asyncio.create_task(g.run(raw), name=f"mqtt:{g.broker.id}")
-                         for g in self.gateways]
-        gateway_tasks += [asyncio.create_task(g.run(raw), name=f"opcua:{g.route}")
-                          for g in self.opcua_gateways]
+        gateway_tasks = self.gateway_tasks(raw)
         ingest_task = asyncio.create_task(self._ingest.run(raw, buffer), name="ingest")
         sink_stop = asyncio.Event()
         sink_task = asyncio.create_task(self._sink.run(buffer, sink_stop), name="sink")
@@ -112,10 +109,7 @@ class EdgeService:
             task.result()  # a stage that ended on its own is a bug: surface it
         log_event("service.stopping")
         health_task.cancel()
-        for gateway in self.gateways:
-            await gateway.stop()
-        for opcua in self.opcua_gateways:
-            await opcua.stop()
+        await self.stop_gateways()
         await asyncio.gather(*gateway_tasks)
         await raw.put(None)
         await ingest_task
@@ -127,6 +121,19 @@ class EdgeService:
             await health_task
         log_event("service.stopped", uptime_s=round(time.monotonic() - started, 1),
                   counters=self.health.snapshot())
+
+    def gateway_tasks(self, raw: asyncio.Queue[list[RawMessage | Reading] | None],
+                      ) -> list[asyncio.Task[None]]:
+        tasks = [asyncio.create_task(g.run(raw), name=f"mqtt:{g.broker.id}")
+                 for g in self.gateways]
+        return tasks + [asyncio.create_task(g.run(raw), name=f"opcua:{g.route}")
+                        for g in self.opcua_gateways]
+
+    async def stop_gateways(self) -> None:
+        for gateway in self.gateways:
+            await gateway.stop()
+        for opcua in self.opcua_gateways:
+            await opcua.stop()
 
     async def _prepare_database(self) -> None:
         if isinstance(self._writer, InfluxV1Writer):

@@ -7,12 +7,15 @@ decoder that turns one message into readings, and a docstring with a real payloa
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, Self
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edge.machine_state import MachineState
 from edge.reading import Reading
+from edge.schema import SIGNALS
+from edge.units import UnitError, converter
 from gateways.mqtt_topic import check_topic_filter
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -107,6 +110,51 @@ class StrictModel(BaseModel):
     """Config models reject unknown keys, so a typo is an error, not a silent default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SignalMapping(StrictModel):
+    """Where a device value goes: a canonical signal, the unit the device sends it in (the
+    canonical one if absent), and for ``signal = "state"`` the device's state names mapped
+    to canonical states."""
+
+    signal: str
+    unit: str | None = None
+    states: dict[str, MachineState] | None = None
+
+    @field_validator("signal")
+    @classmethod
+    def _known_signal(cls, signal: str) -> str:
+        if signal not in SIGNALS:
+            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
+        return signal
+
+    @model_validator(mode="after")
+    def _unit_fits_signal(self) -> Self:
+        spec = SIGNALS[self.signal]
+        if spec.field.type == "string":
+            if self.unit is not None:
+                raise ValueError(f"signal {self.signal!r} is text and takes no unit")
+        elif self.states is not None:
+            raise ValueError("'states' is only for signal 'state'")
+        elif self.unit is not None:
+            try:
+                converter(self.unit, spec.unit)
+            except UnitError as exc:
+                raise ValueError(f"unit {self.unit!r}: {exc} (signal {self.signal!r} is in "
+                                 f"{spec.unit or 'plain numbers'})") from None
+        return self
+
+
+def canonical_state(value: Any, states: dict[str, MachineState] | None, where: str) -> str:
+    """A device's state as a canonical one: mapped, or already canonical by name."""
+    key = str(value)
+    if states and key in states:
+        return states[key].value
+    try:
+        return MachineState(key.lower()).value
+    except ValueError:
+        known = ", ".join(sorted(states)) if states else "canonical state names"
+        raise DecodeError(f"{where}: unknown state {key!r:.40}; mapped are {known}") from None
 
 
 class MqttSourceBase(StrictModel):

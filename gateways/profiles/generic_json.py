@@ -31,18 +31,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from edge.machine_state import MachineState
 from edge.reading import Reading
 from edge.schema import SIGNALS
-from edge.units import UnitError, converter
 from gateways.profiles.base import (
     DecodeError,
     DecoderBase,
     MqttSourceBase,
+    SignalMapping,
     StrictModel,
     as_number,
+    canonical_state,
     json_object,
 )
 from gateways.profiles.json_path import MISSING, Path, compile_path, lookup
@@ -52,42 +53,14 @@ _TIME_SCALE = {"unix_s": 1e9, "unix_ms": 1e6, "unix_us": 1e3, "unix_ns": 1.0}
 _EARLIEST_NS, _LATEST_NS = 0, 7_258_118_400 * 10**9  # 1970 to 2200
 
 
-class JsonField(StrictModel):
+class JsonField(SignalMapping):
     path: str
-    signal: str
-    unit: str | None = None
-    """Unit the device sends (pint syntax: degF, Wh, mA, ...); the canonical one if absent."""
-    states: dict[str, MachineState] | None = None
-    """For ``signal = "state"``: device state values -> canonical states."""
 
     @field_validator("path")
     @classmethod
     def _path_compiles(cls, path: str) -> str:
         compile_path(path)
         return path
-
-    @field_validator("signal")
-    @classmethod
-    def _known_signal(cls, signal: str) -> str:
-        if signal not in SIGNALS:
-            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
-        return signal
-
-    @model_validator(mode="after")
-    def _unit_fits_signal(self) -> JsonField:
-        spec = SIGNALS[self.signal]
-        if spec.field.type == "string":
-            if self.unit is not None:
-                raise ValueError(f"signal {self.signal!r} is text and takes no unit")
-        elif self.states is not None:
-            raise ValueError("'states' is only for signal 'state'")
-        elif self.unit is not None:
-            try:
-                converter(self.unit, spec.unit)
-            except UnitError as exc:
-                raise ValueError(f"unit {self.unit!r}: {exc} (signal {self.signal!r} is in "
-                                 f"{spec.unit or 'plain numbers'})") from None
-        return self
 
 
 class JsonTime(StrictModel):
@@ -132,7 +105,8 @@ class JsonDecoder(DecoderBase):
             if value is MISSING or value is None:
                 continue
             if signal == "state":
-                readings.append(self.reading(signal, _state(value, states, path), time_ns))
+                readings.append(self.reading(signal, canonical_state(value, states, _show(path)),
+                                             time_ns))
             elif SIGNALS[signal].field.type == "string":
                 readings.append(self.reading(signal, str(value), time_ns))
             else:
@@ -166,17 +140,6 @@ class JsonDecoder(DecoderBase):
             raise DecodeError(f"time at {_show(path)}: {value!r:.30} ({fmt}) is not between "
                               "1970 and 2200")
         return round(time_ns)
-
-
-def _state(value: Any, states: dict[str, MachineState] | None, path: Path) -> str:
-    key = str(value)
-    if states and key in states:
-        return states[key].value
-    try:
-        return MachineState(key.lower()).value
-    except ValueError:
-        known = ", ".join(sorted(states)) if states else "canonical state names"
-        raise DecodeError(f"{_show(path)}: unknown state {key!r:.40}; mapped are {known}") from None
 
 
 def _show(path: Path) -> str:

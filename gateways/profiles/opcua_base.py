@@ -12,12 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from edge.machine_state import MachineState
 from edge.reading import Reading
 from edge.schema import SIGNALS
-from gateways.profiles.base import DecoderBase, StrictModel
+from gateways.profiles.base import DecoderBase, SignalMapping, StrictModel, canonical_state
 
 Endpoint = Annotated[str, Field(pattern=r"^opc\.tcp://[^\s/]+(/\S*)?$")]
 
@@ -33,19 +32,9 @@ class OpcUaSecurity(StrictModel):
     """Server certificates (or their CAs) this client trusts; others are refused."""
 
 
-class NodeSpec(StrictModel):
+class NodeSpec(SignalMapping):
     path: str | None = None
     node_id: str | None = None
-    signal: str
-    unit: str | None = None
-    states: dict[str, MachineState] | None = None
-
-    @field_validator("signal")
-    @classmethod
-    def _known_signal(cls, signal: str) -> str:
-        if signal not in SIGNALS:
-            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
-        return signal
 
     @model_validator(mode="after")
     def _one_address(self) -> NodeSpec:
@@ -95,10 +84,7 @@ class OpcUaDecoder(DecoderBase):
     def decode_value(self, key: str, value: Any, time_ns: int) -> list[Reading]:
         spec = self.specs[key]
         if spec.signal == "state":
-            text = str(value)
-            if spec.states and text in spec.states:
-                return [self.reading("state", spec.states[text].value, time_ns)]
-            return [self.reading("state", text.lower(), time_ns)]
+            return [self.reading("state", canonical_state(value, spec.states, key), time_ns)]
         if SIGNALS[spec.signal].field.type == "string":
             return [self.reading(spec.signal, str(value), time_ns)]
         if isinstance(value, bool | int | float):

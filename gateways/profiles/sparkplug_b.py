@@ -48,9 +48,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from edge.machine_state import MachineState
 from edge.reading import Reading
 from edge.schema import SIGNALS
 from gateways.profiles.base import (
@@ -58,7 +57,8 @@ from gateways.profiles.base import (
     DecoderBase,
     MqttSourceBase,
     PartialDecode,
-    StrictModel,
+    SignalMapping,
+    canonical_state,
 )
 from gateways.profiles.sparkplug_b_payload import Payload, metric_value
 
@@ -66,18 +66,8 @@ NAMESPACE = "spBv1.0"
 MESSAGE_TYPES = ("NBIRTH", "NDATA", "NDEATH", "DBIRTH", "DDATA", "DDEATH", "NCMD", "DCMD")
 
 
-class SparkplugMetric(StrictModel):
+class SparkplugMetric(SignalMapping):
     name: str
-    signal: str
-    unit: str | None = None
-    states: dict[str, MachineState] | None = None
-
-    @field_validator("signal")
-    @classmethod
-    def _known_signal(cls, signal: str) -> str:
-        if signal not in SIGNALS:
-            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
-        return signal
 
 
 class SparkplugSource(MqttSourceBase):
@@ -167,18 +157,8 @@ class SparkplugDecoder(DecoderBase):
             signal, unit, states = target
             time_ns = metric.timestamp * 1_000_000 if metric.HasField("timestamp") else default_ns
             if signal == "state":
-                value = _state(str(value), states, name)
+                value = canonical_state(value, states, f"metric {name!r}")
             elif isinstance(value, str) and SIGNALS[signal].field.type != "string":
                 raise DecodeError(f"metric {name!r}: expected a number, got {value!r:.30}")
             readings.append(self.reading(signal, value, time_ns, unit))
         return readings
-
-
-def _state(value: str, states: dict[str, MachineState] | None, name: str) -> str:
-    if states and value in states:
-        return states[value].value
-    try:
-        return MachineState(value.lower()).value
-    except ValueError:
-        raise DecodeError(f"metric {name!r}: unknown state {value!r:.30}; map it in "
-                          "states") from None
