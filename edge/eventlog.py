@@ -51,6 +51,8 @@ def setup_logging(level: str = "info", stream: TextIO | None = None,
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     _logger.setLevel(level.upper())
+    # asyncua warns about every reconnect in its own words; the gateway says it once
+    logging.getLogger("asyncua").setLevel(logging.ERROR)
 
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
