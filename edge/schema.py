@@ -214,9 +214,6 @@ def _signals() -> dict[str, SignalSpec]:
 SIGNALS: dict[str, SignalSpec] = _signals()
 """Canonical signals a device profile may produce, by name."""
 
-JOB_EVENTS = ("start", "end")
-JOB_OUTCOMES = ("good", "scrap", "aborted")
-
 
 def markdown() -> str:
     """The schema as the Markdown of ``docs/schema.md`` (a test keeps the two in step)."""
