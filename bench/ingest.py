@@ -48,7 +48,8 @@ def config_toml(mqtt_port: int, influx_url: str, database: str, machines: int) -
     return text
 
 
-def publish(port: int, messages: int, machines: int, started: multiprocessing.Value) -> None:  # type: ignore[type-arg]
+def publish(port: int, messages: int, machines: int, started: multiprocessing.Value,  # type: ignore[type-arg]
+            qos: int = 1) -> None:
     publisher = Publisher("127.0.0.1", port, "bench-publisher")
     publisher.wait_connected()
     base_ms = int(time.time() * 1000) - messages
@@ -59,7 +60,7 @@ def publish(port: int, messages: int, machines: int, started: multiprocessing.Va
                   "layer": i % 300, "job": "bracket-v3.gcode",
                   "temps": {"nozzle": 214.8 + (i % 7) / 10, "nozzle_target": 215.0,
                             "bed": 60.1, "bed_target": 60.0}}
-        publisher.publish(f"bench/p{machine:03d}/status", orjson.dumps(status), qos=1)
+        publisher.publish(f"bench/p{machine:03d}/status", orjson.dumps(status), qos=qos)
     publisher.close(timeout_s=600)
 
 
