@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -18,15 +19,27 @@ from simulators.local_servers import LocalServer, ServerUnavailable
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _serve(make: object, data_dir: Path) -> Iterator[LocalServer]:
+def unavailable(reason: str) -> NoReturn:
+    """What the tests do when a server or tool they need is missing: fail in CI, where
+    scripts/setup installs everything; elsewhere skip, saying why (pytest -rs lists it)."""
+    if IN_CI:
+        pytest.fail(f"needed in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def started(server: LocalServer) -> LocalServer:
+    try:
+        return server.start()
+    except ServerUnavailable as exc:
+        unavailable(str(exc))
+
+
+def serve(make: object, data_dir: Path) -> Iterator[LocalServer]:
     assert callable(make)
     try:
-        server: LocalServer = make(data_dir)
-        server.start()
-    except ServerUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"server needed in CI: {exc}", pytrace=False)
-        pytest.skip(f"{exc}")
+        server: LocalServer = started(make(data_dir))
+    except ServerUnavailable as exc:  # a binary missing before the start
+        unavailable(str(exc))
     try:
         yield server
     finally:
@@ -35,17 +48,17 @@ def _serve(make: object, data_dir: Path) -> Iterator[LocalServer]:
 
 @pytest.fixture(scope="session")
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    yield from _serve(local_servers.mosquitto, tmp_path_factory.mktemp("mosquitto"))
+    yield from serve(local_servers.mosquitto, tmp_path_factory.mktemp("mosquitto"))
 
 
 @pytest.fixture(scope="session")
 def influxdb1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    yield from _serve(local_servers.influxdb1, tmp_path_factory.mktemp("influxdb"))
+    yield from serve(local_servers.influxdb1, tmp_path_factory.mktemp("influxdb"))
 
 
 @pytest.fixture(scope="session")
 def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    yield from _serve(local_servers.victoria_metrics, tmp_path_factory.mktemp("victoria"))
+    yield from serve(local_servers.victoria_metrics, tmp_path_factory.mktemp("victoria"))
 
 
 REPO = Path(__file__).resolve().parent.parent

@@ -25,7 +25,7 @@ from edge.influxql import InfluxQL
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
-from tests.conftest import REPO, _serve
+from tests.conftest import REPO, serve
 
 BASE_MS = 1_795_420_800_000
 
@@ -97,8 +97,8 @@ def wait_for_all(influx: LocalServer, expected: int, timeout_s: float = 90) -> s
 
 
 def test_influxdb_down_for_30_s_under_load(tmp_path: Path) -> None:
-    mqtt_gen = _serve(local_servers.mosquitto, tmp_path / "mqtt")
-    influx_gen = _serve(local_servers.influxdb1, tmp_path / "influx")
+    mqtt_gen = serve(local_servers.mosquitto, tmp_path / "mqtt")
+    influx_gen = serve(local_servers.influxdb1, tmp_path / "influx")
     mqtt, influx = next(mqtt_gen), next(influx_gen)
     try:
         config = write_config(tmp_path, mqtt, influx)
@@ -120,8 +120,8 @@ def test_influxdb_down_for_30_s_under_load(tmp_path: Path) -> None:
 
 
 def test_edge_killed_under_load_and_restarted(tmp_path: Path) -> None:
-    mqtt_gen = _serve(local_servers.mosquitto, tmp_path / "mqtt")
-    influx_gen = _serve(local_servers.influxdb1, tmp_path / "influx")
+    mqtt_gen = serve(local_servers.mosquitto, tmp_path / "mqtt")
+    influx_gen = serve(local_servers.influxdb1, tmp_path / "influx")
     mqtt, influx = next(mqtt_gen), next(influx_gen)
     try:
         config = write_config(tmp_path, mqtt, influx)
@@ -145,8 +145,8 @@ def test_edge_killed_under_load_and_restarted(tmp_path: Path) -> None:
 
 
 def test_mosquitto_restarted(tmp_path: Path) -> None:
-    mqtt_gen = _serve(local_servers.mosquitto, tmp_path / "mqtt")
-    influx_gen = _serve(local_servers.influxdb1, tmp_path / "influx")
+    mqtt_gen = serve(local_servers.mosquitto, tmp_path / "mqtt")
+    influx_gen = serve(local_servers.influxdb1, tmp_path / "influx")
     mqtt, influx = next(mqtt_gen), next(influx_gen)
     try:
         config = write_config(tmp_path, mqtt, influx)

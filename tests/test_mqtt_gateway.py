@@ -11,7 +11,7 @@ from gateways.mqtt import MqttGateway, Subscription
 from gateways.raw_message import RawMessage
 from simulators import local_servers
 from simulators.mqtt_publisher import Publisher
-from tests.conftest import _serve
+from tests.conftest import serve
 
 
 async def collect(
@@ -54,7 +54,7 @@ async def test_messages_arrive_in_batches_in_order(mosquitto: local_servers.Loca
 
 
 async def test_gateway_reconnects_after_a_broker_restart(tmp_path: Path) -> None:
-    gen = _serve(local_servers.mosquitto, tmp_path / "broker")
+    gen = serve(local_servers.mosquitto, tmp_path / "broker")
     broker_server = next(gen)
     try:
         gateway = MqttGateway(

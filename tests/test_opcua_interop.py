@@ -19,7 +19,7 @@ from edge.service import EdgeService
 from simulators.cnc import SimulatedCnc
 from simulators.local_servers import LocalServer, free_port
 from simulators.opcua_machine_tool import NAMESPACE, MachineToolServer
-from tests.conftest import IN_CI, REPO
+from tests.conftest import REPO, unavailable
 
 INTEROP = REPO / "tests" / "interop"
 NODE_MODULES = REPO / ".cache" / "npm" / "node_modules"
@@ -27,10 +27,8 @@ NODE_MODULES = REPO / ".cache" / "npm" / "node_modules"
 
 def node_env() -> dict[str, str]:
     if shutil.which("node") is None or not (NODE_MODULES / "node-opcua").is_dir():
-        message = "node and node-opcua are needed (scripts/setup installs them into .cache/npm)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable("node and node-opcua are needed (scripts/setup installs them into "
+                    ".cache/npm)")
     return {**os.environ, "NODE_PATH": str(NODE_MODULES)}
 
 
