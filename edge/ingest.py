@@ -80,11 +80,10 @@ class Ingest:
         points: list[Point] = []
         if self.kpi is not None:
             canonical, points = self.kpi.process(canonical)
-        lines, refused = self._normaliser.to_lines(canonical)
-        for item in rejected + refused:
+        for item in rejected:
             self._bad_input(item.reading.machine, item.reading.signal, item.reason)
-        self._health.count("ingest", "readings_out", len(canonical) - len(refused))
-        return lines + self._normaliser.point_lines(points)
+        self._health.count("ingest", "readings_out", len(canonical))
+        return self._normaliser.encode(canonical) + self._normaliser.point_lines(points)
 
     def take_acks(self) -> list[Callable[[], object]]:
         """Acknowledgements of the messages processed so far, for after the buffer append."""
@@ -96,8 +95,7 @@ class Ingest:
         if self.kpi is None:
             return []
         readings, points = self.kpi.tick(now_ns, partial)
-        lines, _ = self._normaliser.to_lines(readings)
-        return lines + self._normaliser.point_lines(points)
+        return self._normaliser.encode(readings) + self._normaliser.point_lines(points)
 
     def flush(self, now_ns: int) -> list[str]:
         return [] if self.kpi is None else self._normaliser.point_lines(self.kpi.flush(now_ns))

@@ -45,58 +45,35 @@ class Normaliser:
         self._series: dict[tuple[str, str, str, str | None], str] = {}
 
     def canonical(self, readings: Iterable[Reading]) -> tuple[list[Reading], list[Rejected]]:
-        """Readings in canonical units (``unit`` None), and those refused with the reason:
-        the KPI stage computes with what will be stored."""
+        """Readings checked and in canonical units (``unit`` None), and those refused with
+        the reason. The one place readings are validated: the KPI stage computes with what
+        will be stored, and :meth:`encode` trusts what passed here."""
         good: list[Reading] = []
         rejected: list[Rejected] = []
         for reading in readings:
-            spec = SIGNALS.get(reading.signal)
-            if spec is None:
-                rejected.append(Rejected(reading, f"unknown signal {reading.signal!r}"))
-                continue
-            if spec.field.type != "string" and reading.unit is not None:
-                try:
-                    value = converter(reading.unit, spec.unit)(float(reading.value))
-                except (UnitError, ValueError) as exc:
-                    rejected.append(Rejected(reading, f"{reading.signal}: {exc}"))
-                    continue
-                reading = reading._replace(value=value, unit=None)
-            if problem := self._implausible(reading):
-                rejected.append(Rejected(reading, problem))
-            else:
-                good.append(reading)
-        return good, rejected
-
-    def _implausible(self, reading: Reading) -> str | None:
-        """Why a value cannot be real (5000 degC, 10 MW on a printer), or None."""
-        value = reading.value
-        if isinstance(value, str):
-            return None
-        if not math.isfinite(value):
-            return f"{reading.signal}: non-finite value {value!r}"
-        limits = SIGNALS[reading.signal].field.limits
-        if reading.signal == "power_w" and reading.machine in self._max_power:
-            limits = (limits[0] if limits else 0.0, self._max_power[reading.machine])
-        if limits and not limits[0] <= value <= limits[1]:
-            return (f"{reading.signal}: implausible value {value:g} (expected "
-                    f"{limits[0]:g} to {limits[1]:g})")
-        return None
-
-    def point_lines(self, points: Iterable[Point]) -> list[str]:
-        """Derived points (jobs, OEE, material) as lines; numbers as floats, as always."""
-        return [line_protocol.encode(p.measurement, p.tags, p.fields, p.time_ns)
-                for p in points]
-
-    def to_lines(self, readings: Iterable[Reading]) -> tuple[list[str], list[Rejected]]:
-        """Points for ``readings``, and the readings that were refused with the reason."""
-        points: dict[PointKey, list[str]] = {}
-        rejected: list[Rejected] = []
-        for reading in readings:
             try:
-                measurement, field = self._field(reading)
+                good.append(self._checked(reading))
             except NormaliseError as exc:
                 rejected.append(Rejected(reading, str(exc)))
-                continue
+        return good, rejected
+
+    def to_lines(self, readings: Iterable[Reading]) -> tuple[list[str], list[Rejected]]:
+        """Lines for raw readings, and the readings refused with the reason."""
+        good, rejected = self.canonical(readings)
+        return self.encode(good), rejected
+
+    def encode(self, readings: Iterable[Reading]) -> list[str]:
+        """Lines for canonical readings: those of one series and instant share a line."""
+        points: dict[PointKey, list[str]] = {}
+        for reading in readings:
+            spec = SIGNALS[reading.signal]
+            measurement = spec.measurement.name
+            if spec.measurement is MACHINE_STATE:
+                field = _STATE_FIELDS[str(reading.value)]
+            elif isinstance(reading.value, str):
+                field = f"{spec.name}={line_protocol.format_value(reading.value)}"
+            else:
+                field = f"{spec.name}={float(reading.value)!r}"
             meter = (reading.meter or reading.machine) if measurement == ENERGY.name else None
             key = (measurement, reading.site, reading.machine, meter, reading.time_ns)
             fields = points.get(key)
@@ -104,11 +81,14 @@ class Normaliser:
                 points[key] = [field]
             else:
                 fields.append(field)
-        lines = []
-        for (measurement, site, machine, meter, time_ns), fields in points.items():
-            series = self._series_key(measurement, site, machine, meter)
-            lines.append(f"{series} {','.join(fields)} {time_ns}")
-        return lines, rejected
+        return [f"{self._series_key(measurement, site, machine, meter)} {','.join(fields)} "
+                f"{time_ns}"
+                for (measurement, site, machine, meter, time_ns), fields in points.items()]
+
+    def point_lines(self, points: Iterable[Point]) -> list[str]:
+        """Derived points (jobs, OEE, material) as lines; numbers as floats, as always."""
+        return [line_protocol.encode(p.measurement, p.tags, p.fields, p.time_ns)
+                for p in points]
 
     def _series_key(self, measurement: str, site: str, machine: str, meter: str | None) -> str:
         key = (measurement, site, machine, meter)
@@ -120,28 +100,37 @@ class Normaliser:
             series = self._series[key] = line_protocol.series_key(measurement, tags)
         return series
 
-    @staticmethod
-    def _field(reading: Reading) -> tuple[str, str]:
-        """The measurement and the encoded ``field=value`` text of one reading."""
+    def _checked(self, reading: Reading) -> Reading:
         spec = SIGNALS.get(reading.signal)
         if spec is None:
             raise NormaliseError(f"unknown signal {reading.signal!r}")
         value = reading.value
         if spec.measurement is MACHINE_STATE:
-            fields = _STATE_FIELDS.get(str(value))
-            if fields is None:
+            if str(value) not in _STATE_FIELDS:
                 raise NormaliseError(f"unknown machine state {value!r}")
-            return MACHINE_STATE.name, fields
+            return reading
         if spec.field.type == "string":
             if not isinstance(value, str):
                 raise NormaliseError(f"{reading.signal}: expected text, got {value!r:.40}")
-            return spec.measurement.name, f"{spec.name}={line_protocol.format_value(value)}"
+            return reading
         if isinstance(value, str):
             raise NormaliseError(f"{reading.signal}: expected a number, got {value!r:.40}")
-        try:
-            number = converter(reading.unit, spec.unit)(float(value))
-        except UnitError as exc:
-            raise NormaliseError(f"{reading.signal}: {exc}") from None
-        if not math.isfinite(number):
-            raise NormaliseError(f"{reading.signal}: non-finite value {value!r}")
-        return spec.measurement.name, f"{spec.name}={number!r}"
+        if reading.unit is not None:
+            try:
+                value = converter(reading.unit, spec.unit)(float(value))
+            except UnitError as exc:
+                raise NormaliseError(f"{reading.signal}: {exc}") from None
+            reading = reading._replace(value=value, unit=None)
+        self._check_plausible(reading.signal, reading.machine, float(value))
+        return reading
+
+    def _check_plausible(self, signal: str, machine: str, value: float) -> None:
+        """Refuse what cannot be real: NaN, 5000 degC, 10 MW on a printer."""
+        if not math.isfinite(value):
+            raise NormaliseError(f"{signal}: non-finite value {value!r}")
+        limits = SIGNALS[signal].field.limits
+        if signal == "power_w" and machine in self._max_power:
+            limits = (limits[0] if limits else 0.0, self._max_power[machine])
+        if limits and not limits[0] <= value <= limits[1]:
+            raise NormaliseError(f"{signal}: implausible value {value:g} (expected "
+                                 f"{limits[0]:g} to {limits[1]:g})")

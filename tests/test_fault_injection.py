@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
+import pytest
 import tomli_w
 
 from edge.influxql import InfluxQL
@@ -96,71 +97,67 @@ def wait_for_all(influx: LocalServer, expected: int, timeout_s: float = 90) -> s
     return stored(influx)
 
 
-def test_influxdb_down_for_30_s_under_load(tmp_path: Path) -> None:
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[tuple[LocalServer, LocalServer]]:
+    """A Mosquitto and an InfluxDB of this test's own, free to be stopped."""
     mqtt_gen = serve(local_servers.mosquitto, tmp_path / "mqtt")
     influx_gen = serve(local_servers.influxdb1, tmp_path / "influx")
-    mqtt, influx = next(mqtt_gen), next(influx_gen)
     try:
-        config = write_config(tmp_path, mqtt, influx)
-        with edge(config, tmp_path / "edge.log"):
-            sender = threading.Thread(target=publish, args=(mqtt, 0, 6000, 150, "load"))
-            sender.start()
-            time.sleep(3)
-            influx.stop()
-            time.sleep(30)
-            influx.start()
-            sender.join()
-            found = wait_for_all(influx, 6000)
-        log = tmp_path.joinpath("edge.log").read_text()
-        assert found == set(range(6000)), f"{6000 - len(found)} messages missing"
-        assert '"sink.write_failed"' in log and '"sink.write_recovered"' in log
+        yield next(mqtt_gen), next(influx_gen)
     finally:
         mqtt_gen.close()
         influx_gen.close()
 
 
-def test_edge_killed_under_load_and_restarted(tmp_path: Path) -> None:
-    mqtt_gen = serve(local_servers.mosquitto, tmp_path / "mqtt")
-    influx_gen = serve(local_servers.influxdb1, tmp_path / "influx")
-    mqtt, influx = next(mqtt_gen), next(influx_gen)
-    try:
-        config = write_config(tmp_path, mqtt, influx)
-        sender = threading.Thread(target=publish, args=(mqtt, 0, 4000, 400, "load"))
-        with edge(config, tmp_path / "edge-1.log") as first:
-            sender.start()
-            time.sleep(3)
-            first.send_signal(signal.SIGKILL)
-            first.wait()
-        time.sleep(2)  # messages keep coming while the edge is dead
-        with edge(config, tmp_path / "edge-2.log"):
-            sender.join()
-            found = wait_for_all(influx, 4000)
-        assert found == set(range(4000)), f"{4000 - len(found)} messages missing"
-        events = [json.loads(line)["event"] for line in
-                  tmp_path.joinpath("edge-2.log").read_text().splitlines()]
-        assert "service.started" in events
-    finally:
-        mqtt_gen.close()
-        influx_gen.close()
+def test_influxdb_down_for_30_s_under_load(tmp_path: Path,
+                                           servers: tuple[LocalServer, LocalServer]) -> None:
+    mqtt, influx = servers
+    config = write_config(tmp_path, mqtt, influx)
+    with edge(config, tmp_path / "edge.log"):
+        sender = threading.Thread(target=publish, args=(mqtt, 0, 6000, 150, "load"))
+        sender.start()
+        time.sleep(3)
+        influx.stop()
+        time.sleep(30)
+        influx.start()
+        sender.join()
+        found = wait_for_all(influx, 6000)
+    log = tmp_path.joinpath("edge.log").read_text()
+    assert found == set(range(6000)), f"{6000 - len(found)} messages missing"
+    assert '"sink.write_failed"' in log and '"sink.write_recovered"' in log
 
 
-def test_mosquitto_restarted(tmp_path: Path) -> None:
-    mqtt_gen = serve(local_servers.mosquitto, tmp_path / "mqtt")
-    influx_gen = serve(local_servers.influxdb1, tmp_path / "influx")
-    mqtt, influx = next(mqtt_gen), next(influx_gen)
-    try:
-        config = write_config(tmp_path, mqtt, influx)
-        with edge(config, tmp_path / "edge.log"):
-            publish(mqtt, 0, 500, 1000, "before")
-            mqtt.stop()
-            time.sleep(2)
-            mqtt.start()
-            time.sleep(4)  # the edge reconnects by itself (backoff at most 2 s)
-            publish(mqtt, 500, 500, 1000, "after")
-            found = wait_for_all(influx, 1000)
-        assert found == set(range(1000)), f"{1000 - len(found)} messages missing"
-        log = tmp_path.joinpath("edge.log").read_text()
-        assert log.count('"mqtt.connected"') >= 2
-    finally:
-        mqtt_gen.close()
-        influx_gen.close()
+def test_edge_killed_under_load_and_restarted(tmp_path: Path,
+                                              servers: tuple[LocalServer, LocalServer]) -> None:
+    mqtt, influx = servers
+    config = write_config(tmp_path, mqtt, influx)
+    sender = threading.Thread(target=publish, args=(mqtt, 0, 4000, 400, "load"))
+    with edge(config, tmp_path / "edge-1.log") as first:
+        sender.start()
+        time.sleep(3)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    time.sleep(2)  # messages keep coming while the edge is dead
+    with edge(config, tmp_path / "edge-2.log"):
+        sender.join()
+        found = wait_for_all(influx, 4000)
+    assert found == set(range(4000)), f"{4000 - len(found)} messages missing"
+    events = [json.loads(line)["event"] for line in
+              tmp_path.joinpath("edge-2.log").read_text().splitlines()]
+    assert "service.started" in events
+
+
+def test_mosquitto_restarted(tmp_path: Path, servers: tuple[LocalServer, LocalServer]) -> None:
+    mqtt, influx = servers
+    config = write_config(tmp_path, mqtt, influx)
+    with edge(config, tmp_path / "edge.log"):
+        publish(mqtt, 0, 500, 1000, "before")
+        mqtt.stop()
+        time.sleep(2)
+        mqtt.start()
+        time.sleep(4)  # the edge reconnects by itself (backoff at most 2 s)
+        publish(mqtt, 500, 500, 1000, "after")
+        found = wait_for_all(influx, 1000)
+    assert found == set(range(1000)), f"{1000 - len(found)} messages missing"
+    log = tmp_path.joinpath("edge.log").read_text()
+    assert log.count('"mqtt.connected"') >= 2

@@ -91,26 +91,28 @@ class JsonSource(MqttSourceBase):
 class JsonDecoder(DecoderBase):
     def __init__(self, source: JsonSource, site: str, machine: str) -> None:
         super().__init__(site, machine, source.meter)
-        self._fields: list[tuple[Path, str, str | None, dict[str, MachineState] | None]] = [
-            (compile_path(f.path), f.signal, f.unit, f.states) for f in source.fields
-        ] or [((name,), name, None, None) for name in SIGNALS]
+        paths = [(compile_path(f.path), f.signal, f.unit, f.states) for f in source.fields] or [
+            ((name,), name, None, None) for name in SIGNALS]
+        # (path, path as people write it, for errors, signal, unit, states)
+        self._fields: list[tuple[Path, str, str, str | None, dict[str, MachineState] | None]] = [
+            (path, _show(path), signal, unit, states) for path, signal, unit, states in paths]
         self._time = (compile_path(source.time.path), source.time.format) if source.time else None
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
         document = json_object(payload)
         time_ns = self._timestamp(document, received_ns)
         readings = []
-        for path, signal, unit, states in self._fields:
+        for path, shown, signal, unit, states in self._fields:
             value = lookup(document, path)
             if value is MISSING or value is None:
                 continue
             if signal == "state":
-                readings.append(self.reading(signal, canonical_state(value, states, _show(path)),
+                readings.append(self.reading(signal, canonical_state(value, states, shown),
                                              time_ns))
             elif SIGNALS[signal].field.type == "string":
                 readings.append(self.reading(signal, str(value), time_ns))
             else:
-                readings.append(self.reading(signal, as_number(value, _show(path)), time_ns, unit))
+                readings.append(self.reading(signal, as_number(value, shown), time_ns, unit))
         if not readings:
             raise DecodeError("none of the configured paths is in the message")
         return readings
