@@ -173,3 +173,23 @@ class MqttSourceBase(StrictModel):
     def machine_from_topic(cls, topic: str) -> str | None:
         """The device's own id in a topic, for ``circlemade decode`` without --machine."""
         return None
+
+
+class PlugSourceBase(MqttSourceBase):
+    """A smart plug or meter in front of a machine (Tasmota, Shelly)."""
+
+    channel: int = Field(default=0, ge=0, le=7)
+    """Which relay or switch of a multi-channel device."""
+    offline_state: bool = True
+    """A plug that goes offline or switches off marks the machine offline; false when the
+    machine reports its own state."""
+
+
+class PlugDecoder(DecoderBase):
+    def __init__(self, source: PlugSourceBase, site: str, machine: str) -> None:
+        super().__init__(site, machine, source.meter)
+        self.channel = source.channel
+        self._offline_state = source.offline_state
+
+    def offline(self, time_ns: int) -> list[Reading]:
+        return [self.reading("state", "offline", time_ns)] if self._offline_state else []

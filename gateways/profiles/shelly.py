@@ -27,13 +27,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
-
 from edge.reading import Reading
 from gateways.profiles.base import (
     DecodeError,
-    DecoderBase,
-    MqttSourceBase,
+    PlugDecoder,
+    PlugSourceBase,
     as_number,
     json_object,
     seconds_to_ns,
@@ -44,10 +42,8 @@ GEN2_VALUES = {"apower": ("power_w", None), "voltage": ("voltage_v", None),
                "current": ("current_a", None)}
 
 
-class ShellySource(MqttSourceBase):
+class ShellySource(PlugSourceBase):
     profile: Literal["shelly"]
-    channel: int = Field(default=0, ge=0, le=7)
-    offline_state: bool = True
 
     def decoder(self, site: str, machine: str) -> ShellyDecoder:
         return ShellyDecoder(self, site, machine)
@@ -58,13 +54,11 @@ class ShellySource(MqttSourceBase):
         return parts[1] if parts[0] == "shellies" and len(parts) > 1 else parts[0] or None
 
 
-class ShellyDecoder(DecoderBase):
+class ShellyDecoder(PlugDecoder):
     def __init__(self, source: ShellySource, site: str, machine: str) -> None:
-        super().__init__(site, machine, source.meter)
-        self._channel = source.channel
-        self._offline_state = source.offline_state
-        self._relay = f"relay/{self._channel}"
-        self._component = f"switch:{self._channel}"
+        super().__init__(source, site, machine)
+        self._relay = f"relay/{self.channel}"
+        self._component = f"switch:{self.channel}"
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
         text = topic.split("/")
@@ -74,9 +68,9 @@ class ShellyDecoder(DecoderBase):
         if topic.endswith(f"/status/{self._component}"):
             return self._switch(json_object(payload), received_ns)
         if text[-1] == "online":
-            return self._offline(received_ns) if payload.strip() == b"false" else []
+            return self.offline(received_ns) if payload.strip() == b"false" else []
         if topic.endswith("/" + self._relay):
-            return self._offline(received_ns) if payload.strip() == b"off" else []
+            return self.offline(received_ns) if payload.strip() == b"off" else []
         for key, (signal, unit) in GEN1_VALUES.items():
             if tail.endswith(f"{self._relay}/{key}"):
                 value = as_number(payload.decode(errors="replace").strip(), f"{self._relay}/{key}")
@@ -106,8 +100,6 @@ class ShellyDecoder(DecoderBase):
             readings.append(self.reading("energy_kwh", as_number(
                 energy["total"], f"{where}.aenergy.total"), time_ns, "Wh"))
         if status.get("output") is False:
-            readings += self._offline(time_ns)
+            readings += self.offline(time_ns)
         return readings
 
-    def _offline(self, time_ns: int) -> list[Reading]:
-        return [self.reading("state", "offline", time_ns)] if self._offline_state else []

@@ -23,19 +23,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
-
 from edge.reading import Reading
-from gateways.profiles.base import DecodeError, DecoderBase, MqttSourceBase, as_number, json_object
+from gateways.profiles.base import (
+    DecodeError,
+    PlugDecoder,
+    PlugSourceBase,
+    as_number,
+    json_object,
+)
 
 ENERGY_FIELDS = {"Total": "energy_kwh", "Power": "power_w", "Voltage": "voltage_v",
                  "Current": "current_a"}
 
 
-class TasmotaSource(MqttSourceBase):
+class TasmotaSource(PlugSourceBase):
     profile: Literal["tasmota"]
-    channel: int = Field(default=0, ge=0, le=7)
-    offline_state: bool = True
 
     def decoder(self, site: str, machine: str) -> TasmotaDecoder:
         return TasmotaDecoder(self, site, machine)
@@ -46,23 +48,18 @@ class TasmotaSource(MqttSourceBase):
         return parts[1] if len(parts) == 3 else None
 
 
-class TasmotaDecoder(DecoderBase):
-    def __init__(self, source: TasmotaSource, site: str, machine: str) -> None:
-        super().__init__(site, machine, source.meter)
-        self._channel = source.channel
-        self._offline_state = source.offline_state
-
+class TasmotaDecoder(PlugDecoder):
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
         kind = topic.rsplit("/", 1)[-1]
         if kind == "LWT":
             online = payload.decode(errors="replace").strip()
             if online not in ("Online", "Offline"):
                 raise DecodeError(f"LWT: expected Online or Offline, got {online!r:.30}")
-            return self._offline(received_ns) if online == "Offline" else []
+            return self.offline(received_ns) if online == "Offline" else []
         if kind == "STATE":
             status = json_object(payload)
-            power = status.get("POWER", status.get(f"POWER{self._channel + 1}"))
-            return self._offline(received_ns) if power == "OFF" else []
+            power = status.get("POWER", status.get(f"POWER{self.channel + 1}"))
+            return self.offline(received_ns) if power == "OFF" else []
         if kind != "SENSOR":
             return []
         energy = json_object(payload).get("ENERGY")
@@ -82,10 +79,8 @@ class TasmotaDecoder(DecoderBase):
 
     def _pick(self, value: Any, key: str) -> Any:
         if isinstance(value, list):
-            if self._channel >= len(value):
-                raise DecodeError(f"ENERGY.{key}: no channel {self._channel} in {value!r:.40}")
-            return value[self._channel]
+            if self.channel >= len(value):
+                raise DecodeError(f"ENERGY.{key}: no channel {self.channel} in {value!r:.40}")
+            return value[self.channel]
         return value
 
-    def _offline(self, time_ns: int) -> list[Reading]:
-        return [self.reading("state", "offline", time_ns)] if self._offline_state else []
