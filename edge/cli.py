@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from pathlib import Path
 
@@ -265,14 +264,10 @@ def _run(path: Path, log_level: str | None) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     setup_logging(log_level or config.logging.level, fmt=config.logging.format)
-    from edge.service import EdgeService
+    from edge.service import EdgeService, stop_event
 
     async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await EdgeService(config).run(stop)
+        await EdgeService(config).run(stop_event())
 
     try:
         asyncio.run(serve())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from edge.config import Config, parse_config
 from edge.eventlog import setup_logging
 from edge.influxql import InfluxQL, QueryError
 from edge.live_view import MachineRow, snapshot, table
-from edge.service import EdgeService
+from edge.service import EdgeService, stop_event
 from simulators import local_servers
 from simulators.fleet import Fleet, Scenario
 
@@ -85,12 +84,7 @@ def run_demo(data_dir: Path, duration_s: float | None, speed: float,
 
 async def _run(config: Config, fleet: Fleet, broker: tuple[str, int], influx_url: str,
                duration_s: float | None, data_dir: Path) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    if duration_s is not None:
-        loop.call_later(duration_s, stop.set)
+    stop = stop_event(duration_s)
     grafana = data_dir / "grafana"
     write_dashboards(config, grafana, str(grafana / "dashboards"))
     service = EdgeService(config)

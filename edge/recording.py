@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import signal
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +34,7 @@ from edge.ingest import Ingest
 from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
 from edge.reading import Reading, iso_time
-from edge.service import EdgeService, routes
+from edge.service import EdgeService, routes, stop_event
 from gateways.opcua import CONNECTION_LOST
 from gateways.profiles import Decoder, OpcUaSourceBase
 from gateways.profiles.opcua_base import OpcUaDecoder
@@ -49,11 +48,8 @@ class RecordingError(ValueError):
     """A line of a recording that cannot be replayed; says which line and why."""
 
 
-iso = iso_time
-
-
 def mqtt_record(message: RawMessage) -> bytes:
-    entry: dict[str, Any] = {"time": iso(message.received_ns), "source": "mqtt",
+    entry: dict[str, Any] = {"time": iso_time(message.received_ns), "source": "mqtt",
                              "topic": message.topic}
     try:
         entry["payload"] = message.payload.decode("utf-8")
@@ -68,7 +64,7 @@ def opcua_record(route: str, node: str, value: Any, time_ns: int) -> bytes:
         value = value.isoformat()
     elif not isinstance(value, bool | int | float | str | type(None)):
         value = str(value)
-    return orjson.dumps({"time": iso(time_ns), "source": "opcua", "route": route,
+    return orjson.dumps({"time": iso_time(time_ns), "source": "opcua", "route": route,
                          "node": node, "value": value})
 
 
@@ -87,12 +83,7 @@ async def record(config: Config, output: Path, duration_s: float | None) -> int:
             opcua_gateway.tap = (lambda route: lambda node, value, t: write(
                 opcua_record(route, node, value, t)))(opcua_gateway.route)
         tasks = service.gateway_tasks(raw)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        if duration_s is not None:
-            loop.call_later(duration_s, stop.set)
+        stop = stop_event(duration_s)
 
         async def drain() -> None:
             while (batch := await raw.get()) is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import time
 from typing import Any
 
@@ -33,6 +34,17 @@ from gateways.raw_message import RawMessage
 
 QUEUE_BATCHES = 256
 """Bound of each inter-stage queue, in batches; a full queue makes the stage upstream wait."""
+
+
+def stop_event(duration_s: float | None = None) -> asyncio.Event:
+    """An event that SIGINT and SIGTERM set, and the clock too after ``duration_s``."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    if duration_s is not None:
+        loop.call_later(duration_s, stop.set)
+    return stop
 
 
 def routes(config: Config) -> dict[str, tuple[str, int]]:

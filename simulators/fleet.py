@@ -19,13 +19,12 @@ from pydantic import Field
 from gateways.profiles.base import Identifier, StrictModel
 from simulators.cnc import SimulatedCnc
 from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, TasmotaPlug
-from simulators.mqtt_publisher import Publisher
+from simulators.mqtt_publisher import Message, Publisher
 from simulators.opcua_machine_tool import MachineToolServer
 from simulators.printer import PrinterBehaviour, SimulatedPrinter
 from simulators.printer_payloads import BambuPrinter, MoonrakerPrinter, OctoPrintPrinter
 from simulators.sparkplug_node import SparkplugCncNode
 
-Message = tuple[str, bytes, bool]
 PrinterFormat = Literal["bambu", "bambu_p1", "octoprint", "moonraker"]
 MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2"]
 

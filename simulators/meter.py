@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-Message = tuple[str, bytes, bool]
+from simulators.mqtt_publisher import Message
 
 
 class SimulatedMeter:

@@ -9,6 +9,9 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+Message = tuple[str, bytes, bool]
+"""What a simulated device sends: topic, payload, retain."""
+
 
 class Publisher:
     """Connects in the background; :meth:`wait_connected` before publishing keeps order

@@ -10,9 +10,8 @@ from typing import Any
 import orjson
 
 from gateways.profiles.bambu import CANCELLED_BY_USER
+from simulators.mqtt_publisher import Message
 from simulators.printer import SimulatedPrinter
-
-Message = tuple[str, bytes, bool]  # topic, payload, retain
 
 
 class BambuPrinter:

@@ -3,12 +3,8 @@ floor in seconds, for replays, dashboard checks and previews."""
 
 from __future__ import annotations
 
-import base64
-from typing import Any
-
-import orjson
-
-from edge.recording import iso
+from edge.recording import mqtt_record
+from gateways.raw_message import RawMessage
 from simulators.fleet import Fleet
 
 
@@ -19,13 +15,6 @@ def fleet_recording(fleet: Fleet, start_s: int, hours: float, step_s: int = 30) 
         now = start_s + tick * step_s
         for device in fleet.devices():
             for topic, payload, _ in device.messages(now):
-                entry: dict[str, Any] = {"time": iso(now * 10**9), "source": "mqtt",
-                                         "topic": topic}
-                try:
-                    entry["payload"] = payload.decode()
-                except UnicodeDecodeError:
-                    entry["payload"] = base64.b64encode(payload).decode()
-                    entry["encoding"] = "base64"
-                lines.append(orjson.dumps(entry))
+                lines.append(mqtt_record(RawMessage("", topic, payload, now * 10**9)))
         fleet.step(step_s)
     return lines

@@ -11,8 +11,7 @@ from typing import Any
 
 from gateways.profiles.sparkplug_b_payload import DOUBLE, FLOAT, STRING, UINT64, Payload, add_metric
 from simulators.cnc import SimulatedCnc
-
-Message = tuple[str, bytes, bool]
+from simulators.mqtt_publisher import Message
 
 METRICS = [  # name, alias, datatype, signal
     ("Spindle/Speed", 1, DOUBLE, "spindle_speed_rpm"),
