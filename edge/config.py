@@ -7,6 +7,8 @@ See ``examples/workshop.toml`` for every field, documented.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tomllib
 import zoneinfo
 from collections.abc import Iterator, Mapping
@@ -183,9 +185,6 @@ class Config(StrictModel):
         """One buffer per site and InfluxDB target, so that points never change target."""
         if self.buffer.path is not None:
             return self.buffer.path
-        import hashlib
-        import os
-
         target = f"{self.influx.url}|{self.influx.database}|{self.influx.bucket}"
         digest = hashlib.sha1(target.encode()).hexdigest()[:8]
         state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

@@ -151,7 +151,7 @@ class OpcUaGateway:
             | CertificateValidatorOptions.PEER_SERVER, store)
 
     async def _resolve(self, client: Client) -> dict[str, Node]:
-        root = await _browse_path(client.nodes.objects, self.source.root)
+        root = await browse_path(client.nodes.objects, self.source.root)
         if root is None:
             raise OpcUaError(f"root {self.source.root!r} not found under Objects")
         nodes: dict[str, Node] = {}
@@ -168,7 +168,7 @@ class OpcUaGateway:
 
     async def _node(self, client: Client, root: Node, spec: NodeSpec) -> Node | None:
         if spec.path is not None:
-            return await _browse_path(root, spec.path)
+            return await browse_path(root, spec.path)
         assert spec.node_id is not None
         if spec.node_id.startswith("nsu="):
             uri, _, identifier = spec.node_id[4:].partition(";")
@@ -261,7 +261,7 @@ class _Handler:
         log_event("opcua.subscription_status", route=self._gateway.route, status=str(status))
 
 
-async def _browse_path(start: Node, path: str) -> Node | None:
+async def browse_path(start: Node, path: str) -> Node | None:
     """Follow ``A/B/C`` by browse name (any namespace); ``*`` takes the first child."""
     node = start
     for name in [p for p in path.split("/") if p]:

@@ -10,6 +10,8 @@ from typing import Any
 
 from asyncua import Client, ua
 
+from gateways.opcua import browse_path
+
 
 async def browse(endpoint: str, depth: int = 4, start: str = "", timeout_s: float = 10,
                  ) -> list[str]:
@@ -18,9 +20,7 @@ async def browse(endpoint: str, depth: int = 4, start: str = "", timeout_s: floa
         namespaces = await client.get_namespace_array()
         node = client.nodes.objects
         if start:
-            from gateways.opcua import _browse_path
-
-            found = await _browse_path(node, start)
+            found = await browse_path(node, start)
             if found is None:
                 raise LookupError(f"{start!r} not found under Objects")
             node = found

@@ -122,6 +122,16 @@ class MachineKpi:
             self._end_job(str(value), t, points)
         out.append(r)
 
+    def check_silence(self, now_ns: int) -> list[Reading]:
+        """Offline after ``silence_s`` without a message; the state before is kept, for
+        when the machine speaks again."""
+        if (not self.last_seen_ns or self.state == "offline"
+                or now_ns - self.last_seen_ns <= self.machine.silence_s * NS):
+            return []
+        self.silenced = self.state
+        self._set_state("offline", now_ns)
+        return [Reading(self.site, self.machine.id, "state", "offline", None, now_ns)]
+
     def energy_kwh(self) -> float | None:
         totals = [c.total_kwh for c in self.counters.values() if c.total_kwh is not None]
         totals += [i.total_kwh for i in self.integrators.values()]
@@ -324,13 +334,7 @@ class KpiEngine:
         readings: list[Reading] = []
         points: list[Point] = []
         for machine in self.machines.values():
-            silent_for = now_ns - machine.last_seen_ns
-            if machine.last_seen_ns and machine.state != "offline" and (
-                    silent_for > machine.machine.silence_s * NS):
-                machine.silenced = machine.state
-                machine._set_state("offline", now_ns)
-                readings.append(Reading(machine.site, machine.machine.id, "state", "offline",
-                                        None, now_ns))
+            readings += machine.check_silence(now_ns)
             if machine.since_ns is not None:
                 machine.advance(now_ns)
                 machine.close_windows(now_ns, points, everything=partial)
