@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from edge.config import parse_config
+from edge.config import Config, parse_config
 from edge.influxql import InfluxQL
 from edge.service import EdgeService
 from simulators import local_servers
@@ -68,24 +68,29 @@ def broker(tmp_path: Path, pki: Path) -> LocalServer:
     return started(server)
 
 
+def tls_config(server: LocalServer, pki: Path, tmp_path: Path, client_id: str,
+               influx_url: str) -> Config:
+    """The edge on TLS with a client certificate, user edge, password from the env."""
+    return parse_config({
+        "site": {"id": "tls"},
+        "brokers": [{"port": server.port, "tls": True, "ca_file": str(pki / "ca.pem"),
+                     "cert_file": str(pki / "client.pem"), "key_file": str(pki / "client.key"),
+                     "username": "edge", "password_env": "EDGE_MQTT_PASSWORD",
+                     "client_id": client_id}],
+        "influx": {"api": "v1", "url": influx_url, "database": "tls", "flush_interval_s": 0.2},
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "machines": [{"id": "m", "kind": "meter", "sources": [
+            {"topic": "tls/m", "profile": "json"}]}],
+    })
+
+
 async def test_tls_with_password_and_client_certificate(
     tmp_path: Path, pki: Path, influxdb1: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = broker(tmp_path, pki)
     monkeypatch.setenv("EDGE_MQTT_PASSWORD", "broker-secret")
     try:
-        config = parse_config({
-            "site": {"id": "tls"},
-            "brokers": [{"port": server.port, "tls": True, "ca_file": str(pki / "ca.pem"),
-                         "cert_file": str(pki / "client.pem"),
-                         "key_file": str(pki / "client.key"), "username": "edge",
-                         "password_env": "EDGE_MQTT_PASSWORD", "client_id": "tls-edge"}],
-            "influx": {"api": "v1", "url": influxdb1.url, "database": "tls",
-                       "flush_interval_s": 0.2},
-            "buffer": {"path": str(tmp_path / "buffer.sqlite")},
-            "machines": [{"id": "m", "kind": "meter", "sources": [
-                {"topic": "tls/m", "profile": "json"}]}],
-        })
+        config = tls_config(server, pki, tmp_path, "tls-edge", influxdb1.url)
         service = EdgeService(config)
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(stop))
@@ -118,17 +123,7 @@ async def test_wrong_password_is_refused_clearly(
     server = broker(tmp_path, pki)
     monkeypatch.setenv("EDGE_MQTT_PASSWORD", "not-the-password")
     try:
-        config = parse_config({
-            "site": {"id": "tls"},
-            "brokers": [{"port": server.port, "tls": True, "ca_file": str(pki / "ca.pem"),
-                         "cert_file": str(pki / "client.pem"),
-                         "key_file": str(pki / "client.key"), "username": "edge",
-                         "password_env": "EDGE_MQTT_PASSWORD", "client_id": "tls-bad"}],
-            "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
-            "buffer": {"path": str(tmp_path / "buffer.sqlite")},
-            "machines": [{"id": "m", "kind": "meter", "sources": [
-                {"topic": "tls/m", "profile": "json"}]}],
-        })
+        config = tls_config(server, pki, tmp_path, "tls-bad", "http://127.0.0.1:9")
         service = EdgeService(config)
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(stop))
