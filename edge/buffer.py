@@ -108,17 +108,15 @@ class DurableBuffer:
         return list(self._db.execute("SELECT id, line FROM points ORDER BY id LIMIT ?",
                                      (limit,)))
 
-    async def delete(self, ids: list[int]) -> None:
-        if ids:
-            self.depth = await self._run(self._delete, ids)
-            self.health.set(SOURCE, "buffer_depth", self.depth)
+    async def delete_through(self, last_id: int) -> None:
+        """Delete the oldest points up to ``last_id``: what :meth:`peek` returned, since
+        ids only grow and the sink takes each peek whole (one range, not one per row)."""
+        self.depth = await self._run(self._delete_through, last_id)
+        self.health.set(SOURCE, "buffer_depth", self.depth)
 
-    def _delete(self, ids: list[int]) -> int:
+    def _delete_through(self, last_id: int) -> int:
         assert self._db is not None
-        self._db.execute("BEGIN")
-        removed = self._db.executemany("DELETE FROM points WHERE id = ?",
-                                       [(i,) for i in ids]).rowcount
-        self._db.execute("COMMIT")
+        removed = self._db.execute("DELETE FROM points WHERE id <= ?", (last_id,)).rowcount
         self._count = max(0, self._count - int(removed))
         return self._count
 

@@ -88,7 +88,7 @@ class Influx(StrictModel):
     token_env: str | None = None
     token_file: Path | None = None
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
-    flush_interval_s: PositiveSeconds = 1.0
+    flush_interval_s: PositiveSeconds = 0.1
     timeout_s: PositiveSeconds = 10.0
     retry_min_s: PositiveSeconds = 0.5
     retry_max_s: PositiveSeconds = 30.0

@@ -72,7 +72,7 @@ class InfluxSink:
                 except Stopped:
                     log_event("sink.left_in_buffer", logging.WARNING, points=buffer.depth)
                     return
-                await buffer.delete([row_id for row_id, _ in rows])
+                await buffer.delete_through(rows[-1][0])
         finally:
             await self._writer.close()
 

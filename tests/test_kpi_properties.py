@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.config import parse_config
+from edge.kpi.calendar import ShiftCalendar
 from edge.kpi.energy_counter import NS_PER_H, EnergyCounter, PowerIntegrator
 from edge.kpi.engine import KpiEngine
 from edge.kpi.oee import WindowTotals
@@ -90,3 +94,38 @@ def test_engine_oee_stays_within_0_and_1(events: list[tuple[int, str, int, int]]
             for name in ("availability", "performance", "quality", "oee"):
                 assert 0.0 <= float(fields[name]) <= 1.0
             assert float(fields["run_s"]) <= float(fields["planned_s"]) + 1e-6
+
+
+def reference_planned_ns(zone: ZoneInfo, shifts: list[tuple[time, time]], weekdays: set[int],
+                         start_ns: int, end_ns: int) -> int:
+    """The planned time computed the slow, obvious way: every local day, every shift."""
+    def ns(day: date, moment: time) -> int:
+        return int(datetime.combine(day, moment, zone).timestamp() * NS)
+
+    day = datetime.fromtimestamp(start_ns / NS, zone).date() - timedelta(days=1)
+    last = datetime.fromtimestamp(end_ns / NS, zone).date()
+    total = 0
+    while day <= last:
+        if day.weekday() in weekdays:
+            for begin, finish in shifts:
+                s = ns(day, begin)
+                e = ns(day + timedelta(days=1) if finish <= begin else day, finish)
+                total += max(0, min(e, end_ns) - max(s, start_ns))
+        day += timedelta(days=1)
+    return total
+
+
+# around the 2026 spring and autumn clock changes in Brussels, and ordinary weeks
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.sampled_from([1_774_000_000, 1_792_000_000, 1_780_000_000]),
+                          st.integers(0, 8 * 86400), st.integers(1, 3 * 86400)),
+                min_size=1, max_size=30))
+def test_cached_calendar_agrees_with_the_obvious_computation(
+        spans: list[tuple[int, int, int]]) -> None:
+    shifts = [(time(6), time(14)), (time(22), time(6))]  # the night shift crosses midnight
+    calendar = ShiftCalendar("Europe/Brussels", ["mon", "tue", "wed", "thu", "sat"],
+                             [(f"s{i}", b, e) for i, (b, e) in enumerate(shifts)], [])
+    for base, offset, length in spans:  # one calendar for all: its caches carry over
+        start = (base + offset) * NS
+        assert calendar.planned_ns(start, start + length * NS) == reference_planned_ns(
+            calendar.zone, shifts, {0, 1, 2, 3, 5}, start, start + length * NS)
