@@ -16,6 +16,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -94,7 +95,8 @@ async def wait_points(url: str, database: str, expected: int, timeout_s: float) 
 
 
 def run_once(data_dir: Path, mqtt: local_servers.LocalServer, influx: local_servers.LocalServer,
-             messages: int, machines: int, run: int) -> dict[str, float]:
+             messages: int, machines: int, run: int, profile: str | None = None,
+             ) -> dict[str, float]:
     database = f"bench_{run}"
     config = data_dir / f"bench-{run}.toml"
     config.write_text(config_toml(mqtt.port, influx.url, database, machines))
@@ -108,8 +110,15 @@ def run_once(data_dir: Path, mqtt: local_servers.LocalServer, influx: local_serv
     publisher = multiprocessing.Process(
         target=publish, args=(mqtt.port, messages, machines, started))
     publisher.start()
+    spy = (subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+                             str(service.pid), "--format", "raw", "--threads", "--rate", "200",
+                             "-o", profile], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           if profile else None)
     done = asyncio.run(wait_points(influx.url, database, messages, 600))
     publisher.join()
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait()
     peak = rss_mb(service.pid)
     cpu = cpu_s(service.pid)
     service.terminate()

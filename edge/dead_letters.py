@@ -35,6 +35,10 @@ class DeadLetters:
                 entry["truncated_from"] = len(payload)
         self._pending.append(orjson.dumps(entry))
 
+    @property
+    def pending(self) -> bool:
+        return bool(self._pending)
+
     def flush(self) -> None:
         """Append what was added (call through a thread: it is file I/O)."""
         if not self._pending:

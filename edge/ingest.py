@@ -45,7 +45,7 @@ class Ingest:
             await buffer.append(self.process(batch))
             for ack in self.take_acks():
                 ack()
-            if self.dead_letters is not None:
+            if self.dead_letters is not None and self.dead_letters.pending:
                 await asyncio.to_thread(self.dead_letters.flush)
 
     def process(self, batch: list[RawMessage | Reading]) -> list[str]:

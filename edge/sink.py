@@ -33,7 +33,7 @@ class InfluxSink:
         writer: LineWriter,
         health: Health,
         batch_size: int = 5000,
-        flush_interval_s: float = 1.0,
+        flush_interval_s: float = 0.1,
         retry_min_s: float = 0.5,
         retry_max_s: float = 30.0,
         drain_timeout_s: float = 10.0,

@@ -133,7 +133,8 @@ def mosquitto(data_dir: Path, port: int | None = None, listener_options: str = "
     """Mosquitto with persistence and queues big enough not to drop bursts at QoS 1.
 
     Its defaults (``max_queued_messages 1000``, 20 in flight) drop messages to a slow
-    subscriber at QoS 0 *and* 1; ``user root`` keeps it from switching to the
+    subscriber at QoS 0 *and* 1, and 20 in flight would throttle an edge that acknowledges
+    after its buffer commit (deploy/mosquitto.conf says why 1000); ``user root`` keeps it from switching to the
     ``mosquitto`` user, which could not write a data directory made by root.
     """
     port = port or free_port()
@@ -147,7 +148,7 @@ def mosquitto(data_dir: Path, port: int | None = None, listener_options: str = "
         f"persistence_location {data_dir}/\n"
         "autosave_interval 10\n"
         "max_queued_messages 1000000\n"
-        "max_inflight_messages 100\n"
+        "max_inflight_messages 1000\n"
         "log_dest stderr\n"
         "log_type error\nlog_type warning\nlog_type notice\n"
         "user root\n"

@@ -1,0 +1,318 @@
+"""MQTT ingest throughput: circlemade-edge, the bare paho ceiling and Node-RED, one run.
+
+Every contender drains the same queue: its persistent session is made first, then the
+workload (bench/workload.py, N messages of four real payload kinds and a last marker)
+is published while it is away, then it connects and takes everything Mosquitto kept for
+it. Time runs from its connection to the marker's point in the database (to its last
+message, for the bare subscriber). Draining a queue measures the consumer alone: a live
+publisher on this two-core box would compete with it for CPU and cap every contender at
+the publisher's own rate, which is what the first ceiling measurements ran into.
+
+    .venv/bin/python -m bench.throughput [--messages 60000] [--machines 50] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import node_red
+from bench.process_stats import cpu_s, peak_rss_mb
+from bench.workload import MARKER_TOPIC, Workshop, marker_payload
+from edge.influxql import InfluxQL
+from simulators import local_servers
+from simulators.mqtt_publisher import Publisher
+
+REPO = Path(__file__).resolve().parent.parent
+TOKEN_ENV = "BENCH_VM_TOKEN"
+
+
+@dataclass
+class Case:
+    contender: str  # "bare paho", "circlemade-edge", "Node-RED"
+    qos: int
+    sink: str  # "", "InfluxDB 1.x", "VictoriaMetrics"
+
+    @property
+    def name(self) -> str:
+        return f"{self.contender}, QoS {self.qos}" + (f", {self.sink}" if self.sink else "")
+
+
+@dataclass
+class Drain:
+    seconds: float
+    cpu_pct: float
+    peak_rss_mb: float
+    points: int
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    messages: int
+    runs: list[Drain] = field(default_factory=list)
+
+    def median(self, what: Callable[[Drain], float]) -> float:
+        return statistics.median(what(d) for d in self.runs)
+
+    @property
+    def msg_per_s(self) -> float:
+        return self.median(lambda d: self.messages / d.seconds)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.case.name, "contender": self.case.contender, "qos": self.case.qos,
+                "sink": self.case.sink, "messages": self.messages,
+                "msg_per_s": self.msg_per_s,
+                "runs_msg_per_s": [self.messages / d.seconds for d in self.runs],
+                "points_per_s": self.median(lambda d: d.points / d.seconds),
+                "cpu_pct": self.median(lambda d: d.cpu_pct),
+                "peak_rss_mb": self.median(lambda d: d.peak_rss_mb)}
+
+
+CASES = [
+    Case("bare paho", 0, ""), Case("bare paho", 1, ""),
+    Case("circlemade-edge", 0, "InfluxDB 1.x"), Case("circlemade-edge", 1, "InfluxDB 1.x"),
+    Case("circlemade-edge", 1, "VictoriaMetrics"),
+    Case("Node-RED", 0, "InfluxDB 1.x"), Case("Node-RED", 1, "InfluxDB 1.x"),
+]
+
+
+class Servers:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        # queue_qos0_messages: the QoS 0 contenders get their queue too
+        self.mqtt = local_servers.mosquitto(root / "mqtt", listener_options=(
+            "queue_qos0_messages true\n")).start()
+        self.influx = local_servers.influxdb1(root / "influx").start()
+        self.victoria = local_servers.victoria_metrics(root / "victoria").start()
+
+    def stop(self) -> None:
+        for server in (self.mqtt, self.influx, self.victoria):
+            server.stop()
+
+
+def publish(port: int, workshop: Workshop, messages: int, sequence: int) -> None:
+    publisher = Publisher("127.0.0.1", port, f"bench-publisher-{sequence}")
+    publisher.wait_connected()
+    for topic, payload in workshop.messages(messages):
+        publisher.publish(topic, payload, qos=1)
+    publisher.publish(MARKER_TOPIC, marker_payload(sequence), qos=1)
+    publisher.close(timeout_s=600)
+
+
+class Process:
+    """A contender's process; ``connected`` when its log says it has its session."""
+
+    def __init__(self, command: list[str], connected_when: Callable[[str], bool],
+                 cwd: Path = REPO, env: dict[str, str] | None = None) -> None:
+        self.lines: list[str] = []
+        self.connected = threading.Event()
+        self.connected_at = 0.0
+        self._when = connected_when
+        self.popen = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, cwd=cwd,
+                                      env={**os.environ, **(env or {})})
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines.append(line)
+            if not self.connected.is_set() and self._when(line):
+                self.connected_at = time.time()
+                self.connected.set()
+
+    def wait_connected(self, timeout_s: float = 60) -> None:
+        if not self.connected.wait(timeout_s):
+            self.stop()
+            raise RuntimeError("no connection; its output:\n" + "".join(self.lines[-30:]))
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(60)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def circlemade(config: Path) -> Process:
+    return Process([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+                   lambda line: '"mqtt.connected"' in line,
+                   env={TOKEN_ENV: "victoria-metrics-checks-no-token"})
+
+
+def points_written(process: Process) -> int:
+    for line in reversed(process.lines):
+        if '"service.stopped"' in line:
+            return int(json.loads(line)["counters"]["sink"]["points_written"])
+    raise RuntimeError("circlemade-edge did not report its counters on stopping")
+
+
+async def _influx_marker(url: str, database: str, sequence: int) -> bool:
+    client = InfluxQL(url, database)
+    try:
+        series = await client.query(
+            "SELECT last(layer) FROM telemetry WHERE machine = 'marker'")
+    except Exception:
+        return False
+    finally:
+        await client.close()
+    return bool(series) and series[0].rows[0]["last"] == sequence
+
+
+def _victoria_marker(url: str, sequence: int) -> bool:
+    urllib.request.urlopen(url + "/internal/force_flush", timeout=5).close()
+    query = urllib.parse.urlencode({"match[]": 'telemetry_layer{machine="marker"}'})
+    with urllib.request.urlopen(f"{url}/api/v1/export?{query}", timeout=5) as response:
+        values = [v for row in response.read().splitlines()
+                  for v in json.loads(row)["values"]]
+    return sequence in values
+
+
+def wait_marker(servers: Servers, case: Case, database: str, sequence: int,
+                process: Process) -> float:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"{case.name} exited; its output:\n"
+                               + "".join(process.lines[-30:]))
+        found = (_victoria_marker(servers.victoria.url, sequence)
+                 if case.sink == "VictoriaMetrics"
+                 else asyncio.run(_influx_marker(servers.influx.url, database, sequence)))
+        if found:
+            return time.time()
+        time.sleep(0.05)
+    process.stop()
+    raise TimeoutError(f"{case.name}: the marker never arrived; its output:\n"
+                       + "".join(process.lines[-30:]))
+
+
+def expected_points(workshop: Workshop, messages: int) -> int:
+    """Points Node-RED's flow writes for the workload (two per printer status)."""
+    per_topic = {m.data_topic: 2 if m.profile in ("bambu", "json") else 1
+                 for m in workshop.machines}
+    return sum(per_topic.get(topic, 0) for topic, _ in workshop.messages(messages)) + 2
+
+
+def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
+               sequence: int) -> Drain:
+    work = servers.root / f"run-{sequence}"
+    work.mkdir()
+    client_id = f"bench-{sequence}"
+    database = f"bench_{sequence}"
+    start: Callable[[], Process]
+    if case.contender == "bare paho":
+        base = [sys.executable, str(REPO / "bench" / "bare_subscriber.py"), "--port",
+                str(servers.mqtt.port), "--client-id", client_id, "--qos", str(case.qos)]
+        subprocess.run([*base, "--prepare"], check=True, capture_output=True, timeout=60)
+        def start() -> Process:
+            return Process([*base, "--expect", str(messages + 1)],
+                           lambda line: '"connected"' in line)
+    elif case.contender == "circlemade-edge":
+        influx = ({"api": "v1", "url": servers.influx.url, "database": database}
+                  if case.sink == "InfluxDB 1.x" else
+                  {"api": "v2", "url": servers.victoria.url, "bucket": "bench", "org": "bench",
+                   "token_env": TOKEN_ENV})
+        config = work / "edge.toml"
+        config.write_text(workshop.config(servers.mqtt.port, influx, client_id, case.qos,
+                                          work / "buffer.sqlite"))
+        def start() -> Process:
+            return circlemade(config)
+    else:
+        influx_port = int(servers.influx.url.rsplit(":", 1)[1])
+        flows = node_red.flow(workshop, servers.mqtt.port, influx_port, database, case.qos,
+                              client_id)
+        asyncio.run(_create_database(servers.influx.url, database))
+        command = node_red.prepare(work / "node-red", flows, local_servers.free_port())
+        def start() -> Process:
+            return Process(command, lambda line: "Connected to broker" in line,
+                           cwd=work / "node-red")
+    if case.contender != "bare paho":  # make the session, then go away
+        first = start()
+        first.wait_connected()
+        time.sleep(0.5)
+        first.stop()
+    publish(servers.mqtt.port, workshop, messages, sequence)
+    process = start()
+    process.wait_connected()
+    pid = process.popen.pid
+    cpu_before = cpu_s(pid)
+    if case.contender == "bare paho":
+        process.popen.wait(900)
+        done = json.loads(next(line for line in process.lines if '"done"' in line))
+        finished, cpu_after, rss = done["t"], done["cpu_s"], done["peak_rss_mb"]
+        points = 0
+    else:
+        finished = wait_marker(servers, case, database, sequence, process)
+        cpu_after, rss = cpu_s(pid), peak_rss_mb(pid)
+        process.stop()
+        points = (points_written(process) if case.contender == "circlemade-edge"
+                  else expected_points(workshop, messages))
+    seconds = finished - process.connected_at
+    return Drain(seconds, 100 * (cpu_after - cpu_before) / seconds, rss, points)
+
+
+async def _create_database(url: str, database: str) -> None:
+    client = InfluxQL(url, database)
+    try:
+        await client.query(f'CREATE DATABASE "{database}"')
+    finally:
+        await client.close()
+
+
+@contextmanager
+def servers_running() -> Iterator[Servers]:
+    with tempfile.TemporaryDirectory(prefix="circlemade-bench-") as tmp:
+        servers = Servers(Path(tmp))
+        try:
+            yield servers
+        finally:
+            servers.stop()
+
+
+def run(messages: int, machines: int, runs: int, cases: list[Case] = CASES,
+        progress: Callable[[str], None] = print) -> list[CaseResult]:
+    workshop = Workshop(machines)
+    results = [CaseResult(case, messages) for case in cases]
+    sequence = 0
+    with servers_running() as servers:
+        for run_index in range(runs):  # interleaved, so that drift hits every contender
+            for result in results:
+                sequence += 1
+                drain = drain_once(servers, result.case, workshop, messages, sequence)
+                result.runs.append(drain)
+                progress(f"  run {run_index + 1}/{runs} {result.case.name}: "
+                         f"{messages / drain.seconds:,.0f} msg/s, CPU {drain.cpu_pct:.0f} %, "
+                         f"peak RSS {drain.peak_rss_mb:.0f} MB")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=60_000)
+    parser.add_argument("--machines", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    for result in run(args.messages, args.machines, args.runs):
+        print(json.dumps(result.as_dict()))
+
+
+if __name__ == "__main__":
+    main()
