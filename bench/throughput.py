@@ -16,30 +16,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bench import node_red
+from bench.harness import (
+    REPO,
+    TOKEN_ENV,
+    Process,
+    Servers,
+    circlemade,
+    points_written,
+    publish,
+    servers_running,
+)
 from bench.process_stats import cpu_s, peak_rss_mb
-from bench.workload import MARKER_TOPIC, Workshop, marker_payload
+from bench.workload import Workshop
 from edge.influxql import InfluxQL
 from simulators import local_servers
-from simulators.mqtt_publisher import Publisher
-
-REPO = Path(__file__).resolve().parent.parent
-TOKEN_ENV = "BENCH_VM_TOKEN"
 
 
 @dataclass
@@ -90,79 +91,6 @@ CASES = [
     Case("circlemade-edge", 1, "VictoriaMetrics"),
     Case("Node-RED", 0, "InfluxDB 1.x"), Case("Node-RED", 1, "InfluxDB 1.x"),
 ]
-
-
-class Servers:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        # queue_qos0_messages: the QoS 0 contenders get their queue too
-        self.mqtt = local_servers.mosquitto(root / "mqtt", listener_options=(
-            "queue_qos0_messages true\n")).start()
-        self.influx = local_servers.influxdb1(root / "influx").start()
-        self.victoria = local_servers.victoria_metrics(root / "victoria").start()
-
-    def stop(self) -> None:
-        for server in (self.mqtt, self.influx, self.victoria):
-            server.stop()
-
-
-def publish(port: int, workshop: Workshop, messages: int, sequence: int) -> None:
-    publisher = Publisher("127.0.0.1", port, f"bench-publisher-{sequence}")
-    publisher.wait_connected()
-    for topic, payload in workshop.messages(messages):
-        publisher.publish(topic, payload, qos=1)
-    publisher.publish(MARKER_TOPIC, marker_payload(sequence), qos=1)
-    publisher.close(timeout_s=600)
-
-
-class Process:
-    """A contender's process; ``connected`` when its log says it has its session."""
-
-    def __init__(self, command: list[str], connected_when: Callable[[str], bool],
-                 cwd: Path = REPO, env: dict[str, str] | None = None) -> None:
-        self.lines: list[str] = []
-        self.connected = threading.Event()
-        self.connected_at = 0.0
-        self._when = connected_when
-        self.popen = subprocess.Popen(command, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True, cwd=cwd,
-                                      env={**os.environ, **(env or {})})
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.popen.stdout is not None
-        for line in self.popen.stdout:
-            self.lines.append(line)
-            if not self.connected.is_set() and self._when(line):
-                self.connected_at = time.time()
-                self.connected.set()
-
-    def wait_connected(self, timeout_s: float = 60) -> None:
-        if not self.connected.wait(timeout_s):
-            self.stop()
-            raise RuntimeError("no connection; its output:\n" + "".join(self.lines[-30:]))
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(60)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-
-def circlemade(config: Path) -> Process:
-    return Process([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
-                   lambda line: '"mqtt.connected"' in line,
-                   env={TOKEN_ENV: "victoria-metrics-checks-no-token"})
-
-
-def points_written(process: Process) -> int:
-    for line in reversed(process.lines):
-        if '"service.stopped"' in line:
-            return int(json.loads(line)["counters"]["sink"]["points_written"])
-    raise RuntimeError("circlemade-edge did not report its counters on stopping")
 
 
 async def _influx_marker(url: str, database: str, sequence: int) -> bool:
@@ -275,16 +203,6 @@ async def _create_database(url: str, database: str) -> None:
         await client.query(f'CREATE DATABASE "{database}"')
     finally:
         await client.close()
-
-
-@contextmanager
-def servers_running() -> Iterator[Servers]:
-    with tempfile.TemporaryDirectory(prefix="circlemade-bench-") as tmp:
-        servers = Servers(Path(tmp))
-        try:
-            yield servers
-        finally:
-            servers.stop()
 
 
 def run(messages: int, machines: int, runs: int, cases: list[Case] = CASES,

@@ -76,6 +76,7 @@ class BenchMachine:
 class Workshop:
     def __init__(self, machines: int) -> None:
         self.machines: list[BenchMachine] = []
+        self._next = 0
         for i in range(machines):
             mid, profile = machine_id(i), KINDS[i % len(KINDS)]
             printer = SimulatedPrinter(mid, seed=i)
@@ -108,6 +109,18 @@ class Workshop:
                     if sent >= count:
                         return
             now_s += 1.0
+
+    def live(self, count: int) -> Iterator[tuple[str, bytes]]:
+        """The next ``count`` messages, machine after machine, each stamped with the
+        clock as it is made: for latency, device time is the moment of sending."""
+        sent = 0
+        while sent < count:
+            machine = self.machines[self._next]
+            self._next = (self._next + 1) % len(self.machines)
+            machine.physics.step(1.0)
+            for topic, payload, _ in machine.device.messages(time.time()):
+                yield topic, payload
+                sent += 1
 
     def config(self, mqtt_port: int, influx: dict[str, Any], client_id: str,
                qos: int, buffer_path: Path) -> str:

@@ -151,12 +151,13 @@ class OpcUaGateway:
             | CertificateValidatorOptions.PEER_SERVER, store)
 
     async def _resolve(self, client: Client) -> dict[str, Node]:
-        root = await browse_path(client.nodes.objects, self.source.root)
+        children = Children()
+        root = await browse_path(client.nodes.objects, self.source.root, children)
         if root is None:
             raise OpcUaError(f"root {self.source.root!r} not found under Objects")
         nodes: dict[str, Node] = {}
         for spec in self.source.node_specs():
-            node = await self._node(client, root, spec)
+            node = await self._node(client, root, spec, children)
             if node is None:
                 self._throttle.event(f"missing|{spec.key}", "opcua.node_not_found",
                                      route=self.route, node=spec.key)
@@ -166,9 +167,10 @@ class OpcUaGateway:
             raise OpcUaError("none of the configured nodes exists on the server")
         return nodes
 
-    async def _node(self, client: Client, root: Node, spec: NodeSpec) -> Node | None:
+    async def _node(self, client: Client, root: Node, spec: NodeSpec,
+                    children: Children) -> Node | None:
         if spec.path is not None:
-            return await browse_path(root, spec.path)
+            return await browse_path(root, spec.path, children)
         assert spec.node_id is not None
         if spec.node_id.startswith("nsu="):
             uri, _, identifier = spec.node_id[4:].partition(";")
@@ -261,16 +263,30 @@ class _Handler:
         log_event("opcua.subscription_status", route=self._gateway.route, status=str(status))
 
 
-async def browse_path(start: Node, path: str) -> Node | None:
+class Children:
+    """Each parent's children by browse name, from one Browse request per parent.
+
+    Reading browse names child by child made resolving N nodes under one parent N x N
+    round trips: 10,000 nodes did not resolve in five minutes (bench/README.md)."""
+
+    def __init__(self) -> None:
+        self._known: dict[Any, list[tuple[str, Node]]] = {}
+
+    async def of(self, parent: Node) -> list[tuple[str, Node]]:
+        if parent.nodeid not in self._known:
+            descriptions = await parent.get_children_descriptions()
+            self._known[parent.nodeid] = [(d.BrowseName.Name, Node(parent.session, d.NodeId))
+                                          for d in descriptions]
+        return self._known[parent.nodeid]
+
+
+async def browse_path(start: Node, path: str, children: Children | None = None) -> Node | None:
     """Follow ``A/B/C`` by browse name (any namespace); ``*`` takes the first child."""
+    children = children or Children()
     node = start
     for name in [p for p in path.split("/") if p]:
-        children = await node.get_children()
-        match = None
-        for child in children:
-            if name == "*" or (await child.read_browse_name()).Name == name:
-                match = child
-                break
+        match = next((child for child_name, child in await children.of(node)
+                      if name in ("*", child_name)), None)
         if match is None:
             return None
         node = match

@@ -1,0 +1,128 @@
+"""Latency from the device's timestamp to InfluxDB's acceptance, at a steady rate.
+
+A publisher process sends the workload live (2,000 messages/s by default), each message
+stamped with the clock as it is sent. circlemade-edge writes to InfluxDB 1.x through a
+measuring proxy: when InfluxDB has answered a write with 204, the proxy takes the time
+and, for every point whose time came from the device (generic JSON in ms, Shelly in
+10 ms), records acceptance minus device time. Points stamped on arrival at the edge
+(Bambu, Tasmota) would leave out the broker hop and are not counted. The first seconds
+(connection, start-up) are left out.
+
+    .venv/bin/python -m bench.latency [--rate 2000] [--seconds 60] [--machines 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import ClientSession, web
+
+from bench.harness import PacedPublisher, Servers, circlemade, servers_running
+from bench.workload import Workshop
+from simulators import local_servers
+
+WARM_UP_S = 5.0
+DEVICE_TIMED = (",machine=json-", ",machine=shelly-")
+
+
+@dataclass
+class LatencyProxy:
+    """Forwards to ``upstream``; keeps the latency of device-timed points (ms)."""
+
+    upstream: str
+    port: int = field(default_factory=local_servers.free_port)
+    latencies_ms: list[float] = field(default_factory=list)
+    record_after_ns: int = 0
+    _ready: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> LatencyProxy:
+        threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True).start()
+        self._ready.wait(10)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _serve(self) -> None:
+        async with ClientSession() as session:
+            async def forward(request: web.Request) -> web.Response:
+                body = await request.read()
+                async with session.request(request.method, self.upstream + request.path,
+                                           params=request.query, data=body) as response:
+                    answer = await response.read()
+                    accepted_ns = time.time_ns()
+                if request.path == "/write" and response.status == 204:
+                    self._record(body, accepted_ns)
+                return web.Response(status=response.status, body=answer,
+                                    content_type=response.content_type)
+
+            app = web.Application(client_max_size=64 * 1024 * 1024)
+            app.router.add_route("*", "/{tail:.*}", forward)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", self.port).start()
+            self._ready.set()
+            await asyncio.Event().wait()
+
+    def _record(self, body: bytes, accepted_ns: int) -> None:
+        if accepted_ns < self.record_after_ns:
+            return
+        for line in body.decode().splitlines():
+            if line.startswith(("telemetry,", "energy,")) and any(
+                    tag in line for tag in DEVICE_TIMED):
+                self.latencies_ms.append((accepted_ns - int(line.rsplit(" ", 1)[1])) / 1e6)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1]
+
+
+def run(rate: float, seconds: float, machines: int) -> dict[str, Any]:
+    with servers_running() as servers:
+        return measure(servers, rate, seconds, machines)
+
+
+def measure(servers: Servers, rate: float, seconds: float, machines: int) -> dict[str, Any]:
+    proxy = LatencyProxy(servers.influx.url).start()
+    work = servers.root / "latency"
+    work.mkdir()
+    config = work / "edge.toml"
+    config.write_text(Workshop(machines).config(
+        servers.mqtt.port, {"api": "v1", "url": proxy.url, "database": "latency"},
+        "bench-latency", 1, work / "buffer.sqlite"))
+    service = circlemade(config)
+    service.wait_connected()
+    proxy.record_after_ns = time.time_ns() + int(WARM_UP_S * 1e9)
+    publisher = PacedPublisher(servers.mqtt.port, machines, rate, seconds + WARM_UP_S)
+    achieved = publisher.join()
+    time.sleep(2)  # the last points reach InfluxDB
+    service.stop()
+    values = proxy.latencies_ms
+    return {"rate": rate, "achieved_rate": achieved, "seconds": seconds, "machines": machines,
+            "samples": len(values),
+            "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95),
+            "p99_ms": percentile(values, 99), "max_ms": max(values),
+            "latencies_ms": values}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=2000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--machines", type=int, default=50)
+    args = parser.parse_args()
+    result = run(args.rate, args.seconds, args.machines)
+    result.pop("latencies_ms")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
