@@ -1,7 +1,7 @@
-"""Replay speed: a recorded simulated workshop through ``circlemade replay``'s pipeline
-(decode, normalise, KPIs, line protocol), output discarded. Prints the figures.
+"""Replay speed: a recorded simulated workshop through ``circlemade replay`` (decode,
+normalise, KPIs, line protocol into a file), timed from the command's start to its end.
 
-    .venv/bin/python bench/replay.py [--machines 20] [--hours 24] [--step 1]
+    .venv/bin/python -m bench.replay [--machines 20] [--hours 24] [--step 1]
 
 With the defaults the recording is a 20-machine day, about 1.7 million messages (10
 printers, half Bambu, half OctoPrint, each behind a plug, one message per device and
@@ -11,17 +11,57 @@ second); generating it takes a while and a few hundred MB in a temporary directo
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from edge.config import parse_config
-from edge.recording import Replayer, read_records
+import tomli_w
+
+from bench.harness import REPO
 from simulators.fleet import Fleet, PrinterSpec, Scenario
 from simulators.recorded_shift import fleet_recording
 
 START = int(datetime(2026, 11, 23, 5, 0, tzinfo=UTC).timestamp())
+
+
+def run(machines: int, hours: float, step: int, progress: Callable[[str], None] = print,
+        ) -> dict[str, Any]:
+    printers = machines // 2
+    scenario = Scenario.from_counts(printers, printers, 0, seed=5)
+    scenario = scenario.model_copy(update={"printers": [
+        PrinterSpec(id=p.id, format="bambu" if i % 2 else "octoprint")
+        for i, p in enumerate(scenario.printers)]})
+    fleet = Fleet(scenario)
+    with tempfile.TemporaryDirectory(prefix="circlemade-replay-bench-") as folder:
+        config = Path(folder) / "edge.toml"
+        config.write_text(tomli_w.dumps({
+            "site": {"id": "bench"}, "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
+            "machines": fleet.machines_config()}))
+        path = Path(folder) / "day.jsonl"
+        started = time.perf_counter()
+        lines = fleet_recording(fleet, START, hours, step)
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        count = len(lines)
+        del lines
+        progress(f"  replay: recording of {count:,} messages "
+                 f"({path.stat().st_size / 1e6:,.0f} MB) made in "
+                 f"{time.perf_counter() - started:.1f} s; replaying it")
+        out = Path(folder) / "day.lp"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "edge.cli", "replay", "-c", str(config),
+                        str(path), "--out", str(out)], check=True, cwd=REPO,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+        with out.open("rb") as file:
+            points = sum(1 for _ in file)
+    return {"machines": machines, "hours": hours, "messages": count, "points": points,
+            "seconds": seconds, "msg_per_s": count / seconds}
 
 
 def main() -> None:
@@ -30,29 +70,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=24)
     parser.add_argument("--step", type=int, default=1, help="seconds between messages")
     args = parser.parse_args()
-    printers = args.machines // 2
-    scenario = Scenario.from_counts(printers, printers, 0, seed=5)
-    scenario = scenario.model_copy(update={"printers": [
-        PrinterSpec(id=p.id, format="bambu" if i % 2 else "octoprint")
-        for i, p in enumerate(scenario.printers)]})
-    fleet = Fleet(scenario)
-    config = parse_config({"site": {"id": "bench"},
-                           "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
-                           "machines": fleet.machines_config()})
-    with tempfile.TemporaryDirectory(prefix="circlemade-replay-bench-") as folder:
-        path = Path(folder) / "day.jsonl"
-        started = time.perf_counter()
-        lines = fleet_recording(fleet, START, args.hours, args.step)
-        path.write_bytes(b"\n".join(lines) + b"\n")
-        count = len(lines)
-        del lines
-        print(f"recording: {count:,} messages, {path.stat().st_size / 1e6:,.0f} MB, made in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
-        started = time.perf_counter()
-        points = sum(1 for _ in Replayer(config).lines(read_records(path)))
-        seconds = time.perf_counter() - started
-    print(f"replay: {count:,} messages -> {points:,} lines in {seconds:.1f} s: "
-          f"{count / seconds:,.0f} msg/s ({args.machines} devices, {args.hours:g} h)")
+    print(json.dumps(run(args.machines, args.hours, args.step)))
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ class BambuDecoder(DecoderBase):
             raise DecodeError(f"print: expected an object, got {type(report).__name__}")
         self.state.update(report)
         readings = [
-            self.reading(signal, as_number(report[key], f"print.{key}"), received_ns, unit)
+            self.reading(signal, as_number(report[key], "print.", key), received_ns, unit)
             for key, (signal, unit) in FIELDS.items()
             if key in report and report[key] is not None
         ]

@@ -87,7 +87,7 @@ class MoonrakerDecoder(DecoderBase):
         for (obj, key), (signal, scale) in FIELDS.items():
             value = status.get(obj, {}).get(key)
             if value is not None:
-                readings.append(self.reading(signal, as_number(value, f"status.{obj}.{key}")
+                readings.append(self.reading(signal, as_number(value, "status.", obj, ".", key)
                                              * scale, received_ns))
         info = status.get("print_stats", {}).get("info")
         if isinstance(info, dict) and info.get("current_layer") is not None:

@@ -73,7 +73,7 @@ class ShellyDecoder(PlugDecoder):
             return self.offline(received_ns) if payload.strip() == b"off" else []
         for key, (signal, unit) in GEN1_VALUES.items():
             if tail.endswith(f"{self._relay}/{key}"):
-                value = as_number(payload.decode(errors="replace").strip(), f"{self._relay}/{key}")
+                value = as_number(payload.decode(errors="replace").strip(), self._relay, "/", key)
                 return [self.reading(signal, value, received_ns, unit)]
         return []
 
@@ -93,7 +93,7 @@ class ShellyDecoder(PlugDecoder):
 
     def _switch(self, status: dict[str, Any], time_ns: int) -> list[Reading]:
         where = self._component
-        readings = [self.reading(signal, as_number(status[key], f"{where}.{key}"), time_ns, unit)
+        readings = [self.reading(signal, as_number(status[key], where, ".", key), time_ns, unit)
                     for key, (signal, unit) in GEN2_VALUES.items() if status.get(key) is not None]
         energy = status.get("aenergy")
         if isinstance(energy, dict) and energy.get("total") is not None:

@@ -68,7 +68,7 @@ class TasmotaDecoder(PlugDecoder):
         if not isinstance(energy, dict):
             raise DecodeError(f"ENERGY: expected an object, got {type(energy).__name__}")
         readings = [
-            self.reading(signal, as_number(self._pick(energy[key], key), f"ENERGY.{key}"),
+            self.reading(signal, as_number(self._pick(energy[key], key), "ENERGY.", key),
                          received_ns)
             for key, signal in ENERGY_FIELDS.items()
             if energy.get(key) is not None
