@@ -43,6 +43,10 @@ one wake-up per message (a pipe write and an event-loop turn each) would cost mo
 the messages themselves; 5 ms of latency buys batches of tens to hundreds."""
 
 
+TOPIC_CACHE = 10_000
+"""Topics whose routes are remembered; more than a workshop's devices ever use."""
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     topic: str
@@ -59,6 +63,7 @@ class MqttGateway:
         for sub in subscriptions:
             self._routes[sub.topic].append(sub.route)
             self._qos[sub.topic] = max(self._qos.get(sub.topic, 0), sub.qos)
+        self._topic_routes: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._pending: list[RawMessage | Reading] = []
         self._wake_scheduled = False
@@ -140,8 +145,7 @@ class MqttGateway:
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
-        for topic, routes in self._routes.items():
-            client.message_callback_add(topic, self._receiver(routes))
+        client.on_message = self._on_message
         return client
 
     def _session_options(self) -> dict[str, Any]:
@@ -152,22 +156,36 @@ class MqttGateway:
         properties.SessionExpiryInterval = self.broker.session_expiry_s
         return {"clean_start": False, "properties": properties}
 
-    def _receiver(self, routes: list[str]) -> Any:
-        def on_message(client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-            received_ns = time.time_ns()
-            topic = message.topic
-            payload = bytes(message.payload)
-            ack = partial(client.ack, message.mid, message.qos) if message.qos else None
-            with self._lock:
-                for route in routes:
-                    self._pending.append(RawMessage(route, topic, payload, received_ns, ack))
-                    ack = None  # one acknowledgement per message, whatever its routes
-                schedule = not self._wake_scheduled
-                self._wake_scheduled = True
-            if schedule and self._loop is not None:
-                self._loop.call_soon_threadsafe(self._wake.set)
+    def _routes_of(self, topic: str) -> list[str]:
+        """The routes whose filters match ``topic``, remembered per topic: paho's own
+        per-filter callbacks walk its topic tree for every message (bench/README.md)."""
+        routes = self._topic_routes.get(topic)
+        if routes is None:
+            if len(self._topic_routes) >= TOPIC_CACHE:
+                self._topic_routes.clear()  # a flood of new topics must not grow memory
+            routes = self._topic_routes[topic] = [
+                route for pattern, pattern_routes in self._routes.items()
+                if paho.topic_matches_sub(pattern, topic) for route in pattern_routes]
+        return routes
 
-        return on_message
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        received_ns = time.time_ns()
+        topic = message.topic
+        routes = self._routes_of(topic)
+        ack = partial(client.ack, message.mid, message.qos) if message.qos else None
+        if not routes:  # a retained or overlapping-subscription message nobody maps
+            if ack is not None:
+                ack()
+            return
+        payload = bytes(message.payload)
+        with self._lock:
+            for route in routes:
+                self._pending.append(RawMessage(route, topic, payload, received_ns, ack))
+                ack = None  # one acknowledgement per message, whatever its routes
+            schedule = not self._wake_scheduled
+            self._wake_scheduled = True
+        if schedule and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def _on_connect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
