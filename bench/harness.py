@@ -100,9 +100,16 @@ def circlemade(config: Path) -> Process:
 
 
 def points_written(process: Process) -> int:
+    """What circlemade-edge wrote, from the counters it logs on stopping; an error if it
+    refused any message (the benchmark would be measuring its error path)."""
     for line in reversed(process.lines):
         if '"service.stopped"' in line:
-            return int(json.loads(line)["counters"]["sink"]["points_written"])
+            counters = json.loads(line)["counters"]
+            refused = {source: c["decode_errors"] for source, c in counters.items()
+                       if c.get("decode_errors")}
+            if refused:
+                raise RuntimeError(f"circlemade-edge refused messages: {refused}")
+            return int(counters["sink"]["points_written"])
     raise RuntimeError("circlemade-edge did not report its counters on stopping")
 
 

@@ -25,12 +25,11 @@ const m = machines[msg.topic];
 if (!m) return null;
 const p = msg.payload, tags = {site: "bench", machine: m.id, kind: m.kind};
 const now = Date.now();
-const states = {IDLE: ["idle", 2], FINISH: ["idle", 2], PREPARE: ["setup", 3],
-                RUNNING: ["running", 1], PAUSE: ["stopped", 4], FAILED: ["fault", 5],
-                idle: ["idle", 2], printing: ["running", 1], heating: ["setup", 3],
-                cooling: ["idle", 2]};
-const state = (s) => { const c = states[s] || ["unknown", 0];
-                       return {state: c[0], state_code: c[1]}; };
+const codes = {offline: 0, stopped: 1, idle: 2, running: 3, fault: 4, maintenance: 5};
+const states = {IDLE: "idle", FINISH: "idle", PREPARE: "running", SLICING: "running",
+                RUNNING: "running", PAUSE: "stopped", FAILED: "fault", OFFLINE: "offline",
+                idle: "idle", printing: "running", heating: "running", cooling: "idle"};
+const state = (s) => ({state: states[s], state_code: codes[states[s]]});
 if (m.profile === "bambu") {
     const r = p.print || {};
     msg.payload = [

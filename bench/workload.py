@@ -31,7 +31,8 @@ MARKER_TOPIC = "bench/marker/status"
 session, one order, a first-in first-out buffer)."""
 
 JSON_FIELDS = [
-    {"path": "state", "signal": "state", "states": {"printing": "running"}},
+    {"path": "state", "signal": "state",
+     "states": {"printing": "running", "heating": "running", "cooling": "idle", "idle": "idle"}},
     {"path": "progress", "signal": "progress_pct"},
     {"path": "layer", "signal": "layer"},
     {"path": "temps.nozzle", "signal": "nozzle_temp_c"},

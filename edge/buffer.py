@@ -9,6 +9,13 @@ it; a restarted service first drains what the last run left. The buffer is bound
 
 All SQLite work runs in one dedicated thread, so the event loop never blocks on disk and
 the connection is only ever used from one thread.
+
+Points are stored as chunks: one row per appended batch, its lines joined by newlines.
+A row per point cost a third of the service's CPU at 10,000 messages/s (binding and
+reading each row holds the GIL; bench/README.md); a chunk costs one row whatever its
+size. The sink takes lines across chunks and may take a chunk in part: it then keeps
+only the chunk's tail, counted from the end so that a concurrent drop of the oldest
+lines cannot make it delete lines it never wrote.
 """
 
 from __future__ import annotations
@@ -19,13 +26,22 @@ import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from edge.eventlog import log_event
 from edge.health import Health
 
 T = TypeVar("T")
 SOURCE = "buffer"
+
+
+class Taken(NamedTuple):
+    """Lines the sink took, and how to delete exactly them once they are written."""
+
+    lines: list[str]
+    last_chunk: int
+    keep_last: int
+    """Lines of ``last_chunk`` not taken (its tail)."""
 
 
 class DurableBuffer:
@@ -57,11 +73,27 @@ class DurableBuffer:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process kills
-        db.execute("CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                   " added_ns INTEGER NOT NULL, line TEXT NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                   " added_ns INTEGER NOT NULL, count INTEGER NOT NULL, lines TEXT NOT NULL)")
         self._db = db
-        self._count = int(db.execute("SELECT count(*) FROM points").fetchone()[0])
+        self._adopt_points_table()
+        self._count = int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks").fetchone()[0])
         return self._count
+
+    def _adopt_points_table(self) -> None:
+        """A buffer written by version 0.1 (a row per point) becomes chunks, in order."""
+        assert self._db is not None
+        db = self._db
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'points'").fetchone():
+            return
+        db.execute("BEGIN")
+        rows = db.execute("SELECT added_ns, line FROM points ORDER BY id").fetchall()
+        for start in range(0, len(rows), 5000):
+            part = rows[start:start + 5000]
+            db.execute("INSERT INTO chunks (added_ns, count, lines) VALUES (?, ?, ?)",
+                       (part[0][0], len(part), "\n".join(line for _, line in part)))
+        db.execute("DROP TABLE points")
+        db.execute("COMMIT")
 
     async def append(self, lines: list[str]) -> None:
         if lines:
@@ -73,20 +105,42 @@ class DurableBuffer:
         assert self._db is not None
         db = self._db
         db.execute("BEGIN")
-        db.executemany("INSERT INTO points (added_ns, line) VALUES (?, ?)",
-                       [(now_ns, line) for line in lines])
+        db.execute("INSERT INTO chunks (added_ns, count, lines) VALUES (?, ?, ?)",
+                   (now_ns, len(lines), "\n".join(lines)))
         depth = self._count + len(lines)
-        dropped = 0
-        if depth > self.max_points:
-            dropped += db.execute(
-                "DELETE FROM points WHERE id IN (SELECT id FROM points ORDER BY id LIMIT ?)",
-                (depth - self.max_points,)).rowcount
-        dropped += db.execute("DELETE FROM points WHERE added_ns < ?",
-                              (now_ns - int(self.max_age_s * 1e9),)).rowcount
+        dropped = self._drop_oldest(depth - self.max_points) if depth > self.max_points else 0
+        cutoff = now_ns - int(self.max_age_s * 1e9)
+        dropped += int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks "
+                                  "WHERE added_ns < ?", (cutoff,)).fetchone()[0])
+        db.execute("DELETE FROM chunks WHERE added_ns < ?", (cutoff,))
         db.execute("COMMIT")
         self._dropped(dropped)
         self._count = depth - dropped
         return self._count
+
+    def _drop_oldest(self, excess: int) -> int:
+        """Delete the ``excess`` oldest lines: whole chunks, then the head of the next."""
+        assert self._db is not None
+        dropped = 0
+        for chunk_id, count, lines in self._db.execute(
+                "SELECT id, count, lines FROM chunks ORDER BY id").fetchall():
+            if dropped + count <= excess:
+                self._db.execute("DELETE FROM chunks WHERE id = ?", (chunk_id,))
+                dropped += count
+            else:
+                self._keep_tail(chunk_id, lines.split("\n"), count - (excess - dropped))
+                dropped = excess
+            if dropped >= excess:
+                break
+        return dropped
+
+    def _keep_tail(self, chunk_id: int, lines: list[str], keep: int) -> None:
+        assert self._db is not None
+        if keep <= 0:
+            self._db.execute("DELETE FROM chunks WHERE id = ?", (chunk_id,))
+        elif keep < len(lines):
+            self._db.execute("UPDATE chunks SET count = ?, lines = ? WHERE id = ?",
+                             (keep, "\n".join(lines[-keep:]), chunk_id))
 
     def _dropped(self, count: int) -> None:
         if count:
@@ -99,25 +153,44 @@ class DurableBuffer:
             self._dropping = False
             log_event("buffer.within_bounds")
 
-    async def peek(self, limit: int) -> list[tuple[int, str]]:
-        rows: list[tuple[int, str]] = await self._run(self._peek, limit)
-        return rows
+    async def take(self, limit: int) -> Taken | None:
+        """Up to ``limit`` of the oldest lines (None when empty); they stay until
+        :meth:`delete_taken`."""
+        taken: Taken | None = await self._run(self._take, limit)
+        return taken
 
-    def _peek(self, limit: int) -> list[tuple[int, str]]:
+    def _take(self, limit: int) -> Taken | None:
         assert self._db is not None
-        return list(self._db.execute("SELECT id, line FROM points ORDER BY id LIMIT ?",
-                                     (limit,)))
+        lines: list[str] = []
+        cursor = self._db.execute("SELECT id, count, lines FROM chunks ORDER BY id")
+        for chunk_id, count, text in cursor:
+            chunk = text.split("\n")
+            room = limit - len(lines)
+            lines += chunk[:room]
+            if count >= room:
+                cursor.close()
+                return Taken(lines, chunk_id, max(0, count - room))
+        return Taken(lines, chunk_id, 0) if lines else None
 
-    async def delete_through(self, last_id: int) -> None:
-        """Delete the oldest points up to ``last_id``: what :meth:`peek` returned, since
-        ids only grow and the sink takes each peek whole (one range, not one per row)."""
-        self.depth = await self._run(self._delete_through, last_id)
+    async def delete_taken(self, taken: Taken) -> None:
+        self.depth = await self._run(self._delete_taken, taken)
         self.health.set(SOURCE, "buffer_depth", self.depth)
 
-    def _delete_through(self, last_id: int) -> int:
+    def _delete_taken(self, taken: Taken) -> int:
         assert self._db is not None
-        removed = self._db.execute("DELETE FROM points WHERE id <= ?", (last_id,)).rowcount
-        self._count = max(0, self._count - int(removed))
+        db = self._db
+        db.execute("BEGIN")
+        before = int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks WHERE id <= ?",
+                                (taken.last_chunk,)).fetchone()[0])
+        db.execute("DELETE FROM chunks WHERE id < ?", (taken.last_chunk,))
+        row = db.execute("SELECT count, lines FROM chunks WHERE id = ?",
+                         (taken.last_chunk,)).fetchone()
+        kept = 0
+        if row is not None:
+            kept = min(row[0], taken.keep_last)
+            self._keep_tail(taken.last_chunk, row[1].split("\n") if kept else [], kept)
+        db.execute("COMMIT")
+        self._count = max(0, self._count - (before - kept))
         return self._count
 
     async def close(self) -> None:

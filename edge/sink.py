@@ -57,22 +57,22 @@ class InfluxSink:
                 if stop.is_set() and self._drain_deadline is None:
                     self._drain_deadline = loop.time() + self._drain_timeout
                 buffer.appended.clear()  # before the peek: an append after it wakes us
-                rows = await buffer.peek(self._batch_size)
-                if not rows:
+                taken = await buffer.take(self._batch_size)
+                if taken is None:
                     if stop.is_set():
                         return
                     await _first(buffer.appended.wait(), stop.wait(), within=None)
                     continue
-                if len(rows) < self._batch_size and not stop.is_set():
+                if len(taken.lines) < self._batch_size and not stop.is_set():
                     # batch by time: let a small batch grow for up to one flush interval
                     await _first(stop.wait(), within=self._flush_interval)
-                    rows = await buffer.peek(self._batch_size)
+                    taken = await buffer.take(self._batch_size) or taken
                 try:
-                    await self._write_isolating([line for _, line in rows])
+                    await self._write_isolating(taken.lines)
                 except Stopped:
                     log_event("sink.left_in_buffer", logging.WARNING, points=buffer.depth)
                     return
-                await buffer.delete_through(rows[-1][0])
+                await buffer.delete_taken(taken)
         finally:
             await self._writer.close()
 

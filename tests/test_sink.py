@@ -4,6 +4,8 @@ durable buffer on disk."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from pathlib import Path
 
 from edge.buffer import DurableBuffer
@@ -99,7 +101,8 @@ async def test_points_stay_on_disk_when_influxdb_is_away_at_stop(tmp_path: Path)
     await buffer.close()
     reopened = DurableBuffer(tmp_path / "buffer.sqlite", Health("s"))
     assert await reopened.open() == 2
-    assert [line for _, line in await reopened.peek(10)] == ["a f=1.0 1", "b f=2.0 2"]
+    taken = await reopened.take(10)
+    assert taken is not None and taken.lines == ["a f=1.0 1", "b f=2.0 2"]
     await reopened.close()
 
 
@@ -111,6 +114,38 @@ async def test_the_bound_drops_the_oldest_and_counts_exactly(tmp_path: Path) -> 
         await buffer.append([f"m f={i}.0 {i}" for i in range(start, start + 100)])
     assert buffer.depth == 1000
     assert health.get("buffer", "buffer_dropped") == 1500
-    rows = await buffer.peek(2000)
-    assert rows[0][1] == "m f=1500.0 1500" and rows[-1][1] == "m f=2499.0 2499"
+    taken = await buffer.take(2000)
+    assert taken is not None and len(taken.lines) == 1000
+    assert taken.lines[0] == "m f=1500.0 1500" and taken.lines[-1] == "m f=2499.0 2499"
+    await buffer.close()
+
+
+async def test_a_chunk_taken_in_part_keeps_its_tail_even_if_the_bound_trims_it(
+        tmp_path: Path) -> None:
+    buffer = DurableBuffer(tmp_path / "chunks.sqlite", Health("s"), max_points=1000)
+    await buffer.open()
+    await buffer.append([f"a{i} f=1.0 {i}" for i in range(600)])
+    taken = await buffer.take(250)  # the sink writes these 250 while ...
+    assert taken is not None and taken.lines[-1] == "a249 f=1.0 249"
+    await buffer.append([f"b{i} f=1.0 {i}" for i in range(500)])  # ... the bound drops 100
+    await buffer.delete_taken(taken)
+    assert buffer.depth == 850  # 1000 kept by the bound, minus the 150 written of them
+    rest = await buffer.take(2000)
+    assert rest is not None
+    assert rest.lines == [f"a{i} f=1.0 {i}" for i in range(250, 600)] + [
+        f"b{i} f=1.0 {i}" for i in range(500)]
+    await buffer.close()
+
+
+async def test_a_buffer_of_rows_per_point_is_adopted_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the layout of version 0.1
+        db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                   " added_ns INTEGER NOT NULL, line TEXT NOT NULL)")
+        db.executemany("INSERT INTO points (added_ns, line) VALUES (?, ?)",
+                       [(time.time_ns(), f"m f={i}.0 {i}") for i in range(7000)])
+    buffer = DurableBuffer(path, Health("s"))
+    assert await buffer.open() == 7000
+    taken = await buffer.take(10_000)
+    assert taken is not None and taken.lines == [f"m f={i}.0 {i}" for i in range(7000)]
     await buffer.close()
