@@ -3,9 +3,11 @@ normalise, KPIs, line protocol into a file), timed from the command's start to i
 
     .venv/bin/python -m bench.replay [--machines 20] [--hours 24] [--step 1]
 
-With the defaults the recording is a 20-machine day, about 1.7 million messages (10
-printers, half Bambu, half OctoPrint, each behind a plug, one message per device and
-second); generating it takes a while and a few hundred MB in a temporary directory.
+With the defaults the recording is a 20-device day, about 2 million messages: 10 Bambu
+printers (X1 full reports, P1 partial ones) each behind a plug (Tasmota, Shelly Gen2,
+Shelly Gen1), every device reporting each second (Tasmota adds a STATE message every
+tenth, Shelly Gen1 a topic per value). OctoPrint, at three messages a second, would
+make it 2.8 million. Generating it takes a while and a few hundred MB of /tmp.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def run(machines: int, hours: float, step: int, progress: Callable[[str], None] 
     printers = machines // 2
     scenario = Scenario.from_counts(printers, printers, 0, seed=5)
     scenario = scenario.model_copy(update={"printers": [
-        PrinterSpec(id=p.id, format="bambu" if i % 2 else "octoprint")
+        PrinterSpec(id=p.id, format="bambu" if i % 2 else "bambu_p1")
         for i, p in enumerate(scenario.printers)]})
     fleet = Fleet(scenario)
     with tempfile.TemporaryDirectory(prefix="circlemade-replay-bench-") as folder:
