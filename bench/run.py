@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import time
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,22 @@ from bench import latency, memory, opcua_items, replay, report, throughput
 from bench.harness import REPO
 from bench.node_red import NODE_RED_DIR
 
-FULL = {"messages": 60_000, "runs": 3, "latency_s": 60.0, "memory_min": 10.0,
-        "opcua_items": [1000, 5000, 10000], "opcua_s": 60.0, "replay_h": 24.0}
-QUICK = {"messages": 20_000, "runs": 1, "latency_s": 20.0, "memory_min": 2.0,
-         "opcua_items": [1000, 10000], "opcua_s": 20.0, "replay_h": 2.0}
+
+@dataclass(frozen=True)
+class Plan:
+    messages: int
+    runs: int
+    latency_s: float
+    memory_min: float
+    opcua_items: list[int]
+    opcua_s: float
+    replay_h: float
+
+
+FULL = Plan(messages=60_000, runs=3, latency_s=60.0, memory_min=10.0,
+            opcua_items=[1000, 5000, 10000], opcua_s=60.0, replay_h=24.0)
+QUICK = Plan(messages=20_000, runs=1, latency_s=20.0, memory_min=2.0,
+             opcua_items=[1000, 10000], opcua_s=20.0, replay_h=2.0)
 
 
 def _first_line(command: list[str]) -> str:
@@ -78,24 +91,24 @@ def main() -> None:
     def progress(text: str) -> None:
         print(f"[{(time.monotonic() - started) / 60:5.1f} min] {text}", flush=True)
 
-    results: dict[str, Any] = {"environment": environment(), "plan": plan,
+    results: dict[str, Any] = {"environment": environment(), "plan": asdict(plan),
                                "quick": args.quick}
-    progress(f"MQTT ingest: {len(throughput.CASES)} contenders x {plan['runs']} run(s) of "
-             f"{plan['messages']:,} messages")
+    progress(f"MQTT ingest: {len(throughput.CASES)} contenders x {plan.runs} run(s) of "
+             f"{plan.messages:,} messages")
     results["throughput"] = [r.as_dict() for r in throughput.run(
-        plan["messages"], 50, plan["runs"], progress=progress)]
-    progress(f"latency at 2,000 msg/s for {plan['latency_s']:g} s")
-    results["latency"] = latency.run(2000, plan["latency_s"], 50)
+        plan.messages, 50, plan.runs, progress=progress)]
+    progress(f"latency at 2,000 msg/s for {plan.latency_s:g} s")
+    results["latency"] = latency.run(2000, plan.latency_s, 50)
     progress(f"  p50 {results['latency']['p50_ms']:.0f} ms, p99 "
              f"{results['latency']['p99_ms']:.0f} ms")
-    progress(f"OPC UA monitored items {plan['opcua_items']}")
-    results["opcua"] = opcua_items.run(plan["opcua_items"], plan["opcua_s"], progress)
-    progress(f"replay of a recorded 20-machine workshop, {plan['replay_h']:g} h")
-    results["replay"] = replay.run(20, plan["replay_h"], 1, progress)
+    progress(f"OPC UA monitored items {plan.opcua_items}")
+    results["opcua"] = opcua_items.run(plan.opcua_items, plan.opcua_s, progress)
+    progress(f"replay of a recorded 20-machine workshop, {plan.replay_h:g} h")
+    results["replay"] = replay.run(20, plan.replay_h, 1, progress)
     progress(f"  {results['replay']['messages']:,} messages in "
              f"{results['replay']['seconds']:.1f} s")
-    progress(f"memory: 500 machines for {plan['memory_min']:g} min")
-    results["memory"] = memory.run(500, plan["memory_min"], progress)
+    progress(f"memory: 500 machines for {plan.memory_min:g} min")
+    results["memory"] = memory.run(500, plan.memory_min, progress)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     report.write(results, args.out)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ class Workshop:
                 self.machines.append(BenchMachine(mid, "printer", profile, device.topic, device,
                                                   printer))
                 continue
-            meter = SimulatedMeter(mid, lambda p=printer: 900.0 if p.heating else 40.0, i)
+            meter = SimulatedMeter(mid, partial(_plug_load, printer), i)
             if profile == "tasmota":
                 device, kind, topic = TasmotaPlug(meter, mid), "laser", f"tele/{mid}/SENSOR"
             else:
@@ -142,6 +143,11 @@ class Workshop:
 def marker_payload(sequence: int) -> bytes:
     return orjson.dumps({"state": "printing", "progress": sequence % 100, "layer": sequence,
                          "temps": {"nozzle": 0.0, "bed": 0.0}})
+
+
+def _plug_load(printer: SimulatedPrinter) -> float:
+    """What a plug in front of the printer reads: heaters on, or standby."""
+    return 900.0 if printer.heating else 40.0
 
 
 class _Both:

@@ -134,8 +134,9 @@ def mosquitto(data_dir: Path, port: int | None = None, listener_options: str = "
 
     Its defaults (``max_queued_messages 1000``, 20 in flight) drop messages to a slow
     subscriber at QoS 0 *and* 1, and 20 in flight would throttle an edge that acknowledges
-    after its buffer commit (deploy/mosquitto.conf says why 1000); ``user root`` keeps it from switching to the
-    ``mosquitto`` user, which could not write a data directory made by root.
+    after its buffer commit (deploy/mosquitto.conf says why 1000); ``user root`` keeps it
+    from switching to the ``mosquitto`` user, which could not write a data directory made
+    by root.
     """
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
