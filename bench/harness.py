@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
 from bench.workload import MARKER_TOPIC, Workshop, marker_payload
 from simulators import local_servers
 from simulators.mqtt_publisher import Publisher
@@ -54,6 +57,18 @@ def publish(port: int, workshop: Workshop, messages: int, sequence: int) -> None
         publisher.publish(topic, payload, qos=1)
     publisher.publish(MARKER_TOPIC, marker_payload(sequence), qos=1)
     publisher.close(timeout_s=600)
+
+
+def forget_session(port: int, client_id: str) -> None:
+    """End a contender's persistent session: left behind, Mosquitto would keep queueing
+    every later message of the benchmark for it (and persisting them), slowing down
+    whatever runs next."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=paho.MQTTv311, clean_session=True)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    client.disconnect()
+    client.loop_stop()
 
 
 class Process:

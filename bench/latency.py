@@ -24,7 +24,13 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
-from bench.harness import PacedPublisher, Servers, circlemade, servers_running
+from bench.harness import (
+    PacedPublisher,
+    Servers,
+    circlemade,
+    forget_session,
+    servers_running,
+)
 from bench.workload import Workshop
 from simulators import local_servers
 
@@ -106,6 +112,7 @@ def measure(servers: Servers, rate: float, seconds: float, machines: int) -> dic
     achieved = publisher.join()
     time.sleep(2)  # the last points reach InfluxDB
     service.stop()
+    forget_session(servers.mqtt.port, "bench-latency")
     values = proxy.latencies_ms
     cuts = permille(values)
     return {"rate": rate, "achieved_rate": achieved, "seconds": seconds, "machines": machines,

@@ -16,7 +16,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.harness import PacedPublisher, Servers, circlemade, servers_running
+from bench.harness import (
+    PacedPublisher,
+    Servers,
+    circlemade,
+    forget_session,
+    servers_running,
+)
 from bench.process_stats import cpu_s, rss_mb
 from bench.workload import Workshop
 
@@ -65,6 +71,7 @@ def measure(servers: Servers, machines: int, minutes: float,
     cpu_pct = 100 * (cpu_s(pid) - cpu_start) / (time.monotonic() - started)
     achieved = publisher.join()
     service.stop()
+    forget_session(servers.mqtt.port, "bench-memory")
     return {"machines": machines, "minutes": minutes, "rate": achieved,
             "rss_first_min_mb": max(mb for t, mb in samples if t <= 60),
             "rss_end_mb": samples[-1][1], "rss_max_mb": max(mb for _, mb in samples),

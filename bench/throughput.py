@@ -33,6 +33,7 @@ from bench.harness import (
     Process,
     Servers,
     circlemade,
+    forget_session,
     points_written,
     publish,
     servers_running,
@@ -193,6 +194,7 @@ def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
         process.stop()
         points = (points_written(process) if case.contender == "circlemade-edge"
                   else expected_points(workshop, messages))
+    forget_session(servers.mqtt.port, client_id)
     seconds = finished - process.connected_at
     return Drain(seconds, 100 * (cpu_after - cpu_before) / seconds, rss, points)
 
