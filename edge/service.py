@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.buffer import DurableBuffer
 from edge.config import Config
@@ -28,9 +28,11 @@ from edge.sink import InfluxSink
 from edge.status import status_path, write_status
 from edge.systemd import notify
 from gateways.mqtt import MqttGateway, Subscription
-from gateways.opcua import OpcUaGateway
 from gateways.profiles import Decoder, OpcUaSourceBase
 from gateways.raw_message import RawMessage
+
+if TYPE_CHECKING:
+    from gateways.opcua import OpcUaGateway
 
 QUEUE_BATCHES = 256
 """Bound of each inter-stage queue, in batches; a full queue makes the stage upstream wait."""
@@ -72,6 +74,9 @@ class EdgeService:
         for route, (machine_id, index) in routes(config).items():
             source = machines[machine_id].sources[index]
             if isinstance(source, OpcUaSourceBase):
+                # imported on use: asyncua and its cryptography are 20 MB of RSS that an
+                # MQTT-only workshop should not carry
+                from gateways.opcua import OpcUaGateway
                 self.opcua_gateways.append(OpcUaGateway(
                     source, route, source.decoder(config.site.id, machine_id), self.health))
                 continue

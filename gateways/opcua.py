@@ -29,8 +29,11 @@ from asyncua.crypto.validator import CertificateValidator, CertificateValidatorO
 from edge.eventlog import Throttle, log_event
 from edge.health import Health
 from edge.reading import Reading
+from gateways import opcua_variant_types
 from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
 from gateways.raw_message import RawMessage
+
+opcua_variant_types.install()
 
 POLICIES = {
     "Basic256Sha256": security_policies.SecurityPolicyBasic256Sha256,

@@ -90,3 +90,22 @@ def test_systemd_unit_runs_the_real_command() -> None:
     result = subprocess.run([sys.executable, "-m", "edge.cli", "run", "--help"],
                             capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0 and "--config" in result.stdout
+
+
+def test_an_mqtt_only_service_does_not_load_opcua(tmp_path: Path) -> None:
+    """asyncua and its cryptography are about 20 MB of RSS (bench/README.md, memory)."""
+    config = tmp_path / "edge.toml"
+    config.write_text(tomli_w.dumps({
+        "site": {"id": "lean"}, "brokers": [{"port": 1}],
+        "influx": {"api": "v1", "url": "http://127.0.0.1:1", "database": "lean"},
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "machines": [{"id": "m", "kind": "meter", "sources": [
+            {"topic": "lean/m", "profile": "tasmota"}]}]}))
+    probe = ("import sys; from edge.config import load_config; "
+             "from edge.service import EdgeService; "
+             f"EdgeService(load_config({str(config)!r})); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'asyncua')[:3])")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
