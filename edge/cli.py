@@ -16,6 +16,7 @@ from pathlib import Path
 
 from edge.config import Config, ConfigError, load_config
 from edge.eventlog import log_event, setup_logging
+from edge.heap import settle_after_start
 from gateways.profiles import SOURCE_MODELS
 
 EXIT_BAD_CONFIG = 2
@@ -186,6 +187,7 @@ def _record_or_replay(args: argparse.Namespace) -> int:
         count = asyncio.run(recording.record(config, args.output, args.duration))
         print(f"recorded {count} messages to {args.output}", file=sys.stderr)
         return 0
+    settle_after_start()
     try:
         if args.influx:
             lines = recording.Replayer(config).lines(recording.read_records(args.recording))
@@ -267,7 +269,9 @@ def _run(path: Path, log_level: str | None) -> int:
     from edge.service import EdgeService, stop_event
 
     async def serve() -> None:
-        await EdgeService(config).run(stop_event())
+        service = EdgeService(config)
+        settle_after_start()
+        await service.run(stop_event())
 
     try:
         asyncio.run(serve())

@@ -1,28 +1,34 @@
-"""MQTT gateway: one paho-mqtt client per broker, messages handed to asyncio in batches.
+"""MQTT gateway: one paho-mqtt client per broker, run by the service's event loop.
 
 Messages are acknowledged by hand (paho's ``manual_ack``): only once their points are in
 the durable buffer, so a killed edge loses nothing; the broker redelivers the rest to the
 persistent session (stable client id, clean_session false or MQTT 5 session expiry).
 
-paho runs its network loop in its own thread and reconnects forever with capped
-exponential backoff. Its callbacks only append to a list under a lock and, at most once
-per batch, wake the event loop; the async side takes the whole list at once. A
-per-message ``await`` would cost more than decoding (see DESIGN.md, measured figures),
-so batches are the unit of work in the hot path.
+paho runs on the event loop through its external-loop interface (socket callbacks,
+``loop_read``, ``loop_write``, ``loop_misc``), as aiomqtt does; only the blocking TCP/TLS
+connect runs in a worker thread. With paho's own network thread, each message crossed
+threads (a lock and a wake-up), each acknowledgement woke that thread through a socket
+pair, and the two threads took turns at the GIL (bench/README.md). The gateway
+reconnects forever with capped exponential backoff.
 
-Backpressure: paho's thread must never block (it also answers keepalives), so the
-pending list is unbounded; the bound is downstream, where ``out`` is a bounded queue and
-``run`` waits on it. With QoS 1 the broker's in-flight window limits what can pile up.
+Messages gather in a list and the pipeline takes the whole list at once, at most one
+wake-up per batch: a per-message ``await`` would cost more than decoding (DESIGN.md,
+measured figures), so batches are the unit of work in the hot path.
+
+Backpressure: the list is unbounded while ``run`` waits on the bounded ``out`` queue; with
+QoS 1 the broker's in-flight window limits what can pile up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -36,6 +42,7 @@ from edge.config import Broker
 from edge.eventlog import log_event
 from edge.reading import Reading
 from gateways.raw_message import RawMessage
+from gateways.read_ahead_socket import ReadAheadSocket
 
 LINGER_S = 0.005
 """After a wake-up, let messages gather this long before taking the batch: at high rates
@@ -43,8 +50,21 @@ one wake-up per message (a pipe write and an event-loop turn each) would cost mo
 the messages themselves; 5 ms of latency buys batches of tens to hundreds."""
 
 
+READ_BURST = 500
+"""Packets read per readiness of the socket before other tasks get their turn."""
+
+DISCONNECT_TIMEOUT_S = 5.0
+
 TOPIC_CACHE = 10_000
 """Topics whose routes are remembered; more than a workshop's devices ever use."""
+
+
+class ReadAheadClient(paho.Client):
+    """paho's client on a :class:`ReadAheadSocket`. ``_create_socket`` is paho's own (2.x);
+    tests/test_mqtt_gateway.py checks that the socket in use is ours."""
+
+    def _create_socket(self) -> Any:
+        return ReadAheadSocket(super()._create_socket())
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,33 +84,33 @@ class MqttGateway:
             self._routes[sub.topic].append(sub.route)
             self._qos[sub.topic] = max(self._qos.get(sub.topic, 0), sub.qos)
         self._topic_routes: dict[str, list[str]] = {}
-        self._lock = threading.Lock()
         self._pending: list[RawMessage | Reading] = []
-        self._wake_scheduled = False
+        self._received = 0
         self._wake = asyncio.Event()
+        self._socket_closed = asyncio.Event()
         self._stopping = False
+        self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         self._client: paho.Client | None = None
+        self._connection: asyncio.Task[None] | None = None
+        self._fd = -1
+        self._delay_s = broker.reconnect_min_s
         self._unreachable_logged = False
         self.connected = threading.Event()
 
     async def run(self, out: asyncio.Queue[list[RawMessage | Reading] | None]) -> None:
         """Receive until :meth:`stop`; every message received is put on ``out``."""
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._client = client = self._make_client()
-        client.connect_async(
-            self.broker.host,
-            self.broker.port,
-            keepalive=self.broker.keepalive_s,
-            **self._session_options(),
-        )
-        client.loop_start()
+        self._connection = asyncio.create_task(self._connect_forever(client))
         try:
             while True:
                 await self._wake.wait()
                 await asyncio.sleep(LINGER_S)
                 self._wake.clear()
-                batch = self._take()
+                batch, self._pending = self._pending, []
                 if batch:
                     await out.put(batch)
                 if self._stopping:
@@ -106,25 +126,112 @@ class MqttGateway:
         self._wake.set()
 
     async def _shutdown_client(self) -> None:
-        client = self._client
-        if client is not None:
-            self._client = None
-            client.disconnect()
-            await asyncio.to_thread(client.loop_stop)
+        client, self._client = self._client, None
+        if client is None:
+            return
+        self._closing = True
+        if client.socket() is not None:
+            client.disconnect()  # written by loop_write, then paho closes the socket
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._socket_closed.wait(), DISCONNECT_TIMEOUT_S)
+        if self._connection is not None:
+            self._connection.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connection
 
-    def _take(self) -> list[RawMessage | Reading]:
-        with self._lock:
-            batch, self._pending = self._pending, []
-            self._wake_scheduled = False
-        return batch
+    # -- connection -----------------------------------------------------------------------
 
-    def _make_client(self) -> paho.Client:
-        if self.broker.mqtt_version == "5":
-            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                                 protocol=paho.MQTTv5, manual_ack=True)
+    async def _connect_forever(self, client: paho.Client) -> None:
+        while not self._closing:
+            self._socket_closed.clear()
+            try:
+                rc = await asyncio.to_thread(
+                    client.connect, self.broker.host, self.broker.port,
+                    keepalive=self.broker.keepalive_s, **self._session_options())
+                if rc != paho.MQTT_ERR_SUCCESS:
+                    raise ConnectionError(paho.error_string(rc))
+            except (OSError, ssl.SSLError) as error:
+                self._unreachable(error)
+            else:
+                keepalive = asyncio.create_task(self._keep_alive(client))
+                await self._socket_closed.wait()
+                keepalive.cancel()
+            if self._closing:
+                return
+            await asyncio.sleep(self._delay_s)
+            self._delay_s = min(self._delay_s * 2, max(1.0, self.broker.reconnect_max_s))
+
+    async def _keep_alive(self, client: paho.Client) -> None:
+        """paho's pings and its check that the broker still answers."""
+        while True:
+            await asyncio.sleep(1.0)
+            if client.loop_misc() != paho.MQTT_ERR_SUCCESS:
+                return
+
+    def _in_loop(self, callback: Callable[..., object], *args: Any) -> None:
+        """paho calls the socket callbacks from the connecting worker thread too."""
+        assert self._loop is not None
+        if threading.get_ident() == self._loop_thread:
+            callback(*args)
         else:
-            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                                 protocol=paho.MQTTv311, clean_session=False, manual_ack=True)
+            self._loop.call_soon_threadsafe(callback, *args)
+
+    def _on_socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        self._fd = sock.fileno()
+        self._in_loop(self._watch, client, self._fd)
+
+    def _watch(self, client: paho.Client, fd: int) -> None:
+        assert self._loop is not None
+        if fd == self._fd:  # not closed meanwhile
+            self._loop.add_reader(fd, self._readable, client)
+
+    def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        fd, self._fd = self._fd, -1
+        self._in_loop(self._unwatch, fd)
+
+    def _unwatch(self, fd: int) -> None:
+        assert self._loop is not None
+        if fd >= 0:
+            self._loop.remove_reader(fd)
+            self._loop.remove_writer(fd)
+        self._socket_closed.set()
+
+    def _on_socket_register_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        self._in_loop(self._watch_write, client, sock.fileno())
+
+    def _watch_write(self, client: paho.Client, fd: int) -> None:
+        assert self._loop is not None
+        if fd == self._fd:
+            self._loop.add_writer(fd, client.loop_write)
+
+    def _on_socket_unregister_write(self, client: paho.Client, userdata: Any,
+                                    sock: Any) -> None:
+        assert self._loop is not None
+        fd = sock.fileno()
+        self._in_loop(self._loop.remove_writer, fd)
+
+    def _readable(self, client: paho.Client) -> None:
+        """Read what has arrived, a burst of packets per turn of the event loop: one
+        ``loop_read`` reads one packet, and a turn of the loop per message would cost
+        more than the message."""
+        for _ in range(READ_BURST):
+            received = self._received
+            if client.loop_read() != paho.MQTT_ERR_SUCCESS or self._received == received:
+                break
+        sock = client.socket()
+        pending = getattr(sock, "pending", None)  # TLS: decrypted bytes the fd does not show
+        if pending is not None and pending():
+            assert self._loop is not None
+            self._loop.call_soon(self._readable, client)
+
+    def _make_client(self) -> ReadAheadClient:
+        if self.broker.mqtt_version == "5":
+            client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                     protocol=paho.MQTTv5, manual_ack=True)
+        else:
+            client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                     protocol=paho.MQTTv311, clean_session=False,
+                                     manual_ack=True)
         if self.broker.username:
             password = self.broker.password()
             client.username_pw_set(
@@ -137,15 +244,14 @@ class MqttGateway:
                 keyfile=str(self.broker.key_file) if self.broker.key_file else None,
                 cert_reqs=ssl.CERT_REQUIRED,
             )
-        client.reconnect_delay_set(
-            min_delay=max(1, int(self.broker.reconnect_min_s)),
-            max_delay=max(1, int(self.broker.reconnect_max_s)),
-        )
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_socket_open = self._on_socket_open
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_register_write = self._on_socket_register_write
+        client.on_socket_unregister_write = self._on_socket_unregister_write
         return client
 
     def _session_options(self) -> dict[str, Any]:
@@ -170,6 +276,7 @@ class MqttGateway:
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         received_ns = time.time_ns()
+        self._received += 1
         topic = message.topic
         routes = self._routes_of(topic)
         ack = partial(client.ack, message.mid, message.qos) if message.qos else None
@@ -178,14 +285,12 @@ class MqttGateway:
                 ack()
             return
         payload = bytes(message.payload)
-        with self._lock:
-            for route in routes:
-                self._pending.append(RawMessage(route, topic, payload, received_ns, ack))
-                ack = None  # one acknowledgement per message, whatever its routes
-            schedule = not self._wake_scheduled
-            self._wake_scheduled = True
-        if schedule and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        pending = self._pending
+        for route in routes:
+            pending.append(RawMessage(route, topic, payload, received_ns, ack))
+            ack = None  # one acknowledgement per message, whatever its routes
+        if not self._wake.is_set():
+            self._wake.set()
 
     def _on_connect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
@@ -195,17 +300,18 @@ class MqttGateway:
                       reason=str(reason))
             return
         self._unreachable_logged = False
+        self._delay_s = self.broker.reconnect_min_s
         client.subscribe([(topic, self._qos[topic]) for topic in self._routes])
         self.connected.set()
         log_event("mqtt.connected", broker=self.broker.id, host=self.broker.host,
                   port=self.broker.port, client_id=self.client_id,
                   session_present=bool(flags.session_present), topics=len(self._routes))
 
-    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+    def _unreachable(self, error: Exception) -> None:
         if not self._unreachable_logged:
             self._unreachable_logged = True
             log_event("mqtt.unreachable", logging.WARNING, broker=self.broker.id,
-                      host=self.broker.host, port=self.broker.port,
+                      host=self.broker.host, port=self.broker.port, error=str(error),
                       retry_max_s=self.broker.reconnect_max_s)
 
     def _on_disconnect(

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
+
+import pytest
 
 from edge.config import Broker
 from gateways.mqtt import MqttGateway, Subscription
 from gateways.raw_message import RawMessage
+from gateways.read_ahead_socket import ReadAheadSocket
 from simulators import local_servers
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import serve
@@ -34,11 +38,14 @@ async def test_messages_arrive_in_batches_in_order(mosquitto: local_servers.Loca
     queue: asyncio.Queue[list[RawMessage] | None] = asyncio.Queue()
     task = asyncio.create_task(gateway.run(queue))
     assert await asyncio.to_thread(gateway.connected.wait, 10)
+    # paho's _create_socket is private: a paho that renames it fails here, not silently
+    assert gateway._client is not None
+    assert isinstance(gateway._client.socket(), ReadAheadSocket)
     publisher = Publisher("127.0.0.1", mosquitto.port, "test-batches-pub")
     publisher.wait_connected()
     for i in range(5000):
         publisher.publish(f"batch/m{i % 7}/data", str(i).encode(), qos=1)
-    time.sleep(1.0)  # noqa: ASYNC251 -- a busy event loop: paho's thread keeps receiving
+    time.sleep(1.0)  # noqa: ASYNC251 -- a busy event loop: the broker keeps sending
     batches = await collect(queue, 5000)
     publisher.close()
     await gateway.stop()
@@ -79,3 +86,23 @@ async def test_gateway_reconnects_after_a_broker_restart(tmp_path: Path) -> None
         await task
     finally:
         gen.close()
+
+
+def test_read_ahead_socket_serves_small_reads_from_one_recv() -> None:
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    sock = ReadAheadSocket(ours)
+    try:
+        theirs.sendall(b"\x30\x05hello\x30\x02ok")
+        time.sleep(0.1)
+        assert sock.recv(1) == b"\x30" and sock.pending() == 10  # the rest is held
+        assert sock.recv(1) == b"\x05" and sock.recv(5) == b"hello"
+        assert sock.recv(1) == b"\x30" and sock.recv(1) == b"\x02"
+        assert sock.recv(10) == b"ok" and sock.pending() == 0  # no more than it holds
+        with pytest.raises(BlockingIOError):
+            sock.recv(1)
+        theirs.close()
+        assert sock.recv(1) == b""  # the peer closed: paho sees the end as from a socket
+        assert sock.fileno() == ours.fileno()  # everything else is the socket's own
+    finally:
+        ours.close()

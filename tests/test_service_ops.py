@@ -109,3 +109,13 @@ def test_an_mqtt_only_service_does_not_load_opcua(tmp_path: Path) -> None:
                             timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_heap_is_settled_after_start() -> None:
+    probe = ("import gc; from edge.heap import settle_after_start, YOUNG_THRESHOLD; "
+             "before = gc.get_freeze_count(); settle_after_start(); "
+             "print(before == 0, gc.get_freeze_count() > 10_000, "
+             "gc.get_threshold()[0] == YOUNG_THRESHOLD, gc.isenabled())")
+    result = subprocess.run([sys.executable, "-c", f"import edge.cli; {probe}"],
+                            capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.stdout.split() == ["True"] * 4, result.stderr
