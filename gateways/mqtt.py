@@ -53,6 +53,11 @@ the messages themselves; 5 ms of latency buys batches of tens to hundreds."""
 READ_BURST = 500
 """Packets read per readiness of the socket before other tasks get their turn."""
 
+MAX_PENDING = 5_000
+"""Messages held for the pipeline before the gateway stops reading: TCP then holds the
+broker back, which keeps them in its queue. Without it a fast broker (a persistent
+session's backlog) filled memory faster than the pipeline emptied it."""
+
 DISCONNECT_TIMEOUT_S = 5.0
 
 TOPIC_CACHE = 10_000
@@ -95,6 +100,7 @@ class MqttGateway:
         self._client: paho.Client | None = None
         self._connection: asyncio.Task[None] | None = None
         self._fd = -1
+        self._paused = False
         self._delay_s = broker.reconnect_min_s
         self._unreachable_logged = False
         self.connected = threading.Event()
@@ -111,6 +117,8 @@ class MqttGateway:
                 await asyncio.sleep(LINGER_S)
                 self._wake.clear()
                 batch, self._pending = self._pending, []
+                if self._paused:
+                    self._resume_reading()
                 if batch:
                     await out.put(batch)
                 if self._stopping:
@@ -183,7 +191,16 @@ class MqttGateway:
     def _watch(self, client: paho.Client, fd: int) -> None:
         assert self._loop is not None
         if fd == self._fd:  # not closed meanwhile
+            self._paused = False
             self._loop.add_reader(fd, self._readable, client)
+
+    def _resume_reading(self) -> None:
+        assert self._loop is not None
+        self._paused = False
+        client = self._client
+        if self._fd >= 0 and client is not None:
+            self._loop.add_reader(self._fd, self._readable, client)
+            self._loop.call_soon(self._readable, client)  # what the read-ahead holds
 
     def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         fd, self._fd = self._fd, -1
@@ -218,10 +235,14 @@ class MqttGateway:
             received = self._received
             if client.loop_read() != paho.MQTT_ERR_SUCCESS or self._received == received:
                 break
+        assert self._loop is not None
+        if len(self._pending) >= MAX_PENDING and self._fd >= 0:
+            self._loop.remove_reader(self._fd)  # until run() takes the batch
+            self._paused = True
+            return
         sock = client.socket()
         pending = getattr(sock, "pending", None)  # TLS: decrypted bytes the fd does not show
         if pending is not None and pending():
-            assert self._loop is not None
             self._loop.call_soon(self._readable, client)
 
     def _make_client(self) -> ReadAheadClient:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import Broker
-from gateways.mqtt import MqttGateway, Subscription
+from gateways.mqtt import MAX_PENDING, READ_BURST, MqttGateway, Subscription
 from gateways.raw_message import RawMessage
 from gateways.read_ahead_socket import ReadAheadSocket
 from simulators import local_servers
@@ -106,3 +106,33 @@ def test_read_ahead_socket_serves_small_reads_from_one_recv() -> None:
         assert sock.fileno() == ours.fileno()  # everything else is the socket's own
     finally:
         ours.close()
+
+
+async def test_reading_pauses_while_the_pipeline_holds_back(
+        mosquitto: local_servers.LocalServer) -> None:
+    """QoS 0 has no broker window: the gateway's own bound keeps memory flat, and nothing
+    is lost while it waits."""
+    gateway = MqttGateway(Broker(port=mosquitto.port), "test-pause",
+                          [Subscription("pause/+", 0, "r")])
+    queue: asyncio.Queue[list[RawMessage] | None] = asyncio.Queue(maxsize=1)
+    task = asyncio.create_task(gateway.run(queue))
+    assert await asyncio.to_thread(gateway.connected.wait, 10)
+    publisher = Publisher("127.0.0.1", mosquitto.port, "test-pause-pub")
+    publisher.wait_connected()
+    total = 4 * MAX_PENDING
+    for i in range(total):
+        publisher.publish(f"pause/m{i % 5}", str(i).encode(), qos=0)
+    held = []
+    for _ in range(30):  # nobody takes from the queue for three seconds
+        await asyncio.sleep(0.1)
+        held.append(len(gateway._pending))
+    assert MAX_PENDING <= max(held) <= MAX_PENDING + READ_BURST, max(held)
+    received: list[int] = []
+    while len(received) < total:
+        batch = await asyncio.wait_for(queue.get(), 20)
+        assert batch is not None
+        received += [int(m.payload) for m in batch]
+    assert received == list(range(total))
+    publisher.close()
+    await gateway.stop()
+    await task
