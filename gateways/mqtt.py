@@ -117,10 +117,10 @@ class MqttGateway:
                 await asyncio.sleep(LINGER_S)
                 self._wake.clear()
                 batch, self._pending = self._pending, []
-                if self._paused:
-                    self._resume_reading()
                 if batch:
                     await out.put(batch)
+                if self._paused:  # only once the pipeline has taken the batch
+                    self._resume_reading()
                 if self._stopping:
                     return
         finally:
@@ -231,6 +231,8 @@ class MqttGateway:
         """Read what has arrived, a burst of packets per turn of the event loop: one
         ``loop_read`` reads one packet, and a turn of the loop per message would cost
         more than the message."""
+        if self._paused:  # a turn scheduled before the pause
+            return
         for _ in range(READ_BURST):
             received = self._received
             if client.loop_read() != paho.MQTT_ERR_SUCCESS or self._received == received:
