@@ -189,18 +189,18 @@ class MqttGateway:
         self._in_loop(self._watch, client, self._fd)
 
     def _watch(self, client: paho.Client, fd: int) -> None:
-        assert self._loop is not None
         if fd == self._fd:  # not closed meanwhile
-            self._paused = False
-            self._loop.add_reader(fd, self._readable, client)
+            self._start_reading(client)
 
     def _resume_reading(self) -> None:
+        if self._fd >= 0 and self._client is not None:
+            self._start_reading(self._client)
+
+    def _start_reading(self, client: paho.Client) -> None:
         assert self._loop is not None
         self._paused = False
-        client = self._client
-        if self._fd >= 0 and client is not None:
-            self._loop.add_reader(self._fd, self._readable, client)
-            self._loop.call_soon(self._readable, client)  # what the read-ahead holds
+        self._loop.add_reader(self._fd, self._readable, client)
+        self._loop.call_soon(self._readable, client)  # what the read-ahead already holds
 
     def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         fd, self._fd = self._fd, -1
@@ -224,8 +224,7 @@ class MqttGateway:
     def _on_socket_unregister_write(self, client: paho.Client, userdata: Any,
                                     sock: Any) -> None:
         assert self._loop is not None
-        fd = sock.fileno()
-        self._in_loop(self._loop.remove_writer, fd)
+        self._in_loop(self._loop.remove_writer, sock.fileno())
 
     def _readable(self, client: paho.Client) -> None:
         """Read what has arrived, a burst of packets per turn of the event loop: one
