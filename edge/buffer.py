@@ -1,11 +1,20 @@
 """The durable outbox: line protocol points on disk (SQLite in WAL mode) between the
 pipeline and InfluxDB.
 
-A point is appended (and committed) before the MQTT message it came from is acknowledged,
-and deleted only after InfluxDB accepted it, so neither an outage nor a SIGKILL loses
-it; a restarted service first drains what the last run left. The buffer is bounded by
-``max_points`` and ``max_age_s``; past a bound the oldest points are dropped, counted in
-``edge_health`` (``buffer_dropped``) and logged once per episode.
+A point is appended (and committed, fsynced by default) before the MQTT message it came
+from is acknowledged, and deleted only after InfluxDB accepted it, so neither an outage,
+a SIGKILL nor a power cut loses it; a restarted service first drains what the last run
+left. The buffer is bounded by ``max_points``, ``max_bytes`` and ``max_age_s``; past a
+bound the oldest points are dropped, counted in ``edge_health`` (``buffer_dropped``) and
+logged once per episode.
+
+The disk is not the buffer's alone: below ``min_free_bytes`` of free space (or when
+SQLite finds the disk full) an append raises :class:`BufferFull` and changes nothing, so
+the caller can hold back the acknowledgements and try again once the sink has made room
+(pages freed inside the file count as room). A file SQLite finds damaged is moved aside
+(``<name>.damaged-<time>``, for ``circlemade buffer recover``) and a fresh one started: a
+broken file must not keep the edge down. A directory the service cannot write is a start
+error naming the path (:class:`BufferUnavailable`).
 
 All SQLite work runs in one dedicated thread, so the event loop never blocks on disk and
 the connection is only ever used from one thread.
@@ -21,10 +30,15 @@ lines cannot make it delete lines it never wrote.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -33,6 +47,21 @@ from edge.health import Health
 
 T = TypeVar("T")
 SOURCE = "buffer"
+DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+"""SQLite's names for a file that is not (or no longer) a sound database."""
+
+
+class BufferUnavailable(Exception):
+    """The buffer cannot be used at all (its directory or file is not writable): a start
+    error, with the path in the text."""
+
+
+class BufferFull(Exception):
+    """Nothing was appended: the disk is full or below the free-space floor."""
+
+    def __init__(self, message: str, free_bytes: int) -> None:
+        super().__init__(message)
+        self.free_bytes = free_bytes
 
 
 class Taken(NamedTuple):
@@ -42,22 +71,42 @@ class Taken(NamedTuple):
     last_chunk: int
     keep_last: int
     """Lines of ``last_chunk`` not taken (its tail)."""
+    generation: int = 0
+    """Which file they came from: a file set aside meanwhile has nothing to delete."""
 
 
 class DurableBuffer:
     def __init__(self, path: Path, health: Health, max_points: int = 5_000_000,
-                 max_age_s: float = 7 * 86400) -> None:
+                 max_age_s: float = 7 * 86400, max_bytes: int = 2_000_000_000,
+                 min_free_bytes: int = 50_000_000, fsync: bool = True) -> None:
         self.path, self.health = path, health
         self.max_points, self.max_age_s = max_points, max_age_s
+        self.max_bytes, self.min_free_bytes, self.fsync = max_bytes, min_free_bytes, fsync
         self.appended = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="buffer")
         self._db: sqlite3.Connection | None = None
         self._dropping = False
+        self.last_drop_s: float | None = None
+        self._generation = 0
+        self._page_size = 4096
         self._count = 0  # touched only in the buffer's thread
         self.depth = 0
 
-    async def _run(self, function: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._mending, function, *args)
+
+    def _mending(self, function: Callable[..., T], *args: Any) -> T:
+        """``function`` in the buffer's thread; a damaged file is set aside and the call
+        made once more on a fresh one."""
+        try:
+            return function(*args)
+        except sqlite3.DatabaseError as exc:
+            if exc.sqlite_errorname not in DAMAGED:
+                raise
+            self._set_aside(exc)
+            self._connect()
+            return function(*args)
 
     async def open(self) -> int:
         """Open (or create) the file; the number of points an earlier run left."""
@@ -69,16 +118,75 @@ class DurableBuffer:
         return self.depth
 
     def _open(self) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process kills
-        db.execute("CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                   " added_ns INTEGER NOT NULL, count INTEGER NOT NULL, lines TEXT NOT NULL)")
-        self._db = db
-        self._adopt_points_table()
-        self._count = int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks").fetchone()[0])
+        self._check_access()
+        self._connect()
+        assert self._db is not None
+        check = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":  # a file can open and still be damaged inside
+            damaged = sqlite3.DatabaseError(f"quick_check: {check}")
+            damaged.sqlite_errorname = "SQLITE_CORRUPT"
+            raise damaged
         return self._count
+
+    def _check_access(self) -> None:
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise BufferUnavailable(f"{folder}: cannot create the buffer's directory: "
+                                    f"{exc.strerror}") from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise BufferUnavailable(f"{folder}: the buffer's directory is not writable by "
+                                    f"this user (uid {os.getuid()})")
+        for path in (self.path, *self._companions()):
+            if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+                raise BufferUnavailable(f"{path}: the buffer's file is not readable and "
+                                        f"writable by this user (uid {os.getuid()})")
+
+    def _companions(self) -> list[Path]:
+        return [self.path.with_name(self.path.name + suffix) for suffix in ("-wal", "-shm")]
+
+    def _connect(self) -> None:
+        self._close_quietly()
+        try:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            # FULL: each commit is on the disk before the broker hears the acknowledgement
+            db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
+            db.execute("CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY "
+                       "AUTOINCREMENT, added_ns INTEGER NOT NULL, count INTEGER NOT NULL, "
+                       "lines TEXT NOT NULL)")
+            self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
+            self._db = db
+            self._adopt_points_table()
+            self._count = int(db.execute(
+                "SELECT coalesce(sum(count), 0) FROM chunks").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            self._close_quietly()
+            if exc.sqlite_errorname in DAMAGED:
+                raise
+            raise BufferUnavailable(f"{self.path}: cannot open the buffer: {exc}") from None
+        os.chmod(self.path, 0o600)  # points carry the workshop's data
+
+    def _close_quietly(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def _set_aside(self, error: sqlite3.DatabaseError) -> None:
+        """Move a damaged file (and its WAL) out of the way, keeping it for recovery."""
+        self._close_quietly()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        moved = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        for path in (self.path, *self._companions()):
+            if path.exists():
+                path.replace(moved.with_name(moved.name + path.name[len(self.path.name):]))
+        self._generation += 1
+        self.health.count(SOURCE, "buffer_damaged")
+        log_event("buffer.damaged", logging.ERROR, path=str(self.path), moved_to=str(moved),
+                  error=str(error), action="started on a fresh file; "
+                  f"'circlemade buffer recover {moved} -c CONFIG' writes what it still holds")
 
     def _adopt_points_table(self) -> None:
         """A buffer written by version 0.1 (a row per point) becomes chunks, in order."""
@@ -96,27 +204,67 @@ class DurableBuffer:
         db.execute("COMMIT")
 
     async def append(self, lines: list[str]) -> None:
+        """Commit ``lines``; :class:`BufferFull` (nothing appended) when there is no room."""
         if lines:
             self.depth = await self._run(self._append, lines, time.time_ns())
             self.health.set(SOURCE, "buffer_depth", self.depth)
             self.appended.set()
 
+    def _free_bytes(self) -> int:
+        """Room for new chunks: the disk's free space and the pages free inside the file."""
+        assert self._db is not None
+        free_pages = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
+        return shutil.disk_usage(self.path.parent).free + free_pages * self._page_size
+
     def _append(self, lines: list[str], now_ns: int) -> int:
         assert self._db is not None
         db = self._db
-        db.execute("BEGIN")
-        db.execute("INSERT INTO chunks (added_ns, count, lines) VALUES (?, ?, ?)",
-                   (now_ns, len(lines), "\n".join(lines)))
-        depth = self._count + len(lines)
-        dropped = self._drop_oldest(depth - self.max_points) if depth > self.max_points else 0
-        cutoff = now_ns - int(self.max_age_s * 1e9)
-        dropped += int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks "
-                                  "WHERE added_ns < ?", (cutoff,)).fetchone()[0])
-        db.execute("DELETE FROM chunks WHERE added_ns < ?", (cutoff,))
-        db.execute("COMMIT")
+        text = "\n".join(lines)
+        free = self._free_bytes()
+        if free - len(text) < self.min_free_bytes:
+            raise BufferFull(f"{self.path.parent}: {free:,} bytes free, below the floor of "
+                             f"{self.min_free_bytes:,} ([buffer] min_free_bytes)", free)
+        try:
+            db.execute("BEGIN")
+            db.execute("INSERT INTO chunks (added_ns, count, lines) VALUES (?, ?, ?)",
+                       (now_ns, len(lines), text))
+            depth = self._count + len(lines)
+            dropped = self._drop_oldest(depth - self.max_points) if depth > self.max_points else 0
+            dropped += self._drop_beyond_bytes()
+            cutoff = now_ns - int(self.max_age_s * 1e9)
+            dropped += int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks "
+                                      "WHERE added_ns < ?", (cutoff,)).fetchone()[0])
+            db.execute("DELETE FROM chunks WHERE added_ns < ?", (cutoff,))
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if exc.sqlite_errorname != "SQLITE_FULL":
+                raise
+            free = shutil.disk_usage(self.path.parent).free
+            raise BufferFull(f"{self.path}: {exc}", free) from None
         self._dropped(dropped)
         self._count = depth - dropped
         return self._count
+
+    def _drop_beyond_bytes(self) -> int:
+        """Past ``max_bytes`` of pages in use, the oldest chunks until it fits again."""
+        assert self._db is not None
+        db = self._db
+        pages, free_pages = (int(db.execute(f"PRAGMA {name}").fetchone()[0])
+                             for name in ("page_count", "freelist_count"))
+        excess = (pages - free_pages) * self._page_size - self.max_bytes
+        dropped = 0
+        if excess <= 0:
+            return 0
+        for chunk_id, count, size in db.execute(
+                "SELECT id, count, length(lines) FROM chunks ORDER BY id").fetchall():
+            if excess <= 0:
+                break
+            db.execute("DELETE FROM chunks WHERE id = ?", (chunk_id,))
+            dropped += count
+            excess -= size
+        return dropped
 
     def _drop_oldest(self, excess: int) -> int:
         """Delete the ``excess`` oldest lines: whole chunks, then the head of the next."""
@@ -144,11 +292,13 @@ class DurableBuffer:
 
     def _dropped(self, count: int) -> None:
         if count:
+            self.last_drop_s = time.time()
             self.health.count(SOURCE, "buffer_dropped", count)
             if not self._dropping:
                 self._dropping = True
                 log_event("buffer.dropping_oldest", logging.ERROR, dropped=count,
-                          max_points=self.max_points, max_age_s=self.max_age_s)
+                          max_points=self.max_points, max_bytes=self.max_bytes,
+                          max_age_s=self.max_age_s)
         elif self._dropping:
             self._dropping = False
             log_event("buffer.within_bounds")
@@ -169,8 +319,8 @@ class DurableBuffer:
             lines += chunk[:room]
             if count >= room:
                 cursor.close()
-                return Taken(lines, chunk_id, max(0, count - room))
-        return Taken(lines, chunk_id, 0) if lines else None
+                return Taken(lines, chunk_id, max(0, count - room), self._generation)
+        return Taken(lines, chunk_id, 0, self._generation) if lines else None
 
     async def delete_taken(self, taken: Taken) -> None:
         self.depth = await self._run(self._delete_taken, taken)
@@ -178,6 +328,8 @@ class DurableBuffer:
 
     def _delete_taken(self, taken: Taken) -> int:
         assert self._db is not None
+        if taken.generation != self._generation:
+            return self._count  # its file was set aside: nothing of it is here
         db = self._db
         db.execute("BEGIN")
         before = int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks WHERE id <= ?",
@@ -195,6 +347,6 @@ class DurableBuffer:
 
     async def close(self) -> None:
         if self._db is not None:
-            await self._run(self._db.close)
-            self._db = None
+            await asyncio.get_running_loop().run_in_executor(self._executor,
+                                                             self._close_quietly)
         self._executor.shutdown(wait=True)

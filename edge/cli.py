@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -125,10 +126,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "status":
         from edge.status import read_status, status_path
 
-        config = _load(args.config)
+        config = _load(args.config, secrets=False)  # reads files only: no secrets needed
         if config is None:
             return EXIT_BAD_CONFIG
-        code, lines = read_status(status_path(config.buffer_path()), config.health_interval_s)
+        code, lines = read_status(status_path(config.buffer_path()), config.health_interval_s,
+                                  config.status)
         print("\n".join(lines))
         return code
     if args.command == "dashboards":
@@ -156,9 +158,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 130
 
 
-def _load(path: Path) -> Config | None:
+def _load(path: Path, secrets: bool = True) -> Config | None:
     try:
-        return load_config(path)
+        return load_config(path, secrets=secrets)
     except ConfigError as exc:
         print(f"{exc}\n{path}: not started: {len(exc.problems)} problem(s) in the config",
               file=sys.stderr)
@@ -266,6 +268,8 @@ def _run(path: Path, log_level: str | None) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     setup_logging(log_level or config.logging.level, fmt=config.logging.format)
+    os.umask(0o077)  # buffer, dead letters (payloads verbatim) and status: the service's own
+    from edge.buffer import BufferUnavailable
     from edge.service import EdgeService, stop_event
 
     async def serve() -> None:
@@ -275,6 +279,10 @@ def _run(path: Path, log_level: str | None) -> int:
 
     try:
         asyncio.run(serve())
+    except BufferUnavailable as exc:
+        log_event("service.cannot_start", 50, error=str(exc))
+        print(f"circlemade run: not started: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:
         log_event("service.crashed", 50, error=f"{type(exc).__name__}: {exc}")
         raise

@@ -13,12 +13,15 @@ import tomllib
 import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
+from edge.reading import TimeBounds
 from edge.secrets import SECRET_KEYS, SecretUnavailable, read_secret
 from gateways.profiles import PROFILE_NAMES, Source
 from gateways.profiles.base import Identifier, MqttSourceBase, StrictModel
@@ -93,6 +96,16 @@ class Influx(StrictModel):
     retry_min_s: PositiveSeconds = 0.5
     retry_max_s: PositiveSeconds = 30.0
 
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, url: str) -> str:
+        if "@" in urlsplit(url).netloc:
+            raise PydanticCustomError(
+                "url_credentials", "credentials must not be written in the URL (they would "
+                "be logged); give username with password_env or password_file, or token_env "
+                "or token_file")
+        return url
+
     def token(self) -> SecretStr | None:
         return read_secret(self.token_env, self.token_file)
 
@@ -111,7 +124,43 @@ class BufferSettings(StrictModel):
     path: Path | None = None
     """SQLite file; default $XDG_STATE_HOME/circlemade/<site>-<target>.sqlite."""
     max_points: int = Field(default=5_000_000, ge=1000)
+    max_bytes: int = Field(default=2_000_000_000, ge=1_000_000)
+    """Bound of the file's pages in use; past it (like past max_points or max_age_s) the
+    oldest points are dropped and counted."""
     max_age_s: float = Field(default=7 * 86400, gt=0)
+    min_free_bytes: int = Field(default=50_000_000, ge=0)
+    """Free space the buffer leaves on its disk: below it nothing is appended and nothing
+    acknowledged (the broker keeps the messages) until the sink has made room."""
+    fsync: bool = True
+    """Each commit is on the disk (fsync) before its messages are acknowledged, so a power
+    cut loses nothing acknowledged; false saves the fsync per batch on slow SD cards and
+    keeps only what survives a killed process."""
+
+
+class StatusSettings(StrictModel):
+    """When ``circlemade status`` says something is wrong (exit 1)."""
+
+    max_write_failure_s: float = Field(default=300.0, gt=0)
+    """Writes to InfluxDB failing for longer than this."""
+    max_buffer_share: float = Field(default=0.8, gt=0, le=1)
+    """The buffer holding more than this share of max_points."""
+    dropped_within_s: float = Field(default=3600.0, gt=0)
+    """Points dropped (past a buffer bound) within this long."""
+
+
+class ClockSettings(StrictModel):
+    """Which reading times are believed; a reading outside them is bad input (counted and
+    dead-lettered), never stored or given to the KPI stage."""
+
+    max_ahead_s: float = Field(default=300.0, gt=0)
+    """Readings dated more than this ahead of the edge's clock (in replay: the recording's
+    clock) are refused."""
+    earliest: date = date(2000, 1, 1)
+    """Readings dated before this day (UTC) are refused: a device whose clock was never set."""
+
+    def bounds(self) -> TimeBounds:
+        earliest = datetime.combine(self.earliest, time(), UTC)
+        return TimeBounds(int(earliest.timestamp()) * 10**9, int(self.max_ahead_s * 1e9))
 
 
 class LogSettings(StrictModel):
@@ -176,7 +225,12 @@ class Config(StrictModel):
     calendar: Calendar = Field(default_factory=Calendar)
     buffer: BufferSettings = Field(default_factory=BufferSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
+    clock: ClockSettings = Field(default_factory=ClockSettings)
+    status: StatusSettings = Field(default_factory=StatusSettings)
     health_interval_s: PositiveSeconds = 10.0
+    stop_timeout_s: PositiveSeconds = 10.0
+    """A stop (SIGTERM, SIGINT) ends within this, whatever InfluxDB does: what is not
+    written by then stays in the buffer. Keep it below systemd's TimeoutStopSec."""
 
     def broker(self, broker_id: str) -> Broker:
         return next(b for b in self.brokers if b.id == broker_id)
@@ -215,8 +269,11 @@ class ConfigError(Exception):
         return "\n".join(lines)
 
 
-def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> Config:
-    """Read, validate and cross-check ``path``; raise :class:`ConfigError` when it is bad."""
+def load_config(path: Path | str, environ: Mapping[str, str] | None = None,
+                secrets: bool = True) -> Config:
+    """Read, validate and cross-check ``path``; raise :class:`ConfigError` when it is bad.
+    ``secrets=False`` leaves out the check that the secrets can be read: for commands
+    that only read the service's files, such as ``status``."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -224,11 +281,12 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         raise ConfigError(path, [Problem("", f"cannot read the file: {exc.strerror}")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [Problem("", f"not valid TOML: {exc}")]) from None
-    return parse_config(raw, path, environ)
+    return parse_config(raw, path, environ, secrets)
 
 
 def parse_config(
-    raw: dict[str, Any], source: Path | str = "<config>", environ: Mapping[str, str] | None = None
+    raw: dict[str, Any], source: Path | str = "<config>", environ: Mapping[str, str] | None = None,
+    secrets: bool = True,
 ) -> Config:
     problems = list(_literal_secrets(raw, ""))
     if problems:
@@ -237,7 +295,7 @@ def parse_config(
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(source, [_problem(error) for error in exc.errors()]) from None
-    problems = list(_cross_check(config, environ))
+    problems = list(_cross_check(config, environ, secrets))
     if problems:
         raise ConfigError(source, problems)
     return config
@@ -257,7 +315,8 @@ def _literal_secrets(node: Any, path: str) -> Iterator[Problem]:
             yield from _literal_secrets(item, f"{path}[{index}]")
 
 
-def _cross_check(config: Config, environ: Mapping[str, str] | None) -> Iterator[Problem]:
+def _cross_check(config: Config, environ: Mapping[str, str] | None,
+                 secrets: bool = True) -> Iterator[Problem]:
     broker_ids = [b.id for b in config.brokers]
     yield from _duplicates("brokers", broker_ids)
     yield from _duplicates("machines", [m.id for m in config.machines])
@@ -265,17 +324,18 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None) -> Iterator[
         for s, source in enumerate(machine.sources):
             if not isinstance(source, MqttSourceBase):
                 yield from _secret(f"machines[{m}].sources[{s}].password", source.password_env,
-                                   source.password_file, environ)
+                                   source.password_file, environ, secrets)
             elif source.broker not in broker_ids:
                 yield Problem(f"machines[{m}].sources[{s}].broker",
                               f"no broker with this id; defined are: {', '.join(broker_ids)}",
                               repr(source.broker))
     for b, broker in enumerate(config.brokers):
         yield from _secret(f"brokers[{b}].password", broker.password_env, broker.password_file,
-                           environ)
+                           environ, secrets)
     influx = config.influx
-    yield from _secret("influx.token", influx.token_env, influx.token_file, environ)
-    yield from _secret("influx.password", influx.password_env, influx.password_file, environ)
+    yield from _secret("influx.token", influx.token_env, influx.token_file, environ, secrets)
+    yield from _secret("influx.password", influx.password_env, influx.password_file, environ,
+                       secrets)
 
 
 def _duplicates(section: str, ids: list[str]) -> Iterator[Problem]:
@@ -289,10 +349,13 @@ def _duplicates(section: str, ids: list[str]) -> Iterator[Problem]:
 
 
 def _secret(
-    field: str, env: str | None, file: Path | None, environ: Mapping[str, str] | None
+    field: str, env: str | None, file: Path | None, environ: Mapping[str, str] | None,
+    readable: bool = True,
 ) -> Iterator[Problem]:
     if env is not None and file is not None:
         yield Problem(field + "_env", f"give either {field}_env or {field}_file, not both")
+        return
+    if not readable:
         return
     try:
         read_secret(env, file, environ)
@@ -323,7 +386,8 @@ def _problem(error: Mapping[str, Any]) -> Problem:
         message = message[len("Value error, "):]
     value = error.get("input")
     shown = None
-    if error["type"] != "missing" and isinstance(value, str | int | float | bool):
+    if error["type"] not in ("missing", "url_credentials") and isinstance(
+            value, str | int | float | bool):
         shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
     return Problem(path, message, shown)
 

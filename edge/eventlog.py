@@ -55,6 +55,13 @@ def setup_logging(level: str = "info", stream: TextIO | None = None,
     logging.getLogger("asyncua").setLevel(logging.ERROR)
 
 
+def describe(error: BaseException) -> str:
+    """An exception for a log line: its type and text, and never an empty text
+    (``TimeoutError()`` says nothing by itself)."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else f"{type(error).__name__} (no detail)"
+
+
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     _logger.log(level, event, extra={"event": event, "fields": fields})
 

@@ -7,6 +7,9 @@ a field type conflict, a malformed line), which retrying cannot fix, and
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import aiohttp
@@ -15,6 +18,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 from edge.config import Influx
+from edge.eventlog import describe
 
 
 class WriteRejected(Exception):
@@ -22,7 +26,27 @@ class WriteRejected(Exception):
 
 
 class WriteFailed(Exception):
-    """The write did not happen and may succeed later."""
+    """The write did not happen and may succeed later (after ``retry_after_s``, when
+    InfluxDB said so in a ``Retry-After`` header)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def retry_after(header: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (a number of seconds or an HTTP date)."""
+    if not header:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
 
 
 class LineWriter(Protocol):
@@ -34,10 +58,10 @@ class LineWriter(Protocol):
 _RETRYABLE_4XX = {401, 403, 404, 408, 429}
 
 
-def _classify(status: int, message: str) -> Exception:
+def _classify(status: int, message: str, retry_after_header: str | None = None) -> Exception:
     if 400 <= status < 500 and status not in _RETRYABLE_4XX:
         return WriteRejected(f"HTTP {status}: {message.strip()[:300]}")
-    return WriteFailed(f"HTTP {status}: {message.strip()[:300]}")
+    return WriteFailed(f"HTTP {status}: {message.strip()[:300]}", retry_after(retry_after_header))
 
 
 class InfluxV1Writer:
@@ -73,7 +97,12 @@ class InfluxV1Writer:
                 if response.status >= 300:
                     raise _classify(response.status, await response.text())
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise WriteFailed(f"{type(exc).__name__}: {exc}") from None
+            raise WriteFailed(self._failure(exc)) from None
+
+    def _failure(self, error: Exception) -> str:
+        if isinstance(error, TimeoutError):
+            return f"no answer from {self._config.url} within {self._config.timeout_s:g} s"
+        return describe(error)
 
     async def write(self, lines: list[str]) -> None:
         body = "\n".join(lines).encode()
@@ -83,9 +112,9 @@ class InfluxV1Writer:
                     text = await response.text()
                     if response.status == 404 and "database not found" in text:
                         await self.ensure_database()
-                    raise _classify(response.status, text)
+                    raise _classify(response.status, text, response.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise WriteFailed(f"{type(exc).__name__}: {exc}") from None
+            raise WriteFailed(self._failure(exc)) from None
 
     async def close(self) -> None:
         if self._session is not None:
@@ -120,9 +149,14 @@ class InfluxV2Writer:
                 write_precision=WritePrecision.NS,  # type: ignore[arg-type]
             )
         except ApiException as exc:
-            raise _classify(exc.status or 0, str(exc.body or exc.reason)) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise WriteFailed(f"{type(exc).__name__}: {exc}") from None
+            headers: Mapping[str, str] = exc.headers or {}
+            raise _classify(exc.status or 0, str(exc.body or exc.reason),
+                            headers.get("Retry-After")) from None
+        except TimeoutError:
+            raise WriteFailed(f"no answer from {self._config.url} within "
+                              f"{self._config.timeout_s:g} s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise WriteFailed(describe(exc)) from None
 
     async def close(self) -> None:
         if self._client is not None:

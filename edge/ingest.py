@@ -12,9 +12,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from edge.buffer import DurableBuffer
+from edge.buffer import BufferFull, DurableBuffer
 from edge.dead_letters import DeadLetters
-from edge.eventlog import Throttle
+from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.kpi.engine import KpiEngine, Point
 from edge.normalise import Normaliser
@@ -35,6 +35,7 @@ class Ingest:
         self.dead_letters = dead_letters
         self._throttle = Throttle()
         self._acks: list[Callable[[], object]] = []
+        self.full = False
 
     async def run(
         self, inbox: asyncio.Queue[list[RawMessage | Reading] | None], buffer: DurableBuffer,
@@ -42,22 +43,79 @@ class Ingest:
         """Until ``None`` arrives: each batch's points into the durable buffer, and only
         then its messages acknowledged to the broker."""
         while (batch := await inbox.get()) is not None:
-            await buffer.append(self.process(batch))
+            await self.store(buffer, self.guarded(batch))
             for ack in self.take_acks():
                 ack()
             if self.dead_letters is not None and self.dead_letters.pending:
                 await asyncio.to_thread(self.dead_letters.flush)
 
-    def process(self, batch: list[RawMessage | Reading]) -> list[str]:
-        """Decode raw messages; readings (from OPC UA, already typed) pass straight on."""
+    async def store(self, buffer: DurableBuffer, lines: list[str]) -> None:
+        """Append, waiting while the buffer's disk is full: nothing is acknowledged
+        meanwhile, so the broker keeps the messages and reading stops once the queues
+        are full; the sink drains to InfluxDB, which frees room."""
+        delay = 0.5
+        while True:
+            try:
+                await buffer.append(lines)
+            except BufferFull as exc:
+                self._health.count("buffer", "buffer_full")
+                if not self.full:
+                    self.full = True
+                    log_event("buffer.full", logging.ERROR, path=str(buffer.path),
+                              error=str(exc), free_bytes=exc.free_bytes,
+                              action="messages are not acknowledged until there is room")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if self.full:
+                self.full = False
+                log_event("buffer.room_again", path=str(buffer.path), points=len(lines))
+            return
+
+    def guarded(self, batch: list[RawMessage | Reading], now_ns: int | None = None,
+                ) -> list[str]:
+        """:meth:`process` under a guard: should it fail for the whole batch (a bug, never
+        bad input, which each stage handles), the messages go through one at a time, and
+        the one that fails is dead-lettered and acknowledged, so it cannot come back."""
+        mark = len(self._acks)
+        try:
+            return self.process(batch, now_ns)
+        except Exception as exc:
+            del self._acks[mark:]
+            self._health.count("ingest", "batch_errors")
+            log_event("ingest.batch_failed", logging.ERROR, messages=len(batch),
+                      error=describe(exc), action="processing its messages one by one")
+        lines: list[str] = []
+        for item in batch:
+            mark = len(self._acks)
+            try:
+                lines += self.process([item], now_ns)
+            except Exception as exc:
+                del self._acks[mark:]
+                if isinstance(item, Reading):
+                    self._bad_input(item.machine, item.signal, f"ingest: {describe(exc)}")
+                else:
+                    if item.ack is not None:
+                        self._acks.append(item.ack)
+                    self._bad_input(item.route, item.topic, f"ingest: {describe(exc)}", item)
+        return lines
+
+    def process(self, batch: list[RawMessage | Reading], now_ns: int | None = None,
+                ) -> list[str]:
+        """Decode raw messages; readings (from OPC UA, already typed) pass straight on.
+        ``now_ns``, the clock readings are checked against: the latest arrival in the
+        batch (or the wall clock) unless given (replay gives the recording's)."""
         readings: list[Reading] = []
         counts: dict[str, int] = {}
+        latest = 0
         for message in batch:
             if isinstance(message, Reading):
                 readings.append(message)
                 continue
             route = message.route
             counts[route] = counts.get(route, 0) + 1
+            if message.received_ns > latest:
+                latest = message.received_ns
             if message.ack is not None:
                 self._acks.append(message.ack)
             try:
@@ -71,15 +129,17 @@ class Ingest:
             except DecodeError as exc:
                 self._bad_input(route, message.topic, str(exc), message)
             except Exception as exc:  # a decoder bug must not stop ingest
-                self._bad_input(route, message.topic, f"{type(exc).__name__}: {exc}", message)
+                self._bad_input(route, message.topic, describe(exc), message)
         now_s = time.time()
         for route, count in counts.items():
             self._health.count(route, "messages_in", count)
             self._health.set(route, "last_message_s", now_s)
-        canonical, rejected = self._normaliser.canonical(readings)
+        canonical, rejected = self._normaliser.canonical(readings, now_ns or latest or None)
         points: list[Point] = []
         if self.kpi is not None:
             canonical, points = self.kpi.process(canonical)
+            for reading, reason in self.kpi.take_failures():
+                self._bad_input(reading.machine, reading.signal, reason)
         for item in rejected:
             self._bad_input(item.reading.machine, item.reading.signal, item.reason)
         self._health.count("ingest", "readings_out", len(canonical))

@@ -9,15 +9,20 @@ same for every point, and escaping it per point was a third of the ingest cost.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edge import line_protocol
 from edge.kpi.engine import Point
 from edge.machine_state import MachineState
-from edge.reading import Reading
+from edge.reading import DEFAULT_TIME_BOUNDS, Reading, TimeBounds
 from edge.schema import ENERGY, MACHINE_STATE, SIGNALS
 from edge.units import UnitError, converter
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 
 class NormaliseError(ValueError):
@@ -39,27 +44,42 @@ PointKey = tuple[str, str, str, str | None, int]
 
 class Normaliser:
     def __init__(self, machine_kinds: dict[str, str],
-                 max_power_w: dict[str, float] | None = None) -> None:
+                 max_power_w: dict[str, float] | None = None,
+                 time_bounds: TimeBounds = DEFAULT_TIME_BOUNDS) -> None:
         self._kinds = machine_kinds
         self._max_power = max_power_w or {}
+        self._time_bounds = time_bounds
         self._series: dict[tuple[str, str, str, str | None], str] = {}
 
-    def canonical(self, readings: Iterable[Reading]) -> tuple[list[Reading], list[Rejected]]:
+    @classmethod
+    def for_config(cls, config: Config) -> Normaliser:
+        return cls({m.id: m.kind for m in config.machines},
+                   {m.id: m.max_power_w for m in config.machines}, config.clock.bounds())
+
+    def canonical(self, readings: Iterable[Reading], now_ns: int | None = None,
+                  ) -> tuple[list[Reading], list[Rejected]]:
         """Readings checked and in canonical units (``unit`` None), and those refused with
         the reason. The one place readings are validated: the KPI stage computes with what
-        will be stored, and :meth:`encode` trusts what passed here."""
+        will be stored, and :meth:`encode` trusts what passed here. ``now_ns`` is the
+        edge's clock (the recording's in replay); the wall clock when not given."""
         good: list[Reading] = []
         rejected: list[Rejected] = []
+        now = time.time_ns() if now_ns is None else now_ns
+        bounds = self._time_bounds
         for reading in readings:
             try:
+                if not bounds.earliest_ns <= reading.time_ns <= now + bounds.max_ahead_ns:
+                    raise NormaliseError(f"{reading.signal}: "
+                                         f"{bounds.problem(reading.time_ns, now)}")
                 good.append(self._checked(reading))
             except NormaliseError as exc:
                 rejected.append(Rejected(reading, str(exc)))
         return good, rejected
 
-    def to_lines(self, readings: Iterable[Reading]) -> tuple[list[str], list[Rejected]]:
+    def to_lines(self, readings: Iterable[Reading], now_ns: int | None = None,
+                 ) -> tuple[list[str], list[Rejected]]:
         """Lines for raw readings, and the readings refused with the reason."""
-        good, rejected = self.canonical(readings)
+        good, rejected = self.canonical(readings, now_ns)
         return self.encode(good), rejected
 
     def encode(self, readings: Iterable[Reading]) -> list[str]:

@@ -31,3 +31,33 @@ def iso_time(time_ns: int) -> str:
     """``2026-11-22T21:40:31.915123Z``: microseconds, UTC, for files people read."""
     moment = datetime.fromtimestamp(time_ns // 1000 / 1e6, UTC)
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class TimeBounds(NamedTuple):
+    """When a reading may be: not before ``earliest_ns`` (a device clock that was never
+    set), not more than ``max_ahead_ns`` past the edge's clock (a clock gone wrong).
+    Checked once, where readings are validated: a reading dated in 2199 would otherwise
+    make the KPI stage open a window for every hour until then."""
+
+    earliest_ns: int
+    max_ahead_ns: int
+
+    def problem(self, time_ns: int, now_ns: int) -> str | None:
+        """Why ``time_ns`` is refused against the clock ``now_ns``, or None."""
+        if time_ns < self.earliest_ns:
+            return f"time {_shown(time_ns)} is before {_shown(self.earliest_ns)}"
+        if time_ns - now_ns > self.max_ahead_ns:
+            return (f"time {_shown(time_ns)} is {(time_ns - now_ns) / 1e9:.0f} s ahead of the "
+                    f"edge's clock (at most {self.max_ahead_ns / 1e9:.0f} s allowed)")
+        return None
+
+
+def _shown(time_ns: int) -> str:
+    try:
+        return iso_time(time_ns)
+    except (OverflowError, ValueError, OSError):
+        return f"{time_ns} ns"
+
+
+DEFAULT_TIME_BOUNDS = TimeBounds(946_684_800 * 10**9, 300 * 10**9)
+"""2000-01-01, and five minutes ahead."""

@@ -114,8 +114,7 @@ class Replayer:
                 self.decoders[route] = source.decoder(config.site.id, machine_id)
                 self.filters.append((source.topic, route))
         self.health = Health(config.site.id)
-        normaliser = Normaliser({m.id: m.kind for m in config.machines},
-                                {m.id: m.max_power_w for m in config.machines})
+        normaliser = Normaliser.for_config(config)
         self.ingest = Ingest(self.decoders, normaliser, self.health, KpiEngine(config))
         self._routes_by_topic: dict[str, list[str]] = {}
 
@@ -135,7 +134,7 @@ class Replayer:
             if next_tick is None:
                 next_tick = (time_ns // (TICK_S * 10**9) + 1) * TICK_S * 10**9
             if time_ns >= next_tick:
-                yield from self.ingest.process(batch)
+                yield from self.ingest.guarded(batch, clock or None)
                 batch = []
                 yield from self.ingest.tick(next_tick)
                 while next_tick <= time_ns:
@@ -143,9 +142,9 @@ class Replayer:
             clock = max(clock, time_ns)
             batch.extend(self._items(entry, time_ns, number))
             if len(batch) >= BATCH:
-                yield from self.ingest.process(batch)
+                yield from self.ingest.guarded(batch, clock or None)
                 batch = []
-        yield from self.ingest.process(batch)
+        yield from self.ingest.guarded(batch, clock or None)
         if clock:
             yield from self.ingest.flush(clock)
 

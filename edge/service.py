@@ -1,23 +1,30 @@
 """The edge service: wires gateways -> ingest -> sink in one place and runs them.
 
-Stages are connected by bounded queues of batches. Stopping runs in data-flow order:
-gateways disconnect and hand over what they received, ingest drains, a last health
-snapshot is queued, and the sink flushes everything before the service returns.
+Stages are connected by bounded queues of batches. Each stage runs supervised: a task
+that fails is logged, counted, shown by ``circlemade status`` and started again. Stopping
+runs in data-flow order: gateways disconnect and hand over what they received, ingest
+drains, a last health snapshot is queued, and the sink flushes; whatever is still going
+at ``stop_timeout_s`` is cancelled (points stay in the buffer, unacknowledged messages
+with the broker), so a stop never outlasts systemd's patience.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import os
 import signal
+import socket
 import time
+import traceback
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from edge.buffer import DurableBuffer
-from edge.config import Config
+from edge.config import Broker, Config
 from edge.dead_letters import DeadLetters
-from edge.eventlog import log_event
+from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
 from edge.ingest import Ingest
@@ -61,6 +68,12 @@ def routes(config: Config) -> dict[str, tuple[str, int]]:
     return table
 
 
+def client_id(config: Config, broker: Broker) -> str:
+    """The configured id, or one that a config copied to a second box does not share:
+    two clients with one id take the persistent session from each other."""
+    return broker.client_id or f"circlemade-{config.site.id}-{broker.id}-{socket.gethostname()}"
+
+
 class EdgeService:
     def __init__(self, config: Config, writer: LineWriter | None = None,
                  client_suffix: str = "") -> None:
@@ -84,20 +97,23 @@ class EdgeService:
             qos = source.qos if source.qos is not None else config.broker(source.broker).qos
             subscriptions[source.broker].append(Subscription(source.topic, qos, route))
         self.gateways = [
-            MqttGateway(broker, (broker.client_id or f"circlemade-{config.site.id}-{broker.id}")
-                        + client_suffix, subscriptions[broker.id])
+            MqttGateway(broker, client_id(config, broker) + client_suffix,
+                        subscriptions[broker.id], self.health)
             for broker in config.brokers
             if subscriptions[broker.id]
         ]
-        normaliser = Normaliser({m.id: m.kind for m in config.machines},
-                                {m.id: m.max_power_w for m in config.machines})
-        dead_letters = DeadLetters(config.buffer_path().with_suffix(".deadletters.jsonl"))
+        normaliser = Normaliser.for_config(config)
+        dead_letters = DeadLetters(config.buffer_path().with_suffix(".deadletters.jsonl"),
+                                   self.health)
+        self._throttle = Throttle()
+        self.crashes: dict[str, tuple[float, str]] = {}
+        """Task name -> (when, error) of the last crash of each supervised task."""
         self._ingest = Ingest(decoders, normaliser, self.health, KpiEngine(config),
                               dead_letters)
         influx = config.influx
         self._sink = InfluxSink(
             self._writer, self.health, influx.batch_size, influx.flush_interval_s,
-            influx.retry_min_s, influx.retry_max_s,
+            influx.retry_min_s, influx.retry_max_s, config.stop_timeout_s / 2, dead_letters,
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -105,7 +121,8 @@ class EdgeService:
         started = time.monotonic()
         settings = self.config.buffer
         buffer = DurableBuffer(self.config.buffer_path(), self.health, settings.max_points,
-                               settings.max_age_s)
+                               settings.max_age_s, settings.max_bytes, settings.min_free_bytes,
+                               settings.fsync)
         await buffer.open()
         await self._prepare_database()
         notify("READY=1")
@@ -115,35 +132,62 @@ class EdgeService:
                   influx=self.config.influx.url,
                   api=self.config.influx.api)
         gateway_tasks = self.gateway_tasks(raw)
-        ingest_task = asyncio.create_task(self._ingest.run(raw, buffer), name="ingest")
+        ingest_task = self._supervised("ingest", lambda: self._ingest.run(raw, buffer))
         sink_stop = asyncio.Event()
-        sink_task = asyncio.create_task(self._sink.run(buffer, sink_stop), name="sink")
-        health_task = asyncio.create_task(self._report_health(buffer), name="health")
-        stages = [*gateway_tasks, ingest_task, sink_task]
-        stop_task = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([stop_task, *stages], return_when=asyncio.FIRST_COMPLETED)
-        for task in done - {stop_task}:
-            task.result()  # a stage that ended on its own is a bug: surface it
-        log_event("service.stopping")
+        sink_task = self._supervised("sink", lambda: self._sink.run(buffer, sink_stop))
+        health_task = self._supervised("health", lambda: self._report_health(buffer))
+        await stop.wait()
+        log_event("service.stopping", timeout_s=self.config.stop_timeout_s)
         health_task.cancel()
-        await self.stop_gateways()
-        await asyncio.gather(*gateway_tasks)
-        await raw.put(None)
-        await ingest_task
-        await buffer.append(self._ingest.flush(time.time_ns()) + self.health.to_lines())
-        sink_stop.set()
-        await sink_task
+        try:
+            async with asyncio.timeout(self.config.stop_timeout_s):
+                await self.stop_gateways()
+                await asyncio.gather(*gateway_tasks)
+                await raw.put(None)
+                await ingest_task
+                await self._ingest.store(buffer, self._ingest.flush(time.time_ns())
+                                         + self.health.to_lines())
+                sink_stop.set()
+                await sink_task
+        except TimeoutError:
+            log_event("service.stop_timed_out", logging.WARNING,
+                      timeout_s=self.config.stop_timeout_s, left_in_buffer=buffer.depth,
+                      action="unwritten points stay in the buffer for the next start; "
+                             "unacknowledged messages stay with the broker")
+        every = [*gateway_tasks, ingest_task, sink_task, health_task]
+        for task in every:
+            task.cancel()
+        await asyncio.gather(*every, return_exceptions=True)
         await buffer.close()
-        with contextlib.suppress(asyncio.CancelledError):
-            await health_task
         log_event("service.stopped", uptime_s=round(time.monotonic() - started, 1),
                   counters=self.health.snapshot())
 
+    def _supervised(self, name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """A task that restarts ``run`` when it fails: one bug must not stop the service.
+        The crash is logged with its traceback, counted and shown by ``status``."""
+
+        async def supervise() -> None:
+            delay = 1.0
+            while True:
+                try:
+                    await run()
+                    return
+                except Exception as exc:
+                    self.health.count("service", "task_restarts")
+                    self.crashes[name] = (time.time(), describe(exc))
+                    log_event("service.task_crashed", logging.ERROR, task=name,
+                              error=describe(exc), traceback=traceback.format_exc(),
+                              restart_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+        return asyncio.create_task(supervise(), name=name)
+
     def gateway_tasks(self, raw: asyncio.Queue[list[RawMessage | Reading] | None],
                       ) -> list[asyncio.Task[None]]:
-        tasks = [asyncio.create_task(g.run(raw), name=f"mqtt:{g.broker.id}")
+        tasks = [self._supervised(f"mqtt:{g.broker.id}", partial(g.run, raw))
                  for g in self.gateways]
-        return tasks + [asyncio.create_task(g.run(raw), name=f"opcua:{g.route}")
+        return tasks + [self._supervised(f"opcua:{g.route}", partial(g.run, raw))
                         for g in self.opcua_gateways]
 
     async def stop_gateways(self) -> None:
@@ -164,12 +208,16 @@ class EdgeService:
         path = status_path(self.config.buffer_path())
         while True:
             await asyncio.sleep(self.config.health_interval_s)
-            await buffer.append(self._ingest.tick(time.time_ns(), partial=True)
-                                + self.health.to_lines())
-            await asyncio.to_thread(write_status, path, self.status(started, buffer.depth))
             notify("WATCHDOG=1")  # from the loop itself: a stuck loop stops the pings
+            try:
+                await asyncio.to_thread(write_status, path, self.status(started, buffer))
+            except OSError as exc:
+                self._throttle.event("status", "status.write_failed", logging.ERROR,
+                                     path=str(path), error=describe(exc))
+            await self._ingest.store(buffer, self._ingest.tick(time.time_ns(), partial=True)
+                                     + self.health.to_lines())
 
-    def status(self, started_s: float, buffer_depth: int) -> dict[str, Any]:
+    def status(self, started_s: float, buffer: DurableBuffer) -> dict[str, Any]:
         sources: dict[str, dict[str, Any]] = {
             source: dict(fields) for source, fields in self.health.snapshot().items()}
         for gateway in self.gateways:
@@ -178,7 +226,16 @@ class EdgeService:
         for opcua in self.opcua_gateways:
             sources.setdefault(opcua.route, {})["connected"] = opcua.connected.is_set()
         sink = sources.pop("sink", {})
-        sources.pop("buffer", None)
+        for own in ("buffer", "service", "ingest", "dead_letters"):
+            sources.pop(own, None)
         return {"pid": os.getpid(), "written_s": time.time(), "uptime_s": time.time() - started_s,
-                "buffer_depth": buffer_depth, "last_write_s": sink.get("last_write_s"),
+                "buffer_depth": buffer.depth, "buffer_max_points": buffer.max_points,
+                "buffer_dropped": self.health.get("buffer", "buffer_dropped"),
+                "buffer_last_drop_s": buffer.last_drop_s, "buffer_full": self._ingest.full,
+                "last_write_s": sink.get("last_write_s"),
+                "write_failing_since_s": self._sink.failing_since_s,
+                "last_write_error": self._sink.last_error,
+                "dead_letters": sink.get("dead_letters", 0),
+                "crashes": {name: {"at_s": at, "error": error}
+                            for name, (at, error) in self.crashes.items()},
                 "sources": sources}

@@ -3,9 +3,11 @@ size and time, retrying with capped backoff; a point leaves the buffer only when
 accepted it.
 
 A rejected batch (HTTP 400, e.g. a field type conflict) is split in halves until the
-offending lines are alone; those become dead letters (logged, counted, and removed so
-they never block the queue behind them), the rest are written. Re-writing the good half
-is harmless: points are idempotent (same series and timestamp overwrite).
+offending lines are alone; those become dead letters (kept in the dead-letter file with
+InfluxDB's reason, logged, counted, and removed so they never block the queue behind
+them), the rest are written. Re-writing the good half is harmless: points are idempotent
+(same series and timestamp overwrite). A ``Retry-After`` from InfluxDB (429, 503) is
+honoured. Since when writes fail, and why, is kept for ``circlemade status``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ import logging
 import time
 
 from edge.buffer import DurableBuffer
+from edge.dead_letters import DeadLetters
 from edge.eventlog import Throttle, log_event
 from edge.health import Health
 from edge.influx_write import LineWriter, WriteFailed, WriteRejected
+from edge.reading import iso_time
 
 SINK = "sink"
+RETRY_AFTER_MAX_S = 300.0
+"""The longest ``Retry-After`` obeyed: a server asking for more is asked again sooner."""
 
 
 class Stopped(Exception):
@@ -37,6 +43,7 @@ class InfluxSink:
         retry_min_s: float = 0.5,
         retry_max_s: float = 30.0,
         drain_timeout_s: float = 10.0,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self._writer = writer
         self._health = health
@@ -46,7 +53,10 @@ class InfluxSink:
         self._drain_timeout = drain_timeout_s
         self._drain_deadline: float | None = None
         self._throttle = Throttle()
-        self._failing = False
+        self._dead_letters = dead_letters
+        self.failing_since_s: float | None = None
+        """Wall-clock time of the first failure of the current outage; None when writing."""
+        self.last_error = ""
 
     async def run(self, buffer: DurableBuffer, stop: asyncio.Event) -> None:
         """Until ``stop`` is set and the buffer is empty (or InfluxDB does not answer
@@ -84,6 +94,10 @@ class InfluxSink:
                 self._health.count(SINK, "dead_letters")
                 self._throttle.event("dead_letter", "sink.dead_letter", logging.WARNING,
                                      reason=str(exc), line=lines[0][:500])
+                if self._dead_letters is not None:
+                    self._dead_letters.add(iso_time(time.time_ns()), SINK, "", str(exc),
+                                           lines[0].encode())
+                    await asyncio.to_thread(self._dead_letters.flush)
                 return
             middle = len(lines) // 2
             await self._write_isolating(lines[:middle])
@@ -97,23 +111,27 @@ class InfluxSink:
                 await self._writer.write(lines)
             except WriteFailed as exc:
                 self._health.count(SINK, "write_errors")
-                if not self._failing:
-                    self._failing = True
+                self.last_error = str(exc)
+                wait = delay if exc.retry_after_s is None else min(
+                    max(delay, exc.retry_after_s), RETRY_AFTER_MAX_S)
+                if self.failing_since_s is None:
+                    self.failing_since_s = time.time()
                     log_event("sink.write_failed", logging.WARNING, error=str(exc),
-                              points=len(lines), retry_in_s=delay)
+                              points=len(lines), retry_in_s=round(wait, 3))
                 if self._drain_deadline is not None and (
-                    asyncio.get_running_loop().time() + delay > self._drain_deadline
+                    asyncio.get_running_loop().time() + wait > self._drain_deadline
                 ):
                     raise Stopped from None
-                await asyncio.sleep(delay)
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, self._retry_max)
                 continue
             self._health.set(SINK, "write_latency_ms", (time.perf_counter() - started) * 1000)
             self._health.count(SINK, "points_written", len(lines))
             self._health.set(SINK, "last_write_s", time.time())
-            if self._failing:
-                self._failing = False
-                log_event("sink.write_recovered", points=len(lines))
+            if self.failing_since_s is not None:
+                log_event("sink.write_recovered", points=len(lines),
+                          after_s=round(time.time() - self.failing_since_s, 1))
+                self.failing_since_s = None
             return
 
 

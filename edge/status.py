@@ -3,8 +3,8 @@
 The service rewrites ``<buffer>.status.json`` (atomically) every health interval: per
 source whether it is connected, when its last message came, messages and errors; the
 buffer depth and the last successful write. ``circlemade status -c FILE`` prints it and
-exits 1 when the file is stale (the service is not running or its loop is stuck) or a
-source is disconnected, so it can serve as a health check.
+exits 1 when something needs a person (see :func:`read_status`), so it can serve as a
+health check. It reads only the file: it needs none of the service's secrets.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from edge.config import StatusSettings
 
 
 def status_path(buffer_path: Path) -> Path:
@@ -28,29 +30,53 @@ def write_status(path: Path, status: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def read_status(path: Path, interval_s: float) -> tuple[int, list[str]]:
-    """(exit code, lines to print)."""
+def read_status(path: Path, interval_s: float, limits: StatusSettings | None = None,
+                ) -> tuple[int, list[str]]:
+    """(exit code, lines to print): 1 when the file is stale, a source is disconnected,
+    InfluxDB has refused writes for too long, the buffer is nearly full or dropped points,
+    or a task of the service crashed."""
+    limits = limits or StatusSettings()
     try:
         status = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
         return 1, [f"no status at {path}: is the service running? ({exc})"]
-    age = time.time() - float(status["written_s"])
+    now = time.time()
+    age = now - float(status["written_s"])
+    depth, bound = status["buffer_depth"], status.get("buffer_max_points") or 0
     lines = [f"service pid {status['pid']}, up {status['uptime_s']:.0f} s, status written "
              f"{age:.0f} s ago",
-             f"buffer: {status['buffer_depth']:.0f} points waiting; last write to InfluxDB: "
-             f"{_ago(status.get('last_write_s'))}"]
-    healthy = age < 3 * interval_s
-    if not healthy:
-        lines.append(f"STALE: older than {3 * interval_s:.0f} s")
+             f"buffer: {depth:.0f} points waiting" + (f" ({depth / bound:.0%} of its bound)"
+                                                       if bound else "")
+             + f"; last write to InfluxDB: {_ago(status.get('last_write_s'))}"]
+    problems = []
+    if age >= 3 * interval_s:
+        problems.append(f"STALE: older than {3 * interval_s:.0f} s")
+    failing = status.get("write_failing_since_s")
+    if failing:
+        lines.append(f"writes to InfluxDB failing for {now - failing:.0f} s: "
+                     f"{status.get('last_write_error') or '?'}")
+        if now - failing > limits.max_write_failure_s:
+            problems.append(f"SINK FAILING for more than {limits.max_write_failure_s:.0f} s")
+    if bound and depth > limits.max_buffer_share * bound:
+        problems.append(f"BUFFER above {limits.max_buffer_share:.0%} of max_points")
+    if status.get("buffer_full"):
+        problems.append("BUFFER FULL: its disk has no room; messages are held at the broker")
+    last_drop = status.get("buffer_last_drop_s")
+    if last_drop and now - last_drop < limits.dropped_within_s:
+        problems.append(f"DROPPED {status.get('buffer_dropped', 0):.0f} points past the "
+                        f"buffer's bounds, the last {now - last_drop:.0f} s ago")
+    for task, crash in sorted(status.get("crashes", {}).items()):
+        problems.append(f"CRASHED: task {task} {now - crash['at_s']:.0f} s ago "
+                        f"({crash['error']}); restarted")
     for name, source in sorted(status["sources"].items()):
         connected = source.get("connected")
         if connected is False:
-            healthy = False
+            problems.append(f"DISCONNECTED: {name}")
         state = {True: "connected", False: "DISCONNECTED", None: "-"}[connected]
         lines.append(f"  {name:<28} {state:<13} last message {_ago(source.get('last_message_s'))}"
                      f", {source.get('messages_in', 0):.0f} in, "
                      f"{source.get('decode_errors', 0):.0f} errors")
-    return (0 if healthy else 1), lines
+    return (1 if problems else 0), lines + problems
 
 
 def _ago(stamp: float | None) -> str:

@@ -39,7 +39,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.config import Broker
-from edge.eventlog import log_event
+from edge.eventlog import Throttle, log_event
+from edge.health import Health
 from edge.reading import Reading
 from gateways.raw_message import RawMessage
 from gateways.read_ahead_socket import ReadAheadSocket
@@ -59,6 +60,12 @@ broker back, which keeps them in its queue. Without it a fast broker (a persiste
 session's backlog) filled memory faster than the pipeline emptied it."""
 
 DISCONNECT_TIMEOUT_S = 5.0
+
+TAKEOVER_S = 10.0
+"""A session the broker ends this soon after it began, three times within a minute, is
+taken by another client with the same id (MQTT 3.1.1 brokers just close the socket;
+MQTT 5 brokers say so: reason 142, "Session taken over")."""
+SESSION_TAKEN_OVER = 142
 
 TOPIC_CACHE = 10_000
 """Topics whose routes are remembered; more than a workshop's devices ever use."""
@@ -80,9 +87,14 @@ class Subscription:
 
 
 class MqttGateway:
-    def __init__(self, broker: Broker, client_id: str, subscriptions: list[Subscription]) -> None:
+    def __init__(self, broker: Broker, client_id: str, subscriptions: list[Subscription],
+                 health: Health | None = None) -> None:
         self.broker = broker
         self.client_id = client_id
+        self._health = health
+        self._connected_at = 0.0
+        self._short_sessions: list[float] = []
+        self._throttle = Throttle()
         self._routes: defaultdict[str, list[str]] = defaultdict(list)
         self._qos: dict[str, int] = {}
         for sub in subscriptions:
@@ -323,6 +335,7 @@ class MqttGateway:
             return
         self._unreachable_logged = False
         self._delay_s = self.broker.reconnect_min_s
+        self._connected_at = time.monotonic()
         client.subscribe([(topic, self._qos[topic]) for topic in self._routes])
         self.connected.set()
         log_event("mqtt.connected", broker=self.broker.id, host=self.broker.host,
@@ -342,3 +355,19 @@ class MqttGateway:
         self.connected.clear()
         log_event("mqtt.disconnected", logging.WARNING if reason.is_failure else logging.INFO,
                   broker=self.broker.id, reason=str(reason))
+        if self._closing or not reason.is_failure:
+            return
+        now = time.monotonic()
+        if now - self._connected_at < TAKEOVER_S:
+            self._short_sessions = [t for t in self._short_sessions if now - t < 60] + [now]
+        if getattr(reason, "value", None) == SESSION_TAKEN_OVER or len(self._short_sessions) >= 3:
+            self._short_sessions.clear()
+            self._delay_s = self.broker.reconnect_max_s  # no ping-pong at full speed
+            if self._health is not None:
+                self._health.count(f"mqtt:{self.broker.id}", "client_id_conflicts")
+            self._throttle.event("takeover", "mqtt.client_id_conflict", logging.ERROR,
+                                 broker=self.broker.id, client_id=self.client_id,
+                                 message=f"another client uses client id {self.client_id!r}: "
+                                 "the broker gives the session to whichever connected last. "
+                                 "Give each edge its own [[brokers]] client_id (unset, it "
+                                 "includes the host name)")

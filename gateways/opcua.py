@@ -271,8 +271,13 @@ class OpcUaGateway:
             self._pending.extend(self.decoder.offline(now))
 
     async def _flush_forever(self, out: Outbox) -> None:
+        counted = 0.0
         while True:
             await asyncio.sleep(FLUSH_S)
+            received = self.health.get(self.route, "messages_in")
+            if received != counted:  # for status: when the server last sent something
+                counted = received
+                self.health.set(self.route, "last_message_s", time.time())
             if self._pending:
                 batch, self._pending = self._pending, []
                 await out.put(batch)

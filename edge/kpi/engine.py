@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from edge.config import Config, Machine
+from edge.eventlog import describe
 from edge.kpi.calendar import ShiftCalendar
 from edge.kpi.energy_counter import EnergyCounter, PowerIntegrator
 from edge.kpi.material import filament_grams
@@ -20,6 +21,10 @@ from edge.reading import Reading
 
 NS = 1_000_000_000
 WINDOW_KINDS = ("hour", "shift", "day")
+MAX_SPAN_NS = 7 * 86400 * NS
+"""The longest stretch of time one reading may account into windows: the live service
+advances every machine each health interval, so only a reading after a long silence (or
+a clock jump) spans more; the older part is left out rather than walked hour by hour."""
 
 
 class Point(NamedTuple):
@@ -161,7 +166,7 @@ class MachineKpi:
             return
         if t <= self.since_ns:
             return
-        start, self.since_ns = self.since_ns, t
+        start, self.since_ns = max(self.since_ns, t - MAX_SPAN_NS), t
         for kind in WINDOW_KINDS:
             for window, a, b in self._windows_covering(kind, start, t):
                 if self.state == "running":
@@ -218,6 +223,9 @@ class MachineKpi:
         if kwh <= 0:
             return
         standby = self.state != "running"
+        if since is not None and t - since > MAX_SPAN_NS:
+            kwh *= MAX_SPAN_NS / (t - since)  # the share of the span that is accounted
+            since = t - MAX_SPAN_NS
         if since is None or since >= t:
             shares = [(window, 1.0) for window in self._at(t)]
         else:
@@ -314,6 +322,7 @@ class KpiEngine:
                                           config.site.co2e_kg_per_kwh)
                          for m in config.machines}
         self.clock_ns = 0
+        self._failures: list[tuple[Reading, str]] = []
 
     def process(self, readings: list[Reading]) -> tuple[list[Reading], list[Point]]:
         out: list[Reading] = []
@@ -322,10 +331,19 @@ class KpiEngine:
             machine = self.machines.get(reading.machine)
             if machine is None:
                 out.append(reading)
-            else:
+                continue
+            try:
                 machine.observe(reading, out, points)
+            except Exception as exc:  # a KPI bug must not stop ingest: the reading is refused
+                self._failures.append((reading, f"kpi: {describe(exc)}"))
+                continue
             self.clock_ns = max(self.clock_ns, reading.time_ns)
         return out, points
+
+    def take_failures(self) -> list[tuple[Reading, str]]:
+        """Readings the KPI stage could not take since the last call, with the reason."""
+        failures, self._failures = self._failures, []
+        return failures
 
     def tick(self, now_ns: int, partial: bool = False) -> tuple[list[Reading], list[Point]]:
         """Time passes: silent machines go offline, ended windows are written; with

@@ -12,8 +12,9 @@ Shape of a report, as documented by the community reverse-engineering in OpenBam
       "print_error": 0, "wifi_signal": "-48dBm", "spd_lvl": 2}}
 
 P1 and A1 printers send only what changed (``{"print": {"nozzle_temper": 220.1,
-"command": "push_status", "msg": 1, "sequence_id": "24176"}}``), so the decoder keeps the
-last full state per printer and emits the fields each message carries. Reports have no
+"command": "push_status", "msg": 1, "sequence_id": "24176"}}``), so the decoder keeps,
+per printer, the last value of the few keys a later report needs (the job's name and
+error) and emits the fields each message carries. Reports have no
 timestamp: arrival time is used. Other report types (``info``, ``system``, ``mc_print``
 responses) carry no telemetry and yield nothing.
 
@@ -44,6 +45,9 @@ STATES = {"IDLE": "idle", "FINISH": "idle", "PREPARE": "running", "SLICING": "ru
           "RUNNING": "running", "PAUSE": "stopped", "FAILED": "fault", "OFFLINE": "offline"}
 ACTIVE = {"PREPARE", "SLICING", "RUNNING", "PAUSE"}
 CANCELLED_BY_USER = 50348044
+REMEMBERED = ("subtask_name", "gcode_file", "print_error")
+"""What a later partial report needs from earlier ones; nothing else is kept, so a
+printer (or a broken one) sending new keys cannot grow the edge's memory."""
 
 FIELDS = {  # report key -> (signal, unit the printer sends)
     "mc_percent": ("progress_pct", None),
@@ -74,7 +78,8 @@ class BambuDecoder(DecoderBase):
     def __init__(self, site: str, machine: str, meter: str | None) -> None:
         super().__init__(site, machine, meter)
         self.state: dict[str, Any] = {}
-        """The printer's last full ``print`` object, merged from partial reports."""
+        """The remembered keys of the printer's ``print`` object, merged from partial
+        reports."""
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
         report = json_object(payload).get("print")
@@ -82,7 +87,7 @@ class BambuDecoder(DecoderBase):
             return []
         if not isinstance(report, dict):
             raise DecodeError(f"print: expected an object, got {type(report).__name__}")
-        self.state.update(report)
+        self.state.update((key, report[key]) for key in REMEMBERED if key in report)
         readings = [
             self.reading(signal, as_number(report[key], "print.", key), received_ns, unit)
             for key, (signal, unit) in FIELDS.items()

@@ -66,10 +66,19 @@ def as_number(value: Any, *where: str) -> float:
     raise DecodeError(f"{''.join(where)}: expected a number, got {value!r:.40}")
 
 
-def seconds_to_ns(stamp: Any, fallback_ns: int) -> int:
+LATEST_UNIX_S = 7_258_118_400
+"""2200-01-01: past it a number is not a unix time in seconds (milliseconds, most likely).
+Which times are believed is the edge's call (``[clock]`` in the config); this bound only
+keeps what a decoder makes of a number sane."""
+
+
+def seconds_to_ns(stamp: Any, fallback_ns: int, where: str = "timestamp") -> int:
     """A unix time in (fractional) seconds as ns, rounded to the microsecond (a float of
     seconds carries no more); ``fallback_ns`` when ``stamp`` is not a number."""
     if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        if not 0 <= stamp <= LATEST_UNIX_S:  # NaN fails this too
+            raise DecodeError(f"{where}: {stamp!r:.30} is not a unix time in seconds "
+                              "(1970 to 2200)")
         return round(stamp * 1_000_000) * 1000
     return fallback_ns
 

@@ -37,6 +37,7 @@ from edge.machine_state import MachineState
 from edge.reading import Reading
 from edge.schema import SIGNALS
 from gateways.profiles.base import (
+    LATEST_UNIX_S,
     DecodeError,
     DecoderBase,
     MqttSourceBase,
@@ -50,7 +51,6 @@ from gateways.profiles.json_path import MISSING, Path, compile_path, lookup
 
 TimeFormat = Literal["unix_s", "unix_ms", "unix_us", "unix_ns", "iso8601"]
 _TIME_SCALE = {"unix_s": 1e9, "unix_ms": 1e6, "unix_us": 1e3, "unix_ns": 1.0}
-_EARLIEST_NS, _LATEST_NS = 0, 7_258_118_400 * 10**9  # 1970 to 2200
 
 
 class JsonField(SignalMapping):
@@ -138,7 +138,7 @@ class JsonDecoder(DecoderBase):
             raise DecodeError(f"time at {_show(path)}: expected a number ({fmt}), got {value!r}")
         time_ns = value if fmt == "unix_ns" and isinstance(value, int) else (
             value * _TIME_SCALE[fmt])
-        if not _EARLIEST_NS <= time_ns <= _LATEST_NS:  # NaN fails this too
+        if not 0 <= time_ns <= LATEST_UNIX_S * 10**9:  # NaN fails this too
             raise DecodeError(f"time at {_show(path)}: {value!r:.30} ({fmt}) is not between "
                               "1970 and 2200")
         return round(time_ns)

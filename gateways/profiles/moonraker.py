@@ -40,6 +40,7 @@ PRINT_STATES = {"standby": "idle", "printing": "running", "paused": "stopped",
 OUTCOMES = {"complete": "good", "cancelled": "aborted", "error": "scrap"}
 KLIPPY_STATES = {"shutdown": "fault", "error": "fault", "disconnected": "offline"}
 
+REMEMBERED = ("filename", "filament_used")
 FIELDS = {  # (object, key) -> (signal, scale to canonical)
     ("extruder", "temperature"): ("nozzle_temp_c", 1.0),
     ("extruder", "target"): ("nozzle_target_c", 1.0),
@@ -64,8 +65,9 @@ class MoonrakerSource(MqttSourceBase):
 class MoonrakerDecoder(DecoderBase):
     def __init__(self, site: str, machine: str, meter: str | None) -> None:
         super().__init__(site, machine, meter)
-        self.objects: dict[str, dict[str, Any]] = {}
-        """Last known state of every Klipper object, merged from partial updates."""
+        self.print_stats: dict[str, Any] = {}
+        """The last known ``print_stats`` keys a later partial update needs (the file
+        and the filament used); nothing else is kept, so new keys cannot grow memory."""
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
         if topic.endswith("/klipper/state"):
@@ -82,7 +84,8 @@ class MoonrakerDecoder(DecoderBase):
         for name, values in status.items():
             if not isinstance(values, dict):
                 raise DecodeError(f"status.{name}: expected an object, got {values!r:.30}")
-            self.objects.setdefault(name, {}).update(values)
+        stats = status.get("print_stats", {})
+        self.print_stats.update((key, stats[key]) for key in REMEMBERED if key in stats)
         readings = []
         for (obj, key), (signal, scale) in FIELDS.items():
             value = status.get(obj, {}).get(key)
@@ -104,7 +107,7 @@ class MoonrakerDecoder(DecoderBase):
             raise DecodeError(f"print_stats.state: unknown state {state!r:.30}; "
                               f"known are {', '.join(PRINT_STATES)}")
         readings = [self.reading("state", PRINT_STATES[state], time_ns)]
-        stats = self.objects.get("print_stats", {})
+        stats = self.print_stats
         events = self.job_transition(state in ("printing", "paused"), OUTCOMES.get(state),
                                      str(stats.get("filename") or ""), time_ns)
         if (events and OUTCOMES.get(state) and "filament_used" not in print_stats

@@ -70,7 +70,7 @@ class OctoPrintDecoder(DecoderBase):
             return []
         kind, name = parts[-2], parts[-1]
         document = json_object(payload)
-        time_ns = seconds_to_ns(document.get("_timestamp"), received_ns)
+        time_ns = seconds_to_ns(document.get("_timestamp"), received_ns, "_timestamp")
         if kind == "temperature":
             return self._temperature(name, document, time_ns)
         if kind == "progress":

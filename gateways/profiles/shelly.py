@@ -83,7 +83,7 @@ class ShellyDecoder(PlugDecoder):
         params = message.get("params")
         if not isinstance(params, dict):
             raise DecodeError("params: expected an object")
-        time_ns = seconds_to_ns(params.get("ts"), received_ns)
+        time_ns = seconds_to_ns(params.get("ts"), received_ns, "params.ts")
         status = params.get(self._component)
         if status is None:
             return []
