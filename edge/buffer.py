@@ -9,9 +9,10 @@ bound the oldest points are dropped, counted in ``edge_health`` (``buffer_droppe
 logged once per episode.
 
 The disk is not the buffer's alone: below ``min_free_bytes`` of free space (or when
-SQLite finds the disk full) an append raises :class:`BufferFull` and changes nothing, so
+SQLite finds the disk full) an append raises :class:`BufferBlocked` and changes nothing, so
 the caller can hold back the acknowledgements and try again once the sink has made room
-(pages freed inside the file count as room). A file SQLite finds damaged is moved aside
+(pages freed inside the file count as room); a disk turned read-only or failing blocks
+appends the same way. A file SQLite finds damaged is moved aside
 (``<name>.damaged-<time>``, for ``circlemade buffer recover``) and a fresh one started: a
 broken file must not keep the edge down. A directory the service cannot write is a start
 error naming the path (:class:`BufferUnavailable`).
@@ -49,6 +50,8 @@ T = TypeVar("T")
 SOURCE = "buffer"
 DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 """SQLite's names for a file that is not (or no longer) a sound database."""
+BLOCKED = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+"""SQLite's names for a disk that takes no more for now (the names' prefixes)."""
 
 
 class BufferUnavailable(Exception):
@@ -56,8 +59,9 @@ class BufferUnavailable(Exception):
     error, with the path in the text."""
 
 
-class BufferFull(Exception):
-    """Nothing was appended: the disk is full or below the free-space floor."""
+class BufferBlocked(Exception):
+    """Nothing was appended, for now: the disk is full or below the free-space floor, or
+    it has become read-only or failing. The caller keeps what it had and tries again."""
 
     def __init__(self, message: str, free_bytes: int) -> None:
         super().__init__(message)
@@ -204,7 +208,8 @@ class DurableBuffer:
         db.execute("COMMIT")
 
     async def append(self, lines: list[str]) -> None:
-        """Commit ``lines``; :class:`BufferFull` (nothing appended) when there is no room."""
+        """Commit ``lines``; :class:`BufferBlocked` (nothing appended) when the disk takes
+        nothing for now."""
         if lines:
             self.depth = await self._run(self._append, lines, time.time_ns())
             self.health.set(SOURCE, "buffer_depth", self.depth)
@@ -222,8 +227,8 @@ class DurableBuffer:
         text = "\n".join(lines)
         free = self._free_bytes()
         if free - len(text) < self.min_free_bytes:
-            raise BufferFull(f"{self.path.parent}: {free:,} bytes free, below the floor of "
-                             f"{self.min_free_bytes:,} ([buffer] min_free_bytes)", free)
+            raise BufferBlocked(f"{self.path.parent}: {free:,} bytes free, below the floor "
+                                f"of {self.min_free_bytes:,} ([buffer] min_free_bytes)", free)
         try:
             db.execute("BEGIN")
             db.execute("INSERT INTO chunks (added_ns, count, lines) VALUES (?, ?, ?)",
@@ -238,11 +243,12 @@ class DurableBuffer:
             db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             if db.in_transaction:
-                db.execute("ROLLBACK")
-            if exc.sqlite_errorname != "SQLITE_FULL":
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            if not (exc.sqlite_errorname or "").startswith(BLOCKED):
                 raise
             free = shutil.disk_usage(self.path.parent).free
-            raise BufferFull(f"{self.path}: {exc}", free) from None
+            raise BufferBlocked(f"{self.path}: {exc}", free) from None
         self._dropped(dropped)
         self._count = depth - dropped
         return self._count

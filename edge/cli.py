@@ -4,6 +4,7 @@
     circlemade run -c FILE           run the edge service until SIGTERM or SIGINT
     circlemade decode --profile P --topic T [FILE|-]   what the edge makes of a payload
     circlemade simulate [--printers N --meters M --cnc K | --scenario F] --broker URL
+    circlemade buffer recover FILE -c CONFIG   what a damaged buffer still holds, to InfluxDB
     circlemade demo                  simulators, local servers, service and live view
 """
 
@@ -94,6 +95,17 @@ def parser() -> argparse.ArgumentParser:
     dashboards.add_argument("--grafana-path", default="/var/lib/grafana/dashboards/circlemade",
                             help="where Grafana will find the dashboard JSON files")
 
+    buffer = commands.add_parser("buffer", help="the durable buffer's tools")
+    buffer_commands = buffer.add_subparsers(dest="buffer_command", required=True)
+    recover = buffer_commands.add_parser(
+        "recover", help="write what a damaged buffer file still holds to InfluxDB")
+    recover.add_argument("file", type=Path, help="e.g. the <name>.damaged-<time> file the "
+                         "service set aside")
+    recover.add_argument("-c", "--config", type=Path, required=True,
+                         help="the config whose InfluxDB receives the points")
+    recover.add_argument("--out", type=Path, default=None,
+                         help="write line protocol to this file (- stdout) instead")
+
     status = commands.add_parser("status", help="what the running service's sources do")
     status.add_argument("-c", "--config", type=Path, required=True)
 
@@ -133,6 +145,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                                   config.status)
         print("\n".join(lines))
         return code
+    if args.command == "buffer":
+        return _recover_buffer(args.file, args.config, args.out)
     if args.command == "dashboards":
         from dashboards.provisioning import write
 
@@ -205,6 +219,34 @@ def _record_or_replay(args: argparse.Namespace) -> int:
     except (OSError, recording.RecordingError) as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _recover_buffer(path: Path, config_path: Path, out: Path | None) -> int:
+    from edge import recording
+    from edge.buffer_recovery import NothingToRecover, Recovery, recovered_lines
+
+    config = _load(config_path)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    recovery = Recovery()
+    lines = recovered_lines(path, recovery)
+    try:
+        if out is None:
+            setup_logging("warning")
+            written = asyncio.run(recording.replay_to_influx(config, lines))
+            target = f"written to {config.influx.url}: {written}"
+        else:
+            with (sys.stdout if str(out) == "-" else out.open("w")) as file:
+                for line in lines:
+                    file.write(line + "\n")
+            target = f"in {out}"
+    except (OSError, NothingToRecover) as exc:
+        print(f"buffer recover: {path}: {exc}", file=sys.stderr)
+        return 1
+    print(f"buffer recover: {path}: {recovery.chunks_read} chunks read, "
+          f"{recovery.chunks_unreadable} unreadable; {recovery.points} points; {target}",
+          file=sys.stderr)
     return 0
 
 

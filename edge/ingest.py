@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from edge.buffer import BufferFull, DurableBuffer
+from edge.buffer import BufferBlocked, DurableBuffer
 from edge.dead_letters import DeadLetters
 from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
@@ -50,20 +50,21 @@ class Ingest:
                 await asyncio.to_thread(self.dead_letters.flush)
 
     async def store(self, buffer: DurableBuffer, lines: list[str]) -> None:
-        """Append, waiting while the buffer's disk is full: nothing is acknowledged
-        meanwhile, so the broker keeps the messages and reading stops once the queues
-        are full; the sink drains to InfluxDB, which frees room."""
+        """Append, waiting while the buffer's disk is full (or read-only): nothing is
+        acknowledged meanwhile, so the broker keeps the messages and reading stops once
+        the queues are full; the sink drains to InfluxDB, which frees room."""
         delay = 0.5
         while True:
             try:
                 await buffer.append(lines)
-            except BufferFull as exc:
+            except BufferBlocked as exc:
                 self._health.count("buffer", "buffer_full")
                 if not self.full:
                     self.full = True
-                    log_event("buffer.full", logging.ERROR, path=str(buffer.path),
+                    log_event("buffer.blocked", logging.ERROR, path=str(buffer.path),
                               error=str(exc), free_bytes=exc.free_bytes,
-                              action="messages are not acknowledged until there is room")
+                              action="messages are not acknowledged until it takes points "
+                                     "again; the sink goes on draining to InfluxDB")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
