@@ -4,8 +4,9 @@ The service sets a damaged buffer aside (``<name>.damaged-<time>``) and starts o
 one; this reads the old one, chunk by chunk, so that one bad page costs only the chunks
 on it. It works on a copy and never changes the file. A file cut short (a full disk, a
 copy interrupted) is padded back to the size its header states: SQLite then reads every
-row whose pages survived instead of refusing the whole file. (SQLite's own ``.recover``
-gave up on such files in the tests, with "SQL logic error".)
+row whose pages survived instead of refusing the whole file; a chunk that reads back with
+the padding's zeros in it, or with fewer lines than it had, is left out whole. (SQLite's
+own ``.recover`` gave up on such files in the tests, with "SQL logic error".)
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def _chunks(db: sqlite3.Connection, recovery: Recovery) -> Iterator[list[str]]:
     while (last is not None and chunk_id < last) or (last is None and misses < GIVE_UP_AFTER):
         chunk_id += 1
         try:
-            row = db.execute("SELECT lines FROM chunks WHERE id = ?", (chunk_id,)).fetchone()
+            row = db.execute("SELECT count, lines FROM chunks WHERE id = ?",
+                             (chunk_id,)).fetchone()
         except sqlite3.DatabaseError:
             recovery.chunks_unreadable += 1
             misses += 1
@@ -85,8 +87,12 @@ def _chunks(db: sqlite3.Connection, recovery: Recovery) -> Iterator[list[str]]:
             misses += 1
             continue
         misses = 0
+        lines = str(row[1]).split("\n")
+        if "\x00" in row[1] or len(lines) != row[0]:  # pages lost: the padding shows
+            recovery.chunks_unreadable += 1
+            continue
         recovery.chunks_read += 1
-        yield [line for line in str(row[0]).split("\n") if line.strip()]
+        yield lines
 
 
 def _last_id(db: sqlite3.Connection) -> int | None:
