@@ -49,7 +49,7 @@ async def test_a_damaged_file_is_set_aside_and_the_service_starts_fresh(
     buffer = DurableBuffer(path, health)
     with caplog.at_level(logging.ERROR, logger="circlemade"):
         assert await buffer.open() == 0
-    aside = sorted(tmp_path.glob("buffer.sqlite.damaged-*"))
+    aside = sorted(tmp_path.glob("buffer.sqlite.damaged-*"))  # noqa: ASYNC240
     assert [p.name for p in aside if not p.name.endswith(("-wal", "-shm"))]
     assert health.get("buffer", "buffer_damaged") == 1
     logged = [r for r in caplog.records if getattr(r, "event", "") == "buffer.damaged"]
