@@ -12,7 +12,9 @@ The disk is not the buffer's alone: below ``min_free_bytes`` of free space (or w
 SQLite finds the disk full) an append raises :class:`BufferBlocked` and changes nothing, so
 the caller can hold back the acknowledgements and try again once the sink has made room
 (pages freed inside the file count as room); a disk turned read-only or failing blocks
-appends the same way. A file SQLite finds damaged is moved aside
+appends the same way. Deleting needs room too (SQLite writes it to the WAL first), so the
+buffer keeps a reserve file (``<name>.reserve``) that it gives up when something else has
+filled the disk, and takes back once there is room. A file SQLite finds damaged is moved aside
 (``<name>.damaged-<time>``, for ``circlemade buffer recover``) and a fresh one started: a
 broken file must not keep the edge down. A directory the service cannot write is a start
 error naming the path (:class:`BufferUnavailable`).
@@ -50,6 +52,8 @@ T = TypeVar("T")
 SOURCE = "buffer"
 DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 """SQLite's names for a file that is not (or no longer) a sound database."""
+RESERVE_BYTES = 4_000_000
+"""Disk space the buffer keeps in a file of its own, for deleting on a full disk."""
 BLOCKED = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
 """SQLite's names for a disk that takes no more for now (the names' prefixes)."""
 
@@ -86,6 +90,8 @@ class DurableBuffer:
         self.path, self.health = path, health
         self.max_points, self.max_age_s = max_points, max_age_s
         self.max_bytes, self.min_free_bytes, self.fsync = max_bytes, min_free_bytes, fsync
+        self.reserve_bytes = RESERVE_BYTES
+        self._reserve = path.with_name(path.name + ".reserve")
         self.appended = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="buffer")
         self._db: sqlite3.Connection | None = None
@@ -130,7 +136,27 @@ class DurableBuffer:
             damaged = sqlite3.DatabaseError(f"quick_check: {check}")
             damaged.sqlite_errorname = "SQLITE_CORRUPT"
             raise damaged
+        self._keep_reserve()
         return self._count
+
+    def _keep_reserve(self) -> None:
+        """The reserve file: disk space set aside for deleting written points when
+        something else has filled the disk (a log, another program)."""
+        if self._reserve.exists() or self.reserve_bytes <= 0:
+            return
+        if shutil.disk_usage(self.path.parent).free < 2 * self.reserve_bytes + self.min_free_bytes:
+            return
+        with contextlib.suppress(OSError), self._reserve.open("wb") as file:
+            os.posix_fallocate(file.fileno(), 0, self.reserve_bytes)
+
+    def _release_reserve(self) -> bool:
+        if not self._reserve.exists():
+            return False
+        self._reserve.unlink()
+        log_event("buffer.reserve_used", logging.WARNING, path=str(self._reserve),
+                  freed_bytes=self.reserve_bytes,
+                  action="the disk is full: written points are deleted with the reserved room")
+        return True
 
     def _check_access(self) -> None:
         folder = self.path.parent
@@ -333,6 +359,24 @@ class DurableBuffer:
         self.health.set(SOURCE, "buffer_depth", self.depth)
 
     def _delete_taken(self, taken: Taken) -> int:
+        """Delete what was written; on a disk too full even for that (SQLite writes the
+        deletion to its WAL first), the reserve file makes the room."""
+        try:
+            count = self._delete(taken)
+        except sqlite3.OperationalError as exc:
+            if self._db is not None and self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            if exc.sqlite_errorname != "SQLITE_FULL" or not self._release_reserve():
+                raise
+            count = self._delete(taken)
+        if count == 0 and self._db is not None:
+            # an empty buffer gives its WAL's disk space back
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._keep_reserve()
+        return count
+
+    def _delete(self, taken: Taken) -> int:
         assert self._db is not None
         if taken.generation != self._generation:
             return self._count  # its file was set aside: nothing of it is here

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 
 from edge.buffer import DurableBuffer
 from edge.dead_letters import DeadLetters
-from edge.eventlog import Throttle, log_event
+from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.influx_write import LineWriter, WriteFailed, WriteRejected
 from edge.reading import iso_time
@@ -82,7 +83,13 @@ class InfluxSink:
                 except Stopped:
                     log_event("sink.left_in_buffer", logging.WARNING, points=buffer.depth)
                     return
-                await buffer.delete_taken(taken)
+                try:
+                    await buffer.delete_taken(taken)
+                except sqlite3.OperationalError as exc:  # a full disk: written again later
+                    self._throttle.event("delete", "sink.delete_failed", logging.ERROR,
+                                         path=str(buffer.path), error=describe(exc),
+                                         action="the points are written again (idempotent)")
+                    await _first(stop.wait(), within=1.0)
         finally:
             await self._writer.close()
 

@@ -7,8 +7,12 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from edge.buffer import DurableBuffer
+from edge.dead_letters import DeadLetters
 from edge.health import Health
 from edge.influx_write import WriteFailed, WriteRejected
 from edge.sink import InfluxSink
@@ -34,7 +38,7 @@ class ScriptedWriter:
 
 
 async def drain(tmp_path: Path, writer: ScriptedWriter, batches: list[list[str]],
-                **options: float) -> tuple[Health, DurableBuffer]:
+                **options: Any) -> tuple[Health, DurableBuffer]:
     health = Health("s")
     buffer = DurableBuffer(tmp_path / "buffer.sqlite", health)
     await buffer.open()
@@ -92,6 +96,18 @@ async def test_a_rejected_point_is_isolated_and_the_others_written(tmp_path: Pat
     assert written == sorted(lines[:5] + lines[6:])
     assert health.get("sink", "dead_letters") == 1
     assert buffer.depth == 0
+
+
+async def test_a_rejected_point_is_kept_in_the_dead_letter_file(tmp_path: Path) -> None:
+    """Issue 14, defect 9: points InfluxDB refused with a 400 were counted and dropped."""
+    lines = [f"m f={i}.0 {i}" for i in range(8)]
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    await drain(tmp_path, ScriptedWriter(bad=frozenset({lines[2], lines[6]})), [lines],
+                dead_letters=letters)
+    kept = [orjson.loads(line) for line in (tmp_path / "dead.jsonl").read_bytes().splitlines()]
+    assert [(k["source"], k["payload"], k["error"]) for k in kept] == [
+        ("sink", lines[2], "HTTP 400: field type conflict"),
+        ("sink", lines[6], "HTTP 400: field type conflict")]
 
 
 async def test_points_stay_on_disk_when_influxdb_is_away_at_stop(tmp_path: Path) -> None:
