@@ -216,6 +216,9 @@ class EdgeService:
                                      path=str(path), error=describe(exc))
             await self._ingest.store(buffer, self._ingest.tick(time.time_ns(), partial=True)
                                      + self.health.to_lines())
+            letters = self._ingest.dead_letters
+            if letters is not None and letters.pending:  # waiting for a writable disk
+                await asyncio.to_thread(letters.flush)
 
     def status(self, started_s: float, buffer: DurableBuffer) -> dict[str, Any]:
         sources: dict[str, dict[str, Any]] = {

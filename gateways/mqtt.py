@@ -12,8 +12,8 @@ pair, and the two threads took turns at the GIL (bench/README.md). The gateway
 reconnects forever with capped exponential backoff.
 
 Messages gather in a list and the pipeline takes the whole list at once, at most one
-wake-up per batch: a per-message ``await`` would cost more than decoding (DESIGN.md,
-measured figures), so batches are the unit of work in the hot path.
+wake-up per batch: a per-message ``await`` would cost more than decoding (README,
+"Choices, and why"), so batches are the unit of work in the hot path.
 
 Backpressure: the list is unbounded while ``run`` waits on the bounded ``out`` queue; with
 QoS 1 the broker's in-flight window limits what can pile up.
