@@ -27,11 +27,11 @@ from edge.buffer import DurableBuffer
 from edge.health import Health
 from edge.influx_write import InfluxV1Writer
 from edge.sink import InfluxSink
+from simulators.fault_proxy import Fault, FaultProxy
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO
 from tests.disks import fill, small_disk
-from tests.fault_proxy import Fault, FaultProxy
 from tests.test_fault_injection import BASE_MS, publish, servers, wait_for_all
 
 __all__ = ["servers"]  # the fixture, shared with test_fault_injection

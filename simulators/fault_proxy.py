@@ -1,13 +1,16 @@
 """An HTTP proxy in front of a real InfluxDB that misbehaves on request: answers with a
 status of our choice (with ``Retry-After`` if asked), hangs, or passes requests through.
 It runs in a thread of its own on a free loopback port, so a service in another process
-(or in the test's event loop) talks to it like to InfluxDB."""
+(or in the test's event loop) talks to it like to InfluxDB. ``accepted`` is called with
+the body of every write InfluxDB accepted, for counting what arrived how often. The
+tests and the soak benchmark use it."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -30,6 +33,7 @@ class FaultProxy:
     writes: list[float] = field(default_factory=list)
     """Monotonic times of the write requests received."""
     port: int = 0
+    accepted: Callable[[bytes], None] | None = None
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -72,7 +76,10 @@ class FaultProxy:
                                     headers=headers)
         async with self._session.request(request.method, self.upstream + request.path_qs,
                                          data=body, headers=_forwarded(request)) as upstream:
-            return web.Response(status=upstream.status, body=await upstream.read(),
+            answer = await upstream.read()
+            if request.path == "/write" and upstream.status == 204 and self.accepted:
+                self.accepted(body)
+            return web.Response(status=upstream.status, body=answer,
                                 headers={"Content-Type": upstream.content_type})
 
     def close(self) -> None:
