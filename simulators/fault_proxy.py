@@ -74,13 +74,16 @@ class FaultProxy:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 return web.Response(status=fault.status, text='{"error":"injected fault"}',
                                     headers=headers)
-        async with self._session.request(request.method, self.upstream + request.path_qs,
-                                         data=body, headers=_forwarded(request)) as upstream:
-            answer = await upstream.read()
-            if request.path == "/write" and upstream.status == 204 and self.accepted:
-                self.accepted(body)
-            return web.Response(status=upstream.status, body=answer,
-                                headers={"Content-Type": upstream.content_type})
+        try:
+            async with self._session.request(request.method, self.upstream + request.path_qs,
+                                             data=body, headers=_forwarded(request)) as upstream:
+                answer = await upstream.read()
+                if request.path == "/write" and upstream.status == 204 and self.accepted:
+                    self.accepted(body)
+                return web.Response(status=upstream.status, body=answer,
+                                    headers={"Content-Type": upstream.content_type})
+        except aiohttp.ClientError as exc:  # InfluxDB away: what a reverse proxy answers
+            return web.Response(status=502, text=f"upstream: {exc}")
 
     def close(self) -> None:
         async def stop() -> None:

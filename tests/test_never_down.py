@@ -221,7 +221,8 @@ def test_a_stop_takes_at_most_the_stop_timeout_whatever_influxdb_does(
     proxy = FaultProxy(influx.url, Fault(status=500) if failure == "500" else Fault(
         hang=failure == "hang"))
     try:
-        config = config_file(tmp_path, mqtt, proxy.url, stop_timeout_s=3)
+        url = influx.url if failure == "refused" else proxy.url  # refused: nobody listens
+        config = config_file(tmp_path, mqtt, url, stop_timeout_s=3)
         log = tmp_path / "edge.log"
         process = start(config, log)
         try:
