@@ -98,6 +98,13 @@ BAD = [
     pytest.param(('topic = "a/p1"', 'topic = "a/p1"\n  broker = "backup"'),
                  "machines[0].sources[0].broker", "no broker with this id", id="unknown-broker"),
     pytest.param(("[site]", "[site\n"), "", "not valid TOML", id="toml-syntax"),
+    pytest.param(('url = "http://127.0.0.1:8086"', 'url = "http://edge:pw@127.0.0.1:8086"'),
+                 "influx.url", "credentials must not be written in the URL",
+                 id="credentials-in-url"),
+    pytest.param(("[site]", "stop_timeout_s = 0\n[site]"), "stop_timeout_s",
+                 "greater than 0", id="bad-stop-timeout"),
+    pytest.param(("[site]", "[clock]\nmax_ahead_s = -5\n[site]"), "clock.max_ahead_s",
+                 "greater than 0", id="bad-clock"),
 ]
 
 
@@ -120,6 +127,24 @@ def test_literal_secret_value_is_never_echoed(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert "hunter2" not in str(caught.value)
+
+
+def test_credentials_in_the_url_are_never_echoed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, GOOD.replace('url = "http://127.0.0.1:8086"',
+                                        'url = "http://edge:hunter2@127.0.0.1:8086"'))
+    assert main(["check-config", str(path)]) == 2
+    assert "hunter2" not in capsys.readouterr().err
+
+
+def test_status_reads_the_config_without_its_secrets(tmp_path: Path) -> None:
+    """Issue 14, defect 7: ``status`` refused to run (exit 2) without the service's
+    secrets in its own environment; check-config and run still want them."""
+    path = write(tmp_path, GOOD.replace(
+        'api = "v1"', 'api = "v1"\ntoken_env = "CIRCLEMADE_TEST_UNSET_TOKEN"').replace(
+        "[[machines]]", f'[buffer]\npath = "{tmp_path / "b.sqlite"}"\n\n[[machines]]', 1))
+    assert main(["check-config", str(path)]) == 2
+    assert main(["status", "-c", str(path)]) == 1  # no status file: not running, not exit 2
 
 
 def test_secret_comes_from_the_environment(tmp_path: Path) -> None:

@@ -221,3 +221,5 @@ async def test_bad_status_values_are_counted_not_written(influxdb1: LocalServer)
     values = [v for _, v in await stored_speeds(influxdb1, "opcua_bad_status")]
     assert values[-2:] == [111.0, 222.0] and 999.0 not in values
     assert service.health.get("mill-1/umati", "bad_status") == 1
+    # issue 14, defect 11: status said "last message never" for every OPC UA source
+    assert service.health.get("mill-1/umati", "last_message_s") > 0
