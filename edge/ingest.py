@@ -1,8 +1,12 @@
 """The ingest stage: raw message batches in, line protocol batches out.
 
 Each message goes to the decoder of the source it was routed to; its readings are
-normalised into points of the canonical schema. A message that fails to decode is
-counted against its source and logged (throttled), and never holds up the others.
+checked (values, units, times) and normalised into points of the canonical schema, and
+the KPI stage derives its points from them. What a stage cannot take (a message that
+fails to decode, a reading refused, a reading the KPI stage fails on) is counted against
+its source, logged (throttled) and dead-lettered, and never holds up the others; a batch
+that fails as a whole goes through again message by message. Points go into the durable
+buffer before the messages are acknowledged, waiting while the buffer's disk is full.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from edge.buffer import DurableBuffer
+from edge.buffer import BufferBlocked, DurableBuffer
 from edge.config import Broker, Config
 from edge.dead_letters import DeadLetters
 from edge.eventlog import Throttle, describe, log_event
@@ -41,6 +41,8 @@ from gateways.raw_message import RawMessage
 if TYPE_CHECKING:
     from gateways.opcua import OpcUaGateway
 
+HELD_MAX = 100_000
+"""Lines of the health loop (KPI windows, counters) kept while the buffer's disk is full."""
 QUEUE_BATCHES = 256
 """Bound of each inter-stage queue, in batches; a full queue makes the stage upstream wait."""
 
@@ -206,6 +208,7 @@ class EdgeService:
     async def _report_health(self, buffer: DurableBuffer) -> None:
         started = time.time()
         path = status_path(self.config.buffer_path())
+        held: list[str] = []
         while True:
             await asyncio.sleep(self.config.health_interval_s)
             notify("WATCHDOG=1")  # from the loop itself: a stuck loop stops the pings
@@ -214,8 +217,12 @@ class EdgeService:
             except OSError as exc:
                 self._throttle.event("status", "status.write_failed", logging.ERROR,
                                      path=str(path), error=describe(exc))
-            await self._ingest.store(buffer, self._ingest.tick(time.time_ns(), partial=True)
-                                     + self.health.to_lines())
+            held += self._ingest.tick(time.time_ns(), partial=True) + self.health.to_lines()
+            try:
+                await buffer.append(held)
+                held = []
+            except BufferBlocked:  # kept for the next turn: this loop must go on ticking
+                del held[:-HELD_MAX]
             letters = self._ingest.dead_letters
             if letters is not None and letters.pending:  # waiting for a writable disk
                 await asyncio.to_thread(letters.flush)

@@ -4,6 +4,7 @@ what InfluxDB holds is what the simulators sent, message for message."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -44,12 +45,13 @@ def expected_series(config: Config, sent: list[tuple[str, bytes]]) -> Series:
         decoders.append((route, source.topic, source.decoder(config.site.id, machine)))
     series: Series = defaultdict(list)
     normaliser, kpi = Normaliser({}), KpiEngine(config)  # as the service: energy made monotonic
+    now_ns = time.time_ns()  # arrival times the edge believes
     for number, (topic, payload) in enumerate(sent):
         for _, subscription, decoder in decoders:
             if not topic_matches_sub(subscription, topic):
                 continue
             try:
-                decoded = decoder.decode(topic, payload, (number + 1) * 50_000_000)
+                decoded = decoder.decode(topic, payload, now_ns + number * 50_000_000)
             except PartialDecode as exc:
                 decoded = exc.readings
             readings, _ = kpi.process(normaliser.canonical(decoded)[0])

@@ -1,0 +1,61 @@
+"""``circlemade status`` from a status file: each thing that needs a person makes it exit
+1 and says what; a healthy service exits 0."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.config import StatusSettings
+from edge.status import read_status, write_status
+
+
+def healthy(now: float) -> dict[str, Any]:
+    return {"pid": 1, "written_s": now, "uptime_s": 100.0, "buffer_depth": 10,
+            "buffer_max_points": 1000, "buffer_dropped": 0, "buffer_last_drop_s": None,
+            "buffer_full": False, "last_write_s": now - 1, "write_failing_since_s": None,
+            "last_write_error": "", "dead_letters": 0, "crashes": {},
+            "sources": {"mqtt:main": {"connected": True, "messages_in": 5}}}
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"write_failing_since_s": -400, "last_write_error": "HTTP 401: unauthorized"},
+     "SINK FAILING for more than 300 s"),
+    ({"buffer_depth": 900}, "BUFFER above 80% of max_points"),
+    ({"buffer_full": True}, "BUFFER FULL"),
+    ({"buffer_dropped": 42, "buffer_last_drop_s": -60}, "DROPPED 42 points"),
+    ({"crashes": {"sink": {"at_s": -5, "error": "KeyError: 'x'"}}},
+     "CRASHED: task sink 5 s ago (KeyError: 'x'); restarted"),
+    ({"sources": {"mqtt:main": {"connected": False}}}, "DISCONNECTED: mqtt:main"),
+    ({"written_s": -100}, "STALE"),
+])
+def test_each_problem_makes_status_fail_and_says_what(
+        tmp_path: Path, change: dict[str, Any], says: str) -> None:
+    now = time.time()
+    status = healthy(now)
+    for key, value in change.items():  # negative times: seconds before now
+        status[key] = now + value if isinstance(value, int) and key.endswith("_s") else value
+    for crash in status["crashes"].values():
+        crash["at_s"] += now
+    path = tmp_path / "b.status.json"
+    write_status(path, status)
+    code, lines = read_status(path, 10.0, StatusSettings())
+    assert code == 1
+    assert any(says in line for line in lines), lines
+
+
+def test_a_healthy_service_exits_zero_and_shows_the_last_error_while_recent(
+        tmp_path: Path) -> None:
+    now = time.time()
+    status = healthy(now)
+    path = tmp_path / "b.status.json"
+    write_status(path, status)
+    assert read_status(path, 10.0)[0] == 0
+    status.update(write_failing_since_s=now - 20, last_write_error="HTTP 503: busy")
+    write_status(path, status)
+    code, lines = read_status(path, 10.0)
+    assert code == 0  # failing for 20 s: within the 300 s a restart of InfluxDB may take
+    assert "writes to InfluxDB failing for 20 s: HTTP 503: busy" in lines
