@@ -9,6 +9,7 @@ publisher on this two-core box would compete with it for CPU and cap every conte
 the publisher's own rate, which is what the first ceiling measurements ran into.
 
     .venv/bin/python -m bench.throughput [--messages 60000] [--machines 50] [--runs 3]
+    .venv/bin/python -m bench.throughput --fsync    # what the buffer's fsync costs
 """
 
 from __future__ import annotations
@@ -49,10 +50,13 @@ class Case:
     contender: str  # "bare paho", "circlemade-edge", "Node-RED"
     qos: int
     sink: str  # "", "InfluxDB 1.x", "VictoriaMetrics"
+    fsync: bool = True
+    """circlemade-edge: the buffer's commits fsynced ([buffer] fsync)."""
 
     @property
     def name(self) -> str:
-        return f"{self.contender}, QoS {self.qos}" + (f", {self.sink}" if self.sink else "")
+        return (f"{self.contender}, QoS {self.qos}" + (f", {self.sink}" if self.sink else "")
+                + ("" if self.fsync else ", fsync off"))
 
 
 @dataclass
@@ -92,6 +96,9 @@ CASES = [
     Case("circlemade-edge", 1, "VictoriaMetrics"),
     Case("Node-RED", 0, "InfluxDB 1.x"), Case("Node-RED", 1, "InfluxDB 1.x"),
 ]
+FSYNC_CASES = [Case("circlemade-edge", 1, "InfluxDB 1.x"),
+               Case("circlemade-edge", 1, "InfluxDB 1.x", fsync=False)]
+"""What committing durably before acknowledging costs (``--fsync``)."""
 
 
 async def _influx_marker(url: str, database: str, sequence: int) -> bool:
@@ -161,7 +168,7 @@ def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
                    "token_env": TOKEN_ENV})
         config = work / "edge.toml"
         config.write_text(workshop.config(servers.mqtt.port, influx, client_id, case.qos,
-                                          work / "buffer.sqlite"))
+                                          work / "buffer.sqlite", case.fsync))
         def start() -> Process:
             return circlemade(config)
     else:
@@ -229,8 +236,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=60_000)
     parser.add_argument("--machines", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--fsync", action="store_true",
+                        help="only circlemade-edge at QoS 1, with and without fsync")
     args = parser.parse_args()
-    for result in run(args.messages, args.machines, args.runs):
+    cases = FSYNC_CASES if args.fsync else CASES
+    for result in run(args.messages, args.machines, args.runs, cases):
         print(json.dumps(result.as_dict()))
 
 

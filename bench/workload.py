@@ -125,7 +125,7 @@ class Workshop:
                 sent += 1
 
     def config(self, mqtt_port: int, influx: dict[str, Any], client_id: str,
-               qos: int, buffer_path: Path) -> str:
+               qos: int, buffer_path: Path, fsync: bool = True) -> str:
         """circlemade-edge's config for this workshop, as TOML."""
         machines = [{"id": m.id, "kind": m.kind, "sources": [m.device.source()]}
                     for m in self.machines]
@@ -135,7 +135,7 @@ class Workshop:
             "site": {"id": "bench"},
             "brokers": [{"port": mqtt_port, "client_id": client_id, "qos": qos}],
             "influx": influx,
-            "buffer": {"path": str(buffer_path)},
+            "buffer": {"path": str(buffer_path), "fsync": fsync},
             "machines": machines,
         })
 
