@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from edge.config import Config, ConfigError, load_config
-from edge.eventlog import log_event, setup_logging
+from edge.eventlog import describe, log_event, setup_logging
 from edge.heap import settle_after_start
 from gateways.profiles import SOURCE_MODELS
 
@@ -265,7 +265,7 @@ def _opcua(args: argparse.Namespace) -> int:
         for line in asyncio.run(browse(args.endpoint, args.depth, args.start)):
             print(line)
     except (OSError, TimeoutError, LookupError) as exc:
-        print(f"opcua browse {args.endpoint}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"opcua browse {args.endpoint}: {describe(exc)}", file=sys.stderr)
         return 1
     return 0
 
@@ -326,7 +326,7 @@ def _run(path: Path, log_level: str | None) -> int:
         print(f"circlemade run: not started: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        log_event("service.crashed", 50, error=f"{type(exc).__name__}: {exc}")
+        log_event("service.crashed", 50, error=describe(exc))
         raise
     return 0
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import aiohttp
 
+from edge.eventlog import describe
+
 
 class QueryError(RuntimeError):
     pass
@@ -41,7 +43,7 @@ class InfluxQL:
             async with self._session.get(self._url, params=params) as response:
                 body = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise QueryError(f"{type(exc).__name__}: {exc}") from None
+            raise QueryError(describe(exc)) from None
         if "error" in body:
             raise QueryError(body["error"])
         series: list[Series] = []

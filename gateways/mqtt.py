@@ -39,7 +39,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.config import Broker
-from edge.eventlog import Throttle, log_event
+from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.reading import Reading
 from gateways.raw_message import RawMessage
@@ -346,7 +346,7 @@ class MqttGateway:
         if not self._unreachable_logged:
             self._unreachable_logged = True
             log_event("mqtt.unreachable", logging.WARNING, broker=self.broker.id,
-                      host=self.broker.host, port=self.broker.port, error=str(error),
+                      host=self.broker.host, port=self.broker.port, error=describe(error),
                       retry_max_s=self.broker.reconnect_max_s)
 
     def _on_disconnect(

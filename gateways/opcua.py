@@ -26,7 +26,7 @@ from asyncua.crypto import security_policies
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 
-from edge.eventlog import Throttle, log_event
+from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.reading import Reading
 from gateways import opcua_variant_types
@@ -327,7 +327,7 @@ def _password(source: OpcUaSourceBase) -> str | None:
 
 
 def _explain(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
+    text = describe(exc)
     if "BadCertificateUntrusted" in text:
         return ("the server's certificate is not trusted: put it (or its CA) into the "
                 "trust_dir of the source's security settings, then restart")
