@@ -146,8 +146,14 @@ class DurableBuffer:
             return
         if shutil.disk_usage(self.path.parent).free < 2 * self.reserve_bytes + self.min_free_bytes:
             return
-        with contextlib.suppress(OSError), self._reserve.open("wb") as file:
-            os.posix_fallocate(file.fileno(), 0, self.reserve_bytes)
+        try:
+            descriptor = os.open(self._reserve, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                os.posix_fallocate(descriptor, 0, self.reserve_bytes)
+            finally:
+                os.close(descriptor)
+        except OSError:  # no room after all: tried again after the next delete
+            self._reserve.unlink(missing_ok=True)
 
     def _release_reserve(self) -> bool:
         if not self._reserve.exists():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ class DeadLetters:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if self.path.exists() and self.path.stat().st_size > self.max_bytes:
                 self.path.replace(self.path.with_name(self.path.name + ".1"))
-            with self.path.open("ab") as file:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(descriptor, "ab") as file:  # payloads verbatim: the service's own
                 file.write(b"\n".join(lines) + b"\n")
         except OSError as exc:
             if not self._failing:

@@ -27,6 +27,7 @@ def write_status(path: Path, status: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_bytes(orjson.dumps(status, option=orjson.OPT_INDENT_2))
+    os.chmod(temporary, 0o600)  # the service's own, whatever the umask
     os.replace(temporary, path)
 
 
