@@ -44,10 +44,10 @@ import tomli_w
 
 from bench.harness import Process
 from bench.process_stats import rss_mb
-from edge.influxql import InfluxQL
 from simulators import local_servers
 from simulators.fault_proxy import Fault, FaultProxy
 from simulators.mqtt_publisher import Publisher
+from simulators.sequence_count import stored_sequence
 
 FAULTS = ("broker restart", "InfluxDB restart", "InfluxDB 401 for 60 s", "edge SIGKILL",
           "disk full for 60 s")
@@ -168,7 +168,7 @@ class Soak:
     def _wait_stored(self, timeout_s: float = 600) -> set[int]:
         deadline = time.monotonic() + timeout_s
         while True:
-            stored = asyncio.run(_stored(self.influx.url))
+            stored = asyncio.run(stored_sequence(self.influx.url, "soak"))
             if len(stored) >= self.sent or time.monotonic() > deadline:
                 return stored
             time.sleep(5)
@@ -179,17 +179,6 @@ class Soak:
             server.stop()
         if self.disk_mounted:
             subprocess.run(["umount", "-l", str(self.disk)], check=False)
-
-
-async def _stored(url: str) -> set[int]:
-    client = InfluxQL(url, "soak")
-    try:
-        series = await client.query('SELECT "layer" FROM "telemetry"')
-    except Exception:
-        return set()
-    finally:
-        await client.close()
-    return {int(row["layer"]) for s in series for row in s.rows}
 
 
 def _mount_tmpfs(where: Path, size: str) -> bool:

@@ -22,10 +22,10 @@ import orjson
 import pytest
 import tomli_w
 
-from edge.influxql import InfluxQL
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
+from simulators.sequence_count import stored_sequence
 from tests.conftest import REPO, serve
 
 BASE_MS = 1_795_420_800_000
@@ -74,17 +74,7 @@ def publish(mqtt: LocalServer, first: int, count: int, rate: float, client: str)
 
 
 def stored(influx: LocalServer) -> set[int]:
-    async def query() -> set[int]:
-        client = InfluxQL(influx.url, "faults")
-        try:
-            series = await client.query('SELECT "layer" FROM "telemetry"')
-        except Exception:
-            return set()
-        finally:
-            await client.close()
-        return {int(r["layer"]) for s in series for r in s.rows}
-
-    return asyncio.run(query())
+    return asyncio.run(stored_sequence(influx.url, "faults"))
 
 
 def wait_for_all(influx: LocalServer, expected: int, timeout_s: float = 90) -> set[int]:
