@@ -14,7 +14,8 @@ the caller can hold back the acknowledgements and try again once the sink has ma
 (pages freed inside the file count as room); a disk turned read-only or failing blocks
 appends the same way. Deleting needs room too (SQLite writes it to the WAL first), so the
 buffer keeps a reserve file (``<name>.reserve``) that it gives up when something else has
-filled the disk, and takes back once there is room. A file SQLite finds damaged is moved aside
+filled the disk, and takes back once there is room; its WAL shrinks back to 8 MB at
+each checkpoint. A file SQLite finds damaged is moved aside
 (``<name>.damaged-<time>``, for ``circlemade buffer recover``) and a fresh one started: a
 broken file must not keep the edge down. A directory the service cannot write is a start
 error naming the path (:class:`BufferUnavailable`).
@@ -52,6 +53,7 @@ T = TypeVar("T")
 SOURCE = "buffer"
 DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 """SQLite's names for a file that is not (or no longer) a sound database."""
+WAL_LIMIT_BYTES = 8_000_000
 RESERVE_BYTES = 4_000_000
 """Disk space the buffer keeps in a file of its own, for deleting on a full disk."""
 BLOCKED = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
@@ -189,6 +191,8 @@ class DurableBuffer:
             db.execute("PRAGMA journal_mode=WAL")
             # FULL: each commit is on the disk before the broker hears the acknowledgement
             db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
+            # a WAL grown during an outage shrinks back at its next checkpoint
+            db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             db.execute("CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY "
                        "AUTOINCREMENT, added_ns INTEGER NOT NULL, count INTEGER NOT NULL, "
                        "lines TEXT NOT NULL)")
@@ -376,9 +380,6 @@ class DurableBuffer:
             if exc.sqlite_errorname != "SQLITE_FULL" or not self._release_reserve():
                 raise
             count = self._delete(taken)
-        if count == 0 and self._db is not None:
-            # an empty buffer gives its WAL's disk space back
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._keep_reserve()
         return count
 
