@@ -59,3 +59,28 @@ def test_a_healthy_service_exits_zero_and_shows_the_last_error_while_recent(
     code, lines = read_status(path, 10.0)
     assert code == 0  # failing for 20 s: within the 300 s a restart of InfluxDB may take
     assert "writes to InfluxDB failing for 20 s: HTTP 503: busy" in lines
+
+
+async def test_a_task_that_crashes_is_restarted_counted_and_shown(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from edge.config import parse_config
+    from edge.service import EdgeService
+
+    service = EdgeService(parse_config({
+        "site": {"id": "s"}, "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
+        "machines": [{"id": "m", "kind": "printer", "sources": [
+            {"topic": "x", "profile": "json"}]}]}))
+    calls: list[int] = []
+
+    async def flaky() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyError("a bug")
+
+    with caplog.at_level("ERROR", logger="circlemade"):
+        await service._supervised("sink", flaky)
+    assert len(calls) == 2
+    assert service.health.get("service", "task_restarts") == 1
+    assert service.crashes["sink"][1] == "KeyError: 'a bug'"
+    crashed = [r for r in caplog.records if getattr(r, "event", "") == "service.task_crashed"]
+    assert "Traceback" in crashed[0].fields["traceback"]  # type: ignore[attr-defined]
