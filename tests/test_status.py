@@ -1,5 +1,5 @@
 """``circlemade status`` from a status file: each thing that needs a person makes it exit
-1 and says what; a healthy service exits 0."""
+1 and says what; a healthy service exits 0. And the supervisor behind "CRASHED"."""
 
 from __future__ import annotations
 
