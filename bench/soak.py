@@ -18,6 +18,7 @@ the edge's RSS every ten seconds.
 
     .venv/bin/python -m bench.soak                          # the full two hours
     .venv/bin/python -m bench.soak --minutes 20 --fault-every-min 2
+    .venv/bin/python -m bench.soak --chart-from result.json --chart soak.png
 """
 
 from __future__ import annotations
@@ -189,13 +190,45 @@ def _mount_tmpfs(where: Path, size: str) -> bool:
                            str(where)], capture_output=True).returncode == 0
 
 
+def chart(result: dict[str, Any], path: Path) -> None:
+    """RSS over the run, a line at each fault, the counts in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(11, 4))
+    seconds, mb = zip(*result["rss"], strict=True)
+    ax.plot([s / 60 for s in seconds], mb, color="#2e7d32")
+    for fault in result["faults"]:
+        ax.axvline(fault["at_min"], color="#b71c1c", linestyle=":", linewidth=1)
+        ax.text(fault["at_min"], max(mb) * 1.02, fault["fault"], rotation=90, fontsize=7,
+                va="bottom", ha="right", color="#b71c1c")
+    ax.set_ylim(0, max(mb) * 1.6)
+    ax.set_xlabel("minutes")
+    ax.set_ylabel("edge RSS, MB")
+    ax.set_title(f"soak: {result['published']:,} published at {result['rate']:g} msg/s, "
+                 f"{result['lost']:,} lost, {result['duplicated_writes']:,} written twice; "
+                 f"{len(result['faults'])} faults (dotted)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=120)
     parser.add_argument("--fault-every-min", type=float, default=10)
     parser.add_argument("--rate", type=float, default=50, help="messages/s")
     parser.add_argument("--out", type=Path, default=None, help="write the result as JSON")
+    parser.add_argument("--chart", type=Path, default=None,
+                        help="draw RSS and faults into this PNG (needs matplotlib)")
+    parser.add_argument("--chart-from", type=Path, default=None,
+                        help="only draw the chart, from a result written by --out")
     args = parser.parse_args()
+    if args.chart_from:
+        chart(json.loads(args.chart_from.read_text()), args.chart or Path("soak.png"))
+        return
     with tempfile.TemporaryDirectory(prefix="circlemade-soak-") as folder:
         soak = Soak(Path(folder), args.rate, print)
         try:
@@ -209,6 +242,8 @@ def main() -> None:
           f"MB, at the end {result['rss_end_mb']:.0f} MB")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
+    if args.chart:
+        chart(result, args.chart)
 
 
 if __name__ == "__main__":
