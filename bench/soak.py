@@ -79,6 +79,8 @@ class Soak:
                 "time": {"path": "ts", "format": "unix_ms"},
                 "fields": [{"path": "seq", "signal": "layer"}]}]} for i in range(MACHINES)],
         }))
+        self.earlier_lines: list[str] = []
+        """The log of edges killed before the current one."""
         self.edge = self._start_edge()
         self.sent = 0
         self._stop = threading.Event()
@@ -124,6 +126,7 @@ class Soak:
         elif name == "edge SIGKILL":
             self.edge.popen.send_signal(signal.SIGKILL)
             self.edge.popen.wait()
+            self.earlier_lines += self.edge.lines
             time.sleep(5)
             self.edge = self._start_edge()
         elif self.disk_mounted:
@@ -164,7 +167,8 @@ class Soak:
                 "lost": self.sent - len(stored & set(range(self.sent))),
                 "duplicated_writes": duplicated,
                 "rss_max_mb": max(mb for _, mb in rss), "rss_end_mb": rss[-1][1],
-                "faults": faults, "rss": rss, "edge_log_tail": self.edge.lines[-5:]}
+                "faults": faults, "rss": rss,
+                "warnings_and_errors": _events(self.earlier_lines + self.edge.lines)}
 
     def _wait_stored(self, timeout_s: float = 600) -> set[int]:
         deadline = time.monotonic() + timeout_s
@@ -180,6 +184,19 @@ class Soak:
             server.stop()
         if self.disk_mounted:
             subprocess.run(["umount", "-l", str(self.disk)], check=False)
+
+
+def _events(lines: list[str]) -> dict[str, int]:
+    """How often the edge logged each warning and error event."""
+    counted: Counter[str] = Counter()
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("warning", "error", "critical"):
+            counted[f"{entry['level']} {entry.get('event')}"] += 1
+    return dict(counted)
 
 
 def _mount_tmpfs(where: Path, size: str) -> bool:
@@ -240,6 +257,7 @@ def main() -> None:
           f"stored {result['stored']:,}, lost {result['lost']:,}, written twice or more "
           f"{result['duplicated_writes']:,} (idempotent); RSS max {result['rss_max_mb']:.0f} "
           f"MB, at the end {result['rss_end_mb']:.0f} MB")
+    print(f"soak: the edge's warnings and errors: {result['warnings_and_errors']}")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
     if args.chart:
