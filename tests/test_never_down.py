@@ -13,8 +13,7 @@ import stat
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO
 from tests.disks import fill, small_disk
 from tests.test_fault_injection import BASE_MS, publish, servers, wait_for_all
+from tests.waiting import logged, wait_for
 
 __all__ = ["servers"]  # the fixture, shared with test_fault_injection
 
@@ -76,18 +76,6 @@ def start(config: Path, log: Path, prefix: list[str] | None = None,
         return subprocess.Popen([*(prefix or []), sys.executable, "-m", "edge.cli", "run",
                                  "-c", str(config)], stderr=out, cwd=REPO,
                                 env=env or dict(os.environ))
-
-
-def wait_for(what: str, condition: Callable[[], bool], timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s} s: {what}")
-        time.sleep(0.1)
-
-
-def logged(log: Path, event: str) -> Callable[[], bool]:
-    return lambda: f'"event":"{event}"' in log.read_text()
 
 
 def stop(process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:

@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import tomli_w
 
 from simulators.local_servers import LocalServer, free_port
 from tests.conftest import REPO
+from tests.waiting import logged, wait_for
 
 SECRETS = {"EDGE_MQTT_PASSWORD": "mqtt-Pa55-never-logged",
            "EDGE_INFLUX_PASSWORD": "influx-Pa55-never-logged"}
@@ -37,13 +37,16 @@ def test_no_secret_in_logs_or_check_config(tmp_path: Path, mosquitto: LocalServe
     check = subprocess.run([sys.executable, "-m", "edge.cli", "check-config", str(config)],
                            capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     assert check.returncode == 0, check.stderr
-    service = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
-                               stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    log_path = tmp_path / "edge.log"
+    with log_path.open("w") as log_file:
+        service = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+                                   stderr=log_file, text=True, env=env, cwd=REPO)
     subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-t", "s/m", "-q", "1",
                     "-m", '{"power_w": 5}'], check=True, timeout=30)
-    time.sleep(4)
+    wait_for("a failed write is logged", logged(log_path, "sink.write_failed"))
     service.send_signal(signal.SIGTERM)
-    _, log = service.communicate(timeout=60)
+    service.wait(60)
+    log = log_path.read_text()
     output = check.stdout + check.stderr + log
     assert '"sink.write_failed"' in log  # the run did log connection problems
     for secret in [*SECRETS.values(), "file-T0ken-never-logged"]:

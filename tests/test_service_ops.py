@@ -9,13 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import tomli_w
 
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO
+from tests.waiting import wait_for
 
 
 def write_config(tmp_path: Path, mosquitto: LocalServer, influxdb1: LocalServer,
@@ -51,7 +51,8 @@ def test_notify_watchdog_and_status(tmp_path: Path, mosquitto: LocalServer,
         assert messages[0] == "READY=1" and "WATCHDOG=1" in messages[1:]
         subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-t", "ops/m", "-q", "1",
                         "-m", '{"power_w": 3}'], check=True, timeout=30)
-        time.sleep(1.5)
+        wait_for("the status file counts the message",
+                 lambda: "1 in, 0 errors" in status(config).stdout)
         running = status(config)
         assert running.returncode == 0, running.stdout
         assert "mqtt:main" in running.stdout and "connected" in running.stdout
@@ -60,7 +61,7 @@ def test_notify_watchdog_and_status(tmp_path: Path, mosquitto: LocalServer,
         service.send_signal(signal.SIGTERM)
         service.wait(60)
         listener.close()
-    time.sleep(2)
+    wait_for("the status file goes stale", lambda: "STALE" in status(config).stdout)
     stopped = status(config)
     assert stopped.returncode == 1 and "STALE" in stopped.stdout
 
@@ -69,12 +70,14 @@ def test_text_log_format(tmp_path: Path, mosquitto: LocalServer,
                          influxdb1: LocalServer) -> None:
     config = write_config(tmp_path, mosquitto, influxdb1,
                           logging={"level": "info", "format": "text"})
-    service = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
-                               stderr=subprocess.PIPE, text=True, cwd=REPO)
-    time.sleep(3)
+    log_path = tmp_path / "edge.log"
+    with log_path.open("w") as log_file:
+        service = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+                                   stderr=log_file, text=True, cwd=REPO)
+    wait_for("the service starts", lambda: "service.started" in log_path.read_text())
     service.send_signal(signal.SIGTERM)
-    _, log = service.communicate(timeout=60)
-    first = log.splitlines()[0]
+    service.wait(60)
+    first = log_path.read_text().splitlines()[0]
     assert " info service.started site=ops " in first and not first.startswith("{")
 
 
