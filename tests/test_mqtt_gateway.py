@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import select
 import socket
+import struct
+import termios
 import time
 from pathlib import Path
 
@@ -16,6 +20,19 @@ from gateways.read_ahead_socket import ReadAheadSocket
 from simulators import local_servers
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import serve
+from tests.waiting import until
+
+
+def publish_size(topic: str, payload: bytes) -> int:
+    """Bytes of an MQTT 3.1.1 QoS 1 PUBLISH packet (short ones: one length byte)."""
+    remaining = 2 + len(topic) + 2 + len(payload)
+    assert remaining < 128
+    return 2 + remaining
+
+
+def waiting_bytes(fd: int) -> int:
+    """Bytes the kernel holds for a socket, not yet read."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 async def collect(
@@ -45,7 +62,11 @@ async def test_messages_arrive_in_batches_in_order(mosquitto: local_servers.Loca
     publisher.wait_connected()
     for i in range(5000):
         publisher.publish(f"batch/m{i % 7}/data", str(i).encode(), qos=1)
-    time.sleep(1.0)  # noqa: ASYNC251 -- a busy event loop: the broker keeps sending
+    # a busy event loop (blocked here) while the broker sends its window of 1000
+    window = sum(publish_size(f"batch/m{i % 7}/data", str(i).encode()) for i in range(1000))
+    deadline = time.monotonic() + 60
+    while waiting_bytes(gateway._fd) < window and time.monotonic() < deadline:
+        time.sleep(0.01)  # noqa: ASYNC251 -- the loop must stay busy: that is the test
     batches = await collect(queue, 5000)
     publisher.close()
     await gateway.stop()
@@ -71,9 +92,10 @@ async def test_gateway_reconnects_after_a_broker_restart(tmp_path: Path) -> None
         task = asyncio.create_task(gateway.run(queue))
         assert await asyncio.to_thread(gateway.connected.wait, 10)
         broker_server.stop()
-        await asyncio.sleep(0.5)
+        await until("the gateway sees the broker gone", lambda: not gateway.connected.is_set())
         assert not gateway.connected.is_set()
-        await asyncio.sleep(2.5)  # a few failed reconnects while the broker is away
+        # a failed reconnect while the broker is away
+        await until("a reconnect fails", lambda: gateway._unreachable_logged)
         broker_server.start()
         assert await asyncio.to_thread(gateway.connected.wait, 15), "no reconnect"
         publisher = Publisher("127.0.0.1", broker_server.port, "test-restart-pub")
@@ -94,7 +116,7 @@ def test_read_ahead_socket_serves_small_reads_from_one_recv() -> None:
     sock = ReadAheadSocket(ours)
     try:
         theirs.sendall(b"\x30\x05hello\x30\x02ok")
-        time.sleep(0.1)
+        select.select([ours], [], [], 10)
         assert sock.recv(1) == b"\x30" and sock.pending() == 10  # the rest is held
         assert sock.recv(1) == b"\x05" and sock.recv(5) == b"hello"
         assert sock.recv(1) == b"\x30" and sock.recv(1) == b"\x02"
@@ -122,10 +144,9 @@ async def test_reading_pauses_while_the_pipeline_holds_back(
     total = 6 * MAX_PENDING
     for i in range(total):
         publisher.publish(f"pause/m{i % 5}", str(i).encode(), qos=0)
-    read = []
-    for _ in range(30):  # nobody takes from the queue for three seconds
-        await asyncio.sleep(0.1)
-        read.append(gateway._received)
+    # nobody takes from the queue: the gateway must stop reading by itself
+    await until("reading pauses", lambda: gateway._paused)
+    read = [gateway._received]
     # the queue's one batch, the batch waiting to go in and the list filling meanwhile,
     # each up to the bound and a burst; without the bound it would read everything
     assert MAX_PENDING <= max(read) <= 3 * (MAX_PENDING + READ_BURST), max(read)
