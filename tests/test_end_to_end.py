@@ -7,9 +7,11 @@ VictoriaMetrics through the v2 write API of influxdb-client (read back with its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ from edge.service import EdgeService
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO
+from tests.waiting import wait_for as wait_until
 
 BASE_S = 1_795_000_000  # 2026-11-18T09:46:40Z: fixed, so timestamps can be compared exactly
 COUNT = 60
@@ -58,6 +61,12 @@ def source_config(mqtt: LocalServer, influx: dict[str, Any], prefix: str) -> dic
 
 def time_ms(i: int) -> int:
     return BASE_S * 1000 + i * 1000 + 123
+
+
+def buffered_lines(path: Path) -> int:
+    """Points waiting in a running service's buffer (SQLite lets a reader in beside it)."""
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+        return int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks").fetchone()[0])
 
 
 def publish_messages(mqtt: LocalServer, prefix: str) -> None:
@@ -186,6 +195,7 @@ def test_run_command_stops_on_sigterm_and_flushes(
               "flush_interval_s": 60.0, "batch_size": 100_000}
     raw = source_config(mosquitto, influx, "cli")
     raw["health_interval_s"] = 60.0
+    raw["buffer"] = {"path": str(tmp_path / "buffer.sqlite")}
     path = tmp_path / "edge.toml"
     path.write_text(toml_dump(raw))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -201,7 +211,10 @@ def test_run_command_stops_on_sigterm_and_flushes(
             if events[-1]["event"] == "mqtt.connected":
                 break
         publish_messages(mosquitto, "cli")
-        time.sleep(1.0)  # received and held: the flush interval is a minute
+        # received and held (the flush interval is a minute): a state, a telemetry and an
+        # energy line for each of the COUNT instants
+        wait_until("every message in the buffer",
+                 lambda: buffered_lines(tmp_path / "buffer.sqlite") >= 3 * COUNT)
         process.send_signal(signal.SIGTERM)
         _, rest = process.communicate(timeout=30)
     finally:

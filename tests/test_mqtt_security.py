@@ -21,6 +21,7 @@ from edge.service import EdgeService
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from tests.conftest import started, unavailable
+from tests.waiting import until
 
 
 def _pair(folder: Path, name: str, issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None,
@@ -127,7 +128,8 @@ async def test_wrong_password_is_refused_clearly(
         service = EdgeService(config)
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(stop))
-        await asyncio.sleep(3)
+        await until("the broker refuses", lambda: any(
+            getattr(r, "event", "") == "mqtt.connect_refused" for r in caplog.records))
         assert not service.gateways[0].connected.is_set()
         stop.set()
         await task
