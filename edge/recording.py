@@ -68,8 +68,10 @@ def opcua_record(route: str, node: str, value: Any, time_ns: int) -> bytes:
                          "node": node, "value": value})
 
 
-async def record(config: Config, output: Path, duration_s: float | None) -> int:
-    """Subscribe as the service does (own client ids) and write every raw message."""
+async def record(config: Config, output: Path, duration_s: float | None,
+                 stop: asyncio.Event | None = None) -> int:
+    """Subscribe as the service does (own client ids) and write every raw message, until
+    ``stop`` is set (or SIGINT, SIGTERM, ``duration_s``)."""
     service = EdgeService(config, client_suffix="-recorder")
     raw: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue(256)
     count = 0
@@ -83,13 +85,14 @@ async def record(config: Config, output: Path, duration_s: float | None) -> int:
             opcua_gateway.tap = (lambda route: lambda node, value, t: write(
                 opcua_record(route, node, value, t)))(opcua_gateway.route)
         tasks = service.gateway_tasks(raw)
-        stop = stop_event(duration_s)
+        stop = stop or stop_event(duration_s)
 
         async def drain() -> None:
             while (batch := await raw.get()) is not None:
                 for item in batch:
                     if isinstance(item, RawMessage):
                         write(mqtt_record(item))
+                sink.flush()  # a line at a time for whoever watches the file
 
         drainer = asyncio.create_task(drain())
         await stop.wait()

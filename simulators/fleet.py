@@ -189,8 +189,9 @@ class Fleet:
         return [d for m in self.machines.values() for d in m.devices]
 
     async def run(self, host: str, port: int, duration_s: float | None = None,
-                  client_id: str = "circlemade-simulator") -> None:
-        """Publish every ``interval_s`` until cancelled or ``duration_s`` has passed."""
+                  client_id: str = "circlemade-simulator", steps: int | None = None) -> None:
+        """Publish every ``interval_s`` until cancelled, ``duration_s`` has passed or
+        ``steps`` rounds are sent (the same workload however busy the machine is)."""
         interval = self.scenario.interval_s
         for tool in self.machine_tools:
             await tool.start()
@@ -206,7 +207,10 @@ class Fleet:
                 self._send(plain, device.birth())
         deadline = None if duration_s is None else time.monotonic() + duration_s
         try:
-            while deadline is None or time.monotonic() < deadline:
+            sent_steps = 0
+            while ((deadline is None or time.monotonic() < deadline)
+                   and (steps is None or sent_steps < steps)):
+                sent_steps += 1
                 now = time.time()
                 for device in self.devices():
                     self._send(sparkplug.get(id(device), plain), device.messages(now))

@@ -4,6 +4,7 @@ lines byte for byte, and the KPIs in them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from edge.config import load_config
 from edge.recording import Replayer, read_records, record, replay_to_file
 from simulators.fleet import Fleet, MachineToolSpec, MeterSpec, PrinterSpec, Scenario
 from simulators.local_servers import LocalServer, free_port
+from tests.waiting import until
 
 
 async def test_record_then_replay_is_deterministic(tmp_path: Path,
@@ -33,9 +35,23 @@ async def test_record_then_replay_is_deterministic(tmp_path: Path,
     }))
     config = load_config(config_path)
     output = tmp_path / "session.jsonl"
-    sim = asyncio.create_task(fleet.run("127.0.0.1", mosquitto.port, duration_s=6))
-    recorded = await record(config, output, duration_s=5)
-    await sim
+    stop = asyncio.Event()
+    recording = asyncio.create_task(record(config, output, None, stop))
+    sim = asyncio.create_task(fleet.run("127.0.0.1", mosquitto.port))
+
+    def sources_recorded() -> set[str]:
+        if not output.exists():
+            return set()
+        lines = output.read_bytes().splitlines()
+        return {orjson.loads(line)["source"] for line in lines[:-1]} if len(lines) > 51 else set()
+
+    await until("both kinds of source recorded",
+                lambda: sources_recorded() == {"mqtt", "opcua"}, timeout_s=120)
+    stop.set()
+    recorded = await recording
+    sim.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sim
     entries = [orjson.loads(line) for line in output.read_bytes().splitlines()]
     assert recorded == len(entries) > 50
     assert {e["source"] for e in entries} == {"mqtt", "opcua"}

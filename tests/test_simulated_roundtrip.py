@@ -96,7 +96,7 @@ async def test_every_profile_round_trips_through_mosquitto_and_influxdb(
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     assert await asyncio.to_thread(service.gateways[0].connected.wait, 10)
-    await fleet.run("127.0.0.1", mosquitto.port, duration_s=4.0, client_id="roundtrip-sim")
+    await fleet.run("127.0.0.1", mosquitto.port, client_id="roundtrip-sim", steps=80)
 
     expected = expected_series(config, sent)
     client = InfluxQL(influxdb1.url, "roundtrip")
