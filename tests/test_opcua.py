@@ -19,6 +19,7 @@ from edge.service import EdgeService
 from simulators.cnc import SimulatedCnc
 from simulators.local_servers import LocalServer, free_port
 from simulators.opcua_machine_tool import MachineToolServer
+from tests.waiting import until
 
 
 class RecordingServer(MachineToolServer):
@@ -82,17 +83,19 @@ async def test_machine_tool_into_influxdb_across_a_server_restart(influxdb1: Loc
     config = opcua_config(server.endpoint, "opcua_restart", influxdb1)
     async with running(config) as service:
         await wait_connected(service)
-        await asyncio.sleep(3)
+        await until("values written before the outage", lambda: len(server.written) > 10)
         # A value written in the last publishing interval before the server goes away is
         # never published by it: that is the outage itself, from the client's side.
         outage_started = time.time_ns() - 300_000_000
         await server.stop()
-        await asyncio.sleep(2)
+        await until("the gateway notices",
+                    lambda: not service.opcua_gateways[0].connected.is_set())
         assert not service.opcua_gateways[0].connected.is_set()
         await server.start()
         back_after = await wait_connected(service)
         resumed = time.time_ns()
-        await asyncio.sleep(3)
+        await until("values written after the resumption", lambda: len(
+            [t for t, _ in server.written if t > resumed + 300_000_000]) >= 10)
         # likewise what the server writes as the service stops is never delivered
         stopping = time.time_ns() - 300_000_000
     print(f"OPC UA server restart: reconnected after {back_after:.2f} s")
@@ -129,7 +132,11 @@ async def test_polling_mode(influxdb1: LocalServer) -> None:
                               poll_interval_s=0.2)
         async with running(config) as service:
             await wait_connected(service)
-            await asyncio.sleep(3)
+
+            async def polled() -> bool:
+                return len(await stored_speeds(influxdb1, "opcua_poll")) >= 2
+
+            await until("polled values stored", polled)
     finally:
         await server.stop()
     speeds = await stored_speeds(influxdb1, "opcua_poll")
@@ -187,9 +194,14 @@ async def test_sign_and_encrypt_with_a_trust_list(
                                         security=security)) as service:
             if trusted:
                 await wait_connected(service)
-                await asyncio.sleep(2)
+
+                async def flowing() -> bool:
+                    return len(await stored_speeds(influxdb1, database)) > 3
+
+                await until("values over the secure channel", flowing)
             else:
-                await asyncio.sleep(3)
+                await until("the refusal is logged", lambda: any(
+                    "not trusted" in str(getattr(r, "fields", "")) for r in caplog.records))
                 assert not service.opcua_gateways[0].connected.is_set()
     finally:
         await server.stop()

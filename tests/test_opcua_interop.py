@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from edge.config import parse_config
-from edge.influxql import InfluxQL
+from edge.influxql import InfluxQL, QueryError
 from edge.service import EdgeService
 from simulators.cnc import SimulatedCnc
 from simulators.local_servers import LocalServer, free_port
 from simulators.opcua_machine_tool import NAMESPACE, MachineToolServer
 from tests.conftest import REPO, unavailable
+from tests.waiting import until
 
 INTEROP = REPO / "tests" / "interop"
 NODE_MODULES = REPO / ".cache" / "npm" / "node_modules"
@@ -76,7 +77,20 @@ async def test_gateway_reads_a_node_opcua_server_by_browse_path(
     task = asyncio.create_task(service.run(stop))
     try:
         await asyncio.wait_for(service.opcua_gateways[0].connected.wait(), 20)
-        await asyncio.sleep(3)
+
+        async def ten_temperatures_and_both_states() -> bool:
+            client = InfluxQL(influxdb1.url, "interop")
+            try:
+                temps = await client.query("SELECT chamber_temp_c FROM telemetry")
+                states = await client.query("SELECT state FROM machine_state")
+            except QueryError:
+                return False
+            finally:
+                await client.close()
+            return (sum(len(t.rows) for t in temps) >= 10
+                    and {r["state"] for s in states for r in s.rows} == {"running", "idle"})
+
+        await until("the laser's values stored", ten_temperatures_and_both_states)
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
@@ -100,7 +114,12 @@ async def test_node_opcua_client_reads_our_simulator() -> None:
                                interval_s=0.1)
     await server.start()
     try:
-        await asyncio.sleep(1)
+        speed = server._vars["speed"]
+
+        async def spindle_turning() -> bool:  # JSON would show a speed of 0.0 as an integer
+            return bool(await speed.read_value())
+
+        await until("the simulator writes a spindle speed", spindle_turning)
         process = await asyncio.create_subprocess_exec(
             "node", str(INTEROP / "node_opcua_client.js"), server.endpoint, NAMESPACE,
             "Machines/mill-1/Identification/Manufacturer",
