@@ -32,7 +32,7 @@ from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO
 from tests.disks import fill, small_disk
 from tests.test_fault_injection import BASE_MS, publish, servers, wait_for_all
-from tests.waiting import logged, wait_for
+from tests.waiting import logged, until, wait_for
 
 __all__ = ["servers"]  # the fixture, shared with test_fault_injection
 
@@ -303,11 +303,9 @@ async def test_retry_after_from_influxdb_is_obeyed(tmp_path: Path,
         sink = InfluxSink(writer, health, retry_min_s=0.05, retry_max_s=0.1)
         halt = asyncio.Event()
         task = asyncio.create_task(sink.run(buffer, halt))
-        while not proxy.writes:  # noqa: ASYNC110 (set by the proxy's thread)
-            await asyncio.sleep(0.01)
+        await until("a first write, refused", lambda: bool(proxy.writes))
         proxy.fault = Fault()
-        while health.get("sink", "points_written") < 1:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+        await until("the point written", lambda: health.get("sink", "points_written") >= 1)
         halt.set()
         await task
         await buffer.close()

@@ -225,9 +225,11 @@ async def test_bad_status_values_are_counted_not_written(influxdb1: LocalServer)
             for value, status in ((111.0, ua.StatusCodes.Good),
                                   (999.0, ua.StatusCodes.BadSensorFailure),
                                   (222.0, ua.StatusCodes.Good)):
+                seen = service.health.get("mill-1/umati", "messages_in")
                 await speed.write_value(ua.DataValue(ua.Variant(value, ua.VariantType.Double),
                                                      StatusCode=ua.StatusCode(status)))
-                await asyncio.sleep(0.5)
+                await until("the gateway receives it", lambda seen=seen: service.health.get(
+                    "mill-1/umati", "messages_in") > seen)
     finally:
         await server.stop()
     values = [v for _, v in await stored_speeds(influxdb1, "opcua_bad_status")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import subprocess
 import sys
 import time
@@ -67,11 +68,24 @@ def test_scenario_file_and_its_config_are_valid(tmp_path: Path) -> None:
     assert "6 machines" in result.stdout
 
 
+def subscribed(subscriber: subprocess.Popen[str], mqtt: LocalServer) -> None:
+    """Until ``mosquitto_sub`` prints a probe message: then it is subscribed."""
+    assert subscriber.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        subprocess.run(["mosquitto_pub", "-p", str(mqtt.port), "-t", "probe/ready", "-m", "1"],
+                       check=True, timeout=30)
+        if select.select([subscriber.stdout], [], [], 0.2)[0]:
+            assert subscriber.stdout.readline().startswith("probe/ready")
+            return
+    raise AssertionError("mosquitto_sub did not subscribe within 60 s")
+
+
 def test_simulate_command_publishes_to_a_broker(mosquitto: LocalServer) -> None:
     subscriber = subprocess.Popen(
         ["mosquitto_sub", "-p", str(mosquitto.port), "-t", "#", "-v", "-W", "20"],
         stdout=subprocess.PIPE, text=True, errors="replace")
-    time.sleep(0.3)
+    subscribed(subscriber, mosquitto)
     result = subprocess.run(
         [sys.executable, "-m", "edge.cli", "simulate", "--printers", "2", "--meters", "2",
          "--cnc", "1", "--broker", f"mqtt://127.0.0.1:{mosquitto.port}", "--duration", "2.5",
@@ -81,7 +95,8 @@ def test_simulate_command_publishes_to_a_broker(mosquitto: LocalServer) -> None:
     received, _ = subscriber.communicate(timeout=10)
     assert result.returncode == 0, result.stderr
     published = int(result.stderr.rsplit("published ", 1)[1].split()[0])
-    topics = [line.split(" ", 1)[0] for line in received.splitlines() if line.strip()]
+    topics = [line.split(" ", 1)[0] for line in received.splitlines()
+              if line.strip() and not line.startswith("probe/")]
     assert published >= 20
     assert len([t for t in topics if not t.endswith(("/LWT", "/online"))]) >= published - 2
     assert any(t.startswith("device/") for t in topics)
