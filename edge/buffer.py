@@ -65,6 +65,12 @@ class BufferUnavailable(Exception):
     error, with the path in the text."""
 
 
+class Damaged(sqlite3.DatabaseError):
+    """SQLite opened the file, but its own check finds it damaged inside."""
+
+    sqlite_errorname = "SQLITE_CORRUPT"
+
+
 class BufferBlocked(Exception):
     """Nothing was appended, for now: the disk is full or below the free-space floor, or
     it has become read-only or failing. The caller keeps what it had and tries again."""
@@ -135,9 +141,7 @@ class DurableBuffer:
         assert self._db is not None
         check = self._db.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":  # a file can open and still be damaged inside
-            damaged = sqlite3.DatabaseError(f"quick_check: {check}")
-            damaged.sqlite_errorname = "SQLITE_CORRUPT"
-            raise damaged
+            raise Damaged(f"quick_check: {check}")
         self._keep_reserve()
         return self._count
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ class DeadLetters:
         self.path, self.max_bytes = path, max_bytes
         self._health = health
         self._pending: list[bytes] = []
+        self._lock = threading.Lock()
+        """add() runs in the event loop, flush() in a worker thread."""
         self._failing = False
 
     def add(self, time_iso: str, source: str, topic: str, error: str,
@@ -47,11 +50,13 @@ class DeadLetters:
                 entry["payload"], entry["encoding"] = base64.b64encode(data).decode(), "base64"
             if len(payload) > PAYLOAD_BYTES:
                 entry["truncated_from"] = len(payload)
-        self._pending.append(orjson.dumps(entry))
-        if len(self._pending) > PENDING_MAX:
-            del self._pending[0]
-            if self._health is not None:
-                self._health.count(SOURCE, "dead_letters_lost")
+        with self._lock:
+            self._pending.append(orjson.dumps(entry))
+            lost = len(self._pending) > PENDING_MAX
+            if lost:
+                del self._pending[0]
+        if lost and self._health is not None:
+            self._health.count(SOURCE, "dead_letters_lost")
 
     @property
     def pending(self) -> bool:
@@ -61,7 +66,8 @@ class DeadLetters:
         """Append what was added (call through a thread: it is file I/O)."""
         if not self._pending:
             return
-        lines, self._pending = self._pending, []
+        with self._lock:
+            lines, self._pending = self._pending, []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if self.path.exists() and self.path.stat().st_size > self.max_bytes:
@@ -75,8 +81,9 @@ class DeadLetters:
                 log_event("dead_letters.write_failed", logging.ERROR, path=str(self.path),
                           error=describe(exc), waiting=len(lines),
                           action=f"kept in memory (at most {PENDING_MAX:,}), tried again")
-            self._pending[:0] = lines
-            del self._pending[:-PENDING_MAX]
+            with self._lock:
+                self._pending[:0] = lines
+                del self._pending[:-PENDING_MAX]
             return
         if self._failing:
             self._failing = False

@@ -101,10 +101,9 @@ class InfluxSink:
                 self._health.count(SINK, "dead_letters")
                 self._throttle.event("dead_letter", "sink.dead_letter", logging.WARNING,
                                      reason=str(exc), line=lines[0][:500])
-                if self._dead_letters is not None:
+                if self._dead_letters is not None:  # written by the service's next flush
                     self._dead_letters.add(iso_time(time.time_ns()), SINK, "", str(exc),
                                            lines[0].encode())
-                    await asyncio.to_thread(self._dead_letters.flush)
                 return
             middle = len(lines) // 2
             await self._write_isolating(lines[:middle])

@@ -104,6 +104,7 @@ async def test_a_rejected_point_is_kept_in_the_dead_letter_file(tmp_path: Path) 
     letters = DeadLetters(tmp_path / "dead.jsonl")
     await drain(tmp_path, ScriptedWriter(bad=frozenset({lines[2], lines[6]})), [lines],
                 dead_letters=letters)
+    letters.flush()  # as the service does after each batch and each health interval
     kept = [orjson.loads(line) for line in (tmp_path / "dead.jsonl").read_bytes().splitlines()]
     assert [(k["source"], k["payload"], k["error"]) for k in kept] == [
         ("sink", lines[2], "HTTP 400: field type conflict"),
