@@ -62,3 +62,15 @@ def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
 
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[tuple[LocalServer, LocalServer]]:
+    """A Mosquitto and an InfluxDB of this test's own, free to be stopped."""
+    mqtt_gen = serve(local_servers.mosquitto, tmp_path / "mqtt")
+    influx_gen = serve(local_servers.influxdb1, tmp_path / "influx")
+    try:
+        yield next(mqtt_gen), next(influx_gen)
+    finally:
+        mqtt_gen.close()
+        influx_gen.close()

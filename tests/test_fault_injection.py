@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-import pytest
 import tomli_w
 
-from simulators import local_servers
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
 from simulators.sequence_count import stored_sequence
-from tests.conftest import REPO, serve
+from tests.conftest import REPO
 from tests.waiting import logged, wait_for
 
 BASE_MS = 1_795_420_800_000
@@ -98,20 +96,8 @@ def wait_for_all(influx: LocalServer, expected: int, timeout_s: float = 90) -> s
     return stored(influx)
 
 
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[tuple[LocalServer, LocalServer]]:
-    """A Mosquitto and an InfluxDB of this test's own, free to be stopped."""
-    mqtt_gen = serve(local_servers.mosquitto, tmp_path / "mqtt")
-    influx_gen = serve(local_servers.influxdb1, tmp_path / "influx")
-    try:
-        yield next(mqtt_gen), next(influx_gen)
-    finally:
-        mqtt_gen.close()
-        influx_gen.close()
-
-
 def test_influxdb_down_under_load(tmp_path: Path,
-                                           servers: tuple[LocalServer, LocalServer]) -> None:
+                                  servers: tuple[LocalServer, LocalServer]) -> None:
     mqtt, influx = servers
     config = write_config(tmp_path, mqtt, influx)
     log = tmp_path / "edge.log"

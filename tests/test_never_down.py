@@ -31,10 +31,8 @@ from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO
 from tests.disks import fill, small_disk
-from tests.test_fault_injection import BASE_MS, publish, servers, wait_for_all
+from tests.test_fault_injection import BASE_MS, publish, wait_for_all
 from tests.waiting import logged, until, wait_for
-
-__all__ = ["servers"]  # the fixture, shared with test_fault_injection
 
 WITHOUT_ROOTS_POWERS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner",
                         "--"]
