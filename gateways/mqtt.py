@@ -63,8 +63,9 @@ DISCONNECT_TIMEOUT_S = 5.0
 
 TAKEOVER_S = 10.0
 """A session the broker ends this soon after it began, three times within a minute, is
-taken by another client with the same id (MQTT 3.1.1 brokers just close the socket;
-MQTT 5 brokers say so: reason 142, "Session taken over")."""
+taken by another client with the same id: Mosquitto just closes the socket (paho reports
+"Unspecified error" with MQTT 3.1.1 and 5 alike). A broker that sends MQTT 5's reason 142,
+"Session taken over", is believed at once."""
 SESSION_TAKEN_OVER = 142
 
 TOPIC_CACHE = 10_000
