@@ -20,6 +20,10 @@ each checkpoint. A file SQLite finds damaged is moved aside
 broken file must not keep the edge down. A directory the service cannot write is a start
 error naming the path (:class:`BufferUnavailable`).
 
+The same file holds the KPI stage's memory (``kpi_state``, one row per machine, with the
+format's version in ``meta``): it is written in the same transaction as the points it
+produced, so after a SIGKILL or a power cut the memory and the points agree.
+
 All SQLite work runs in one dedicated thread, so the event loop never blocks on disk and
 the connection is only ever used from one thread.
 
@@ -200,6 +204,10 @@ class DurableBuffer:
             db.execute("CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY "
                        "AUTOINCREMENT, added_ns INTEGER NOT NULL, count INTEGER NOT NULL, "
                        "lines TEXT NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS kpi_state (machine TEXT PRIMARY KEY, "
+                       "state BLOB NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, "
+                       "value TEXT NOT NULL)")
             self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
             self._db = db
             self._adopt_points_table()
@@ -247,13 +255,39 @@ class DurableBuffer:
         db.execute("DROP TABLE points")
         db.execute("COMMIT")
 
-    async def append(self, lines: list[str]) -> None:
-        """Commit ``lines``; :class:`BufferBlocked` (nothing appended) when the disk takes
+    async def append(self, lines: list[str], state: dict[str, bytes] | None = None) -> None:
+        """Commit ``lines`` and the KPI ``state`` (machine -> memory) they leave behind, in
+        one transaction; :class:`BufferBlocked` (nothing stored) when the disk takes
         nothing for now."""
-        if lines:
-            self.depth = await self._run(self._append, lines, time.time_ns())
+        if lines or state:
+            self.depth = await self._run(self._append, lines, time.time_ns(), state or {})
             self.health.set(SOURCE, "buffer_depth", self.depth)
-            self.appended.set()
+            if lines:
+                self.appended.set()
+
+    async def load_state(self) -> tuple[str | None, dict[str, bytes]]:
+        """The stored KPI state's format version (None if none was stored) and memory."""
+        return await self._run(self._load_state)
+
+    def _load_state(self) -> tuple[str | None, dict[str, bytes]]:
+        assert self._db is not None
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'kpi_state_version'"
+                               ).fetchone()
+        rows = self._db.execute("SELECT machine, state FROM kpi_state").fetchall()
+        return (row[0] if row else None), {machine: bytes(state) for machine, state in rows}
+
+    async def reset_state(self, version: str) -> None:
+        """Forget the stored KPI state; what comes is of format ``version``."""
+        await self._run(self._reset_state, version)
+
+    def _reset_state(self, version: str) -> None:
+        assert self._db is not None
+        db = self._db
+        db.execute("BEGIN")
+        db.execute("DELETE FROM kpi_state")
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('kpi_state_version', ?)",
+                   (version,))
+        db.execute("COMMIT")
 
     def _free_bytes(self) -> int:
         """Room for new chunks: the disk's free space and the pages free inside the file."""
@@ -261,7 +295,7 @@ class DurableBuffer:
         free_pages = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
         return shutil.disk_usage(self.path.parent).free + free_pages * self._page_size
 
-    def _append(self, lines: list[str], now_ns: int) -> int:
+    def _append(self, lines: list[str], now_ns: int, state: dict[str, bytes]) -> int:
         assert self._db is not None
         db = self._db
         text = "\n".join(lines)
@@ -271,8 +305,12 @@ class DurableBuffer:
                                 f"of {self.min_free_bytes:,} ([buffer] min_free_bytes)", free)
         try:
             db.execute("BEGIN")
-            db.execute("INSERT INTO chunks (added_ns, count, lines) VALUES (?, ?, ?)",
-                       (now_ns, len(lines), text))
+            if lines:
+                db.execute("INSERT INTO chunks (added_ns, count, lines) VALUES (?, ?, ?)",
+                           (now_ns, len(lines), text))
+            if state:
+                db.executemany("INSERT OR REPLACE INTO kpi_state (machine, state) "
+                               "VALUES (?, ?)", state.items())
             depth = self._count + len(lines)
             dropped = self._drop_oldest(depth - self.max_points) if depth > self.max_points else 0
             dropped += self._drop_beyond_bytes()

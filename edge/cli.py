@@ -41,6 +41,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("-c", "--config", type=Path, required=True)
     run.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"],
                      help="overrides [logging] level of the config")
+    run.add_argument("--reset-state", action="store_true",
+                     help="start the KPIs afresh, forgetting the stored KPI state (open jobs, "
+                          "windows, meter totals); needed when the stored state is refused")
 
     decode = commands.add_parser("decode", help="decode one payload, print readings as JSON")
     decode.add_argument("--profile", required=True, choices=list(SOURCE_MODELS))
@@ -126,7 +129,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check-config":
         return _check_config(args.file)
     if args.command == "run":
-        return _run(args.config, args.log_level)
+        return _run(args.config, args.log_level, args.reset_state)
     if args.command == "decode":
         return _decode(args.profile, args.topic, args.machine, args.file)
     if args.command == "simulate":
@@ -304,7 +307,7 @@ def _decode(profile: str, topic: str, machine: str | None, file: str) -> int:
     return 0
 
 
-def _run(path: Path, log_level: str | None) -> int:
+def _run(path: Path, log_level: str | None, reset_state: bool = False) -> int:
     setup_logging(log_level or "info")
     config = _load(path)
     if config is None:
@@ -312,16 +315,17 @@ def _run(path: Path, log_level: str | None) -> int:
     setup_logging(log_level or config.logging.level, fmt=config.logging.format)
     os.umask(0o077)  # buffer, dead letters (payloads verbatim) and status: the service's own
     from edge.buffer import BufferUnavailable
+    from edge.kpi.memory import StateRefused
     from edge.service import EdgeService, stop_event
 
     async def serve() -> None:
-        service = EdgeService(config)
+        service = EdgeService(config, reset_state=reset_state)
         settle_after_start()
         await service.run(stop_event())
 
     try:
         asyncio.run(serve())
-    except BufferUnavailable as exc:
+    except (BufferUnavailable, StateRefused) as exc:
         log_event("service.cannot_start", 50, error=str(exc))
         print(f"circlemade run: not started: {exc}", file=sys.stderr)
         return 1

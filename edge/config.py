@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from edge.reading import TimeBounds
@@ -191,13 +191,21 @@ class Machine(StrictModel):
 
     @field_validator("material")
     @classmethod
-    def _known_material(cls, name: str, info: Any) -> str:
+    def _material_name(cls, name: str) -> str:
         from edge.kpi.material import DENSITY_G_PER_CM3
 
-        if name.upper() not in DENSITY_G_PER_CM3:
-            raise ValueError(f"unknown material; known are {', '.join(DENSITY_G_PER_CM3)} "
-                             "(or give density_g_cm3)")
-        return name.upper()
+        return name.upper() if name.upper() in DENSITY_G_PER_CM3 else name
+
+    @model_validator(mode="after")
+    def _known_material(self) -> Machine:
+        """Any material name with its density; without one, a name whose density is
+        known (PLA+, recycled PETG or a composite are as the workshop calls them)."""
+        from edge.kpi.material import DENSITY_G_PER_CM3
+
+        if self.density_g_cm3 is None and self.material.upper() not in DENSITY_G_PER_CM3:
+            raise ValueError(f"material: unknown material {self.material!r}; known are "
+                             f"{', '.join(DENSITY_G_PER_CM3)} (or give density_g_cm3)")
+        return self
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -47,20 +47,23 @@ class Ingest:
         """Until ``None`` arrives: each batch's points into the durable buffer, and only
         then its messages acknowledged to the broker."""
         while (batch := await inbox.get()) is not None:
-            await self.store(buffer, self.guarded(batch))
+            lines = self.guarded(batch)
+            await self.store(buffer, lines, self.take_state())
             for ack in self.take_acks():
                 ack()
             if self.dead_letters is not None and self.dead_letters.pending:
                 await asyncio.to_thread(self.dead_letters.flush)
 
-    async def store(self, buffer: DurableBuffer, lines: list[str]) -> None:
-        """Append, waiting while the buffer's disk is full (or read-only): nothing is
-        acknowledged meanwhile, so the broker keeps the messages and reading stops once
-        the queues are full; the sink drains to InfluxDB, which frees room."""
+    async def store(self, buffer: DurableBuffer, lines: list[str],
+                    state: dict[str, bytes] | None = None) -> None:
+        """Append (with the KPI state they leave), waiting while the buffer's disk is
+        full (or read-only): nothing is acknowledged meanwhile, so the broker keeps the
+        messages and reading stops once the queues are full; the sink drains to InfluxDB,
+        which frees room."""
         delay = 0.5
         while True:
             try:
-                await buffer.append(lines)
+                await buffer.append(lines, state)
             except BufferBlocked as exc:
                 self._health.count("buffer", "buffer_full")
                 if not self.full:
@@ -149,6 +152,10 @@ class Ingest:
             self._bad_input(item.reading.machine, item.reading.signal, item.reason)
         self._health.count("ingest", "readings_out", len(canonical))
         return self._normaliser.encode(canonical) + self._normaliser.point_lines(points)
+
+    def take_state(self) -> dict[str, bytes]:
+        """The KPI memory changed since the last call (machine -> stored form)."""
+        return {} if self.kpi is None else self.kpi.take_state()
 
     def take_acks(self) -> list[Callable[[], object]]:
         """Acknowledgements of the messages processed so far, for after the buffer append."""

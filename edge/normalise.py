@@ -19,7 +19,7 @@ from edge.kpi.engine import Point
 from edge.machine_state import MachineState
 from edge.reading import DEFAULT_TIME_BOUNDS, Reading, TimeBounds
 from edge.schema import ENERGY, MACHINE_STATE, SIGNALS
-from edge.units import UnitError, converter
+from edge.units import DECIMALS, UnitError, converter
 
 if TYPE_CHECKING:
     from edge.config import Config
@@ -106,8 +106,11 @@ class Normaliser:
                 for (measurement, site, machine, meter, time_ns), fields in points.items()]
 
     def point_lines(self, points: Iterable[Point]) -> list[str]:
-        """Derived points (jobs, OEE, material) as lines; numbers as floats, as always."""
-        return [line_protocol.encode(p.measurement, p.tags, p.fields, p.time_ns)
+        """Derived points (jobs, OEE, material) as lines; numbers as floats, rounded as
+        converted values are (sums of floats carry noise such as 0.10000000000002274)."""
+        return [line_protocol.encode(p.measurement, p.tags, [
+                    (key, value if isinstance(value, str) else round(value, DECIMALS))
+                    for key, value in p.fields], p.time_ns)
                 for p in points]
 
     def _series_key(self, measurement: str, site: str, machine: str, meter: str | None) -> str:

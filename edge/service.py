@@ -29,6 +29,7 @@ from edge.health import Health
 from edge.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
 from edge.ingest import Ingest
 from edge.kpi.engine import KpiEngine
+from edge.kpi.memory import FORMAT_VERSION, StateRefused
 from edge.normalise import Normaliser
 from edge.reading import Reading
 from edge.sink import InfluxSink
@@ -78,8 +79,11 @@ def client_id(config: Config, broker: Broker) -> str:
 
 class EdgeService:
     def __init__(self, config: Config, writer: LineWriter | None = None,
-                 client_suffix: str = "") -> None:
+                 client_suffix: str = "", reset_state: bool = False) -> None:
+        """``reset_state``: start the KPIs afresh instead of from the stored state."""
         self.config = config
+        self.reset_state = reset_state
+        self._started_s = time.time()
         self.health = Health(config.site.id)
         self._writer = writer or make_writer(config.influx)
         machines = {m.id: m for m in config.machines}
@@ -110,8 +114,7 @@ class EdgeService:
         self._throttle = Throttle()
         self.crashes: dict[str, tuple[float, str]] = {}
         """Task name -> (when, error) of the last crash of each supervised task."""
-        self._ingest = Ingest(decoders, normaliser, self.health, KpiEngine(config),
-                              dead_letters)
+        self._ingest = Ingest(decoders, normaliser, self.health, None, dead_letters)
         influx = config.influx
         self._sink = InfluxSink(
             self._writer, self.health, influx.batch_size, influx.flush_interval_s,
@@ -121,11 +124,17 @@ class EdgeService:
     async def run(self, stop: asyncio.Event) -> None:
         raw: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue(QUEUE_BATCHES)
         started = time.monotonic()
+        self._started_s = time.time()
         settings = self.config.buffer
         buffer = DurableBuffer(self.config.buffer_path(), self.health, settings.max_points,
                                settings.max_age_s, settings.max_bytes, settings.min_free_bytes,
                                settings.fsync)
         await buffer.open()
+        try:
+            self._ingest.kpi = await self._restore_kpi(buffer)
+        except StateRefused:
+            await buffer.close()
+            raise
         await self._prepare_database()
         notify("READY=1")
         log_event("service.started", site=self.config.site.id, machines=len(self.config.machines),
@@ -147,8 +156,8 @@ class EdgeService:
                 await asyncio.gather(*gateway_tasks)
                 await raw.put(None)
                 await ingest_task
-                await self._ingest.store(buffer, self._ingest.flush(time.time_ns())
-                                         + self.health.to_lines())
+                lines = self._ingest.flush(time.time_ns()) + self.health.to_lines()
+                await self._ingest.store(buffer, lines, self._ingest.take_state())
                 sink_stop.set()
                 await sink_task
         except TimeoutError:
@@ -161,8 +170,37 @@ class EdgeService:
             task.cancel()
         await asyncio.gather(*every, return_exceptions=True)
         await buffer.close()
+        try:  # the last word: stopped, with what the buffer still holds
+            write_status(status_path(self.config.buffer_path()),
+                         {**self.status(self._started_s, buffer), "stopped_s": time.time()})
+        except OSError as exc:
+            log_event("status.write_failed", logging.ERROR, error=describe(exc))
         log_event("service.stopped", uptime_s=round(time.monotonic() - started, 1),
                   counters=self.health.snapshot())
+
+    async def _restore_kpi(self, buffer: DurableBuffer) -> KpiEngine:
+        """The KPI stage as the last run left it (:class:`StateRefused` for a state this
+        version cannot read, unless told to start afresh)."""
+        version, memories = await buffer.load_state()
+        if self.reset_state or not memories:
+            if memories:
+                log_event("kpi.state_reset", logging.WARNING, path=str(buffer.path),
+                          machines=len(memories))
+            await buffer.reset_state(str(FORMAT_VERSION))
+            return KpiEngine(self.config)
+        if version != str(FORMAT_VERSION):
+            raise StateRefused(
+                f"{buffer.path}: the KPI state stored there is of format {version}, this "
+                f"version reads format {FORMAT_VERSION}; 'circlemade run --reset-state' "
+                "starts the KPIs afresh (open jobs and windows are lost)")
+        try:
+            engine = KpiEngine(self.config, memories)
+        except StateRefused as exc:
+            raise StateRefused(f"{buffer.path}: {exc}; 'circlemade run --reset-state' starts "
+                               "the KPIs afresh (open jobs and windows are lost)") from None
+        log_event("kpi.state_restored", machines=len(memories),
+                  open_jobs=sum(k.m.job is not None for k in engine.machines.values()))
+        return engine
 
     def _supervised(self, name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
         """A task that restarts ``run`` when it fails: one bug must not stop the service.
@@ -206,9 +244,10 @@ class EdgeService:
                 log_event("sink.database_not_ready", error=str(exc))
 
     async def _report_health(self, buffer: DurableBuffer) -> None:
-        started = time.time()
+        started = self._started_s
         path = status_path(self.config.buffer_path())
         held: list[str] = []
+        state: dict[str, bytes] = {}
         while True:
             await asyncio.sleep(self.config.health_interval_s)
             notify("WATCHDOG=1")  # from the loop itself: a stuck loop stops the pings
@@ -218,9 +257,10 @@ class EdgeService:
                 self._throttle.event("status", "status.write_failed", logging.ERROR,
                                      path=str(path), error=describe(exc))
             held += self._ingest.tick(time.time_ns(), partial=True) + self.health.to_lines()
+            state = {**state, **self._ingest.take_state()}
             try:
-                await buffer.append(held)
-                held = []
+                await buffer.append(held, state)
+                held, state = [], {}
             except BufferBlocked:  # kept for the next turn: this loop must go on ticking
                 del held[:-HELD_MAX]
             letters = self._ingest.dead_letters

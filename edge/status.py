@@ -4,7 +4,8 @@ The service rewrites ``<buffer>.status.json`` (atomically) every health interval
 source whether it is connected, when its last message came, messages and errors; the
 buffer depth and the last successful write. ``circlemade status -c FILE`` prints it and
 exits 1 when something needs a person (see :func:`read_status`), so it can serve as a
-health check. It reads only the file: it needs none of the service's secrets.
+health check. A clean stop writes a last status that says so. It reads only the file:
+it needs none of the service's secrets.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def read_status(path: Path, interval_s: float, limits: StatusSettings | None = N
     except (OSError, orjson.JSONDecodeError) as exc:
         return 1, [f"no status at {path}: is the service running? ({exc})"]
     now = time.time()
+    stopped = status.get("stopped_s")
+    if stopped:
+        return 1, [f"service pid {status['pid']} STOPPED {now - stopped:.0f} s ago, after "
+                   f"{status['uptime_s']:.0f} s; buffer: {status['buffer_depth']:.0f} points "
+                   f"left for its next start; last write to InfluxDB: "
+                   f"{_ago(status.get('last_write_s'))}"]
     age = now - float(status["written_s"])
     depth, bound = status["buffer_depth"], status.get("buffer_max_points") or 0
     lines = [f"service pid {status['pid']}, up {status['uptime_s']:.0f} s, status written "

@@ -1,9 +1,10 @@
 """A simulated workshop fleet: printers, plugs and CNC gateways publishing real payloads.
 
 Built from a scenario file or from counts (``circlemade simulate --printers 3 --meters 3
---cnc 1``). ``speed`` runs the machines' physics faster than the clock (an hour of
-shop-floor time in a minute at 60) while messages carry real timestamps. The fleet also
-writes the ``[[machines]]`` config that reads it, so the edge can be pointed at it.
+--cnc 1``). ``speed`` runs the machines' jobs faster than the clock (an hour's jobs in a
+minute at 60) while messages carry real timestamps, and meters count power x real time.
+The fleet also writes the ``[[machines]]`` config that reads it, so the edge can be
+pointed at it.
 """
 
 from __future__ import annotations
@@ -165,11 +166,8 @@ class Fleet:
     def machines_config(self) -> list[dict[str, Any]]:
         """The ``[[machines]]`` entries that read this fleet."""
         endpoints = {t.cnc.machine: t.endpoint for t in self.machine_tools}
-        # Sped up, a machine uses `speed` times its power per second of clock: the energy
-        # counters' plausibility bound must follow, or every increase looks like a new meter.
-        bound = {"max_power_w": 30_000.0 * self.scenario.speed} if self.scenario.speed > 1 else {}
         ideal = {t.cnc.machine: sum(t.cnc.cycle_s) / 2 for t in self.machine_tools}
-        return [{"id": m.id, "kind": m.kind, **bound,
+        return [{"id": m.id, "kind": m.kind,
                  **({"ideal_cycle_s": ideal[m.id], "stock_g": {"*": 850.0}}
                     if m.id in ideal else {}),
                  "sources": (
@@ -178,12 +176,14 @@ class Fleet:
                 for m in self.machines.values()]
 
     def step(self, dt_s: float) -> None:
-        scaled = dt_s * self.scenario.speed
+        """Jobs and cycles run ``speed`` times faster than the clock; meters count what
+        the power draws per second of the clock, as the messages' times say (energy is
+        power x time however fast the jobs go)."""
         for machine in self.machines.values():
             if machine.physics is not None:
-                machine.physics.step(scaled)
+                machine.physics.step(dt_s * self.scenario.speed)
             for meter in machine.meters:
-                meter.step(scaled)
+                meter.step(dt_s)
 
     def devices(self) -> list[Any]:
         return [d for m in self.machines.values() for d in m.devices]

@@ -61,9 +61,9 @@ def test_notify_watchdog_and_status(tmp_path: Path, mosquitto: LocalServer,
         service.send_signal(signal.SIGTERM)
         service.wait(60)
         listener.close()
-    wait_for("the status file goes stale", lambda: "STALE" in status(config).stdout)
-    stopped = status(config)
-    assert stopped.returncode == 1 and "STALE" in stopped.stdout
+    stopped = status(config)  # a clean stop leaves a last word: stopped, not connected
+    assert stopped.returncode == 1 and "STOPPED" in stopped.stdout, stopped.stdout
+    assert "connected" not in stopped.stdout and "0 points left" in stopped.stdout
 
 
 def test_text_log_format(tmp_path: Path, mosquitto: LocalServer,

@@ -6,7 +6,9 @@ quality      = good parts / all parts            (1 when no part was made)
 oee          = availability x performance x quality
 
 Each factor is clamped to [0, 1]: a wrong ideal cycle time must not show as 130 %.
-Windows without planned time (a Sunday, a holiday) are not written. Circularity figures
+OEE is not written for windows without planned time (a Sunday, a holiday), nor for a
+machine whose state is unknown; circularity is written for every window that used energy
+or material. Circularity figures
 of the same window: kWh per good part, grams of material per good part, scrap rate by
 count (scrap / all parts) and by mass (scrap grams / material grams).
 """
@@ -29,6 +31,11 @@ class WindowTotals:
     standby_kwh: float = 0.0
     material_g: float = 0.0
     scrap_g: float = 0.0
+    stated: bool = False
+    """The machine's state was known for some of it: OEE is written only then."""
+
+    def has_content(self) -> bool:
+        return bool(self.energy_kwh or self.material_g or self.good or self.scrap)
 
     def factors(self, planned_ns: int) -> dict[str, float]:
         run_s = self.run_ns / 1e9

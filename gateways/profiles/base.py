@@ -109,8 +109,8 @@ class DecoderBase:
             self.job_active = False
             events += [self.reading("job_event", "end", time_ns),
                        self.reading("job_outcome", outcome, time_ns)]
-        if events and self.job_name:
-            events.append(self.reading("job_name", self.job_name, time_ns))
+        if events and self.job_name:  # the name first: it belongs to the job that starts
+            events.insert(0, self.reading("job_name", self.job_name, time_ns))
         return events
 
 

@@ -1,0 +1,93 @@
+"""What the KPI stage remembers about a machine, and its form on disk.
+
+Everything here is what the next reading needs to be counted right: the state and since
+when, each meter's counter or power integral, the material and part counters, the open
+job and the open (and recently closed) windows. It is kept in the durable buffer's file,
+written in the same transaction as the points it produced, so a restarted edge goes on
+exactly where its last committed batch left off (``edge/buffer.py``).
+
+The format is versioned: a file written by another version, or one that does not read
+back, is refused with a message, never silently replaced (``circlemade run
+--reset-state`` starts afresh on purpose).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from edge.kpi.energy_counter import EnergyCounter, PowerIntegrator
+from edge.kpi.oee import WindowTotals
+
+FORMAT_VERSION = 1
+"""Raised whenever a field's meaning changes; a field added with a default keeps it."""
+UNKNOWN = "unknown"
+"""The state of a machine that has not said (a plug without ``power_thresholds``)."""
+
+
+@dataclass
+class OpenJob:
+    start_ns: int
+    name: str
+    material_g: float
+    """The machine's material consumed when the job started."""
+    good: float
+    scrap: float
+    ideal_s: float | None = None
+    energy_kwh: float = 0.0
+    """The job's share of the energy its meters reported since it started."""
+
+
+@dataclass
+class MachineMemory:
+    state: str = UNKNOWN
+    since_ns: int | None = None
+    """How far the state's time has been accounted into windows."""
+    last_seen_ns: int = 0
+    device_states: bool = False
+    counters: dict[str, EnergyCounter] = field(default_factory=dict)
+    integrators: dict[str, PowerIntegrator] = field(default_factory=dict)
+    consumed_g: float = 0.0
+    filament_mm: float = 0.0
+    parts: dict[str, float] = field(default_factory=dict)
+    has_counters: bool = False
+    program: str = ""
+    program_ns: int = 0
+    """When the program or job name last came."""
+    last_end_ns: int = 0
+    """When the last job ended: a name older than that belongs to an earlier job."""
+    start_seen_ns: int = 0
+    """When a start came that was taken for the open job's (announced again)."""
+    remaining: tuple[float, int] | None = None
+    """The slicer's last estimate of the time left, and when it came."""
+    silenced: str | None = None
+    """The state before silence made the machine offline, restored when it speaks again."""
+    job: OpenJob | None = None
+    windows: dict[str, dict[int, WindowTotals]] = field(default_factory=dict)
+    """Kind -> start -> totals: the open windows and those closed less than
+    ``LATE_S`` ago (a late reading updates them and they are written again)."""
+    settled_ns: int = 0
+    """Windows that ended before this are written for good and forgotten."""
+
+
+class StateRefused(Exception):
+    """Stored KPI state that this version cannot take; the text says what to do."""
+
+
+_ADAPTER = TypeAdapter(MachineMemory)
+
+
+def dump(memory: MachineMemory) -> bytes:
+    return orjson.dumps(memory, option=orjson.OPT_NON_STR_KEYS)
+
+
+def load(blob: bytes, where: str) -> MachineMemory:
+    try:
+        return _ADAPTER.validate_json(blob)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(part) for part in error["loc"])
+        raise StateRefused(f"{where}: stored KPI state does not read back ({path}: "
+                           f"{error['msg']})") from None
