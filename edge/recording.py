@@ -104,7 +104,8 @@ async def record(config: Config, output: Path, duration_s: float | None,
 
 
 class Replayer:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, memories: dict[str, bytes] | None = None) -> None:
+        """``memories``: KPI state to start from (as the service stores it)."""
         machines = {m.id: m for m in config.machines}
         self.decoders: dict[str, Decoder] = {}
         self.opcua: dict[str, OpcUaDecoder] = {}
@@ -118,7 +119,8 @@ class Replayer:
                 self.filters.append((source.topic, route))
         self.health = Health(config.site.id)
         normaliser = Normaliser.for_config(config)
-        self.ingest = Ingest(self.decoders, normaliser, self.health, KpiEngine(config))
+        self.ingest = Ingest(self.decoders, normaliser, self.health,
+                             KpiEngine(config, memories))
         self._routes_by_topic: dict[str, list[str]] = {}
 
     def _routes(self, topic: str) -> list[str]:

@@ -282,6 +282,7 @@ class MqttGateway:
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         client.on_socket_open = self._on_socket_open
         client.on_socket_close = self._on_socket_close
@@ -342,6 +343,18 @@ class MqttGateway:
         log_event("mqtt.connected", broker=self.broker.id, host=self.broker.host,
                   port=self.broker.port, client_id=self.client_id,
                   session_present=bool(flags.session_present), topics=len(self._routes))
+
+    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int,
+                      reasons: list[Any], properties: Any) -> None:
+        """Subscribed: from here on nothing published is missed. A topic the broker
+        refuses (its ACL) is an error naming it."""
+        topics = list(self._routes)
+        refused = [f"{topic} ({reason})" for topic, reason in zip(topics, reasons, strict=False)
+                   if reason.is_failure]
+        if refused:
+            log_event("mqtt.subscription_refused", logging.ERROR, broker=self.broker.id,
+                      topics=refused)
+        log_event("mqtt.subscribed", broker=self.broker.id, topics=len(topics) - len(refused))
 
     def _unreachable(self, error: Exception) -> None:
         if not self._unreachable_logged:

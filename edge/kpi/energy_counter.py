@@ -71,6 +71,6 @@ class PowerIntegrator:
             seconds = (time_ns - self.last_ns) / 1e9
             if seconds <= self.max_gap_s:
                 self.total_kwh += self.last_w * seconds / 3_600_000
-        if self.last_ns is None or time_ns > self.last_ns:
+        if self.last_ns is None or time_ns >= self.last_ns:  # at one instant, the last word
             self.last_w, self.last_ns = max(0.0, power_w), time_ns
         return self.total_kwh

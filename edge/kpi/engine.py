@@ -154,7 +154,10 @@ class MachineKpi:
 
     def _set_state(self, state: str, t: int) -> None:
         self.advance(t)
-        self.m.state = state
+        m = self.m
+        if state != m.state:
+            m.prior_state, m.state_ns = m.state, t
+        m.state = state
 
     def advance(self, t: int) -> None:
         """Account the current state's time up to ``t`` into the windows it covers. A
@@ -212,8 +215,8 @@ class MachineKpi:
         ended more than ``LATE_NS`` ago, unless a meter's next report may still reach
         them (up to ``KEEP_NS``)."""
         m = self.m
-        reported = [meter.last_ns for meter in (*m.counters.values(), *m.integrators.values())
-                    if meter.last_ns is not None]
+        reported = [c.last_ns for c in m.counters.values() if c.last_ns is not None]
+        reported += [i.last_ns for i in m.integrators.values() if i.last_ns is not None]
         oldest = min(reported, default=now)  # no window it may still reach is forgotten
         settled = max(m.settled_ns, min(now - LATE_NS, max(now - KEEP_NS, oldest)))
         for windows in m.windows.values():
@@ -265,7 +268,9 @@ class MachineKpi:
                       for window, b, e in self._windows_covering(kind, a, t)] if a < t else []
         else:
             shares = [(window, 1.0) for window in self._at(t)]
-        standby = m.state not in ("running", UNKNOWN)
+        # the state the energy was used in: the one held up to t, whatever came at t
+        held = m.prior_state if m.state_ns == t else m.state
+        standby = held not in ("running", UNKNOWN)
         for window, share in shares:
             window.energy_kwh += kwh * share
             if standby:

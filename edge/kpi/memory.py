@@ -43,6 +43,9 @@ class OpenJob:
 @dataclass
 class MachineMemory:
     state: str = UNKNOWN
+    prior_state: str = UNKNOWN
+    state_ns: int = 0
+    """When the state last changed (from ``prior_state``)."""
     since_ns: int | None = None
     """How far the state's time has been accounted into windows."""
     last_seen_ns: int = 0
