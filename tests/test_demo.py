@@ -36,9 +36,17 @@ def test_demo_shows_data_arriving_in_influxdb(tmp_path: Path) -> None:
     # what it wrote is there for every simulated machine: energy, and jobs and OEE
     with local_servers.influxdb1(tmp_path / "influxdb") as influx:
         counts = asyncio.run(_counts(influx.url))
+        energy = asyncio.run(_energy(influx.url))
     for machine in ("printer-1", "printer-2", "cnc-1", "mill-1"):
         for measurement in ("energy", "oee", "job"):
             assert counts[measurement].get(machine, 0) > 0, (machine, measurement, counts)
+    # energy is power x time for every machine, however fast the jobs run (at --speed 60
+    # the meters used to count 60 times what the power said)
+    for meter, (counted_kwh, integral_kwh) in energy.items():  # Tasmota counts in Wh
+        assert integral_kwh > 0, meter
+        assert abs(counted_kwh - integral_kwh) <= 0.2 * integral_kwh + 0.001, (
+            meter, counted_kwh, integral_kwh)
+    assert {"printer-1", "printer-2", "cnc-1", "mill-1"} <= {m for m, _ in energy}
 
 
 async def _counts(url: str) -> dict[str, dict[str, int]]:
@@ -53,6 +61,23 @@ async def _counts(url: str) -> dict[str, dict[str, int]]:
     finally:
         await client.close()
     return found
+
+
+async def _energy(url: str) -> dict[tuple[str, str], tuple[float, float]]:
+    """Per machine and meter: the stored energy's increase, and power x time (kWh)."""
+    client = InfluxQL(url, "circlemade")
+    found: dict[str, dict[tuple[str, str], float]] = {}
+    try:
+        for name, select in (("counted", 'SPREAD("energy_kwh")'),
+                             ("integral", 'INTEGRAL("power_w", 1h) / 1000')):
+            series = await client.query(f'SELECT {select} AS v FROM "energy" '
+                                        "GROUP BY machine, meter")
+            found[name] = {(s.tags["machine"], s.tags["meter"]): float(s.rows[0]["v"])
+                           for s in series if s.rows and s.rows[0]["v"] is not None}
+    finally:
+        await client.close()
+    return {meter: (counted, found["integral"].get(meter, 0.0))
+            for meter, counted in found["counted"].items()}
 
 
 def test_demo_uses_configured_servers(tmp_path: Path, mosquitto: local_servers.LocalServer,
