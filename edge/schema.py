@@ -116,7 +116,8 @@ MATERIAL = _measurement(
 
 JOB = _measurement(
     "job",
-    "One record per finished job.",
+    "One record per finished job, at its end; tag outcome: good, scrap, aborted, or "
+    "unknown (another job started before its end was seen).",
     [
         FieldSpec("job", None, "string", "job id or file name"),
         FieldSpec("duration_s", "s"),
@@ -124,8 +125,9 @@ JOB = _measurement(
         FieldSpec("scrap_parts", None),
         FieldSpec("material_g", "g"),
         FieldSpec("scrap_g", "g"),
-        FieldSpec("energy_kwh", "kWh"),
-        FieldSpec("co2e_kg", "kg"),
+        FieldSpec("energy_kwh", "kWh", doc="what the meters reported by the job's end; "
+                  "absent when the machine has no meter"),
+        FieldSpec("co2e_kg", "kg", doc="energy_kwh x the site's grid factor"),
     ],
     extra_tags=("outcome",),
 )

@@ -166,7 +166,10 @@ class Fleet:
     def machines_config(self) -> list[dict[str, Any]]:
         """The ``[[machines]]`` entries that read this fleet."""
         endpoints = {t.cnc.machine: t.endpoint for t in self.machine_tools}
-        ideal = {t.cnc.machine: sum(t.cnc.cycle_s) / 2 for t in self.machine_tools}
+        # the mean cycle as the ideal one: a simulated machine runs at about 100 %
+        cncs = [t.cnc for t in self.machine_tools] + [
+            m.physics for m in self.machines.values() if isinstance(m.physics, SimulatedCnc)]
+        ideal = {cnc.machine: sum(cnc.cycle_s) / 2 for cnc in cncs}
         return [{"id": m.id, "kind": m.kind,
                  **({"ideal_cycle_s": ideal[m.id], "stock_g": {"*": 850.0}}
                     if m.id in ideal else {}),

@@ -376,13 +376,14 @@ class MachineKpi:
         if not m.has_counters and outcome in ("scrap", "aborted") and m.filament_mm:
             for window in self._at(t):
                 window.scrap_g += scrap_g
-        energy = job.energy_kwh
         name = job.name or ("" if replaced or m.program_ns < job.start_ns else m.program)
-        points.append(Point("job", self._tags(("outcome", outcome)), (
-            ("job", name), ("duration_s", (t - job.start_ns) / NS),
-            ("good_parts", good), ("scrap_parts", scrap), ("material_g", material),
-            ("scrap_g", scrap_g), ("energy_kwh", energy),
-            ("co2e_kg", energy * self.co2e_kg_per_kwh)), t))
+        fields: list[tuple[str, float | str]] = [
+            ("job", name), ("duration_s", (t - job.start_ns) / NS), ("good_parts", good),
+            ("scrap_parts", scrap), ("material_g", material), ("scrap_g", scrap_g)]
+        if m.counters or m.integrators:  # without a meter the energy is unknown, not 0
+            fields += [("energy_kwh", job.energy_kwh),
+                       ("co2e_kg", job.energy_kwh * self.co2e_kg_per_kwh)]
+        points.append(Point("job", self._tags(("outcome", outcome)), tuple(fields), t))
 
 
 class KpiEngine:
