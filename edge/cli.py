@@ -66,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
                           help="simulated seconds per second (60: an hour a minute)")
     simulate.add_argument("--interval", type=float, default=None, help="seconds between messages")
     simulate.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    simulate.add_argument("--steps", type=int, default=None,
+                          help="stop after N rounds of messages (the same workload however "
+                               "busy the machine is)")
     simulate.add_argument("--print-config", action="store_true",
                           help="print the [[machines]] config that reads this fleet, and exit")
 
@@ -284,7 +287,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.print_config:
         print(simulate_command.machines_toml(Fleet(scenario)), end="")
         return 0
-    return simulate_command.run(scenario, args.broker, args.duration)
+    return simulate_command.run(scenario, args.broker, args.duration, args.steps)
 
 
 def _decode(profile: str, topic: str, machine: str | None, file: str) -> int:

@@ -45,7 +45,8 @@ def machines_toml(fleet: Fleet) -> str:
     return tomli_w.dumps({"machines": fleet.machines_config()})
 
 
-def run(scenario: Scenario, broker: str, duration_s: float | None) -> int:
+def run(scenario: Scenario, broker: str, duration_s: float | None,
+        steps: int | None = None) -> int:
     host, port = parse_broker(broker)
     fleet = Fleet(scenario)
     tools = "".join(f", OPC UA {t.endpoint}" for t in fleet.machine_tools)
@@ -54,7 +55,7 @@ def run(scenario: Scenario, broker: str, duration_s: float | None) -> int:
           "Ctrl-C stops", file=sys.stderr, flush=True)
 
     async def main() -> None:
-        task = asyncio.create_task(fleet.run(host, port, duration_s))
+        task = asyncio.create_task(fleet.run(host, port, duration_s, steps=steps))
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, task.cancel)

@@ -1,5 +1,6 @@
 """Real servers for the tests: Mosquitto, InfluxDB 1.x and VictoriaMetrics as child
-processes on free loopback ports, one of each per test session.
+processes on free loopback ports, one of each per test session; and each test's own
+state directory.
 
 With CI=true a missing server binary fails the run; elsewhere it skips with the reason.
 """
@@ -62,6 +63,15 @@ def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
 
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's default paths (buffer, dead letters, status, the demo's data) lie
+    under its own tmp_path, for it and the processes it starts: nothing is written into
+    the user's ~/.local, and no test finds another's buffer or KPI state."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 
 
 @pytest.fixture

@@ -1,29 +1,64 @@
-"""The README's demo command, as a user runs it, for a few seconds: data arrives in
-InfluxDB, the dashboards are written, and nothing it started keeps running."""
+"""The README's demo command, as a user runs it, until what it shows is in InfluxDB:
+data arrives, the dashboards are written, Ctrl-C stops everything it started."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from edge.influxql import InfluxQL
+from edge.influxql import InfluxQL, QueryError
 from simulators import local_servers
 from tests.conftest import REPO
+from tests.waiting import wait_for
+
+MACHINES = ("printer-1", "printer-2", "cnc-1", "mill-1")
+
+
+def run_demo(tmp_path: Path, until_stored: Callable[[str], bool], *options: str) -> str:
+    """The demo as a user runs it, stopped with Ctrl-C (SIGINT) once InfluxDB holds what
+    ``until_stored(url)`` waits for; its output."""
+    out = tmp_path / "demo.out"
+    with out.open("w") as sink:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "edge.cli", "demo", "--speed", "60",
+             "--data-dir", str(tmp_path), *options],
+            stdout=sink, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    try:
+        url = options[options.index("--influx") + 1] if "--influx" in options else ""
+        if not url:
+            wait_for("the demo's InfluxDB started", lambda: "started InfluxDB 1.x on " in
+                     out.read_text())
+            url = re.search(r"started InfluxDB 1.x on (\S+)",  # type: ignore[union-attr]
+                            out.read_text()).group(1)
+        wait_for("the demo's data stored", lambda: until_stored(url), timeout_s=180)
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(120) == 0, out.read_text()[-2000:]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    return out.read_text()
+
+
+def every_machine_has_jobs_and_oee(url: str) -> bool:
+    try:
+        counts = asyncio.run(_counts(url))
+    except QueryError:  # no database yet
+        return False
+    return all(counts[m].get(machine, 0) > 0 for m in ("energy", "oee", "job")
+               for machine in MACHINES)
 
 
 def test_demo_shows_data_arriving_in_influxdb(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "demo", "--duration", "20", "--speed", "60",
-         "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=180, cwd=REPO)
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = result.stdout
+    out = run_demo(tmp_path, every_machine_has_jobs_and_oee)
     assert "started Mosquitto on 127.0.0.1:" in out and "started InfluxDB 1.x on" in out
     final = out[out.index("The shift, as stored in InfluxDB"):]
-    for machine in ("printer-1", "printer-2", "cnc-1", "mill-1"):
+    for machine in MACHINES:
         assert re.search(rf"│ {machine}\s+│ (running|idle|stopped|fault)", final), final
     written = int(re.search(r"points written: (\d+)", out).group(1))  # type: ignore[union-attr]
     assert written > 100 and "decode errors: 0" in out
@@ -33,13 +68,10 @@ def test_demo_shows_data_arriving_in_influxdb(tmp_path: Path) -> None:
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", leftovers.stdout
 
-    # what it wrote is there for every simulated machine: energy, and jobs and OEE
+    # what it wrote stays for every simulated machine: energy, and jobs and OEE
     with local_servers.influxdb1(tmp_path / "influxdb") as influx:
-        counts = asyncio.run(_counts(influx.url))
+        assert every_machine_has_jobs_and_oee(influx.url)
         energy = asyncio.run(_energy(influx.url))
-    for machine in ("printer-1", "printer-2", "cnc-1", "mill-1"):
-        for measurement in ("energy", "oee", "job"):
-            assert counts[measurement].get(machine, 0) > 0, (machine, measurement, counts)
     # a plug's energy counter says what its power x time says, however fast the jobs run
     # (at --speed 60 the counters used to count 60 times that); machines without a plug
     # have their power integrated by the edge, power x time by construction
@@ -84,11 +116,12 @@ async def _energy(url: str) -> dict[tuple[str, str], tuple[float, float]]:
 
 def test_demo_uses_configured_servers(tmp_path: Path, mosquitto: local_servers.LocalServer,
                                       influxdb1: local_servers.LocalServer) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "demo", "--duration", "12", "--speed", "60",
-         "--data-dir", str(tmp_path), "--broker", f"mqtt://127.0.0.1:{mosquitto.port}",
-         "--influx", influxdb1.url], capture_output=True, text=True, timeout=180, cwd=REPO)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "started Mosquitto" not in result.stdout and "started InfluxDB" not in result.stdout
-    counts = asyncio.run(_counts(influxdb1.url))
-    assert {"printer-1", "mill-1"} <= set(counts["energy"])
+    def energy_of_two_machines(url: str) -> bool:
+        try:
+            return {"printer-1", "mill-1"} <= set(asyncio.run(_counts(url))["energy"])
+        except QueryError:  # no database yet
+            return False
+
+    out = run_demo(tmp_path, energy_of_two_machines, "--broker",
+                   f"mqtt://127.0.0.1:{mosquitto.port}", "--influx", influxdb1.url)
+    assert "started Mosquitto" not in out and "started InfluxDB" not in out

@@ -29,6 +29,7 @@ from edge.service import EdgeService
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO
+from tests.waiting import TIMEOUT_S
 from tests.waiting import wait_for as wait_until
 
 BASE_S = 1_795_000_000  # 2026-11-18T09:46:40Z: fixed, so timestamps can be compared exactly
@@ -100,7 +101,7 @@ async def running(config: Config) -> AsyncIterator[EdgeService]:
         await asyncio.wait_for(task, 30)
 
 
-async def wait_for(check: Any, timeout_s: float = 20.0) -> Any:
+async def wait_for(check: Any, timeout_s: float = TIMEOUT_S) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         result = await check()

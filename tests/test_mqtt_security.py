@@ -102,12 +102,15 @@ async def test_tls_with_password_and_client_certificate(
             str(pki / "client.key"), "-u", "edge", "-P", "broker-secret", "-q", "1",
             "-t", "tls/m", "-m", '{"power_w": 42.5}'], check=True, timeout=30)
         client = InfluxQL(influxdb1.url, "tls")
+        series = []
+
+        async def stored() -> bool:
+            nonlocal series
+            series = await client.query('SELECT "power_w" FROM "energy"')
+            return bool(series)
+
         try:
-            for _ in range(50):
-                series = await client.query('SELECT "power_w" FROM "energy"')
-                if series:
-                    break
-                await asyncio.sleep(0.2)
+            await until("the reading stored", stored)
         finally:
             await client.close()
             stop.set()

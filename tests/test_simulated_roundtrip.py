@@ -4,6 +4,7 @@ what InfluxDB holds is what the simulators sent, message for message."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 from typing import Any
@@ -21,6 +22,7 @@ from edge.units import converter
 from gateways.profiles import PartialDecode
 from simulators.fleet import CncSpec, Fleet, MeterSpec, PrinterSpec, Scenario
 from simulators.local_servers import LocalServer
+from tests.waiting import until
 
 SCENARIO = Scenario(
     seed=11, speed=600, interval_s=0.05,
@@ -100,12 +102,16 @@ async def test_every_profile_round_trips_through_mosquitto_and_influxdb(
 
     expected = expected_series(config, sent)
     client = InfluxQL(influxdb1.url, "roundtrip")
+    stored: Series = {}
+
+    async def all_stored() -> bool:
+        nonlocal stored
+        stored = await stored_series(client)
+        return stored == expected
+
     try:
-        for _ in range(100):
-            stored = await stored_series(client)
-            if stored == expected:
-                break
-            await asyncio.sleep(0.2)
+        with contextlib.suppress(AssertionError):  # the comparison below says what differs
+            await until("every series stored as sent", all_stored)
     finally:
         stop.set()
         await task
@@ -171,11 +177,16 @@ async def test_malformed_payloads_are_counted_per_source_and_the_rest_flows(
         series = await client.query('SELECT * FROM "telemetry","energy"')
         return sum(len(s.rows) for s in series)
 
+    points = 0
+
+    async def both_stored() -> bool:
+        nonlocal points
+        points = await stored()
+        return points == 2
+
     try:
-        for _ in range(100):
-            if (points := await stored()) == 2:
-                break
-            await asyncio.sleep(0.1)
+        with contextlib.suppress(AssertionError):  # the assertion below says how many
+            await until("both points stored", both_stored)
     finally:
         stop.set()
         await task

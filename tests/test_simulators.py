@@ -89,7 +89,7 @@ def test_simulate_command_publishes_to_a_broker(mosquitto: LocalServer) -> None:
     subscribed(subscriber, mosquitto)
     result = subprocess.run(
         [sys.executable, "-m", "edge.cli", "simulate", "--printers", "2", "--meters", "2",
-         "--cnc", "1", "--broker", f"mqtt://127.0.0.1:{mosquitto.port}", "--duration", "2.5",
+         "--cnc", "1", "--broker", f"mqtt://127.0.0.1:{mosquitto.port}", "--steps", "5",
          "--interval", "0.5", "--seed", "3"],
         capture_output=True, text=True, timeout=60, cwd=REPO)
     subscriber.terminate()
