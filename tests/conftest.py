@@ -18,6 +18,15 @@ from simulators import local_servers
 from simulators.local_servers import LocalServer, ServerUnavailable
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SERVER_FIXTURES = {"mosquitto", "influxdb1", "victoria", "servers", "node_opcua_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a server fixture is marked ``servers``, so ``scripts/test -m "not
+    servers"`` is the fast inner loop (modules that start servers otherwise say so)."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.servers)
 
 
 def unavailable(reason: str) -> NoReturn:

@@ -11,11 +11,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from edge.influxql import InfluxQL, QueryError
 from simulators import local_servers
 from tests.conftest import REPO
 from tests.waiting import wait_for
 
+pytestmark = pytest.mark.servers  # the demo starts its own Mosquitto and InfluxDB
 MACHINES = ("printer-1", "printer-2", "cnc-1", "mill-1")
 
 

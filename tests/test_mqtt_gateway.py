@@ -81,6 +81,7 @@ async def test_messages_arrive_in_batches_in_order(mosquitto: local_servers.Loca
     assert len(batches) < 5000 / 20
 
 
+@pytest.mark.servers
 async def test_gateway_reconnects_after_a_broker_restart(tmp_path: Path) -> None:
     gen = serve(local_servers.mosquitto, tmp_path / "broker")
     broker_server = next(gen)

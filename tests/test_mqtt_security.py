@@ -85,6 +85,7 @@ def tls_config(server: LocalServer, pki: Path, tmp_path: Path, client_id: str,
     })
 
 
+@pytest.mark.servers
 async def test_tls_with_password_and_client_certificate(
     tmp_path: Path, pki: Path, influxdb1: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -120,6 +121,7 @@ async def test_tls_with_password_and_client_certificate(
         server.stop()
 
 
+@pytest.mark.servers
 async def test_wrong_password_is_refused_clearly(
     tmp_path: Path, pki: Path, caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
