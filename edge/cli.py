@@ -1,4 +1,4 @@
-"""``circlemade``: the command line.
+"""The ``circlemade`` command line.
 
     circlemade check-config FILE     validate a config; exit 0 when good, 2 when not
     circlemade run -c FILE           run the edge service until SIGTERM or SIGINT
@@ -22,23 +22,35 @@ from edge.heap import settle_after_start
 from gateways.profiles import SOURCE_MODELS
 
 EXIT_BAD_CONFIG = 2
+DESCRIPTION = ("circlemade-edge: shop-floor monitoring at the edge. Reads machines and "
+               "meters over MQTT and OPC UA, derives energy, material, scrap, jobs and OEE, "
+               "and writes them to InfluxDB for Grafana.")
+CONFIG_HELP = "the service's config file (TOML)"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return _dispatch(args)
+    try:
+        return _dispatch(args)
+    except BrokenPipeError:  # "| head" has read what it wanted: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line, also for tests that check a command exists without running it."""
-    parser = argparse.ArgumentParser(prog="circlemade", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="circlemade", description=DESCRIPTION,
+        epilog="'circlemade COMMAND --help' says more about each command.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     help="what to do")
 
     check = commands.add_parser("check-config", help="validate a config file")
-    check.add_argument("file", type=Path)
+    check.add_argument("file", type=Path, help="the config file (TOML)")
 
     run = commands.add_parser("run", help="run the edge service")
-    run.add_argument("-c", "--config", type=Path, required=True)
+    run.add_argument("-c", "--config", type=Path, required=True, help=CONFIG_HELP)
     run.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"],
                      help="overrides [logging] level of the config")
     run.add_argument("--reset-state", action="store_true",
@@ -46,22 +58,26 @@ def parser() -> argparse.ArgumentParser:
                           "windows, meter totals); needed when the stored state is refused")
 
     decode = commands.add_parser("decode", help="decode one payload, print readings as JSON")
-    decode.add_argument("--profile", required=True, choices=list(SOURCE_MODELS))
-    decode.add_argument("--topic", required=True)
+    decode.add_argument("--profile", required=True, choices=list(SOURCE_MODELS),
+                        help="the payload profile of the source")
+    decode.add_argument("--topic", required=True, help="the topic the payload came on")
     decode.add_argument("--machine", default=None, help="machine id when the topic has none")
     decode.add_argument("file", nargs="?", default="-", help="payload file, or - for stdin")
 
     simulate = commands.add_parser("simulate", help="run simulated devices against a broker")
     simulate.add_argument("--scenario", type=Path, default=None, help="scenario TOML file")
-    simulate.add_argument("--printers", type=int, default=2)
-    simulate.add_argument("--meters", type=int, default=2)
+    simulate.add_argument("--printers", type=int, default=2, help="3D printers (default 2)")
+    simulate.add_argument("--meters", type=int, default=2,
+                          help="smart plugs, in front of the machines first (default 2)")
     simulate.add_argument("--cnc", type=int, default=1, help="CNC routers on Sparkplug B")
     simulate.add_argument("--machine-tools", type=int, default=0,
                           help="machine tools as OPC UA servers (umati-style)")
     simulate.add_argument("--opcua-port", type=int, default=4840,
                           help="port of the first machine tool; the others count up")
-    simulate.add_argument("--broker", default="mqtt://127.0.0.1:1883")
-    simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument("--broker", default="mqtt://127.0.0.1:1883",
+                          help="mqtt://HOST:PORT to publish to (default %(default)s)")
+    simulate.add_argument("--seed", type=int, default=None,
+                          help="the same seed gives the same fleet and the same jobs")
     simulate.add_argument("--speed", type=float, default=None,
                           help="simulated seconds per second (60: an hour a minute)")
     simulate.add_argument("--interval", type=float, default=None, help="seconds between messages")
@@ -73,36 +89,47 @@ def parser() -> argparse.ArgumentParser:
                           help="print the [[machines]] config that reads this fleet, and exit")
 
     opcua = commands.add_parser("opcua", help="OPC UA tools")
-    opcua_commands = opcua.add_subparsers(dest="opcua_command", required=True)
+    opcua_commands = opcua.add_subparsers(dest="opcua_command", required=True,
+                                          metavar="TOOL", help="browse or make-cert")
     browse = opcua_commands.add_parser("browse", help="print an OPC UA address space as a tree")
     browse.add_argument("endpoint", help="opc.tcp://HOST:PORT/PATH")
-    browse.add_argument("--depth", type=int, default=4)
+    browse.add_argument("--depth", type=int, default=4, help="levels to print (default 4)")
     browse.add_argument("--start", default="", help="browse path from Objects to start at")
     cert = opcua_commands.add_parser("make-cert", help="make a client certificate and key")
-    cert.add_argument("--dir", type=Path, required=True)
+    cert.add_argument("--dir", type=Path, required=True,
+                      help="directory for client.pem and client.key")
     cert.add_argument("--uri", default="urn:circlemade:edge", help="application URI")
 
     record = commands.add_parser("record", help="write every raw message to a JSON-lines file")
-    record.add_argument("-c", "--config", type=Path, required=True)
-    record.add_argument("-o", "--output", type=Path, required=True)
-    record.add_argument("--duration", type=float, default=None)
+    record.add_argument("-c", "--config", type=Path, required=True,
+                        help=CONFIG_HELP + "; its sources are subscribed as the service does")
+    record.add_argument("-o", "--output", type=Path, required=True,
+                        help="the recording to write (JSON lines)")
+    record.add_argument("--duration", type=float, default=None,
+                        help="stop after this many seconds (default: Ctrl-C)")
 
-    replay = commands.add_parser("replay", help="run a recording through the pipeline")
-    replay.add_argument("-c", "--config", type=Path, required=True)
-    replay.add_argument("recording", type=Path)
+    replay = commands.add_parser(
+        "replay", help="run a recording through the pipeline",
+        description="Decode, normalise and compute the KPIs of a recording exactly as the "
+                    "service does, with the recorded times as the clock; from an empty KPI "
+                    "state, as a new edge would.")
+    replay.add_argument("-c", "--config", type=Path, required=True, help=CONFIG_HELP)
+    replay.add_argument("recording", type=Path, help="a file written by 'circlemade record'")
     target = replay.add_mutually_exclusive_group()
     target.add_argument("--out", type=Path, default=None, help="line protocol file (- stdout)")
     target.add_argument("--influx", action="store_true", help="write to the config's InfluxDB")
 
     dashboards = commands.add_parser("dashboards", help="write Grafana dashboards and "
                                      "provisioning files")
-    dashboards.add_argument("-c", "--config", type=Path, required=True)
-    dashboards.add_argument("-o", "--output", type=Path, required=True)
+    dashboards.add_argument("-c", "--config", type=Path, required=True, help=CONFIG_HELP)
+    dashboards.add_argument("-o", "--output", type=Path, required=True,
+                            help="directory for the dashboards and provisioning files")
     dashboards.add_argument("--grafana-path", default="/var/lib/grafana/dashboards/circlemade",
                             help="where Grafana will find the dashboard JSON files")
 
     buffer = commands.add_parser("buffer", help="the durable buffer's tools")
-    buffer_commands = buffer.add_subparsers(dest="buffer_command", required=True)
+    buffer_commands = buffer.add_subparsers(dest="buffer_command", required=True,
+                                            metavar="TOOL", help="recover")
     recover = buffer_commands.add_parser(
         "recover", help="write what a damaged buffer file still holds to InfluxDB")
     recover.add_argument("file", type=Path, help="e.g. the <name>.damaged-<time> file the "
@@ -113,10 +140,13 @@ def parser() -> argparse.ArgumentParser:
                          help="write line protocol to this file (- stdout) instead")
 
     status = commands.add_parser("status", help="what the running service's sources do")
-    status.add_argument("-c", "--config", type=Path, required=True)
+    status.add_argument("-c", "--config", type=Path, required=True,
+                        help=CONFIG_HELP + " (only its buffer path is read)")
 
     demo = commands.add_parser("demo", help="the whole trip on this machine, nothing configured")
-    demo.add_argument("--data-dir", type=Path, default=None)
+    demo.add_argument("--data-dir", type=Path, default=None,
+                      help="Mosquitto, InfluxDB, buffer and log "
+                           "(default ~/.local/share/circlemade/demo)")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")
     demo.add_argument("--broker", default=None,
@@ -209,6 +239,7 @@ def _record_or_replay(args: argparse.Namespace) -> int:
         count = asyncio.run(recording.record(config, args.output, args.duration))
         print(f"recorded {count} messages to {args.output}", file=sys.stderr)
         return 0
+    setup_logging("warning", sys.stderr, fmt="text")  # bad input: what, where, when
     settle_after_start()
     try:
         if args.influx:
@@ -222,6 +253,8 @@ def _record_or_replay(args: argparse.Namespace) -> int:
             with args.out.open("w") as out:
                 count = recording.replay_to_file(config, args.recording, out)
             print(f"replayed {args.recording}: {count} lines in {args.out}", file=sys.stderr)
+    except BrokenPipeError:
+        raise
     except (OSError, recording.RecordingError) as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return 1

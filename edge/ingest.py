@@ -178,5 +178,6 @@ class Ingest:
         if self.dead_letters is not None:
             self.dead_letters.add(iso_time(message.received_ns if message else time.time_ns()),
                                   source, topic, reason, message.payload if message else None)
+        where = {"received": iso_time(message.received_ns)} if message else {}
         self._throttle.event(f"{source}|{reason[:40]}", "ingest.decode_error", logging.WARNING,
-                             source=source, topic=topic, error=reason)
+                             source=source, topic=topic, error=reason, **where)

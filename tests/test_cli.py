@@ -1,0 +1,66 @@
+"""The command line as a person meets it: help for every option, no markup, a quiet end
+when the reader of a pipe has had enough, and bad input in a replay said with what,
+where and when."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from edge.cli import parser
+from tests.conftest import REPO
+
+
+def every_parser(root: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = [root]
+    for action in root._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += every_parser(child)
+    return found
+
+
+def test_every_option_says_what_it_is() -> None:
+    undocumented = [f"{p.prog} {'/'.join(a.option_strings) or a.dest}"
+                    for p in every_parser(parser()) for a in p._actions
+                    if not a.help and not isinstance(a, argparse._HelpAction)]
+    assert undocumented == []
+    text = parser().format_help()
+    assert "``" not in text and "circlemade-edge" in text
+
+
+CONFIG = """
+[site]
+id = "s"
+[influx]
+api = "v1"
+url = "http://127.0.0.1:9"
+[[machines]]
+id = "m"
+kind = "meter"
+[[machines.sources]]
+topic = "t"
+profile = "json"
+"""
+
+
+def test_replay_into_head_ends_quietly_and_says_where_input_was_bad(tmp_path: Path) -> None:
+    (tmp_path / "edge.toml").write_text(CONFIG)
+    recording = tmp_path / "session.jsonl"
+    recording.write_bytes(b"".join(orjson.dumps({
+        "time": f"2026-11-23T09:{i // 60:02d}:{i % 60:02d}Z", "source": "mqtt", "topic": "t",
+        "payload": '{"power_w": "x"}' if i == 5 else f'{{"power_w": {i}}}'}) + b"\n"
+        for i in range(3000)))
+    result = subprocess.run(
+        f"{sys.executable} -m edge.cli replay -c edge.toml session.jsonl --out - | head -2; "
+        "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", cwd=tmp_path,
+        capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2
+    assert "Broken pipe" not in result.stderr and "Traceback" not in result.stderr
+    assert ("ingest.decode_error source=m/json topic=t error=power_w: expected a number, "
+            "got 'x' received=2026-11-23T09:00:05") in result.stderr
