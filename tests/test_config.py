@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +180,24 @@ def test_run_refuses_a_bad_config_before_starting(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "machines[1].id: duplicate id" in result.stderr
     assert "service.started" not in result.stderr
+
+
+def test_the_example_config_shows_every_field() -> None:
+    """examples/workshop.toml is the reference a workshop copies: every field of the
+    service's own settings and of a machine is there, set or commented."""
+    from pydantic import BaseModel
+
+    from edge import config as models
+
+    text = (REPO / "examples" / "workshop.toml").read_text()
+    keys = set(re.findall(r"(?:^|[\s#{,])([a-z0-9_]+)\s*=", text, re.MULTILINE))
+    tables = set(re.findall(r"^\s*\[\[?(?:[a-z_]+\.)*([a-z_]+)\]", text, re.MULTILINE))
+    missing = []
+    for model in (models.Config, models.Site, models.Broker, models.Influx,
+                  models.BufferSettings, models.ClockSettings, models.StatusSettings,
+                  models.LogSettings, models.Calendar, models.Shift, models.Machine,
+                  models.PowerThresholds):
+        assert issubclass(model, BaseModel)
+        missing += [f"{model.__name__}.{name}" for name in model.model_fields
+                    if name not in keys | tables]
+    assert missing == []
