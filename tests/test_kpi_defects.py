@@ -18,6 +18,7 @@ from tests.replayed import (
     utc,
     windows,
 )
+from tests.test_kpi_example import documented
 
 T = utc("2026-11-23T09:00:00")  # a Monday; the site is in UTC, every hour planned
 
@@ -159,3 +160,60 @@ def test_any_material_is_accepted_with_its_density() -> None:
     assert parse_config(machine(material="petg")).machines[0].material == "PETG"
     with pytest.raises(ConfigError, match=r"machines\[0\]: material: unknown material 'PLA\+'"):
         parse_config(machine(material="PLA+"))
+
+
+NIGHT = "## Worked example: a night across the clock change"
+NIGHT_POINTS = {  # the table's names for the points: (measurement, window, start)
+    "hour 23:00": ("hour", "2026-10-24T21:00:00"),
+    "hour 02:00 CEST": ("hour", "2026-10-25T00:00:00"),
+    "hour 02:00 CET": ("hour", "2026-10-25T01:00:00"),
+    "hour 03:00": ("hour", "2026-10-25T02:00:00"),
+    "day 24": ("day", "2026-10-23T22:00:00"),
+    "day 25": ("day", "2026-10-24T22:00:00"),
+    "shift night": ("shift", "2026-10-24T20:00:00"),
+}
+
+
+def night_session() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The second worked example of docs/metrics.md: 1,000 W from 23:30 CEST to 03:30
+    CET in Brussels, the night the clocks go back."""
+    config = {**around_the_clock(timezone="Europe/Brussels"), "machines": [
+        {"id": "oven", "kind": "other", "sources": [
+            {"topic": "oven/status", "profile": "json", "time": {"path": "ts",
+                                                                 "format": "unix_s"}}]}]}
+    config["calendar"] = {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                          "shifts": [{"name": "day", "start": "06:00", "end": "22:00"},
+                                     {"name": "night", "start": "22:00", "end": "06:00"}]}
+    start, end = utc("2026-10-24T21:30:00"), utc("2026-10-25T02:30:00")
+
+    def status(t: int, **fields: Any) -> dict[str, Any]:
+        return mqtt(t, "oven/status", {"ts": t, **fields})
+
+    entries = [status(start - 600, state="idle", power_w=0.0),
+               status(start, state="running", job_event="start", job_name="anneal",
+                      power_w=1000.0)]
+    entries += [status(t, power_w=1000.0) for t in range(start + 600, end, 600)]
+    entries += [status(end, power_w=0.0),
+                status(end, state="idle", job_event="end", job_outcome="good"),
+                status(end + 3600, power_w=0.0),
+                status(utc("2026-10-25T23:01:00"), power_w=0.0)]  # after the 25th ended
+    return config, entries
+
+
+@pytest.mark.parametrize(("point", "field", "value"), documented(NIGHT))
+def test_a_job_across_midnight_a_shift_change_and_the_clock_change(
+        tmp_path: Path, point: str, field: str, value: float) -> None:
+    lines = replay(tmp_path, *night_session())
+    if point == "job":
+        (job,) = jobs(lines, "oven")
+        assert job.fields["job"] == "anneal"
+        assert job.fields[field] == pytest.approx(value, rel=1e-6)
+        return
+    measurement, name = point.split(" ", 1)
+    kind, start = NIGHT_POINTS[name]
+    found = windows(lines, measurement, "oven", kind)[utc(start)]
+    assert found[field] == pytest.approx(value, rel=1e-6)
+
+
+def test_the_night_is_documented() -> None:
+    assert len(documented(NIGHT)) >= 15

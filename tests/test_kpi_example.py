@@ -16,9 +16,10 @@ from tests.kpi_session import CONFIG, T0, recording
 T0_NS = T0 * 10**9
 
 
-def documented() -> list[tuple[str, str, float]]:
+def documented(section: str = "## Worked example\n") -> list[tuple[str, str, float]]:
+    """(point, field, value) of the table under ``section`` of docs/metrics.md."""
     text = (REPO / "docs" / "metrics.md").read_text()
-    table = text.split("## Worked example", 1)[1]
+    table = text.split(section, 1)[1].split("\n## ", 1)[0]
     rows = []
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
