@@ -21,6 +21,7 @@ from edge.dead_letters import DeadLetters
 from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.kpi.engine import KpiEngine, Point
+from edge.line_protocol import LineProtocolError
 from edge.normalise import Normaliser
 from edge.reading import Reading, iso_time
 from gateways.profiles import DecodeError, Decoder, PartialDecode
@@ -151,7 +152,7 @@ class Ingest:
         for item in rejected:
             self._bad_input(item.reading.machine, item.reading.signal, item.reason)
         self._health.count("ingest", "readings_out", len(canonical))
-        return self._normaliser.encode(canonical) + self._normaliser.point_lines(points)
+        return self._normaliser.encode(canonical) + self._derived(points)
 
     def take_state(self) -> dict[str, bytes]:
         """The KPI memory changed since the last call (machine -> stored form)."""
@@ -167,10 +168,26 @@ class Ingest:
         if self.kpi is None:
             return []
         readings, points = self.kpi.tick(now_ns, partial)
-        return self._normaliser.encode(readings) + self._normaliser.point_lines(points)
+        return self._normaliser.encode(readings) + self._derived(points)
 
     def flush(self, now_ns: int) -> list[str]:
-        return [] if self.kpi is None else self._normaliser.point_lines(self.kpi.flush(now_ns))
+        return [] if self.kpi is None else self._derived(self.kpi.flush(now_ns))
+
+    def _derived(self, points: list[Point]) -> list[str]:
+        """Lines of the KPI stage's points; one that cannot be stored (a figure grown
+        past what a float holds) is bad input of its machine, not a stop of the stage."""
+        try:
+            return self._normaliser.point_lines(points)
+        except LineProtocolError:
+            pass
+        lines: list[str] = []
+        for point in points:
+            try:
+                lines += self._normaliser.point_lines([point])
+            except LineProtocolError as exc:
+                self._bad_input(dict(point.tags).get("machine", "?"), point.measurement,
+                                f"kpi: {exc}")
+        return lines
 
     def _bad_input(self, source: str, topic: str, reason: str,
                    message: RawMessage | None = None) -> None:

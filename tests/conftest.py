@@ -8,7 +8,7 @@ With CI=true a missing server binary fails the run; elsewhere it skips with the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -44,7 +44,7 @@ def started(server: LocalServer) -> LocalServer:
         unavailable(str(exc))
 
 
-def serve(make: object, data_dir: Path) -> Iterator[LocalServer]:
+def serve(make: object, data_dir: Path) -> Generator[LocalServer, None, None]:
     assert callable(make)
     try:
         server: LocalServer = started(make(data_dir))

@@ -14,7 +14,7 @@ from edge.reading import Reading
 from gateways.profiles import DecodeError
 from tests.profiles.helpers import decoder_for
 
-SOURCES = {
+SOURCES: dict[str, tuple[str, dict[str, Any]]] = {
     "bambu": ("device/X/report", {"topic": "device/X/report", "profile": "bambu"}),
     "octoprint": ("octoPrint/event/PrintDone", {"topic": "octoPrint/#", "profile": "octoprint"}),
     "octoprint-temp": ("octoPrint/temperature/tool0",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import Broker
+from edge.reading import Reading
 from gateways.mqtt import MAX_PENDING, READ_BURST, MqttGateway, Subscription
 from gateways.raw_message import RawMessage
 from gateways.read_ahead_socket import ReadAheadSocket
@@ -32,27 +33,29 @@ def publish_size(topic: str, payload: bytes) -> int:
 
 def waiting_bytes(fd: int) -> int:
     """Bytes the kernel holds for a socket, not yet read."""
-    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
 
 
 async def collect(
-    queue: asyncio.Queue[list[RawMessage] | None], count: int
+    queue: asyncio.Queue[list[RawMessage | Reading] | None], count: int
 ) -> list[list[RawMessage]]:
     batches: list[list[RawMessage]] = []
     while sum(len(b) for b in batches) < count:
-        batch = await asyncio.wait_for(queue.get(), 20)
+        batch = await asyncio.wait_for(queue.get(), 60)
         assert batch is not None
-        for message in batch:  # as the service does once they are in the buffer
-            assert isinstance(message, RawMessage) and message.ack is not None
+        raw = [message for message in batch if isinstance(message, RawMessage)]
+        for message in raw:  # as the service does once they are in the buffer
+            assert message.ack is not None
             message.ack()
-        batches.append(batch)
+        assert len(raw) == len(batch)
+        batches.append(raw)
     return batches
 
 
 async def test_messages_arrive_in_batches_in_order(mosquitto: local_servers.LocalServer) -> None:
     gateway = MqttGateway(Broker(port=mosquitto.port), "test-batches",
                           [Subscription("batch/+/data", 1, "route-a")])
-    queue: asyncio.Queue[list[RawMessage] | None] = asyncio.Queue()
+    queue: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue()
     task = asyncio.create_task(gateway.run(queue))
     assert await asyncio.to_thread(gateway.connected.wait, 10)
     # paho's _create_socket is private: a paho that renames it fails here, not silently
@@ -89,7 +92,7 @@ async def test_gateway_reconnects_after_a_broker_restart(tmp_path: Path) -> None
         gateway = MqttGateway(
             Broker(port=broker_server.port, reconnect_min_s=1, reconnect_max_s=2),
             "test-restart", [Subscription("restart/x", 1, "r")])
-        queue: asyncio.Queue[list[RawMessage] | None] = asyncio.Queue()
+        queue: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue()
         task = asyncio.create_task(gateway.run(queue))
         assert await asyncio.to_thread(gateway.connected.wait, 10)
         broker_server.stop()
@@ -137,7 +140,7 @@ async def test_reading_pauses_while_the_pipeline_holds_back(
     is lost while it waits."""
     gateway = MqttGateway(Broker(port=mosquitto.port), "test-pause",
                           [Subscription("pause/+", 0, "r")])
-    queue: asyncio.Queue[list[RawMessage] | None] = asyncio.Queue(maxsize=1)
+    queue: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue(maxsize=1)
     task = asyncio.create_task(gateway.run(queue))
     assert await asyncio.to_thread(gateway.connected.wait, 10)
     publisher = Publisher("127.0.0.1", mosquitto.port, "test-pause-pub")
@@ -153,9 +156,9 @@ async def test_reading_pauses_while_the_pipeline_holds_back(
     assert MAX_PENDING <= max(read) <= 3 * (MAX_PENDING + READ_BURST), max(read)
     received: list[int] = []
     while len(received) < total:
-        batch = await asyncio.wait_for(queue.get(), 20)
+        batch = await asyncio.wait_for(queue.get(), 60)
         assert batch is not None
-        received += [int(m.payload) for m in batch]
+        received += [int(m.payload) for m in batch if isinstance(m, RawMessage)]
     assert received == list(range(total))
     publisher.close()
     await gateway.stop()

@@ -228,8 +228,10 @@ async def test_bad_status_values_are_counted_not_written(influxdb1: LocalServer)
                 seen = service.health.get("mill-1/umati", "messages_in")
                 await speed.write_value(ua.DataValue(ua.Variant(value, ua.VariantType.Double),
                                                      StatusCode=ua.StatusCode(status)))
-                await until("the gateway receives it", lambda seen=seen: service.health.get(
-                    "mill-1/umati", "messages_in") > seen)
+                def received(seen: float = seen) -> bool:
+                    return service.health.get("mill-1/umati", "messages_in") > seen
+
+                await until("the gateway receives it", received)
     finally:
         await server.stop()
     values = [v for _, v in await stored_speeds(influxdb1, "opcua_bad_status")]

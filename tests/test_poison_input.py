@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from edge.reading import Reading
 from edge.recording import Replayer
 from edge.service import routes
 from gateways.profiles.bambu import BambuDecoder
+from gateways.profiles.base import Decoder, MqttSourceBase
 from gateways.profiles.moonraker import MoonrakerDecoder
 from gateways.raw_message import RawMessage
 
@@ -53,8 +55,11 @@ CONFIG: dict[str, Any] = {
 def pipeline() -> tuple[Ingest, Health]:
     config = parse_config(CONFIG)
     machines = {m.id: m for m in config.machines}
-    decoders = {route: machines[m].sources[i].decoder("s", m)  # type: ignore[union-attr]
-                for route, (m, i) in routes(config).items()}
+    decoders: dict[str, Decoder] = {}
+    for route, (m, i) in routes(config).items():
+        source = machines[m].sources[i]
+        assert isinstance(source, MqttSourceBase)
+        decoders[route] = source.decoder("s", m)
     health = Health("s")
     return Ingest(decoders, Normaliser.for_config(config), health, KpiEngine(config)), health
 
@@ -163,9 +168,12 @@ def test_a_batch_that_fails_whole_is_processed_one_by_one(
         return process(self, batch, now_ns)
 
     monkeypatch.setattr(Ingest, "process", fragile)
+    def acknowledge(i: int) -> Callable[[], None]:
+        return lambda: acked.append(str(i))
+
     batch: list[RawMessage | Reading] = [
         message("octo/octoprint", "octoPrint/temperature/tool0",
-                {"actual": float(i), "target": 0.0})._replace(ack=lambda i=i: acked.append(str(i)))
+                {"actual": float(i), "target": 0.0})._replace(ack=acknowledge(i))
         for i in range(3)]
     batch.insert(1, RawMessage("octo/octoprint", "octoPrint/x", b"poison", NOW_NS,
                                lambda: acked.append("poison")))
@@ -281,3 +289,19 @@ def test_replay_survives_a_recording_with_bad_times(tmp_path: Path) -> None:
     power = [re.search(r"power_w=([0-9.]+)", line) for line in lines]
     assert [float(found[1]) for found in power if found] == [50.0, 60.0]
     assert errors(replayer.health) == 2
+
+
+def test_a_figure_past_what_a_float_holds_is_refused_not_a_crash() -> None:
+    """A window whose total overflowed (found by the fuzz test above, through filament
+    lengths near 1e308) must not stop the ticks: its points are refused and counted."""
+    ingest, health = pipeline()
+    assert ingest.kpi is not None
+    for seconds in (0, 60):
+        ingest.guarded([message("meter/json", "din/1", {"ts": NOW_NS / 1e9 + seconds,
+                                                         "P": 100.0, "state": "running"})])
+    hour = next(iter(ingest.kpi.machines["meter"].m.windows["hour"].values()))
+    hour.material_g = float("inf")
+    lines = ingest.tick(NOW_NS + 61 * 10**9, partial=True)
+    assert not any("material_g=inf" in line for line in lines)
+    assert any(line.startswith("oee,") for line in lines)  # the rest is written
+    assert health.get("meter", "decode_errors") == 1

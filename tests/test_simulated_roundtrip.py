@@ -20,6 +20,7 @@ from edge.schema import SIGNALS
 from edge.service import EdgeService, routes
 from edge.units import converter
 from gateways.profiles import PartialDecode
+from gateways.profiles.base import MqttSourceBase
 from simulators.fleet import CncSpec, Fleet, MeterSpec, PrinterSpec, Scenario
 from simulators.local_servers import LocalServer
 from tests.waiting import until
@@ -44,6 +45,7 @@ def expected_series(config: Config, sent: list[tuple[str, bytes]]) -> Series:
     decoders = []
     for route, (machine, index) in routes(config).items():
         source = machines[machine].sources[index]
+        assert isinstance(source, MqttSourceBase)
         decoders.append((route, source.topic, source.decoder(config.site.id, machine)))
     series: Series = defaultdict(list)
     normaliser, kpi = Normaliser({}), KpiEngine(config)  # as the service: energy made monotonic

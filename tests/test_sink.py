@@ -44,8 +44,7 @@ async def drain(tmp_path: Path, writer: ScriptedWriter, batches: list[list[str]]
     await buffer.open()
     for batch in batches:
         await buffer.append(batch)
-    sink = InfluxSink(writer, health, retry_min_s=0.01, retry_max_s=0.02,  # type: ignore[arg-type]
-                      **options)  # type: ignore[arg-type]
+    sink = InfluxSink(writer, health, retry_min_s=0.01, retry_max_s=0.02, **options)
     stop = asyncio.Event()
     stop.set()
     await asyncio.wait_for(sink.run(buffer, stop), 10)
@@ -68,7 +67,7 @@ async def test_flushes_by_time_without_waiting_for_a_full_batch(tmp_path: Path) 
     health = Health("s")
     buffer = DurableBuffer(tmp_path / "b.sqlite", health)
     await buffer.open()
-    sink = InfluxSink(writer, health, batch_size=1000, flush_interval_s=0.05)  # type: ignore[arg-type]
+    sink = InfluxSink(writer, health, batch_size=1000, flush_interval_s=0.05)
     stop = asyncio.Event()
     task = asyncio.create_task(sink.run(buffer, stop))
     await buffer.append(["m f=1.0 1"])

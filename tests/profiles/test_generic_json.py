@@ -17,6 +17,7 @@ PAYLOAD, SOURCE = literal_blocks(generic_json.__doc__ or "")
 
 def decoder_for(source: dict[str, Any]) -> generic_json.JsonDecoder:
     model = TypeAdapter(MqttSource).validate_python(source)
+    assert isinstance(model, generic_json.JsonSource)
     return model.decoder("bxl", "laser-01")
 
 
