@@ -113,6 +113,9 @@ class DurableBuffer:
         self._page_size = 4096
         self._count = 0  # touched only in the buffer's thread
         self.depth = 0
+        self.state_version: str | None = None
+        """The KPI state's format, written with it (also into a fresh file after a
+        damaged one was set aside)."""
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(
@@ -282,6 +285,7 @@ class DurableBuffer:
 
     def _reset_state(self, version: str) -> None:
         assert self._db is not None
+        self.state_version = version
         db = self._db
         db.execute("BEGIN")
         db.execute("DELETE FROM kpi_state")
@@ -311,6 +315,9 @@ class DurableBuffer:
             if state:
                 db.executemany("INSERT OR REPLACE INTO kpi_state (machine, state) "
                                "VALUES (?, ?)", state.items())
+                if self.state_version is not None:
+                    db.execute("INSERT OR IGNORE INTO meta (key, value) "
+                               "VALUES ('kpi_state_version', ?)", (self.state_version,))
             depth = self._count + len(lines)
             dropped = self._drop_oldest(depth - self.max_points) if depth > self.max_points else 0
             dropped += self._drop_beyond_bytes()

@@ -198,6 +198,7 @@ class EdgeService:
         except StateRefused as exc:
             raise StateRefused(f"{buffer.path}: {exc}; 'circlemade run --reset-state' starts "
                                "the KPIs afresh (open jobs and windows are lost)") from None
+        buffer.state_version = version
         log_event("kpi.state_restored", machines=len(memories),
                   open_jobs=sum(k.m.job is not None for k in engine.machines.values()))
         return engine
