@@ -225,6 +225,28 @@ class Calendar(StrictModel):
     holidays: list[date] = Field(default_factory=list)
 
 
+PLANNED_STOPS = ["changeover", "maintenance", "break", "no_order", "cleaning"]
+UNPLANNED_STOPS = ["fault", "waiting_material", "waiting_operator", "tooling",
+                   "quality_check"]
+SCRAP_REASONS = ["warping", "layer_shift", "stringing", "dimensions", "surface",
+                 "material_defect", "setup", "other"]
+
+
+class OperatorSettings(StrictModel):
+    """What people on the floor tell the edge, over MQTT: verdicts on jobs, reasons for
+    stops, the material lot in a machine (docs/operators.md). Reasons follow the ISO 22400
+    and UMH classes by default; a workshop may name its own."""
+
+    enabled: bool | None = None
+    """Default: on when its broker is defined (an OPC UA-only edge has none)."""
+    broker: Identifier = "main"
+    prefix: str = Field(default="circlemade", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    """Topics are ``<prefix>/<site>/<machine>/verdict|downtime|material``."""
+    planned_stops: list[Identifier] = Field(default_factory=lambda: list(PLANNED_STOPS))
+    unplanned_stops: list[Identifier] = Field(default_factory=lambda: list(UNPLANNED_STOPS))
+    scrap_reasons: list[Identifier] = Field(default_factory=lambda: list(SCRAP_REASONS))
+
+
 class Config(StrictModel):
     site: Site
     brokers: list[Broker] = Field(default_factory=lambda: [Broker()])
@@ -235,10 +257,17 @@ class Config(StrictModel):
     logging: LogSettings = Field(default_factory=LogSettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
+    operator: OperatorSettings = Field(default_factory=OperatorSettings)
     health_interval_s: PositiveSeconds = 10.0
     stop_timeout_s: PositiveSeconds = 10.0
     """A stop (SIGTERM, SIGINT) ends within this, whatever InfluxDB does: what is not
     written by then stays in the buffer. Keep it below systemd's TimeoutStopSec."""
+
+    def operator_input(self) -> bool:
+        """Whether operator input is subscribed to."""
+        wanted = self.operator.enabled
+        return wanted if wanted is not None else any(
+            b.id == self.operator.broker for b in self.brokers)
 
     def broker(self, broker_id: str) -> Broker:
         return next(b for b in self.brokers if b.id == broker_id)
@@ -337,6 +366,13 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
                 yield Problem(f"machines[{m}].sources[{s}].broker",
                               f"no broker with this id; defined are: {', '.join(broker_ids)}",
                               repr(source.broker))
+    if config.operator.enabled and config.operator.broker not in broker_ids:  # asked for
+        yield Problem("operator.broker", f"no broker with this id; defined are: "
+                      f"{', '.join(broker_ids)}", repr(config.operator.broker))
+    reasons = config.operator.planned_stops + config.operator.unplanned_stops
+    for reason in sorted({r for r in reasons if reasons.count(r) > 1}):
+        yield Problem("operator.unplanned_stops", "a reason is either planned or unplanned",
+                      repr(reason))
     for b, broker in enumerate(config.brokers):
         yield from _secret(f"brokers[{b}].password", broker.password_env, broker.password_file,
                            environ, secrets)

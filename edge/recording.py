@@ -34,7 +34,7 @@ from edge.ingest import Ingest
 from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
 from edge.reading import Reading, iso_time
-from edge.service import EdgeService, routes, stop_event
+from edge.service import OPERATOR_ROUTE, EdgeService, operator_decoder, routes, stop_event
 from gateways.opcua import CONNECTION_LOST
 from gateways.profiles import Decoder, OpcUaSourceBase
 from gateways.profiles.opcua_base import OpcUaDecoder
@@ -117,6 +117,10 @@ class Replayer:
             else:
                 self.decoders[route] = source.decoder(config.site.id, machine_id)
                 self.filters.append((source.topic, route))
+        operator = operator_decoder(config)
+        if operator is not None:
+            self.decoders[OPERATOR_ROUTE] = operator
+            self.filters.append((operator.topic, OPERATOR_ROUTE))
         self.health = Health(config.site.id)
         normaliser = Normaliser.for_config(config)
         self.ingest = Ingest(self.decoders, normaliser, self.health,

@@ -112,6 +112,32 @@ JOB_EVENT = _measurement(
     ],
 )
 
+OPERATOR_INPUT = _measurement(
+    "operator_input",
+    "What a person told the edge about a machine, as received (a verdict on a job, the "
+    "reason for a stop, a material lot loaded or unloaded; docs/operators.md); the KPI "
+    "stage applies it to jobs, stops and windows.",
+    [
+        FieldSpec("action", None, "string", "verdict, downtime, load or unload"),
+        FieldSpec("by", None, "string", "who said it"),
+        FieldSpec("job", None, "string", "verdict: the job (default the last ended)"),
+        FieldSpec("verdict_good", None, doc="verdict: good parts", limits=(0, 100_000)),
+        FieldSpec("verdict_scrap", None, doc="verdict: scrap parts", limits=(0, 100_000)),
+        FieldSpec("reason", None, "string", "verdict: scrap reason; downtime: stop reason"),
+        FieldSpec("from_s", "s", doc="downtime: start of the stops meant (unix s)"),
+        FieldSpec("to_s", "s", doc="downtime: end of the stops meant (unix s)"),
+        FieldSpec("lot", None, "string", "load, unload: the material lot"),
+        FieldSpec("lot_material", None, "string", "load: its material"),
+        FieldSpec("recycled_pct", "percent", doc="load: recycled share of the lot",
+                  limits=(0, 100)),
+        FieldSpec("supplier", None, "string", "load: who made it"),
+        FieldSpec("mass_g", "g", doc="load: mass of the spool or lot", limits=(0, 1e6)),
+        FieldSpec("density_g_cm3", None, doc="load: density, for a material not known",
+                  limits=(0, 25)),
+        FieldSpec("remaining_g", "g", doc="unload: what is left", limits=(0, 1e6)),
+    ],
+)
+
 MATERIAL = _measurement(
     "material",
     "Material consumed, cumulative per machine and material.",
@@ -121,8 +147,10 @@ MATERIAL = _measurement(
 
 JOB = _measurement(
     "job",
-    "One record per finished job, at its end; tag outcome: good, scrap, aborted, or "
-    "unknown (another job started before its end was seen).",
+    "One record per finished job, at its end; tag outcome: what the device said (good, "
+    "scrap, aborted, or unknown: another job started before its end was seen). A person's "
+    "verdict rewrites the same point (parts, scrap grams, reason), never the tag, so no "
+    "point is left behind in another series.",
     [
         FieldSpec("job", None, "string", "job id or file name"),
         FieldSpec("duration_s", "s"),
@@ -133,6 +161,10 @@ JOB = _measurement(
         FieldSpec("energy_kwh", "kWh", doc="what the meters reported by the job's end; "
                   "absent when the machine has no meter"),
         FieldSpec("co2e_kg", "kg", doc="energy_kwh x the site's grid factor"),
+        FieldSpec("lot", None, "string", "the material lot it was made from"),
+        FieldSpec("recycled_g", "g", doc="its material from the lot's recycled share"),
+        FieldSpec("reason", None, "string", "a verdict's scrap reason"),
+        FieldSpec("verdict_by", None, "string", "who gave the verdict"),
     ],
     extra_tags=("outcome",),
 )
@@ -166,8 +198,56 @@ CIRCULARITY = _measurement(
         FieldSpec("g_per_good_part", "g", doc="only when good parts were made"),
         FieldSpec("scrap_rate_count", None, doc="scrap parts / all parts"),
         FieldSpec("scrap_rate_mass", None, doc="scrap grams / material grams"),
+        FieldSpec("recycled_g", "g", doc="material from lots loaded with a recycled share"),
+        FieldSpec("recycled_share", None, doc="recycled_g / material_g"),
     ],
     extra_tags=("window",),
+)
+
+DOWNTIME = _measurement(
+    "downtime",
+    "One point per stop (the machine not running), at its start, under its reason "
+    "(`unassigned` until a person gives one); when the reason changes, the point under "
+    "the old reason is written again with 0 s, so sums by reason stay right.",
+    [
+        FieldSpec("duration_s", "s", doc="from the stop to running again (or as far as it "
+                  "has gone)"),
+        FieldSpec("lost_s", "s", doc="planned time within the stop: the availability loss"),
+        FieldSpec("planned", None, doc="1 for a planned reason (changeover, break...), 0 "
+                  "otherwise"),
+        FieldSpec("ongoing", None, doc="1 while the stop goes on"),
+        FieldSpec("by", None, "string", "who gave the reason"),
+    ],
+    extra_tags=("reason",),
+)
+
+SCRAP = _measurement(
+    "scrap",
+    "Scrap a person reported in a verdict, at the job's end, under its reason (written "
+    "again with 0 under an earlier reason).",
+    [
+        FieldSpec("scrap_parts", None),
+        FieldSpec("scrap_g", "g"),
+        FieldSpec("job", None, "string", "the job"),
+    ],
+    extra_tags=("reason",),
+)
+
+MATERIAL_LOT = _measurement(
+    "material_lot",
+    "A material lot (a spool, a batch of stock) loaded in a machine, at its loading time; "
+    "written again as it is used and when it is unloaded.",
+    [
+        FieldSpec("lot", None, "string", "the lot's name"),
+        FieldSpec("material", None, "string", "its material"),
+        FieldSpec("recycled_pct", "percent", doc="its recycled share"),
+        FieldSpec("supplier", None, "string", "who made it"),
+        FieldSpec("mass_g", "g", doc="its mass when loaded"),
+        FieldSpec("consumed_g", "g", doc="used on this machine since it was loaded"),
+        FieldSpec("recycled_g", "g", doc="consumed_g x recycled_pct / 100"),
+        FieldSpec("remaining_g", "g", doc="what was left when it was unloaded"),
+        FieldSpec("loaded_s", "s", doc="how long it was loaded"),
+    ],
 )
 
 EDGE_HEALTH = MeasurementSpec(
@@ -204,8 +284,8 @@ EDGE_HEALTH = MeasurementSpec(
 
 MEASUREMENTS: dict[str, MeasurementSpec] = {
     m.name: m
-    for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, MATERIAL, JOB, OEE, CIRCULARITY,
-              EDGE_HEALTH)
+    for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT, MATERIAL, JOB,
+              OEE, CIRCULARITY, DOWNTIME, SCRAP, MATERIAL_LOT, EDGE_HEALTH)
 }
 
 
@@ -224,7 +304,7 @@ class SignalSpec:
 
 def _signals() -> dict[str, SignalSpec]:
     signals = {"state": SignalSpec("state", MACHINE_STATE, MACHINE_STATE.fields["state"])}
-    for measurement in (TELEMETRY, ENERGY, JOB_EVENT):
+    for measurement in (TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT):
         for spec in measurement.fields.values():
             signals[spec.name] = SignalSpec(spec.name, measurement, spec)
     return signals

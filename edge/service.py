@@ -36,6 +36,7 @@ from edge.sink import InfluxSink
 from edge.status import status_path, write_status
 from edge.systemd import notify
 from gateways.mqtt import MqttGateway, Subscription
+from gateways.operator_input import OperatorDecoder
 from gateways.profiles import Decoder, OpcUaSourceBase
 from gateways.raw_message import RawMessage
 
@@ -71,6 +72,18 @@ def routes(config: Config) -> dict[str, tuple[str, int]]:
     return table
 
 
+OPERATOR_ROUTE = "operator"
+
+
+def operator_decoder(config: Config) -> OperatorDecoder | None:
+    """The decoder of operator input (route ``operator``), when it is subscribed to."""
+    if not config.operator_input():
+        return None
+    from edge.kpi.material import DENSITY_G_PER_CM3
+    return OperatorDecoder(config.site.id, {m.id for m in config.machines}, config.operator,
+                           set(DENSITY_G_PER_CM3))
+
+
 def client_id(config: Config, broker: Broker) -> str:
     """The configured id, or one that a config copied to a second box does not share:
     two clients with one id take the persistent session from each other."""
@@ -102,6 +115,12 @@ class EdgeService:
             decoders[route] = source.decoder(config.site.id, machine_id)
             qos = source.qos if source.qos is not None else config.broker(source.broker).qos
             subscriptions[source.broker].append(Subscription(source.topic, qos, route))
+        operator = operator_decoder(config)
+        if operator is not None:
+            decoders[OPERATOR_ROUTE] = operator
+            broker = config.broker(config.operator.broker)
+            subscriptions[broker.id].append(Subscription(operator.topic, max(broker.qos, 1),
+                                                         OPERATOR_ROUTE))
         self.gateways = [
             MqttGateway(broker, client_id(config, broker) + client_suffix,
                         subscriptions[broker.id], self.health)

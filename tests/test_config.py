@@ -196,7 +196,7 @@ def test_the_example_config_shows_every_field() -> None:
     for model in (models.Config, models.Site, models.Broker, models.Influx,
                   models.BufferSettings, models.ClockSettings, models.StatusSettings,
                   models.LogSettings, models.Calendar, models.Shift, models.Machine,
-                  models.PowerThresholds):
+                  models.PowerThresholds, models.OperatorSettings):
         assert issubclass(model, BaseModel)
         missing += [f"{model.__name__}.{name}" for name in model.model_fields
                     if name not in keys | tables]

@@ -7,8 +7,8 @@ when, each meter's energy counter or power integral, the material consumed, the 
 and the windows. The service stores it with the points it produced (``take_state``) and
 gives it back at start, so a restart changes no figure.
 
-A window is written when it ends, and written again, complete, whenever a reading that
-arrives later still changes it (up to ``LATE_NS`` after its end): InfluxDB keeps the last
+A window is written when it ends, and written again, complete, whenever something that
+arrives later still changes it (up to ``KEEP_NS`` after its end): InfluxDB keeps the last
 write of a series and time, so every write must be the whole window, never the late part.
 """
 
@@ -22,7 +22,16 @@ from edge.eventlog import describe
 from edge.kpi.calendar import ShiftCalendar
 from edge.kpi.energy_counter import EnergyCounter, PowerIntegrator
 from edge.kpi.material import filament_grams
-from edge.kpi.memory import UNKNOWN, MachineMemory, OpenJob, dump, load
+from edge.kpi.memory import (
+    UNKNOWN,
+    EndedJob,
+    Lot,
+    MachineMemory,
+    OpenJob,
+    Stop,
+    dump,
+    load,
+)
 from edge.kpi.oee import WindowTotals
 from edge.reading import Reading
 from edge.units import DECIMALS
@@ -33,13 +42,11 @@ MAX_SPAN_NS = 7 * 86400 * NS
 """The longest stretch of time one reading may account into windows: the live service
 advances every machine each health interval, so only a reading after a long silence (or
 a clock jump) spans more; the older part is left out rather than walked hour by hour."""
-LATE_NS = 3600 * NS
-"""How long after its end a window still takes late readings (and is written again)."""
 KEEP_NS = 86400 * NS
-"""How long a window is kept for a meter that has not reported since: its next report
-shares its energy over the time since its last, which may go back that far. Energy older
-than the windows kept is left out of the windows (it still counts for the energy series
-and the job)."""
+"""How long after its end a window still takes what comes late (a reading delayed, a
+meter's report that covers the time before, a person's verdict the next morning) and is
+written again. What comes later than that is left out of the windows (it still counts
+for the energy series and the job)."""
 
 
 class Point(NamedTuple):
@@ -50,17 +57,32 @@ class Point(NamedTuple):
 
 
 Figures = tuple[tuple[str, float], ...]
+OPERATOR_FIELDS = frozenset({
+    "verdict_good", "verdict_scrap", "reason", "job", "by", "from_s", "to_s", "lot",
+    "lot_material", "recycled_pct", "supplier", "mass_g", "density_g_cm3", "remaining_g"})
+"""Signals of operator input that come before its ``action`` (gateways/operator_input.py)."""
+RECENT = 20
+"""Ended jobs and stops kept for a verdict or a reason that comes later."""
+NOT_RUNNING = frozenset({"idle", "stopped", "fault", "offline", "maintenance"})
+
+
+class OperatorRefused(ValueError):
+    """Operator input that cannot be applied (no such job, no stop, no lot loaded)."""
 
 
 class MachineKpi:
     def __init__(self, machine: Machine, site: str, calendar: ShiftCalendar,
-                 co2e_kg_per_kwh: float, memory: MachineMemory | None = None) -> None:
+                 co2e_kg_per_kwh: float, memory: MachineMemory | None = None,
+                 planned_stops: frozenset[str] = frozenset()) -> None:
         self.machine, self.site, self.calendar = machine, site, calendar
         self.co2e_kg_per_kwh = co2e_kg_per_kwh
+        self.planned_stops = planned_stops
         self.m = memory or MachineMemory()
         self._written: dict[tuple[str, int], tuple[Figures, Figures]] = {}
         """What was last written of each ended window, so that it is written again only
         when a late reading changed it."""
+        self._said: list[Reading] = []
+        """The operator input of the message being read, until its action."""
 
     # -- readings ---------------------------------------------------------------------
 
@@ -71,12 +93,12 @@ class MachineKpi:
         if m.silenced is not None:
             previous, m.silenced = m.silenced, None
             if signal != "state":
-                self._set_state(previous, t)
+                self._set_state(previous, t, points)
                 out.append(Reading(self.site, self.machine.id, "state", previous, None, t))
         if signal == "state":
             if r.meter is None:
                 m.device_states = True
-            self._set_state(str(value), t)
+            self._set_state(str(value), t, points)
         elif signal == "energy_kwh":
             meter = r.meter or self.machine.id
             counter = m.counters.get(meter)
@@ -102,14 +124,12 @@ class MachineKpi:
                 if since is not None:  # by the second reading a counter would have shown itself
                     out.append(Reading(r.site, r.machine, "energy_kwh", round(total, DECIMALS),
                                        None, t, meter))
-            self._power_state(float(value), t, out)
+            self._power_state(float(value), t, out, points)
         elif signal == "filament_used_mm":
             used = float(value)
             delta = used - m.filament_mm if used >= m.filament_mm else used
             m.filament_mm = used
-            machine = self.machine
-            self._consume(filament_grams(delta, machine.material, machine.filament_diameter_mm,
-                                         machine.density_g_cm3), t, points)
+            self._consume(self._filament_grams(delta), t, points)
         elif signal in ("parts_produced", "parts_good", "parts_scrap"):
             self._counter(signal, float(value), t, points)
         elif signal == "job_name":
@@ -123,9 +143,16 @@ class MachineKpi:
             self._start_job(t, points)
         elif signal == "job_outcome":
             self._end_job(str(value), t, points)
+        elif signal in OPERATOR_FIELDS:
+            self._said.append(r)  # stored with its action, or not at all
+            return
+        elif signal == "action":
+            said, self._said = self._said, []
+            self._operator(str(value), {x.signal: x.value for x in said}, t, points)
+            out.extend(said)
         out.append(r)
 
-    def check_silence(self, now_ns: int) -> list[Reading]:
+    def check_silence(self, now_ns: int, points: list[Point]) -> list[Reading]:
         """Offline after ``silence_s`` without a message (from when that passed, as far
         as time has been accounted); the state before is kept, for when the machine
         speaks again. A machine whose state was never known stays unknown."""
@@ -136,10 +163,11 @@ class MachineKpi:
             return []
         at = min(now_ns, max(m.last_seen_ns + silence_ns, m.since_ns or 0))
         m.silenced = m.state
-        self._set_state("offline", at)
+        self._set_state("offline", at, points)
         return [Reading(self.site, self.machine.id, "state", "offline", None, at)]
 
-    def _power_state(self, power_w: float, t: int, out: list[Reading]) -> None:
+    def _power_state(self, power_w: float, t: int, out: list[Reading],
+                     points: list[Point]) -> None:
         thresholds = self.machine.power_thresholds
         if thresholds is None or self.m.device_states:
             return
@@ -147,17 +175,24 @@ class MachineKpi:
                  "idle" if power_w >= thresholds.idle_w and thresholds.idle_w > 0 else
                  "stopped")
         if state != self.m.state:
-            self._set_state(state, t)
+            self._set_state(state, t, points)
             out.append(Reading(self.site, self.machine.id, "state", state, None, t))
 
     # -- state and time ---------------------------------------------------------------
 
-    def _set_state(self, state: str, t: int) -> None:
+    def _set_state(self, state: str, t: int, points: list[Point]) -> None:
         self.advance(t)
         m = self.m
         if state != m.state:
             m.prior_state, m.state_ns = m.state, t
         m.state = state
+        if state in NOT_RUNNING and m.stop is None:
+            m.stop = Stop(t)
+        elif state == "running" and m.stop is not None:
+            stop, m.stop = m.stop, None
+            stop.end_ns = max(t, stop.start_ns)
+            m.stops = [*m.stops, stop][-RECENT:]
+            self._write_stop(stop, t, points)
 
     def advance(self, t: int) -> None:
         """Account the current state's time up to ``t`` into the windows it covers. A
@@ -212,13 +247,9 @@ class MachineKpi:
     def close_windows(self, now: int, points: list[Point], everything: bool = False) -> None:
         """Write the windows that ended before ``now`` and those a late reading changed
         since (all open ones too if ``everything``, as far as they go); forget those that
-        ended more than ``LATE_NS`` ago, unless a meter's next report may still reach
-        them (up to ``KEEP_NS``)."""
+        ended more than ``KEEP_NS`` ago."""
         m = self.m
-        reported = [c.last_ns for c in m.counters.values() if c.last_ns is not None]
-        reported += [i.last_ns for i in m.integrators.values() if i.last_ns is not None]
-        oldest = min(reported, default=now)  # no window it may still reach is forgotten
-        settled = max(m.settled_ns, min(now - LATE_NS, max(now - KEEP_NS, oldest)))
+        settled = max(m.settled_ns, now - KEEP_NS)
         for windows in m.windows.values():
             for start in sorted(windows):
                 window = windows[start]
@@ -281,12 +312,33 @@ class MachineKpi:
             return
         m = self.m
         m.consumed_g += grams
+        lot = m.lot
+        recycled = grams * lot.recycled_pct / 100 if lot is not None else 0.0
+        if lot is not None:
+            lot.consumed_g += grams
+            if m.job is not None:
+                m.job.recycled_g += recycled
+                m.job.lot = lot.lot
         for window in self._at(t):
             window.material_g += grams
+            window.recycled_g += recycled
             if scrap:
                 window.scrap_g += grams
-        points.append(Point("material", self._tags(("material", self.machine.material)),
-                            (("consumed_g", m.consumed_g),), t))
+        material = self._material()
+        total = m.consumed_by[material] = m.consumed_by.get(material, 0.0) + grams
+        points.append(Point("material", self._tags(("material", material)),
+                            (("consumed_g", total),), t))
+
+    def _material(self) -> str:
+        return self.m.lot.material if self.m.lot is not None else self.machine.material
+
+    def _filament_grams(self, length_mm: float) -> float:
+        machine, lot = self.machine, self.m.lot
+        if lot is None:
+            return filament_grams(length_mm, machine.material, machine.filament_diameter_mm,
+                                  machine.density_g_cm3)
+        return filament_grams(length_mm, lot.material, machine.filament_diameter_mm,
+                              lot.density_g_cm3)
 
     def _counter(self, signal: str, value: float, t: int, points: list[Point]) -> None:
         m = self.m
@@ -377,13 +429,155 @@ class MachineKpi:
             for window in self._at(t):
                 window.scrap_g += scrap_g
         name = job.name or ("" if replaced or m.program_ns < job.start_ns else m.program)
+        ended = EndedJob(name, job.start_ns, t, outcome, good, scrap, material, scrap_g,
+                         job.energy_kwh if m.counters or m.integrators else None,
+                         job.recycled_g, job.lot)
+        m.ended = [*m.ended, ended][-RECENT:]
+        self._write_job(ended, points)
+
+    def _write_job(self, job: EndedJob, points: list[Point]) -> None:
+        """The job's point, as first written or as a verdict changed it (same series and
+        time: the tag ``outcome`` is what the device said and never changes)."""
         fields: list[tuple[str, float | str]] = [
-            ("job", name), ("duration_s", (t - job.start_ns) / NS), ("good_parts", good),
-            ("scrap_parts", scrap), ("material_g", material), ("scrap_g", scrap_g)]
-        if m.counters or m.integrators:  # without a meter the energy is unknown, not 0
+            ("job", job.name), ("duration_s", (job.end_ns - job.start_ns) / NS),
+            ("good_parts", job.good), ("scrap_parts", job.scrap),
+            ("material_g", job.material_g), ("scrap_g", job.scrap_g)]
+        if job.energy_kwh is not None:  # without a meter the energy is unknown, not 0
             fields += [("energy_kwh", job.energy_kwh),
                        ("co2e_kg", job.energy_kwh * self.co2e_kg_per_kwh)]
-        points.append(Point("job", self._tags(("outcome", outcome)), tuple(fields), t))
+        if job.lot:
+            fields += [("lot", job.lot), ("recycled_g", job.recycled_g)]
+        if job.by or job.reason:
+            fields += [("reason", job.reason), ("verdict_by", job.by)]
+        points.append(Point("job", self._tags(("outcome", job.outcome)), tuple(fields),
+                            job.end_ns))
+
+    # -- what people say --------------------------------------------------------------
+
+    def _operator(self, action: str, said: dict[str, float | str], t: int,
+                  points: list[Point]) -> None:
+        if action == "verdict":
+            self._verdict(said, points)
+        elif action == "downtime":
+            self._downtime(said, t, points)
+        elif action == "load":
+            self._load(said, t, points)
+        elif action == "unload":
+            self._unload(said, t, points)
+        else:
+            raise OperatorRefused(f"action: unknown action {action!r:.30}")
+
+    def _verdict(self, said: dict[str, float | str], points: list[Point]) -> None:
+        """The parts a person counted replace what the device inferred; the job and the
+        windows it was counted in are written again, whole."""
+        m = self.m
+        name = str(said.get("job", ""))
+        job = next((j for j in reversed(m.ended) if not name or j.name == name), None)
+        if job is None:
+            known = ", ".join(repr(j.name) for j in m.ended[-5:]) or "none has ended yet"
+            raise OperatorRefused(f"verdict: job: no ended job {name!r:.60} on "
+                                  f"{self.machine.id}; the last: {known}")
+        good, scrap = float(said.get("verdict_good", 0.0)), float(said.get("verdict_scrap", 0.0))
+        scrap_g = job.material_g * scrap / (good + scrap)
+        for window in self._at(job.end_ns):
+            window.good += good - job.good
+            window.scrap += scrap - job.scrap
+            window.scrap_g += scrap_g - job.scrap_g
+        job.good, job.scrap, job.scrap_g = good, scrap, scrap_g
+        job.reason, job.by = str(said.get("reason", "")), str(said.get("by", ""))
+        self._write_job(job, points)
+        reason = job.reason or "unspecified"
+        for old in job.scrap_reasons:  # counted under another reason before: no more
+            if old != reason:
+                points.append(Point("scrap", self._tags(("reason", old)),
+                                    (("scrap_parts", 0.0), ("scrap_g", 0.0)), job.end_ns))
+        job.scrap_reasons = [reason]
+        points.append(Point("scrap", self._tags(("reason", reason)),
+                            (("scrap_parts", scrap), ("scrap_g", scrap_g),
+                             ("job", job.name)), job.end_ns))
+
+    def _downtime(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
+        """A reason for the stop in progress or the last one, or for every stop that
+        began between ``from`` and ``to``."""
+        m = self.m
+        stops = [*m.stops, *([m.stop] if m.stop is not None else [])]
+        if "from_s" in said:
+            begin, end = float(said["from_s"]) * NS, float(said.get("to_s", 0.0)) * NS
+            chosen = [stop for stop in stops if begin <= stop.start_ns < end]
+        else:
+            chosen = stops[-1:]
+        if not chosen:
+            raise OperatorRefused(f"downtime: {self.machine.id} has no stop "
+                                  + ("that began between from and to" if "from_s" in said
+                                     else "to give a reason for"))
+        for stop in chosen:
+            stop.reason, stop.by = str(said["reason"]), str(said.get("by", ""))
+            self._write_stop(stop, t, points)
+
+    def _write_stop(self, stop: Stop, now: int, points: list[Point]) -> None:
+        """The stop's ``downtime`` point, as far as it has gone; tagged by its reason, so
+        the point under a reason it no longer has is written again with nothing."""
+        end = stop.end_ns if stop.end_ns is not None else max(now, stop.start_ns)
+        planned = stop.reason in self.planned_stops
+        for old in stop.written:
+            if old != stop.reason:
+                points.append(Point("downtime", self._tags(("reason", old)), (
+                    ("duration_s", 0.0), ("lost_s", 0.0)), stop.start_ns))
+        stop.written = [stop.reason]
+        points.append(Point("downtime", self._tags(("reason", stop.reason)), (
+            ("duration_s", (end - stop.start_ns) / NS),
+            ("lost_s", self.calendar.planned_ns(stop.start_ns, end) / NS),
+            ("planned", 1.0 if planned else 0.0), ("ongoing", 0.0 if stop.end_ns else 1.0),
+            ("by", stop.by)), stop.start_ns))
+
+    def _load(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
+        m = self.m
+        if m.lot is not None:
+            self._unload({}, t, points)  # loading another lot ends this one
+        density = said.get("density_g_cm3")
+        mass = said.get("mass_g")
+        material = str(said["lot_material"])
+        m.lot = Lot(str(said["lot"]), material.upper() if density is None else material,
+                    float(said.get("recycled_pct", 0.0)), t, str(said.get("supplier", "")),
+                    float(mass) if mass is not None else None,
+                    float(density) if density is not None else None)
+        self._write_lot(m.lot, None, points)
+
+    def _unload(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
+        m = self.m
+        lot = m.lot
+        if lot is None:
+            raise OperatorRefused(f"material: unload: no lot is loaded on {self.machine.id}")
+        if "lot" in said and said["lot"] != lot.lot:
+            raise OperatorRefused(f"material: lot: {said['lot']!r:.40} is not the lot "
+                                  f"loaded on {self.machine.id} ({lot.lot!r})")
+        m.lot = None
+        remaining = said.get("remaining_g")
+        self._write_lot(lot, float(remaining) if remaining is not None else None, points,
+                        unloaded_ns=t)
+
+    def _write_lot(self, lot: Lot, remaining_g: float | None, points: list[Point],
+                   unloaded_ns: int | None = None) -> None:
+        fields: list[tuple[str, float | str]] = [
+            ("lot", lot.lot), ("material", lot.material), ("recycled_pct", lot.recycled_pct),
+            ("consumed_g", lot.consumed_g),
+            ("recycled_g", lot.consumed_g * lot.recycled_pct / 100)]
+        if lot.supplier:
+            fields.append(("supplier", lot.supplier))
+        if lot.mass_g is not None:
+            fields.append(("mass_g", lot.mass_g))
+        if remaining_g is not None:
+            fields.append(("remaining_g", remaining_g))
+        if unloaded_ns is not None:
+            fields.append(("loaded_s", (unloaded_ns - lot.loaded_ns) / NS))
+        points.append(Point("material_lot", self._tags(), tuple(fields), lot.loaded_ns))
+
+    def write_ongoing(self, now: int, points: list[Point]) -> None:
+        """What is still going on, as far as it has gone: the stop, the lot's use."""
+        if self.m.stop is not None:
+            self._write_stop(self.m.stop, now, points)
+        if self.m.lot is not None:
+            self._write_lot(self.m.lot, None, points)
 
 
 class KpiEngine:
@@ -398,7 +592,7 @@ class KpiEngine:
         self.machines = {
             m.id: MachineKpi(m, config.site.id, self.calendar, config.site.co2e_kg_per_kwh,
                              load(memories[m.id], f"machine {m.id}") if m.id in memories
-                             else None)
+                             else None, frozenset(config.operator.planned_stops))
             for m in config.machines}
         self.clock_ns = max((k.m.last_seen_ns for k in self.machines.values()), default=0)
         self._failures: list[tuple[Reading, str]] = []
@@ -440,10 +634,12 @@ class KpiEngine:
         readings: list[Reading] = []
         points: list[Point] = []
         for machine in self.machines.values():
-            readings += machine.check_silence(now_ns)
+            readings += machine.check_silence(now_ns, points)
             if machine.m.last_seen_ns:
                 machine.advance(now_ns)
                 machine.close_windows(now_ns, points, everything=partial)
+                if partial:
+                    machine.write_ongoing(now_ns, points)
                 self._touched.add(machine.machine.id)
         return readings, points
 
@@ -454,5 +650,6 @@ class KpiEngine:
             if machine.m.last_seen_ns:
                 machine.advance(now_ns)
                 machine.close_windows(now_ns, points, everything=True)
+                machine.write_ongoing(now_ns, points)
                 self._touched.add(machine.machine.id)
         return points

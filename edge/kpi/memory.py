@@ -38,6 +38,55 @@ class OpenJob:
     ideal_s: float | None = None
     energy_kwh: float = 0.0
     """The job's share of the energy its meters reported since it started."""
+    recycled_g: float = 0.0
+    lot: str = ""
+
+
+@dataclass
+class EndedJob:
+    """A job as written, kept a while for a verdict that may change it."""
+
+    name: str
+    start_ns: int
+    end_ns: int
+    outcome: str
+    good: float
+    scrap: float
+    material_g: float
+    scrap_g: float
+    energy_kwh: float | None
+    recycled_g: float = 0.0
+    lot: str = ""
+    reason: str = ""
+    by: str = ""
+    scrap_reasons: list[str] = field(default_factory=list)
+    """Reasons under which scrap points were written (a new verdict zeroes the others)."""
+
+
+@dataclass
+class Stop:
+    """A stretch of time the machine was not running, with its reason once told."""
+
+    start_ns: int
+    end_ns: int | None = None
+    reason: str = "unassigned"
+    by: str = ""
+    written: list[str] = field(default_factory=list)
+    """Reasons under which its point was written (a new reason zeroes the others)."""
+
+
+@dataclass
+class Lot:
+    """The material lot loaded in the machine."""
+
+    lot: str
+    material: str
+    recycled_pct: float
+    loaded_ns: int
+    supplier: str = ""
+    mass_g: float | None = None
+    density_g_cm3: float | None = None
+    consumed_g: float = 0.0
 
 
 @dataclass
@@ -73,6 +122,14 @@ class MachineMemory:
     ``LATE_S`` ago (a late reading updates them and they are written again)."""
     settled_ns: int = 0
     """Windows that ended before this are written for good and forgotten."""
+    ended: list[EndedJob] = field(default_factory=list)
+    """The last jobs written, newest last (a verdict may still change them)."""
+    stop: Stop | None = None
+    stops: list[Stop] = field(default_factory=list)
+    """The last stops that ended, newest last (a reason may still come for them)."""
+    lot: Lot | None = None
+    consumed_by: dict[str, float] = field(default_factory=dict)
+    """Material consumed, cumulative per material."""
 
 
 class StateRefused(Exception):

@@ -31,6 +31,7 @@ class WindowTotals:
     standby_kwh: float = 0.0
     material_g: float = 0.0
     scrap_g: float = 0.0
+    recycled_g: float = 0.0
     stated: bool = False
     """The machine's state was known for some of it: OEE is written only then."""
 
@@ -54,6 +55,8 @@ class WindowTotals:
                    "standby_share": self.standby_kwh / self.energy_kwh if self.energy_kwh else 0.0,
                    "material_g": self.material_g,
                    "scrap_g": self.scrap_g,
+                   "recycled_g": self.recycled_g,
+                   "recycled_share": self.recycled_g / self.material_g if self.material_g else 0.0,
                    "scrap_rate_count": self.scrap / parts if parts else 0.0,
                    "scrap_rate_mass": self.scrap_g / self.material_g if self.material_g else 0.0}
         if self.good:

@@ -1,0 +1,169 @@
+"""What people on the shop floor tell the edge, over MQTT: a verdict on a job, the reason
+for a stop, the material lot in a machine. The terminal page publishes the same messages,
+and so may Node-RED, a push button or an MES; they are recorded and replayed like any
+device's. The contract (fields may be added, never renamed)::
+
+    circlemade/<site>/<machine>/verdict   {"good": 3, "scrap": 1, "reason": "warping",
+        "job": "bracket_v3.gcode", "by": "amina", "time": "2026-12-03T10:42:00Z"}
+    circlemade/<site>/<machine>/downtime  {"reason": "waiting_material",
+        "from": "2026-12-03T09:10:00Z", "to": "2026-12-03T09:50:00Z", "by": "amina"}
+    circlemade/<site>/<machine>/material  {"action": "load", "lot": "RPETG-2026-118",
+        "material": "PETG", "recycled_pct": 100, "supplier": "Filamentz Brussels",
+        "mass_g": 1000}
+    circlemade/<site>/<machine>/material  {"action": "unload", "remaining_g": 412}
+
+``time`` (ISO 8601) defaults to arrival; a verdict's ``job`` to the machine's last ended
+job; a downtime without ``from`` and ``to`` is for the stop in progress, or the last one.
+Reasons come from ``[operator]`` in the config. What does not fit (an unknown machine or
+reason, a negative count, a field that is not in the contract) is refused with a message
+saying what was expected; what the KPI stage cannot apply (a verdict for a job it does not
+know, an unload without a load) is refused there. Each message becomes readings of one
+instant that end with ``action``, the signal the KPI stage acts on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from edge.config import OperatorSettings
+from edge.reading import Reading
+from gateways.profiles.base import DecodeError, json_object
+
+KINDS = ("verdict", "downtime", "material")
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("a time needs its zone, e.g. 2026-12-03T10:42:00Z")
+    return moment
+
+
+Moment = Annotated[datetime, AfterValidator(_aware)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    by: Text | None = None
+    time: Moment | None = None
+
+
+class Verdict(_Input):
+    good: int = Field(default=0, ge=0, le=100_000)
+    scrap: int = Field(default=0, ge=0, le=100_000)
+    reason: Text | None = None
+    job: Text | None = None
+
+
+class Downtime(_Input):
+    reason: Text
+    from_: Moment | None = Field(default=None, alias="from")
+    to: Moment | None = None
+
+
+class Load(_Input):
+    action: Literal["load"]
+    lot: Text
+    material: Text
+    recycled_pct: float = Field(default=0.0, ge=0, le=100)
+    supplier: Text | None = None
+    mass_g: float | None = Field(default=None, gt=0, le=1_000_000)
+    density_g_cm3: float | None = Field(default=None, gt=0, le=25)
+
+
+class Unload(_Input):
+    action: Literal["unload"]
+    lot: Text | None = None
+    remaining_g: float | None = Field(default=None, ge=0, le=1_000_000)
+
+
+class OperatorDecoder:
+    """Decodes ``<prefix>/<site>/<machine>/<kind>`` for the machines of one site."""
+
+    def __init__(self, site: str, machines: set[str], settings: OperatorSettings,
+                 materials: set[str]) -> None:
+        self.site, self.machines, self.settings = site, machines, settings
+        self.materials = materials
+        self.topic = f"{settings.prefix}/{site}/+/+"
+
+    def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
+        machine, kind = self._address(topic)
+        document = json_object(payload)
+        try:
+            if kind == "verdict":
+                readings = self._verdict(Verdict.model_validate(document))
+            elif kind == "downtime":
+                readings = self._downtime(Downtime.model_validate(document))
+            elif document.get("action") == "unload":
+                readings = self._unload(Unload.model_validate(document))
+            else:
+                readings = self._load(Load.model_validate(document))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or kind
+            raise DecodeError(f"{kind}: {where}: {error['msg']}") from None
+        moment = document.get("time")
+        time_ns = received_ns
+        if moment is not None:
+            stamp = datetime.fromisoformat(str(moment).replace("Z", "+00:00"))
+            time_ns = int(stamp.timestamp()) * 1_000_000_000 + stamp.microsecond * 1000
+        return [Reading(self.site, machine, signal, value, None, time_ns)
+                for signal, value in readings if value is not None]
+
+    def _address(self, topic: str) -> tuple[str, str]:
+        prefix = f"{self.settings.prefix}/{self.site}/"
+        rest = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
+        if len(rest) != 2 or rest[1] not in KINDS:
+            raise DecodeError(f"topic {topic!r:.80}: expected {prefix}<machine>/"
+                              f"{'|'.join(KINDS)}")
+        if rest[0] not in self.machines:
+            raise DecodeError(f"unknown machine {rest[0]!r:.40}; known are "
+                              f"{', '.join(sorted(self.machines))}")
+        return rest[0], rest[1]
+
+    def _verdict(self, verdict: Verdict) -> list[tuple[str, Any]]:
+        if verdict.good + verdict.scrap == 0:
+            raise DecodeError("verdict: good or scrap: expected at least one part")
+        self._known(verdict.reason, self.settings.scrap_reasons, "reason")
+        return [("verdict_good", float(verdict.good)), ("verdict_scrap", float(verdict.scrap)),
+                ("reason", verdict.reason), ("job", verdict.job), ("by", verdict.by),
+                ("action", "verdict")]
+
+    def _downtime(self, downtime: Downtime) -> list[tuple[str, Any]]:
+        settings = self.settings
+        self._known(downtime.reason, settings.planned_stops + settings.unplanned_stops,
+                    "reason")
+        if (downtime.from_ is None) != (downtime.to is None):
+            raise DecodeError("downtime: from, to: give both, or neither (the stop in "
+                              "progress, or the last one)")
+        if downtime.from_ is not None and downtime.to is not None \
+                and downtime.to <= downtime.from_:
+            raise DecodeError("downtime: to: expected a time after from")
+        return [("reason", downtime.reason),
+                ("from_s", downtime.from_.timestamp() if downtime.from_ else None),
+                ("to_s", downtime.to.timestamp() if downtime.to else None),
+                ("by", downtime.by), ("action", "downtime")]
+
+    def _load(self, load: Load) -> list[tuple[str, Any]]:
+        if load.density_g_cm3 is None and load.material.upper() not in self.materials:
+            raise DecodeError(f"material: material: unknown material {load.material!r:.40}; "
+                              f"known are {', '.join(sorted(self.materials))} (or give "
+                              "density_g_cm3)")
+        return [("lot", load.lot), ("lot_material", load.material),
+                ("recycled_pct", load.recycled_pct), ("supplier", load.supplier),
+                ("mass_g", load.mass_g), ("density_g_cm3", load.density_g_cm3),
+                ("by", load.by), ("action", "load")]
+
+    def _unload(self, unload: Unload) -> list[tuple[str, Any]]:
+        return [("lot", unload.lot), ("remaining_g", unload.remaining_g), ("by", unload.by),
+                ("action", "unload")]
+
+    @staticmethod
+    def _known(reason: str | None, known: list[str], field: str) -> None:
+        if reason is not None and reason not in known:
+            raise DecodeError(f"{field}: unknown reason {reason!r:.40}; known are "
+                              f"{', '.join(known)} ([operator] in the config)")
