@@ -353,6 +353,7 @@ def _run(path: Path, log_level: str | None, reset_state: bool = False) -> int:
     from edge.buffer import BufferUnavailable
     from edge.kpi.memory import StateRefused
     from edge.service import EdgeService, stop_event
+    from edge.terminal import TerminalUnavailable
 
     async def serve() -> None:
         service = EdgeService(config, reset_state=reset_state)
@@ -361,7 +362,7 @@ def _run(path: Path, log_level: str | None, reset_state: bool = False) -> int:
 
     try:
         asyncio.run(serve())
-    except (BufferUnavailable, StateRefused) as exc:
+    except (BufferUnavailable, StateRefused, TerminalUnavailable) as exc:
         log_event("service.cannot_start", 50, error=str(exc))
         print(f"circlemade run: not started: {exc}", file=sys.stderr)
         return 1

@@ -35,6 +35,8 @@ class Site(StrictModel):
     id: Identifier
     name: str = ""
     timezone: str = "Europe/Brussels"
+    language: Literal["en", "fr"] = "en"
+    """Of the terminal page: English or French (Brussels)."""
     co2e_kg_per_kwh: float = Field(default=0.16, ge=0)
     """Grid emission factor for jobs' CO2e (Belgian grid mix, order of magnitude)."""
 
@@ -247,6 +249,18 @@ class OperatorSettings(StrictModel):
     scrap_reasons: list[Identifier] = Field(default_factory=lambda: list(SCRAP_REASONS))
 
 
+class TerminalSettings(StrictModel):
+    """The page on the workshop's tablet (docs/operators.md). Off by default: it takes
+    input that changes the KPIs, so opening it to the workshop's network is a decision.
+    ``listen = "127.0.0.1:8480"`` serves this box only (a reverse proxy in front),
+    ``"0.0.0.0:8480"`` the whole LAN."""
+
+    listen: str | None = Field(default=None, pattern=r"^[^\s:]+:\d{1,5}$")
+    pin_env: str | None = None
+    pin_file: Path | None = None
+    """The workshop's PIN (or token), from the environment or a file, never here."""
+
+
 class Config(StrictModel):
     site: Site
     brokers: list[Broker] = Field(default_factory=lambda: [Broker()])
@@ -258,6 +272,7 @@ class Config(StrictModel):
     clock: ClockSettings = Field(default_factory=ClockSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
+    terminal: TerminalSettings = Field(default_factory=TerminalSettings)
     health_interval_s: PositiveSeconds = 10.0
     stop_timeout_s: PositiveSeconds = 10.0
     """A stop (SIGTERM, SIGINT) ends within this, whatever InfluxDB does: what is not
@@ -373,6 +388,15 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
     for reason in sorted({r for r in reasons if reasons.count(r) > 1}):
         yield Problem("operator.unplanned_stops", "a reason is either planned or unplanned",
                       repr(reason))
+    terminal = config.terminal
+    if terminal.listen is not None:
+        if terminal.pin_env is None and terminal.pin_file is None:
+            yield Problem("terminal.pin_env", "the terminal needs a PIN: pin_env or pin_file")
+        yield from _secret("terminal.pin", terminal.pin_env, terminal.pin_file, environ,
+                           secrets)
+        if not config.operator_input():
+            yield Problem("terminal.listen", "the terminal publishes to [operator] broker, "
+                          "which is not defined or not enabled")
     for b, broker in enumerate(config.brokers):
         yield from _secret(f"brokers[{b}].password", broker.password_env, broker.password_file,
                            environ, secrets)

@@ -32,6 +32,7 @@ from edge.kpi.engine import KpiEngine
 from edge.kpi.memory import FORMAT_VERSION, StateRefused
 from edge.normalise import Normaliser
 from edge.reading import Reading
+from edge.secrets import read_secret
 from edge.sink import InfluxSink
 from edge.status import status_path, write_status
 from edge.systemd import notify
@@ -41,6 +42,7 @@ from gateways.profiles import Decoder, OpcUaSourceBase
 from gateways.raw_message import RawMessage
 
 if TYPE_CHECKING:
+    from edge.terminal import Terminal
     from gateways.opcua import OpcUaGateway
 
 HELD_MAX = 100_000
@@ -149,12 +151,13 @@ class EdgeService:
                                settings.max_age_s, settings.max_bytes, settings.min_free_bytes,
                                settings.fsync)
         await buffer.open()
-        try:
+        try:  # a start error (state refused, the terminal's port taken) leaves no thread
             self._ingest.kpi = await self._restore_kpi(buffer)
-        except StateRefused:
+            await self._prepare_database()
+            terminal = await self._start_terminal()
+        except BaseException:
             await buffer.close()
             raise
-        await self._prepare_database()
         notify("READY=1")
         log_event("service.started", site=self.config.site.id, machines=len(self.config.machines),
                   brokers=[g.broker.id for g in self.gateways],
@@ -184,6 +187,8 @@ class EdgeService:
                       timeout_s=self.config.stop_timeout_s, left_in_buffer=buffer.depth,
                       action="unwritten points stay in the buffer for the next start; "
                              "unacknowledged messages stay with the broker")
+        if terminal is not None:
+            await terminal.stop()
         every = [*gateway_tasks, ingest_task, sink_task, health_task]
         for task in every:
             task.cancel()
@@ -196,6 +201,21 @@ class EdgeService:
             log_event("status.write_failed", logging.ERROR, error=describe(exc))
         log_event("service.stopped", uptime_s=round(time.monotonic() - started, 1),
                   counters=self.health.snapshot())
+
+    async def _start_terminal(self) -> Terminal | None:
+        """The page for the workshop's tablet, on this event loop, when configured."""
+        settings, operator = self.config.terminal, operator_decoder(self.config)
+        if settings.listen is None or operator is None:
+            return None
+        from edge.terminal import Terminal
+
+        pin = read_secret(settings.pin_env, settings.pin_file)
+        assert pin is not None  # the config check requires one
+        gateway = next(g for g in self.gateways if g.broker.id == self.config.operator.broker)
+        terminal = Terminal(self.config, pin.get_secret_value(), lambda: self._ingest.kpi,
+                            operator, gateway.publish)
+        await terminal.start(settings.listen)
+        return terminal
 
     async def _restore_kpi(self, buffer: DurableBuffer) -> KpiEngine:
         """The KPI stage as the last run left it (:class:`StateRefused` for a state this

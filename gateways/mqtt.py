@@ -140,6 +140,14 @@ class MqttGateway:
             if not self._stopping:
                 await self._shutdown_client()
 
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> bool:
+        """Publish on this connection (what a person said on the terminal page); False
+        when the broker is not connected, so the page can say it was not sent."""
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return False
+        return bool(client.publish(topic, payload, qos=qos).rc == paho.MQTT_ERR_SUCCESS)
+
     async def stop(self) -> None:
         """Disconnect, then let :meth:`run` hand over what was received and return."""
         await self._shutdown_client()

@@ -1,0 +1,37 @@
+"""The terminal's words, in English and in French (Brussels): short, for a tablet on the
+wall read from two metres."""
+
+from __future__ import annotations
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Workshop", "pin": "PIN", "enter": "Enter", "wrong_pin": "Wrong PIN",
+        "machines": "Machines", "since": "since", "job": "Job", "last_job": "Last job",
+        "none": "none", "back": "All machines", "verdict": "Last job: how did it come out?",
+        "good": "Good", "scrap": "Scrap", "send": "Record", "why_stopped": "Why is it stopped?",
+        "not_stopped": "It is running.", "load": "Load a spool / lot", "lot": "Lot",
+        "material": "Material", "recycled_pct": "Recycled %", "supplier": "Supplier",
+        "mass_g": "Mass (g)", "unload": "Unload", "loaded": "Loaded", "recorded": "Recorded",
+        "not_sent": "Not sent: the broker cannot be reached. Try again.",
+        "reason": "Reason", "planned": "Planned", "unplanned": "Unplanned", "lock": "Lock",
+        "recent_lots": "Load again", "running": "running", "idle": "idle",
+        "stopped": "stopped", "fault": "fault", "maintenance": "maintenance",
+        "offline": "offline", "unknown": "unknown", "unassigned": "no reason yet",
+    },
+    "fr": {
+        "title": "Atelier", "pin": "Code", "enter": "Entrer", "wrong_pin": "Code erroné",
+        "machines": "Machines", "since": "depuis", "job": "Travail", "last_job":
+        "Dernier travail", "none": "aucun", "back": "Toutes les machines",
+        "verdict": "Dernier travail : quel résultat ?", "good": "Bonnes", "scrap": "Rebuts",
+        "send": "Enregistrer", "why_stopped": "Pourquoi est-elle arrêtée ?",
+        "not_stopped": "Elle tourne.", "load": "Charger une bobine / un lot", "lot": "Lot",
+        "material": "Matière", "recycled_pct": "% recyclé", "supplier": "Fournisseur",
+        "mass_g": "Masse (g)", "unload": "Décharger", "loaded": "Chargé",
+        "recorded": "Enregistré",
+        "not_sent": "Pas envoyé : le broker est injoignable. Réessayez.",
+        "reason": "Raison", "planned": "Prévu", "unplanned": "Imprévu", "lock": "Verrouiller",
+        "recent_lots": "Recharger", "running": "en marche", "idle": "à l'arrêt (prête)",
+        "stopped": "arrêtée", "fault": "en défaut", "maintenance": "en maintenance",
+        "offline": "hors ligne", "unknown": "inconnu", "unassigned": "pas de raison",
+    },
+}

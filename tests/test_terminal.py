@@ -1,0 +1,200 @@
+"""The terminal page in a real browser (Debian's Chromium, driven by Selenium) on a
+running service with real Mosquitto and InfluxDB: a wrong PIN is refused; a verdict, a
+stop reason and a spool load are clicked through and land in InfluxDB. Screenshots go to
+tmp_path (``CIRCLEMADE_SCREENSHOTS=docs`` puts them in docs/, for the README)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import tomli_w
+
+from edge.influxql import InfluxQL
+from simulators.local_servers import LocalServer, free_port
+from tests.conftest import REPO, unavailable
+from tests.waiting import logged, wait_for
+
+PIN = "4711"
+
+
+def publish(port: int, topic: str, payload: dict[str, Any]) -> None:
+    subprocess.run(["mosquitto_pub", "-p", str(port), "-t", topic, "-q", "1",
+                    "-m", orjson.dumps(payload).decode()], check=True, timeout=30)
+
+
+def query(url: str, statement: str) -> list[dict[str, Any]]:
+    async def rows() -> list[dict[str, Any]]:
+        client = InfluxQL(url, "terminal")
+        try:
+            return [row for s in await client.query(statement) for row in s.rows]
+        finally:
+            await client.close()
+    return asyncio.run(rows())
+
+
+@pytest.fixture
+def service(tmp_path: Path, servers: tuple[LocalServer, LocalServer],
+            ) -> Iterator[tuple[str, LocalServer, LocalServer]]:
+    """A running service with its terminal on a free loopback port, a printer that has
+    printed a job and stands idle."""
+    mqtt, influx = servers
+    port = free_port()
+    config = tmp_path / "edge.toml"
+    config.write_text(tomli_w.dumps({
+        "site": {"id": "atelier", "name": "Atelier Nord", "timezone": "Europe/Brussels"},
+        "brokers": [{"port": mqtt.port, "client_id": "terminal-edge"}],
+        "influx": {"api": "v1", "url": influx.url, "database": "terminal",
+                   "flush_interval_s": 0.2},
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "terminal": {"listen": f"127.0.0.1:{port}", "pin_env": "CIRCLEMADE_TERMINAL_PIN"},
+        "calendar": {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                     "shifts": [{"name": "all", "start": "00:00", "end": "00:00"}]},
+        "machines": [{"id": "mk4", "name": "Prusa MK4", "kind": "printer",
+                      "material": "PETG", "parts_per_job": 2, "sources": [
+                          {"topic": "p/mk4", "profile": "json",
+                           "time": {"path": "ts", "format": "unix_s"}}]}]}))
+    log = tmp_path / "edge.log"
+    with log.open("w") as out:
+        edge = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                                env={**os.environ, "CIRCLEMADE_TERMINAL_PIN": PIN})
+    try:
+        wait_for("the edge subscribed", logged(log, "mqtt.subscribed"))
+        wait_for("the terminal listening", logged(log, "terminal.listening"))
+        t = time.time() - 600
+        publish(mqtt.port, "p/mk4", {"ts": t, "state": "running", "job_event": "start",
+                                     "job_name": "bracket"})
+        publish(mqtt.port, "p/mk4", {"ts": t + 300, "state": "idle", "job_event": "end",
+                                     "job_outcome": "good", "filament_used_mm": 10000})
+        wait_for("the job stored", lambda: bool(query(influx.url, 'SELECT * FROM "job"')))
+        yield f"http://127.0.0.1:{port}/", mqtt, influx
+    finally:
+        edge.send_signal(signal.SIGTERM)
+        edge.wait(60)
+    assert PIN not in log.read_text()  # never in the log
+
+
+def browser() -> Any:
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        unavailable("selenium is not installed (scripts/setup installs it)")
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        unavailable("chromium and chromium-driver are not installed (scripts/setup does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--window-size=1024,1366"):  # a tablet upright
+        options.add_argument(argument)
+    return webdriver.Chrome(options=options, service=Service(driver))
+
+
+def test_a_verdict_a_stop_reason_and_a_spool_from_the_tablet(
+        tmp_path: Path, service: tuple[str, LocalServer, LocalServer]) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, _, influx = service
+    shots = Path(os.environ.get("CIRCLEMADE_SCREENSHOTS") or tmp_path)
+    page = browser()
+    try:
+        page.get(url)
+        page.find_element(By.NAME, "pin").send_keys("0000")
+        page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        shows(page, "Wrong PIN")
+        page.find_element(By.NAME, "pin").send_keys(PIN)
+        page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        shows(page, "Prusa MK4")
+        assert "idle" in page.page_source
+        page.save_screenshot(str(shots / "terminal-machines.png"))
+
+        page.find_element(By.ID, "machine-mk4").click()
+        shows(page, "Last job: how did it come out?")
+        assert "bracket" in page.page_source
+        page.save_screenshot(str(shots / "terminal-machine.png"))
+        good, scrap = (page.find_element(By.NAME, name) for name in ("good", "scrap"))
+        good.clear()
+        good.send_keys("1")
+        scrap.clear()
+        scrap.send_keys("1")
+        page.find_element(By.CSS_SELECTOR, "#verdict button[value=warping]").click()
+        recorded(page, "Recorded: job bracket, good 1, scrap 1, reason warping")
+        page.find_element(By.CSS_SELECTOR, "#downtime button[value=waiting_material]").click()
+        recorded(page, "reason waiting_material")
+        for name, value in (("lot", "RPETG-2026-118"), ("recycled_pct", "100"),
+                            ("supplier", "Filamentz Brussels"), ("mass_g", "1000")):
+            field = page.find_element(By.CSS_SELECTOR, f"#material input[name={name}]")
+            field.clear()
+            field.send_keys(value)
+        page.find_element(By.CSS_SELECTOR, "#material form:nth-of-type(1) button").click()
+        recorded(page, "lot RPETG-2026-118")
+        page.save_screenshot(str(shots / "terminal-recorded.png"))
+    finally:
+        page.quit()
+
+    wait_for("the verdict stored", lambda: [
+        (row["good_parts"], row["scrap_parts"], row["reason"])
+        for row in query(influx.url, 'SELECT * FROM "job"')] == [(1.0, 1.0, "warping")])
+    wait_for("the stop's reason stored", lambda: bool(query(
+        influx.url, 'SELECT * FROM "downtime" WHERE "reason" = \'waiting_material\'')))
+    wait_for("the lot stored", lambda: [row["recycled_pct"] for row in query(
+        influx.url, 'SELECT * FROM "material_lot"')] == [100.0])
+    said = query(influx.url, 'SELECT * FROM "operator_input"')
+    assert {row["by"] for row in said} == {"terminal"}
+
+
+def shows(page: Any, text: str) -> None:
+    """Wait for the page (after a click that loads another) to show ``text``."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(page, 60).until(lambda driver: text in driver.page_source)
+
+
+def recorded(page: Any, text: str) -> None:
+    """Wait for the page after a form was sent to say what was recorded."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(page, 60).until(
+        expected_conditions.text_to_be_present_in_element((By.ID, "said"), text))
+
+
+def test_requests_without_the_pin_or_the_form_token_are_refused(
+        service: tuple[str, LocalServer, LocalServer]) -> None:
+    url, _, influx = service
+
+    def post(path: str, data: bytes, cookie: str = "") -> int:
+        request = urllib.request.Request(url + path, data=data, method="POST",
+                                         headers={"Cookie": cookie} if cookie else {})
+        opener = urllib.request.build_opener(NoRedirect())
+        try:
+            return int(opener.open(request, timeout=30).status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post("m/mk4/verdict", b"good=1") == 403  # no form token
+    assert post("login", b"pin=0000") == 401
+    with urllib.request.urlopen(url + "m/mk4", timeout=30) as response:  # not signed in
+        assert "pin" in response.read().decode()  # sent back to the PIN page
+    assert post("m/mk4/verdict", b"x" * 20_000) == 413  # too big
+    assert query(influx.url, 'SELECT * FROM "operator_input"') == []
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
