@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from grafanalib.core import Panel, Stat, StateTimeline, Table, TimeSeries
+from grafanalib.core import BarChart, Panel, Stat, StateTimeline, Table, TimeSeries
 from grafanalib.influxdb import InfluxDBTarget
 
 from dashboards.layout import Cursor
@@ -24,7 +24,11 @@ STATE_MAPPINGS = [{"type": "value", "options": {
     state.value: {"text": state.value, "color": STATE_COLOURS[state.value], "index": i}
     for i, state in enumerate(MachineState)}}]
 
-Kind = Literal["timeseries", "stat", "state", "table"]
+Kind = Literal["timeseries", "stat", "state", "table", "pareto"]
+PARETO = [  # one row per series (a reason) with its total, largest first
+    {"id": "reduce", "options": {"reducers": ["sum"], "mode": "seriesToRows"}},
+    {"id": "sortBy", "options": {"sort": [{"field": "Total", "desc": True}]}},
+]
 
 
 @dataclass
@@ -64,6 +68,9 @@ def build(specs: list[PanelSpec]) -> list[Panel]:
                          graphMode="none", **common)
         elif spec.kind == "state":
             panel = StateTimeline(mappings=STATE_MAPPINGS, showValue="never", **common)
+        elif spec.kind == "pareto":
+            panel = BarChart(transformations=PARETO, orientation="horizontal",
+                             showLegend=False, **common)
         else:
             panel = Table(unit=spec.unit, **common)
         panels.append(panel)

@@ -35,7 +35,8 @@ def substitute(query: str) -> str:
 
 
 async def fill(url: str, folder: Path) -> None:
-    fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=11))
+    fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=11,
+                                       operator_site="preview"))
     config = parse_config({
         "site": {"id": "preview"}, "influx": {"api": "v1", "url": url, "database": "preview"},
         "machines": fleet.machines_config()})

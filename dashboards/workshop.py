@@ -1,4 +1,5 @@
-"""The five dashboards: shop floor, machine, energy, material and scrap, edge health.
+"""The six dashboards: shop floor, machine, energy, material and scrap, losses, edge
+health.
 
 Every query is built from :mod:`edge.schema`; widths of each row add up to 24 columns.
 """
@@ -7,23 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from grafanalib.core import Dashboard, Template, Templating, Time
+from grafanalib.core import Annotations, Dashboard, Template, Templating, Time
 
 from dashboards.panels import DATASOURCE, PanelSpec, build
 from dashboards.queries import SCOPE, select, tag_values
 from edge.schema import (
     CIRCULARITY,
+    DOWNTIME,
     EDGE_HEALTH,
     ENERGY,
     JOB,
     MACHINE_STATE,
     MATERIAL,
+    MATERIAL_LOT,
     OEE,
+    OPERATOR_INPUT,
+    SCRAP,
     TELEMETRY,
 )
 
-F = {m.name: m.fields for m in (CIRCULARITY, EDGE_HEALTH, ENERGY, JOB, MACHINE_STATE,
-                                MATERIAL, OEE, TELEMETRY)}
+F = {m.name: m.fields for m in (CIRCULARITY, DOWNTIME, EDGE_HEALTH, ENERGY, JOB, MACHINE_STATE,
+                                MATERIAL, MATERIAL_LOT, OEE, OPERATOR_INPUT, SCRAP,
+                                TELEMETRY)}
 DAY, HOUR, SHIFT = "\"window\" = 'day'", "\"window\" = 'hour'", "\"window\" = 'shift'"
 HEALTH_SCOPE = '"site" =~ /^$site$/'
 
@@ -126,6 +132,30 @@ def material() -> list[PanelSpec]:
         PanelSpec("Failed and aborted jobs", "timeseries", [
             select(JOB, F["job"]["duration_s"], "count", where="\"outcome\" != 'good'")],
             12),
+        PanelSpec("Material lots", "table", [_fields(
+            "material_lot", ["lot", "material", "recycled_pct", "consumed_g", "recycled_g",
+                             "supplier"], by='"machine"')], 12, expects="text",
+            description="The lots people loaded, and how much of each was used."),
+        PanelSpec("Recycled share of material (daily)", "timeseries", [
+            select(CIRCULARITY, c["recycled_share"], where=DAY)], 12, unit="percentunit"),
+    ]
+
+
+def losses() -> list[PanelSpec]:
+    d, scrap = F["downtime"], F["scrap"]
+    return [
+        PanelSpec("Availability losses by reason", "pareto", [
+            select(DOWNTIME, d["lost_s"], "sum", by='"reason"', interval=False)], 12,
+            unit="s", description="Planned time the machines stood still, by the reason "
+            "people gave (unassigned: nobody said), largest first."),
+        PanelSpec("Quality losses by scrap reason", "pareto", [
+            select(SCRAP, scrap["scrap_parts"], "sum", by='"reason"', interval=False)], 12,
+            description="Parts people judged scrap, by reason, largest first."),
+        PanelSpec("Stop time without a reason", "stat", [
+            select(DOWNTIME, d["lost_s"], "sum", by="", where="\"reason\" = 'unassigned'",
+                   interval=False)], 6, unit="s"),
+        PanelSpec("Stops", "table", [_fields("downtime", ["duration_s", "lost_s", "by"],
+                                             by='"machine", "reason"')], 18),
     ]
 
 
@@ -158,6 +188,7 @@ DASHBOARDS = {
     "machine": ("Machine", machine),
     "energy": ("Energy", energy),
     "material": ("Material and scrap", material),
+    "losses": ("Losses", losses),
     "edge-health": ("Edge health", edge_health),
 }
 
@@ -178,12 +209,27 @@ def templating(single_machine: bool = False) -> Templating:
     ])
 
 
+ANNOTATION_QUERY = (
+    f'SELECT "action", "reason", "job", "lot", "by" FROM "{OPERATOR_INPUT.name}" '
+    f"WHERE {SCOPE} AND $timeFilter")
+"""What people said (verdicts, stop reasons, lots), as annotations."""
+
+
+def what_people_said() -> Annotations:
+    return Annotations(list=[{
+        "name": "What people said", "datasource": DATASOURCE, "enable": True,
+        "iconColor": "purple", "query": ANNOTATION_QUERY, "textColumn": "reason",
+        "tagsColumn": "action,job,lot,by"}])
+
+
 def dashboard(key: str) -> Dashboard:
     title, specs = DASHBOARDS[key]
     return Dashboard(title=f"circlemade: {title}", uid=f"circlemade-{key}",
                      panels=build(specs()), templating=templating(key == "machine"),
                      time=Time("now-24h", "now"), refresh="30s", tags=["circlemade"],
-                     timezone="browser")
+                     timezone="browser",
+                     annotations=what_people_said() if key in ("machine", "shop-floor", "losses")
+                     else Annotations())
 
 
 def specs(key: str) -> list[PanelSpec]:

@@ -186,7 +186,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "dashboards":
         from dashboards.provisioning import write
 
-        config = _load(args.config)
+        config = _load(args.config, secrets=False)  # files name secrets, never hold them
         if config is None:
             return EXIT_BAD_CONFIG
         for path in write(config, args.output, args.grafana_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,10 @@ from edge.service import EdgeService, stop_event
 from simulators import local_servers
 from simulators.fleet import Fleet, Scenario
 
+SITE = "demo-workshop"
+PIN_ENV = "CIRCLEMADE_DEMO_PIN"
+"""The demo's terminal PIN: a random one unless this is set."""
+
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
@@ -40,13 +45,14 @@ def demo_scenario(speed: float) -> Scenario:
     mill serving OPC UA behind a Shelly Gen1 plug, and a CNC router on a Sparkplug B
     gateway: one of each kind of device a workshop has."""
     return Scenario.from_counts(printers=2, meters=3, cnc=1, machine_tools=1,
-                                opcua_port=local_servers.free_port(), seed=7, speed=speed)
+                                opcua_port=local_servers.free_port(), seed=7, speed=speed,
+                                operator_site=SITE)
 
 
 def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,
-                data_dir: Path) -> dict[str, Any]:
+                data_dir: Path, terminal_port: int) -> dict[str, Any]:
     return {
-        "site": {"id": "demo-workshop", "name": "Demo workshop", "timezone": "Europe/Brussels"},
+        "site": {"id": SITE, "name": "Demo workshop", "timezone": "Europe/Brussels"},
         "brokers": [{"id": "main", "host": broker[0], "port": broker[1],
                      "client_id": "circlemade-demo-edge"}],
         "influx": {"api": "v1", "url": influx_url, "database": "circlemade",
@@ -56,6 +62,7 @@ def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,
                      "shifts": [{"name": "demo", "start": "00:00", "end": "00:00"}]},
         "health_interval_s": 5.0,
         "buffer": {"path": str(data_dir / "buffer.sqlite")},
+        "terminal": {"listen": f"127.0.0.1:{terminal_port}", "pin_env": PIN_ENV},
     }
 
 
@@ -77,8 +84,12 @@ def run_demo(data_dir: Path, duration_s: float | None, speed: float,
                 local_servers.influxdb1(data_dir / "influxdb")).url
             print(f"started InfluxDB 1.x on {influx_url}", flush=True)
         fleet = Fleet(demo_scenario(speed))
-        config = parse_config(demo_config(broker, influx_url, fleet, data_dir),
+        port = local_servers.free_port()
+        os.environ.setdefault(PIN_ENV, f"{secrets.randbelow(10_000):04d}")
+        config = parse_config(demo_config(broker, influx_url, fleet, data_dir, port),
                               "<demo config>")
+        print(f"the operators' terminal: http://127.0.0.1:{port}/ (PIN "
+              f"{os.environ[PIN_ENV]}, this machine only)", flush=True)
         return asyncio.run(_run(config, fleet, broker, influx_url, duration_s, data_dir))
 
 

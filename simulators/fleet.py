@@ -22,6 +22,7 @@ from simulators.cnc import SimulatedCnc
 from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, TasmotaPlug
 from simulators.mqtt_publisher import Message, Publisher
 from simulators.opcua_machine_tool import MachineToolServer
+from simulators.operator import SimulatedOperator
 from simulators.printer import PrinterBehaviour, SimulatedPrinter
 from simulators.printer_payloads import BambuPrinter, MoonrakerPrinter, OctoPrintPrinter
 from simulators.sparkplug_node import SparkplugCncNode
@@ -69,6 +70,9 @@ class Scenario(StrictModel):
     meters: list[MeterSpec] = Field(default_factory=list)
     cnc: list[CncSpec] = Field(default_factory=list)
     machine_tools: list[MachineToolSpec] = Field(default_factory=list)
+    operator_site: str | None = None
+    """When set, a simulated person says things about the printers of this site (a
+    recycled spool, scrap verdicts, stop reasons: simulators/operator.py)."""
 
     @classmethod
     def from_counts(cls, printers: int, meters: int, cnc: int, machine_tools: int = 0,
@@ -133,6 +137,9 @@ class Fleet:
             node = SparkplugCncNode(cnc, cnc_spec.group, cnc_spec.node or f"{cnc_spec.id}-gw",
                                     cnc_spec.id)
             self.machines[cnc_spec.id] = SimulatedMachine(cnc_spec.id, "cnc", cnc, [node])
+        self.operator = SimulatedOperator(scenario.operator_site, {
+            m.id: m.physics for m in self.machines.values()
+            if isinstance(m.physics, SimulatedPrinter)}, seed) if scenario.operator_site else None
         self.machine_tools: list[MachineToolServer] = []
         for i, tool_spec in enumerate(scenario.machine_tools):
             mill = SimulatedCnc(tool_spec.id, seed=seed + 300 + i, alarm_rate=tool_spec.alarm_rate,
@@ -189,7 +196,9 @@ class Fleet:
                 meter.step(dt_s)
 
     def devices(self) -> list[Any]:
-        return [d for m in self.machines.values() for d in m.devices]
+        """What publishes, machines first: the operator speaks of what they said."""
+        devices = [d for m in self.machines.values() for d in m.devices]
+        return devices + ([self.operator] if self.operator is not None else [])
 
     async def run(self, host: str, port: int, duration_s: float | None = None,
                   client_id: str = "circlemade-simulator", steps: int | None = None) -> None:

@@ -23,6 +23,7 @@ from simulators.fleet import Fleet, Scenario
 from simulators.local_servers import LocalServer
 from simulators.recorded_shift import fleet_recording
 from tests.kpi_session import CONFIG, T0, recording
+from tests.replayed import mqtt
 
 DATABASE = "dashboards"
 HOURS = 3
@@ -34,7 +35,13 @@ def morning(tmp_path: Path) -> tuple[Config, Path]:
     fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=3))
     raw = {**CONFIG, "machines": CONFIG["machines"] + fleet.machines_config()}
     config = parse_config(raw)
-    lines = recording().splitlines() + fleet_recording(fleet, T0 - 1800, HOURS)
+    said = [mqtt(T0 + 100, "circlemade/example/p1/material", {
+                "action": "load", "lot": "RPLA-7", "material": "PLA", "recycled_pct": 60}),
+            mqtt(T0 + 2000, "circlemade/example/p2/downtime", {"reason": "fault"}),
+            mqtt(T0 + 3400, "circlemade/example/p1/verdict", {
+                "good": 0, "scrap": 1, "reason": "warping", "by": "amina"})]
+    lines = (recording().splitlines() + fleet_recording(fleet, T0 - 1800, HOURS)
+             + [orjson.dumps(entry) for entry in said])
     lines.sort(key=lambda line: orjson.loads(line)["time"])
     path = tmp_path / "morning.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
@@ -90,6 +97,20 @@ async def test_every_panel_query_returns_data(filled: LocalServer, dashboard: st
     assert series and values, f"{title}: no data for {substitute(query)}"
     wanted = str if expects == "text" else (int, float)
     assert any(isinstance(v, wanted) for v in values), f"{title}: no {expects} values"
+
+
+async def test_what_people_said_shows_as_annotations(filled: LocalServer) -> None:
+    board = as_json("machine")
+    (annotation,) = board["annotations"]["list"]
+    client = InfluxQL(filled.url, DATABASE)
+    try:
+        series = await client.query(substitute(annotation["query"]), epoch="ms")
+    finally:
+        await client.close()
+    rows = [row for s in series for row in s.rows]
+    assert {row["action"] for row in rows} == {"load", "downtime", "verdict"}
+    assert {row["reason"] for row in rows} >= {"warping", "fault"}
+    assert annotation["textColumn"] in rows[0]
 
 
 async def test_template_variables_list_the_machines(filled: LocalServer) -> None:

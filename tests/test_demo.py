@@ -49,17 +49,29 @@ def run_demo(tmp_path: Path, until_stored: Callable[[str], bool], *options: str)
 
 
 def every_machine_has_jobs_and_oee(url: str) -> bool:
+    """... and the simulated operator has said all three kinds of things."""
     try:
         counts = asyncio.run(_counts(url))
+        said = asyncio.run(_said(url))
     except QueryError:  # no database yet
         return False
     return all(counts[m].get(machine, 0) > 0 for m in ("energy", "oee", "job")
-               for machine in MACHINES)
+               for machine in MACHINES) and {"load", "verdict", "downtime"} <= said
+
+
+async def _said(url: str) -> set[str]:
+    client = InfluxQL(url, "circlemade")
+    try:
+        series = await client.query('SELECT "action" FROM "operator_input"')
+    finally:
+        await client.close()
+    return {row["action"] for s in series for row in s.rows}
 
 
 def test_demo_shows_data_arriving_in_influxdb(tmp_path: Path) -> None:
     out = run_demo(tmp_path, every_machine_has_jobs_and_oee)
     assert "started Mosquitto on 127.0.0.1:" in out and "started InfluxDB 1.x on" in out
+    assert re.search(r"the operators' terminal: http://127\.0\.0\.1:\d+/ \(PIN \d{4}", out)
     final = out[out.index("The shift, as stored in InfluxDB"):]
     for machine in MACHINES:
         assert re.search(rf"│ {machine}\s+│ (running|idle|stopped|fault)", final), final
