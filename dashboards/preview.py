@@ -71,6 +71,12 @@ def draw(ax: Any, panel: dict[str, Any], series: list[Any]) -> None:
         from matplotlib.dates import DateFormatter
 
         ax.xaxis.set_major_formatter(DateFormatter("%H:%M"))
+    elif kind == "barchart":  # a Pareto: each series' total, largest on top
+        totals = sorted(((sum(v for r in rows for k, v in r.items()
+                               if k != "time" and isinstance(v, int | float)), label)
+                         for label, rows in labelled))
+        ax.barh([label for _, label in totals], [total for total, _ in totals],
+                color="#2e8b57")
     elif kind == "state-timeline":
         for lane, (_, rows) in enumerate(labelled):
             for current, following in zip(rows, [*rows[1:], None], strict=False):
