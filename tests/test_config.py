@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edge.cli import main
-from edge.config import ConfigError, load_config
+from edge.config import ConfigError, load_config, parse_config
 from tests.conftest import REPO
 
 GOOD = """
@@ -196,8 +197,59 @@ def test_the_example_config_shows_every_field() -> None:
     for model in (models.Config, models.Site, models.Broker, models.Influx,
                   models.BufferSettings, models.ClockSettings, models.StatusSettings,
                   models.LogSettings, models.Calendar, models.Shift, models.Machine,
-                  models.PowerThresholds, models.OperatorSettings):
+                  models.PowerThresholds, models.OperatorSettings,
+                  models.TerminalSettings):
         assert issubclass(model, BaseModel)
         missing += [f"{model.__name__}.{name}" for name in model.model_fields
                     if name not in keys | tables]
     assert missing == []
+
+
+def test_the_terminal_needs_a_pin_and_the_operator_broker(tmp_path: Path) -> None:
+    base = {"site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},
+            "machines": [{"id": "m", "kind": "printer", "sources": [
+                {"topic": "t", "profile": "json"}]}]}
+    with pytest.raises(ConfigError, match="terminal.pin_env: the terminal needs a PIN"):
+        parse_config({**base, "terminal": {"listen": "127.0.0.1:8480"}})
+    with pytest.raises(ConfigError, match="terminal.listen: the terminal publishes to"):
+        parse_config({**base, "operator": {"enabled": False}, "terminal": {
+            "listen": "127.0.0.1:8480", "pin_env": "PIN"}}, environ={"PIN": "1"})
+    with pytest.raises(ConfigError, match="terminal.pin_env: environment variable PIN"):
+        parse_config({**base, "terminal": {"listen": "127.0.0.1:8480", "pin_env": "PIN"}},
+                     environ={})
+
+
+def test_a_terminal_address_in_use_stops_the_start_naming_it(tmp_path: Path) -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    config = tmp_path / "edge.toml"
+    config.write_text(f"""
+[site]
+id = "s"
+[influx]
+api = "v1"
+url = "http://127.0.0.1:9"
+[buffer]
+path = "{tmp_path / 'buffer.sqlite'}"
+[terminal]
+listen = "127.0.0.1:{port}"
+pin_env = "PIN"
+[[machines]]
+id = "m"
+kind = "printer"
+  [[machines.sources]]
+  topic = "t"
+  profile = "json"
+""")
+    try:
+        result = subprocess.run([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+                                capture_output=True, text=True, timeout=60, cwd=REPO,
+                                env={**os.environ, "PIN": "1234"})
+    finally:
+        taken.close()
+    assert result.returncode == 1
+    assert f"not started: [terminal] listen = '127.0.0.1:{port}'" in result.stderr
