@@ -43,14 +43,18 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def write_recording(path: Path, entries: list[dict[str, Any]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in entries))
+    return path
+
+
 def replay(tmp_path: Path, config: dict[str, Any], entries: list[dict[str, Any]],
            name: str = "session") -> list[Line]:
     """Write ``config`` and the recording, run ``circlemade replay`` on them, and parse
     the line protocol it prints, in order."""
     config_path = tmp_path / f"{name}.toml"
     config_path.write_text(tomli_w.dumps(config))
-    recording = tmp_path / f"{name}.jsonl"
-    recording.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in entries))
+    recording = write_recording(tmp_path / f"{name}.jsonl", entries)
     out = tmp_path / f"{name}.lp"
     assert main(["replay", "-c", str(config_path), str(recording), "--out", str(out)]) == 0
     return [parse(line) for line in out.read_text().splitlines()]

@@ -141,3 +141,72 @@ def test_what_cannot_be_applied_is_refused_and_the_rest_goes_on(
     errors = sum(fields.get("decode_errors", 0) for fields in health.snapshot().values())
     assert errors == 1
     assert any(error in str(getattr(r, "fields", {}).get("error", "")) for r in caplog.records)
+
+
+def test_what_people_said_survives_a_restart(tmp_path: Path) -> None:
+    """The session replayed in two halves, the KPI memory handed over as the service
+    stores it: the same job, stop, scrap and lot points as in one go."""
+    from edge.kpi.memory import dump
+    from edge.recording import Replayer, read_records
+    from tests.replayed import parse, write_recording
+
+    config = parse_config(CONFIG)
+    records = list(read_records(write_recording(tmp_path / "said.jsonl", entries())))
+    kpis = ("job", "oee", "circularity", "downtime", "scrap", "material_lot")
+
+    def run(parts: list[list[tuple[int, dict[str, Any]]]]) -> dict[Any, Any]:
+        lines: list[str] = []
+        memories: dict[str, bytes] = {}
+        for part in parts:
+            replayer = Replayer(config, memories)
+            lines += replayer.lines(iter(part))
+            assert replayer.ingest.kpi is not None
+            memories = {m: dump(k.m) for m, k in replayer.ingest.kpi.machines.items()}
+        return {key: fields for key, fields in last_writes([parse(x) for x in lines]).items()
+                if key[0] in kpis and not nothing(key[0], fields)}
+
+    def nothing(measurement: str, fields: dict[str, Any]) -> bool:
+        """A point written again with nothing, under a reason it no longer has: when it
+        was first written (a stop in progress at the cut) differs, what sums does not."""
+        return (measurement == "downtime" and fields["duration_s"] == 0.0) or (
+            measurement == "scrap" and fields["scrap_parts"] == 0.0)
+
+    whole = run([records])
+    assert any(key[0] == "scrap" for key in whole) and any(key[0] == "downtime" for key in whole)
+    for cut in range(1, len(records)):
+        assert run([records[:cut], records[cut:]]) == whole, cut
+
+
+async def test_the_terminal_speaks_french_and_shows_what_the_edge_knows(
+        tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from edge.recording import Replayer, read_records
+    from edge.terminal import COOKIE, Terminal
+    from tests.replayed import write_recording
+
+    config = parse_config({**CONFIG, "site": {**CONFIG["site"], "language": "fr"}})
+    replayer = Replayer(config)
+    list(replayer.lines(read_records(write_recording(tmp_path / "s.jsonl", entries()))))
+    decoder = operator_decoder(config)
+    assert decoder is not None
+    published: list[tuple[str, bytes]] = []
+
+    def publish(topic: str, body: bytes) -> bool:
+        published.append((topic, body))
+        return True
+
+    terminal = Terminal(config, "2468", lambda: replayer.ingest.kpi, decoder, publish)
+    async with TestClient(TestServer(terminal.app())) as client:
+        assert "Code" in await (await client.get("/")).text()  # the PIN page, in French
+        signed = await client.post("/login", data={"pin": "2468"}, allow_redirects=False)
+        assert signed.status == 303 and COOKIE in signed.cookies
+        page = await (await client.get("/m/mk4")).text()
+        assert "Pourquoi est-elle arrêtée ?" in page and "lid" in page
+        assert "RPETG-2026-118" in page and "2468" not in page
+        csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        said = await client.post("/m/mk4/downtime", data={"csrf": csrf, "reason": "break"},
+                                 allow_redirects=False)
+        assert said.status == 303
+    assert published == [("circlemade/s/mk4/downtime",
+                          orjson.dumps({"reason": "break", "by": "terminal"}))]

@@ -126,14 +126,14 @@ class Terminal:
             log_event("terminal.wrong_pin", client=client)
             return self._page("login.html", wrong=True, status=401)
         self._failures.pop(client, None)
-        response = web.HTTPSeeOther("./")
-        response.set_cookie(COOKIE, self._session, httponly=True, samesite="Strict")
-        return response
+        signed_in = web.HTTPSeeOther("./")
+        signed_in.set_cookie(COOKIE, self._session, httponly=True, samesite="Strict")
+        raise signed_in
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        response = web.HTTPSeeOther("./")
-        response.del_cookie(COOKIE)
-        return response
+        signed_out = web.HTTPSeeOther("./")
+        signed_out.del_cookie(COOKIE)
+        raise signed_out
 
     async def machines(self, request: web.Request) -> web.StreamResponse:
         return self._page("machines.html", machines=[
@@ -170,7 +170,7 @@ class Terminal:
             self.recent_lots = [lot, *[x for x in self.recent_lots
                                        if x["lot"] != lot["lot"]]][:RECENT_LOTS]
         log_event("terminal.said", machine=machine, kind=kind, sent=sent)
-        return web.HTTPSeeOther(f"../{machine}")
+        raise web.HTTPSeeOther(f"../{machine}")
 
     def _kpis(self) -> dict[str, MachineKpi]:
         engine = self.engine()
