@@ -325,6 +325,8 @@ class MachineKpi:
             if scrap:
                 window.scrap_g += grams
         material = self._material()
+        if not m.consumed_by and m.consumed_g > grams:  # a memory from before lots: all of
+            m.consumed_by[self.machine.material] = m.consumed_g - grams  # it was its own
         total = m.consumed_by[material] = m.consumed_by.get(material, 0.0) + grams
         points.append(Point("material", self._tags(("material", material)),
                             (("consumed_g", total),), t))
