@@ -13,6 +13,9 @@ import orjson
 import tomli_w
 
 from edge.cli import main
+from edge.config import Config
+from edge.kpi.memory import dump
+from edge.recording import Replayer
 
 Fields = dict[str, float | str]
 
@@ -114,3 +117,17 @@ def around_the_clock(site: str = "s", timezone: str = "UTC") -> dict[str, Any]:
             "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
             "calendar": {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                          "shifts": [{"name": "all", "start": "00:00", "end": "00:00"}]}}
+
+
+def replay_in_parts(config: Config, parts: list[list[tuple[int, dict[str, Any]]]],
+                    ) -> list[Line]:
+    """Replay records part by part, each from the KPI memory the last left, as the
+    service stores it across a restart."""
+    lines: list[str] = []
+    memories: dict[str, bytes] = {}
+    for part in parts:
+        replayer = Replayer(config, memories)
+        lines += replayer.lines(iter(part))
+        assert replayer.ingest.kpi is not None
+        memories = {machine: dump(kpi.m) for machine, kpi in replayer.ingest.kpi.machines.items()}
+    return [parse(line) for line in lines]

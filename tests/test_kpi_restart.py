@@ -6,7 +6,6 @@ restart in the middle gives the points of one without."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sqlite3
@@ -16,19 +15,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import tomli_w
 
 from edge.config import parse_config
-from edge.influxql import InfluxQL
-from edge.kpi.memory import dump
-from edge.recording import Replayer, read_records
+from edge.recording import read_records
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG as EXAMPLE_CONFIG
 from tests.kpi_session import recording
-from tests.replayed import last_writes, parse
+from tests.replayed import last_writes, replay_in_parts
+from tests.talk import publish, stored
 from tests.waiting import wait_for
 
 KPI = ("job", "oee", "circularity", "material")
@@ -73,21 +70,8 @@ class Edge:
         self.process.wait(60)
 
 
-def publish(port: int, topic: str, payload: dict[str, Any]) -> None:
-    subprocess.run(["mosquitto_pub", "-p", str(port), "-t", topic, "-q", "1",
-                    "-m", orjson.dumps(payload).decode()], check=True, timeout=30)
-
-
-async def query(url: str, statement: str) -> list[dict[str, Any]]:
-    client = InfluxQL(url, "restart")
-    try:
-        return [row for series in await client.query(statement) for row in series.rows]
-    finally:
-        await client.close()
-
-
-def stored(url: str, statement: str) -> list[dict[str, Any]]:
-    return asyncio.run(query(url, statement))
+def query(url: str, statement: str) -> list[dict[str, Any]]:
+    return stored(url, "restart", statement)
 
 
 @pytest.mark.servers
@@ -104,7 +88,7 @@ def test_a_job_survives_sigterm_and_sigkill(tmp_path: Path,
         energy_points += 1
 
     def energy_stored() -> int:
-        return len(stored(influx.url, 'SELECT "energy_kwh" FROM "energy"'))
+        return len(query(influx.url, 'SELECT "energy_kwh" FROM "energy"'))
 
     edge.start()
     a = time.time() - 30  # the first part happened in the last half minute
@@ -130,28 +114,28 @@ def test_a_job_survives_sigterm_and_sigkill(tmp_path: Path,
     publish(port, "r/p/status", {"ts": c + 1, "state": "idle", "job_event": "end",
                                  "job_outcome": "good"})
     plug(c + 2, 10.0)
-    wait_for("the job stored", lambda: len(stored(influx.url, 'SELECT * FROM "job"')) == 1)
+    wait_for("the job stored", lambda: len(query(influx.url, 'SELECT * FROM "job"')) == 1)
     wait_for("the clock past the last reading", lambda: time.time() > c + 3)
     edge.stop(signal.SIGTERM)
     edge.start()  # the last write of every window comes with the stop; one more start...
     edge.stop(signal.SIGTERM)  # ...and stop changes none of them
 
-    (job,) = stored(influx.url, 'SELECT * FROM "job"')
+    (job,) = query(influx.url, 'SELECT * FROM "job"')
     assert job["job"] == "bracket"
     assert job["duration_s"] == pytest.approx(c + 1 - (a + 10), abs=1e-5)
     # what the meter reported by the job's end: 200 W from a+10 to its report at c (the
     # second after c is reported at c+2, after the job was written)
     assert job["energy_kwh"] == pytest.approx(200 * (c - (a + 10)) / 3.6e6, rel=1e-5)
 
-    energy = [row["energy_kwh"] for row in stored(
+    energy = [row["energy_kwh"] for row in query(
         influx.url, 'SELECT "energy_kwh" FROM "energy" WHERE "meter" = \'plug\'')]
     assert len(energy) == energy_points - 1  # each report once, the first makes none
     assert energy == sorted(energy)  # monotonic across both restarts
     assert energy[-1] == pytest.approx((10 * 10 + 200 * (c + 2 - (a + 10))) / 3.6e6, rel=1e-5)
 
-    events = stored(influx.url, 'SELECT * FROM "job_event"')
+    events = query(influx.url, 'SELECT * FROM "job_event"')
     assert [e["job_event"] for e in events] == ["start", "end"]
-    (day,) = stored(influx.url, 'SELECT * FROM "oee" WHERE "window" = \'day\'')
+    (day,) = query(influx.url, 'SELECT * FROM "oee" WHERE "window" = \'day\'')
     if time.gmtime(a).tm_yday == time.gmtime(c).tm_yday:  # not across midnight
         assert day["run_s"] == pytest.approx(c + 1 - (a + 10), abs=1e-5)
         assert day["availability"] == pytest.approx(day["run_s"] / day["planned_s"])
@@ -213,15 +197,7 @@ def test_a_replay_with_a_restart_in_the_middle_gives_the_same_points(tmp_path: P
     records = list(read_records(path))
 
     def run(parts: list[list[tuple[int, dict[str, Any]]]]) -> dict[Any, Any]:
-        lines: list[str] = []
-        memories: dict[str, bytes] = {}
-        for part in parts:
-            replayer = Replayer(config, memories)
-            lines += replayer.lines(iter(part))
-            assert replayer.ingest.kpi is not None
-            memories = {machine: dump(kpi.m)
-                        for machine, kpi in replayer.ingest.kpi.machines.items()}
-        return {key: fields for key, fields in last_writes([parse(line) for line in lines]
+        return {key: fields for key, fields in last_writes(replay_in_parts(config, parts)
                                                            ).items() if key[0] in KPI}
 
     def resubscribed(before: list[tuple[int, dict[str, Any]]], after: list[tuple[int, dict[

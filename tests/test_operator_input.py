@@ -146,23 +146,16 @@ def test_what_cannot_be_applied_is_refused_and_the_rest_goes_on(
 def test_what_people_said_survives_a_restart(tmp_path: Path) -> None:
     """The session replayed in two halves, the KPI memory handed over as the service
     stores it: the same job, stop, scrap and lot points as in one go."""
-    from edge.kpi.memory import dump
-    from edge.recording import Replayer, read_records
-    from tests.replayed import parse, write_recording
+    from edge.recording import read_records
+    from tests.replayed import replay_in_parts, write_recording
 
     config = parse_config(CONFIG)
     records = list(read_records(write_recording(tmp_path / "said.jsonl", entries())))
     kpis = ("job", "oee", "circularity", "downtime", "scrap", "material_lot")
 
     def run(parts: list[list[tuple[int, dict[str, Any]]]]) -> dict[Any, Any]:
-        lines: list[str] = []
-        memories: dict[str, bytes] = {}
-        for part in parts:
-            replayer = Replayer(config, memories)
-            lines += replayer.lines(iter(part))
-            assert replayer.ingest.kpi is not None
-            memories = {m: dump(k.m) for m, k in replayer.ingest.kpi.machines.items()}
-        return {key: fields for key, fields in last_writes([parse(x) for x in lines]).items()
+        return {key: fields for key, fields in last_writes(replay_in_parts(config, parts)
+                                                           ).items()
                 if key[0] in kpis and not nothing(key[0], fields)}
 
     def nothing(measurement: str, fields: dict[str, Any]) -> bool:

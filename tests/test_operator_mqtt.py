@@ -4,7 +4,6 @@ real Mosquitto, stored by the running service in a real InfluxDB; recorded meanw
 
 from __future__ import annotations
 
-import asyncio
 import io
 import signal
 import subprocess
@@ -13,30 +12,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import tomli_w
 
 from edge.config import load_config
-from edge.influxql import InfluxQL
 from edge.recording import replay_to_file
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO
+from tests.talk import publish, stored
 from tests.waiting import logged, wait_for
 
 
-def publish(port: int, topic: str, payload: dict[str, Any]) -> None:
-    subprocess.run(["mosquitto_pub", "-p", str(port), "-t", topic, "-q", "1",
-                    "-m", orjson.dumps(payload).decode()], check=True, timeout=30)
-
-
 def query(url: str, statement: str) -> list[dict[str, Any]]:
-    async def rows() -> list[dict[str, Any]]:
-        client = InfluxQL(url, "floor")
-        try:
-            return [row for s in await client.query(statement) for row in s.rows]
-        finally:
-            await client.close()
-    return asyncio.run(rows())
+    return stored(url, "floor", statement)
 
 
 def test_what_people_say_reaches_influxdb_and_replays_the_same(

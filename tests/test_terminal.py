@@ -5,7 +5,6 @@ tmp_path (``CIRCLEMADE_SCREENSHOTS=docs`` puts them in docs/, for the README).""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -18,31 +17,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import tomli_w
 
-from edge.influxql import InfluxQL
 from simulators.local_servers import LocalServer, free_port
 from tests.conftest import REPO, unavailable
+from tests.talk import publish, stored
 from tests.waiting import logged, wait_for
 
 PIN = "4711"
 
 
-def publish(port: int, topic: str, payload: dict[str, Any]) -> None:
-    subprocess.run(["mosquitto_pub", "-p", str(port), "-t", topic, "-q", "1",
-                    "-m", orjson.dumps(payload).decode()], check=True, timeout=30)
-
-
 def query(url: str, statement: str) -> list[dict[str, Any]]:
-    async def rows() -> list[dict[str, Any]]:
-        client = InfluxQL(url, "terminal")
-        try:
-            return [row for s in await client.query(statement) for row in s.rows]
-        finally:
-            await client.close()
-    return asyncio.run(rows())
+    return stored(url, "terminal", statement)
 
 
 @pytest.fixture
