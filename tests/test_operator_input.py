@@ -3,6 +3,7 @@ replay``, and each kind of bad input refused with a message, counted and dead-le
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -196,10 +197,15 @@ async def test_the_terminal_speaks_french_and_shows_what_the_edge_knows(
         assert signed.status == 303 and COOKIE in signed.cookies
         page = await (await client.get("/m/mk4")).text()
         assert "Pourquoi est-elle arrêtée ?" in page and "lid" in page
+        assert ">attente matière<" in page and ">gauchissement<" in page
         assert "RPETG-2026-118" in page and "2468" not in page
+        # behind a reverse proxy under any path: no link, form or redirect is absolute
+        pages = page + await (await client.get("/")).text()
+        assert not re.search(r'(href|action)="/', pages)
+        assert signed.headers["Location"] == "./"
         csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
         said = await client.post("/m/mk4/downtime", data={"csrf": csrf, "reason": "break"},
                                  allow_redirects=False)
-        assert said.status == 303
+        assert said.status == 303 and said.headers["Location"] == "../mk4"
     assert published == [("circlemade/s/mk4/downtime",
                           orjson.dumps({"reason": "break", "by": "terminal"}))]

@@ -32,7 +32,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from edge.config import Config
 from edge.eventlog import log_event
 from edge.kpi.engine import KpiEngine, MachineKpi
-from edge.terminal.text import TEXT
+from edge.terminal.text import TEXT, reason_label
 from gateways.operator_input import OperatorDecoder
 from gateways.profiles.base import DecodeError
 
@@ -180,6 +180,7 @@ class Terminal:
         language = self.config.site.language
         html = self._pages.get_template(name).render(
             t=TEXT[language], lang=language, site=self.config.site.id,
+            label=lambda reason: reason_label(language, reason),
             site_name=self.config.site.name or self.config.site.id, csrf=self._csrf,
             **values)
         return web.Response(text=html, content_type="text/html", status=status)

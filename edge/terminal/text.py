@@ -35,3 +35,21 @@ TEXT: dict[str, dict[str, str]] = {
         "offline": "hors ligne", "unknown": "inconnu", "unassigned": "pas de raison",
     },
 }
+
+REASONS: dict[str, dict[str, str]] = {
+    "en": {},
+    "fr": {
+        "changeover": "changement de série", "maintenance": "maintenance", "break": "pause",
+        "no_order": "pas de commande", "cleaning": "nettoyage", "fault": "panne",
+        "waiting_material": "attente matière", "waiting_operator": "attente opérateur",
+        "tooling": "outillage", "quality_check": "contrôle qualité", "warping": "gauchissement",
+        "layer_shift": "décalage de couches", "stringing": "fils", "dimensions": "cotes",
+        "surface": "état de surface", "material_defect": "défaut matière",
+        "setup": "réglage", "other": "autre", "unassigned": "pas de raison",
+    },
+}
+"""The default reasons in words; a workshop's own reasons show as written."""
+
+
+def reason_label(language: str, reason: str) -> str:
+    return REASONS.get(language, {}).get(reason, reason.replace("_", " "))
