@@ -249,6 +249,35 @@ class OperatorSettings(StrictModel):
     scrap_reasons: list[Identifier] = Field(default_factory=lambda: list(SCRAP_REASONS))
 
 
+AlertRuleName = Literal["fault", "stopped", "standby", "silent", "job_done"]
+
+
+class AlertRule(StrictModel):
+    """One ``[[alerts]]`` entry (docs/alerts.md): a rule, the machines it watches, its
+    parameters. Rules run on the KPI stage's clock, so a replay computes the same alerts."""
+
+    rule: AlertRuleName
+    machines: list[str] = Field(default_factory=lambda: ["*"])
+    """Machine ids, or "*" for all (narrowed by ``kind``)."""
+    kind: MachineKind | None = None
+    after_min: float = Field(default=10.0, gt=0, le=7 * 24 * 60)
+    """stopped, standby, silent: how long the condition holds before the alert fires."""
+    above_w: float | None = Field(default=None, gt=0)
+    """standby: the power above which a machine that is not running is left on."""
+    on_scrap: bool = False
+    """fault: also when a job ends as scrap or aborted."""
+
+    @model_validator(mode="after")
+    def _parameters(self) -> AlertRule:
+        if self.rule == "standby" and self.above_w is None:
+            raise ValueError("above_w: the standby rule needs the power it watches for")
+        return self
+
+    def watches(self, machine: Machine) -> bool:
+        return ("*" in self.machines or machine.id in self.machines) and (
+            self.kind is None or machine.kind == self.kind)
+
+
 class TerminalSettings(StrictModel):
     """The page on the workshop's tablet (docs/operators.md). Off by default: it takes
     input that changes the KPIs, so opening it to the workshop's network is a decision.
@@ -273,6 +302,7 @@ class Config(StrictModel):
     status: StatusSettings = Field(default_factory=StatusSettings)
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
+    alerts: list[AlertRule] = Field(default_factory=list)
     health_interval_s: PositiveSeconds = 10.0
     stop_timeout_s: PositiveSeconds = 10.0
     """A stop (SIGTERM, SIGINT) ends within this, whatever InfluxDB does: what is not
@@ -388,6 +418,10 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
     for reason in sorted({r for r in reasons if reasons.count(r) > 1}):
         yield Problem("operator.unplanned_stops", "a reason is either planned or unplanned",
                       repr(reason))
+    machine_ids = {m.id for m in config.machines}
+    for a, alert in enumerate(config.alerts):
+        for unknown in sorted(set(alert.machines) - machine_ids - {"*"}):
+            yield Problem(f"alerts[{a}].machines", "no machine with this id", repr(unknown))
     terminal = config.terminal
     if terminal.listen is not None:
         if terminal.pin_env is None and terminal.pin_file is None:

@@ -233,6 +233,17 @@ SCRAP = _measurement(
     extra_tags=("reason",),
 )
 
+ALERT = _measurement(
+    "alert",
+    "An alert rule that fired or resolved on a machine (docs/alerts.md), on the KPI "
+    "stage's clock; a job's end is an event.",
+    [
+        FieldSpec("state", None, "string", "firing, resolved or event"),
+        FieldSpec("message", None, "string", "what it says, in the site's language"),
+    ],
+    extra_tags=("rule",),
+)
+
 MATERIAL_LOT = _measurement(
     "material_lot",
     "A material lot (a spool, a batch of stock) loaded in a machine, at its loading time; "
@@ -285,7 +296,7 @@ EDGE_HEALTH = MeasurementSpec(
 MEASUREMENTS: dict[str, MeasurementSpec] = {
     m.name: m
     for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT, MATERIAL, JOB,
-              OEE, CIRCULARITY, DOWNTIME, SCRAP, MATERIAL_LOT, EDGE_HEALTH)
+              OEE, CIRCULARITY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT, EDGE_HEALTH)
 }
 
 

@@ -15,10 +15,13 @@ write of a series and time, so every write must be the whole window, never the l
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from edge.config import Config, Machine
 from edge.eventlog import describe
+from edge.kpi.alerts import Alert, MachineAlerts
 from edge.kpi.calendar import ShiftCalendar
 from edge.kpi.energy_counter import EnergyCounter, PowerIntegrator
 from edge.kpi.material import filament_grams
@@ -77,6 +80,9 @@ class MachineKpi:
         self.machine, self.site, self.calendar = machine, site, calendar
         self.co2e_kg_per_kwh = co2e_kg_per_kwh
         self.planned_stops = planned_stops
+        self.alerts: MachineAlerts | None = None
+        self.raised: list[Alert] = []
+        """Alerts that fired or resolved since the engine last took them."""
         self.m = memory or MachineMemory()
         self._written: dict[tuple[str, int], tuple[Figures, Figures]] = {}
         """What was last written of each ended window, so that it is written again only
@@ -113,6 +119,7 @@ class MachineKpi:
             out.append(r._replace(value=round(total, DECIMALS)))
             return
         elif signal == "power_w":
+            m.power_w = float(value)
             meter = r.meter or self.machine.id
             if meter not in m.counters:
                 integrator = m.integrators.get(meter)
@@ -289,10 +296,15 @@ class MachineKpi:
         if kwh <= 0:
             return
         m = self.m
+        m.used_kwh += kwh
         span = t - since if since is not None and since < t else 0
         job = m.job
         if job is not None and t > job.start_ns:
             job.energy_kwh += kwh * ((t - max(since or t, job.start_ns)) / span if span else 1.0)
+        for alert in m.alerts.values():  # what a standby alert tells: the energy since
+            if alert.since_ns and t > alert.since_ns:
+                alert.energy_kwh += kwh * (
+                    (t - max(since or t, alert.since_ns)) / span if span else 1.0)
         if span:
             a = max(t - span, t - MAX_SPAN_NS, m.settled_ns)
             shares = [(window, (e - b) / span) for kind in WINDOW_KINDS
@@ -436,6 +448,19 @@ class MachineKpi:
                          job.recycled_g, job.lot)
         m.ended = [*m.ended, ended][-RECENT:]
         self._write_job(ended, points)
+        if self.alerts is not None:
+            self._raise(self.alerts.job_ended(ended, self.machine.id, self._material()),
+                        points)
+
+    def check_alerts(self, now_ns: int, points: list[Point]) -> None:
+        if self.alerts is not None:
+            self._raise(self.alerts.check(self.m, self.machine.id, now_ns), points)
+
+    def _raise(self, alerts: list[Alert], points: list[Point]) -> None:
+        for alert in alerts:
+            points.append(Point("alert", self._tags(("rule", alert.rule)), (
+                ("state", alert.state), ("message", alert.message)), alert.time_ns))
+        self.raised += alerts
 
     def _write_job(self, job: EndedJob, points: list[Point]) -> None:
         """The job's point, as first written or as a verdict changed it (same series and
@@ -597,6 +622,15 @@ class KpiEngine:
                              else None, frozenset(config.operator.planned_stops))
             for m in config.machines}
         self.clock_ns = max((k.m.last_seen_ns for k in self.machines.values()), default=0)
+        zone = ZoneInfo(config.site.timezone)
+        for kpi in self.machines.values():
+            rules = [(i, rule) for i, rule in enumerate(config.alerts)
+                     if rule.watches(kpi.machine)]
+            if rules:
+                kpi.alerts = MachineAlerts(
+                    rules, kpi.machine.name or kpi.machine.id, config.site.language,
+                    config.site.co2e_kg_per_kwh, self.calendar.planned_ns,
+                    lambda t: datetime.fromtimestamp(t / NS, zone).strftime("%H:%M"))
         self._failures: list[tuple[Reading, str]] = []
         self._touched: set[str] = set()
 
@@ -642,8 +676,18 @@ class KpiEngine:
                 machine.close_windows(now_ns, points, everything=partial)
                 if partial:
                     machine.write_ongoing(now_ns, points)
+                machine.check_alerts(now_ns, points)
                 self._touched.add(machine.machine.id)
         return readings, points
+
+    def take_alerts(self) -> list[Alert]:
+        """Alerts that fired or resolved since the last call, for whoever sends them (the
+        live service; a replay never sends)."""
+        raised = []
+        for machine in self.machines.values():
+            raised += machine.raised
+            machine.raised = []
+        return raised
 
     def flush(self, now_ns: int) -> list[Point]:
         """At stop: the windows still open, as far as they go."""

@@ -90,6 +90,16 @@ class Lot:
 
 
 @dataclass
+class AlertState:
+    """One alert rule on one machine: since when its condition holds, whether it fired."""
+
+    since_ns: int = 0
+    firing: bool = False
+    energy_kwh: float = 0.0
+    """The energy the meters reported for the time since the condition began."""
+
+
+@dataclass
 class MachineMemory:
     state: str = UNKNOWN
     prior_state: str = UNKNOWN
@@ -130,6 +140,11 @@ class MachineMemory:
     lot: Lot | None = None
     consumed_by: dict[str, float] = field(default_factory=dict)
     """Material consumed, cumulative per material."""
+    power_w: float | None = None
+    """The last power reported."""
+    used_kwh: float = 0.0
+    """Energy the meters reported since the edge first saw the machine."""
+    alerts: dict[str, AlertState] = field(default_factory=dict)
 
 
 class StateRefused(Exception):
