@@ -198,7 +198,7 @@ def test_the_example_config_shows_every_field() -> None:
                   models.BufferSettings, models.ClockSettings, models.StatusSettings,
                   models.LogSettings, models.Calendar, models.Shift, models.Machine,
                   models.PowerThresholds, models.OperatorSettings,
-                  models.TerminalSettings):
+                  models.TerminalSettings, models.AlertRule):
         assert issubclass(model, BaseModel)
         missing += [f"{model.__name__}.{name}" for name in model.model_fields
                     if name not in keys | tables]
