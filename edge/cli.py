@@ -112,7 +112,8 @@ def parser() -> argparse.ArgumentParser:
         "replay", help="run a recording through the pipeline",
         description="Decode, normalise and compute the KPIs of a recording exactly as the "
                     "service does, with the recorded times as the clock; from an empty KPI "
-                    "state, as a new edge would.")
+                    "state, as a new edge would. Alert points are computed too; a replay "
+                    "never sends a notification.")
     replay.add_argument("-c", "--config", type=Path, required=True, help=CONFIG_HELP)
     replay.add_argument("recording", type=Path, help="a file written by 'circlemade record'")
     target = replay.add_mutually_exclusive_group()
@@ -138,6 +139,13 @@ def parser() -> argparse.ArgumentParser:
                          help="the config whose InfluxDB receives the points")
     recover.add_argument("--out", type=Path, default=None,
                          help="write line protocol to this file (- stdout) instead")
+
+    alerts = commands.add_parser("alerts", help="the alert rules' tools")
+    alert_commands = alerts.add_subparsers(dest="alerts_command", required=True,
+                                           metavar="TOOL", help="test")
+    test = alert_commands.add_parser("test", help="send one test message to every target "
+                                     "of every [[alerts]] rule, and say which worked")
+    test.add_argument("-c", "--config", type=Path, required=True, help=CONFIG_HELP)
 
     status = commands.add_parser("status", help="what the running service's sources do")
     status.add_argument("-c", "--config", type=Path, required=True,
@@ -183,6 +191,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return code
     if args.command == "buffer":
         return _recover_buffer(args.file, args.config, args.out)
+    if args.command == "alerts":
+        return _test_alerts(args.config)
     if args.command == "dashboards":
         from dashboards.provisioning import write
 
@@ -341,6 +351,20 @@ def _decode(profile: str, topic: str, machine: str | None, file: str) -> int:
     if warning:
         print(f"decode: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _test_alerts(path: Path) -> int:
+    from edge.notifier import send_test
+
+    config = _load(path)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    results = send_test(config)
+    for where, went in results:
+        print(f"{where}: {'sent' if went else 'NOT SENT'}")
+    if not results:
+        print("no [[alerts]] rule has a target (notify, notify_env, notify_file)")
+    return 0 if results and all(went for _, went in results) else 1
 
 
 def _run(path: Path, log_level: str | None, reset_state: bool = False) -> int:

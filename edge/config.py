@@ -266,6 +266,27 @@ class AlertRule(StrictModel):
     """standby: the power above which a machine that is not running is left on."""
     on_scrap: bool = False
     """fault: also when a job ends as scrap or aborted."""
+    notify: list[str] = Field(default_factory=list)
+    """apprise URLs that hold no secret (e.g. ntfy://ntfy.sh/my-workshop-topic)."""
+    notify_env: list[str] = Field(default_factory=list)
+    """Environment variables that hold apprise URLs with their tokens."""
+    notify_file: list[Path] = Field(default_factory=list)
+    """Files that hold apprise URLs with their tokens, one per line."""
+    quiet: list[str] = Field(default_factory=list)
+    """Times it sends nothing (the point is still written), e.g. ["22:00-07:00"], in the
+    site's time zone."""
+
+    @field_validator("quiet")
+    @classmethod
+    def _quiet_times(cls, spans: list[str]) -> list[str]:
+        for span in spans:
+            try:
+                begin, end = span.split("-")
+                time.fromisoformat(begin)
+                time.fromisoformat(end)
+            except ValueError:
+                raise ValueError(f"{span!r}: expected HH:MM-HH:MM, e.g. 22:00-07:00") from None
+        return spans
 
     @model_validator(mode="after")
     def _parameters(self) -> AlertRule:
@@ -422,6 +443,7 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
     for a, alert in enumerate(config.alerts):
         for unknown in sorted(set(alert.machines) - machine_ids - {"*"}):
             yield Problem(f"alerts[{a}].machines", "no machine with this id", repr(unknown))
+        yield from _notify_targets(f"alerts[{a}]", alert, environ, secrets)
     terminal = config.terminal
     if terminal.listen is not None:
         if terminal.pin_env is None and terminal.pin_file is None:
@@ -438,6 +460,44 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
     yield from _secret("influx.token", influx.token_env, influx.token_file, environ, secrets)
     yield from _secret("influx.password", influx.password_env, influx.password_file, environ,
                        secrets)
+
+
+def notify_urls(alert: AlertRule, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The rule's apprise URLs, those with secrets read from the environment or files."""
+    urls = list(alert.notify)
+    for env in alert.notify_env:
+        secret = read_secret(env, None, environ)
+        urls += [secret.get_secret_value()] if secret is not None else []
+    for file in alert.notify_file:
+        secret = read_secret(None, file, environ)
+        urls += secret.get_secret_value().split() if secret is not None else []
+    return urls
+
+
+def _notify_targets(where: str, alert: AlertRule, environ: Mapping[str, str] | None,
+                    secrets: bool) -> Iterator[Problem]:
+    """Every target must be a URL apprise knows; those with secrets are not echoed."""
+    import apprise
+
+    for n, url in enumerate(alert.notify):
+        if not apprise.Apprise().add(url):
+            yield Problem(f"{where}.notify[{n}]", "not an apprise URL apprise can use "
+                          "(e.g. ntfy://ntfy.sh/TOPIC, json://HOST/PATH)", repr(url))
+    if not secrets:
+        return
+    sources: list[tuple[str, str | None, Path | None]] = [
+        *((f"notify_env[{n}]", env, None) for n, env in enumerate(alert.notify_env)),
+        *((f"notify_file[{n}]", None, file) for n, file in enumerate(alert.notify_file))]
+    for key, env, file in sources:
+        try:
+            secret = read_secret(env, file, environ)
+        except SecretUnavailable as exc:
+            yield Problem(f"{where}.{key}", str(exc))
+            continue
+        for url in secret.get_secret_value().split() if secret is not None else []:
+            if not apprise.Apprise().add(url):
+                yield Problem(f"{where}.{key}", "does not hold an apprise URL apprise can "
+                              "use (not shown: it may hold a token)")
 
 
 def _duplicates(section: str, ids: list[str]) -> Iterator[Problem]:

@@ -20,6 +20,7 @@ from edge.buffer import BufferBlocked, DurableBuffer
 from edge.dead_letters import DeadLetters
 from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
+from edge.kpi.alerts import Alert
 from edge.kpi.engine import KpiEngine, Point
 from edge.line_protocol import LineProtocolError
 from edge.normalise import Normaliser
@@ -41,6 +42,7 @@ class Ingest:
         self._throttle = Throttle()
         self._acks: list[Callable[[], object]] = []
         self.full = False
+        self.on_alerts: Callable[[list[Alert]], None] | None = None
 
     async def run(
         self, inbox: asyncio.Queue[list[RawMessage | Reading] | None], buffer: DurableBuffer,
@@ -52,6 +54,7 @@ class Ingest:
             await self.store(buffer, lines, self.take_state())
             for ack in self.take_acks():
                 ack()
+            self.pass_alerts()
             if self.dead_letters is not None and self.dead_letters.pending:
                 await asyncio.to_thread(self.dead_letters.flush)
 
@@ -153,6 +156,14 @@ class Ingest:
             self._bad_input(item.reading.machine, item.reading.signal, item.reason)
         self._health.count("ingest", "readings_out", len(canonical))
         return self._normaliser.encode(canonical) + self._derived(points)
+
+    def pass_alerts(self) -> None:
+        """Alerts of what was just committed, to whoever sends them (after the commit:
+        a restart must not send one twice)."""
+        if self.kpi is not None and self.on_alerts is not None:
+            alerts = self.kpi.take_alerts()
+            if alerts:
+                self.on_alerts(alerts)
 
     def take_state(self) -> dict[str, bytes]:
         """The KPI memory changed since the last call (machine -> stored form)."""

@@ -31,6 +31,7 @@ from edge.ingest import Ingest
 from edge.kpi.engine import KpiEngine
 from edge.kpi.memory import FORMAT_VERSION, StateRefused
 from edge.normalise import Normaliser
+from edge.notifier import Notifier
 from edge.reading import Reading
 from edge.secrets import read_secret
 from edge.sink import InfluxSink
@@ -136,6 +137,9 @@ class EdgeService:
         self.crashes: dict[str, tuple[float, str]] = {}
         """Task name -> (when, error) of the last crash of each supervised task."""
         self._ingest = Ingest(decoders, normaliser, self.health, None, dead_letters)
+        self._notifier = Notifier(config, self.health) if config.alerts else None
+        if self._notifier is not None:
+            self._ingest.on_alerts = self._notifier.offer
         influx = config.influx
         self._sink = InfluxSink(
             self._writer, self.health, influx.batch_size, influx.flush_interval_s,
@@ -169,6 +173,9 @@ class EdgeService:
         sink_stop = asyncio.Event()
         sink_task = self._supervised("sink", lambda: self._sink.run(buffer, sink_stop))
         health_task = self._supervised("health", lambda: self._report_health(buffer))
+        notifier = self._notifier
+        alerts_task = (self._supervised("alerts", notifier.run) if notifier is not None
+                       else asyncio.create_task(asyncio.sleep(0)))
         await stop.wait()
         log_event("service.stopping", timeout_s=self.config.stop_timeout_s)
         health_task.cancel()
@@ -189,7 +196,7 @@ class EdgeService:
                              "unacknowledged messages stay with the broker")
         if terminal is not None:
             await terminal.stop()
-        every = [*gateway_tasks, ingest_task, sink_task, health_task]
+        every = [*gateway_tasks, ingest_task, sink_task, health_task, alerts_task]
         for task in every:
             task.cancel()
         await asyncio.gather(*every, return_exceptions=True)
@@ -301,6 +308,7 @@ class EdgeService:
             try:
                 await buffer.append(held, state)
                 held, state = [], {}
+                self._ingest.pass_alerts()
             except BufferBlocked:  # kept for the next turn: this loop must go on ticking
                 del held[:-HELD_MAX]
             letters = self._ingest.dead_letters

@@ -54,6 +54,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 class Alert(NamedTuple):
     """An alert that fired or resolved: an ``alert`` point, and a message to send."""
 
+    entry: int
+    """Which ``[[alerts]]`` entry (its targets)."""
     rule: str
     machine: str
     state: str
@@ -90,7 +92,7 @@ class MachineAlerts:
                 state.since_ns = 0
                 if state.firing:
                     state.firing = False
-                    alerts.append(Alert(rule.rule, machine, "resolved",
+                    alerts.append(Alert(index, rule.rule, machine, "resolved",
                                         self._say(f"{rule.rule}/resolved", m, rule, state,
                                                   now_ns), now_ns))
                 continue
@@ -98,14 +100,14 @@ class MachineAlerts:
                 state.since_ns, state.energy_kwh = condition.since_ns, 0.0
             if not state.firing and now_ns >= condition.due_ns:
                 state.firing = True
-                alerts.append(Alert(rule.rule, machine, "firing",
+                alerts.append(Alert(index, rule.rule, machine, "firing",
                                     self._say(rule.rule, m, rule, state, now_ns),
                                     condition.due_ns))
         return alerts
 
     def job_ended(self, job: EndedJob, machine: str, material: str) -> list[Alert]:
         alerts = []
-        for _, rule in self.rules:
+        for index, rule in self.rules:
             scrap = rule.rule == "fault" and rule.on_scrap and job.outcome in ("scrap",
                                                                                 "aborted")
             if rule.rule == "job_done" or scrap:
@@ -115,7 +117,7 @@ class MachineAlerts:
                     duration=_duration((job.end_ns - job.start_ns) // NS),
                     kwh="?" if job.energy_kwh is None else f"{job.energy_kwh:.2f}",
                     grams=job.scrap_g if scrap else job.material_g) + f" {material}"
-                alerts.append(Alert(rule.rule, machine, "event", message, job.end_ns))
+                alerts.append(Alert(index, rule.rule, machine, "event", message, job.end_ns))
         return alerts
 
     def _condition(self, rule: AlertRule, m: MachineMemory, now_ns: int, held_since: int,

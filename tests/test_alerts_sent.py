@@ -1,0 +1,105 @@
+"""Alerts sent through apprise to a local HTTP receiver (``json://``), by a running
+service on real Mosquitto and InfluxDB: a machine in fault is told once when it fires and
+once when it resolves, also across a SIGKILL of the edge; quiet hours hold a rule."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from simulators.local_servers import LocalServer, free_port
+from tests.conftest import REPO
+from tests.talk import publish, stored
+from tests.waiting import logged, wait_for
+
+
+class Receiver(http.server.ThreadingHTTPServer):
+    """What apprise's json:// posts: one JSON object per message."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", free_port()), Handler)
+        self.messages: list[dict[str, Any]] = []
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.messages.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                                env={**os.environ, "ALERT_URL":
+                                     os.environ.get("ALERT_URL", "")})
+
+
+def test_a_fault_is_told_once_firing_and_once_resolved_across_a_kill(
+        tmp_path: Path, servers: tuple[LocalServer, LocalServer], receiver: Receiver) -> None:
+    mqtt, influx = servers
+    url = f"json://127.0.0.1:{receiver.server_address[1]}/alerts"
+    config = tmp_path / "edge.toml"
+    config.write_text(tomli_w.dumps({
+        "site": {"id": "al", "timezone": "UTC"}, "health_interval_s": 0.5,
+        "brokers": [{"port": mqtt.port, "client_id": "alerts-edge"}],
+        "influx": {"api": "v1", "url": influx.url, "database": "al",
+                   "flush_interval_s": 0.2},
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "machines": [{"id": "mill", "name": "Mill", "kind": "cnc", "sources": [
+            {"topic": "a/mill", "profile": "json"}]}],
+        "alerts": [{"rule": "fault", "notify": [url]},
+                   {"rule": "fault", "notify": [url], "quiet": ["00:00-23:59"]}]}))
+    log = tmp_path / "edge.log"
+    edge = start(config, log)
+    try:
+        wait_for("the edge subscribed", logged(log, "mqtt.subscribed"))
+        publish(mqtt.port, "a/mill", {"state": "running"})
+        publish(mqtt.port, "a/mill", {"state": "fault"})
+        wait_for("the fault told", lambda: len(receiver.messages) >= 1)
+        edge.send_signal(signal.SIGKILL)
+        edge.wait(60)
+        edge = start(config, log)
+        wait_for("the edge back", lambda: log.read_text().count('"mqtt.subscribed"') >= 2)
+        publish(mqtt.port, "a/mill", {"state": "running"})
+        wait_for("the resolve told", lambda: len(receiver.messages) >= 2)
+        wait_for("both in InfluxDB", lambda: len(stored(
+            influx.url, "al", 'SELECT * FROM "alert"')) >= 2)
+    finally:
+        edge.send_signal(signal.SIGTERM)
+        edge.wait(60)
+    titles = [m["title"] for m in receiver.messages]
+    assert titles == ["circlemade: fault firing", "circlemade: fault resolved"], titles
+    assert receiver.messages[0]["message"].startswith("Mill: in fault since")
+    # the quiet rule sent nothing; its points are the same series and time as the other's
+    points = stored(influx.url, "al", 'SELECT * FROM "alert"')
+    assert [p["state"] for p in points] == ["firing", "resolved"]
