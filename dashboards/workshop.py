@@ -13,6 +13,7 @@ from grafanalib.core import Annotations, Dashboard, Template, Templating, Time
 from dashboards.panels import DATASOURCE, PanelSpec, build
 from dashboards.queries import SCOPE, select, tag_values
 from edge.schema import (
+    ALERT,
     CIRCULARITY,
     DOWNTIME,
     EDGE_HEALTH,
@@ -215,11 +216,17 @@ ANNOTATION_QUERY = (
 """What people said (verdicts, stop reasons, lots), as annotations."""
 
 
+ALERT_QUERY = (f'SELECT "message", "state" FROM "{ALERT.name}" WHERE {SCOPE} AND $timeFilter')
+"""Alerts that fired or resolved, as annotations."""
+
+
 def what_people_said() -> Annotations:
     return Annotations(list=[{
         "name": "What people said", "datasource": DATASOURCE, "enable": True,
         "iconColor": "purple", "query": ANNOTATION_QUERY, "textColumn": "reason",
-        "tagsColumn": "action,job,lot,by"}])
+        "tagsColumn": "action,job,lot,by"}, {
+        "name": "Alerts", "datasource": DATASOURCE, "enable": True, "iconColor": "red",
+        "query": ALERT_QUERY, "textColumn": "message", "tagsColumn": "state"}])
 
 
 def dashboard(key: str) -> Dashboard:

@@ -33,7 +33,8 @@ BUILTIN = {"timeFilter", "__interval"}
 def morning(tmp_path: Path) -> tuple[Config, Path]:
     """The worked example's recording plus a simulated fleet, 08:30-11:30 on a Monday."""
     fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=3))
-    raw = {**CONFIG, "machines": CONFIG["machines"] + fleet.machines_config()}
+    raw = {**CONFIG, "machines": CONFIG["machines"] + fleet.machines_config(),
+           "alerts": [{"rule": "fault"}]}
     config = parse_config(raw)
     said = [mqtt(T0 + 100, "circlemade/example/p1/material", {
                 "action": "load", "lot": "RPLA-7", "material": "PLA", "recycled_pct": 60}),
@@ -101,7 +102,7 @@ async def test_every_panel_query_returns_data(filled: LocalServer, dashboard: st
 
 async def test_what_people_said_shows_as_annotations(filled: LocalServer) -> None:
     board = as_json("machine")
-    (annotation,) = board["annotations"]["list"]
+    annotation, alert = board["annotations"]["list"]
     client = InfluxQL(filled.url, DATABASE)
     try:
         series = await client.query(substitute(annotation["query"]), epoch="ms")
@@ -111,6 +112,13 @@ async def test_what_people_said_shows_as_annotations(filled: LocalServer) -> Non
     assert {row["action"] for row in rows} == {"load", "downtime", "verdict"}
     assert {row["reason"] for row in rows} >= {"warping", "fault"}
     assert annotation["textColumn"] in rows[0]
+    client = InfluxQL(filled.url, DATABASE)
+    try:
+        series = await client.query(substitute(alert["query"]), epoch="ms")
+    finally:
+        await client.close()
+    states = [row["state"] for s in series for row in s.rows]
+    assert "firing" in states  # p2's fault at 09:30
 
 
 async def test_template_variables_list_the_machines(filled: LocalServer) -> None:
