@@ -25,11 +25,15 @@ from tests.waiting import logged, wait_for
 
 
 class Receiver(http.server.ThreadingHTTPServer):
-    """What apprise's json:// posts: one JSON object per message."""
+    """What apprise's json:// posts: one JSON object per message. ``answer``: 200, 500,
+    or "hang" (no answer until ``released``)."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", free_port()), Handler)
         self.messages: list[dict[str, Any]] = []
+        self.tries = 0
+        self.answer: int | str = 200
+        self.released = threading.Event()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -37,8 +41,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.messages.append(json.loads(body))
-        self.send_response(200)
+        self.server.tries += 1
+        if self.server.answer == "hang":
+            self.server.released.wait(60)
+        if self.server.answer == 200:
+            self.server.messages.append(json.loads(body))
+        self.send_response(200 if self.server.answer == 200 else 500)
         self.end_headers()
 
     def log_message(self, *args: Any) -> None:
@@ -103,3 +111,41 @@ def test_a_fault_is_told_once_firing_and_once_resolved_across_a_kill(
     # the quiet rule sent nothing; its points are the same series and time as the other's
     points = stored(influx.url, "al", 'SELECT * FROM "alert"')
     assert [p["state"] for p in points] == ["firing", "resolved"]
+
+
+def test_a_target_that_fails_is_retried_and_one_that_hangs_slows_nothing(
+        tmp_path: Path, servers: tuple[LocalServer, LocalServer], receiver: Receiver) -> None:
+    mqtt, influx = servers
+    url = f"json://127.0.0.1:{receiver.server_address[1]}/alerts"
+    config = tmp_path / "edge.toml"
+    config.write_text(tomli_w.dumps({
+        "site": {"id": "al", "timezone": "UTC"}, "health_interval_s": 0.5,
+        "brokers": [{"port": mqtt.port, "client_id": "alerts-edge-2"}],
+        "influx": {"api": "v1", "url": influx.url, "database": "al2",
+                   "flush_interval_s": 0.2},
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "machines": [{"id": "mill", "name": "Mill", "kind": "cnc", "sources": [
+            {"topic": "a/mill", "profile": "json"}]}],
+        "alerts": [{"rule": "fault", "notify": [url]}]}))
+    log = tmp_path / "edge.log"
+    receiver.answer = 500
+    edge = start(config, log)
+    try:
+        wait_for("the edge subscribed", logged(log, "mqtt.subscribed"))
+        publish(mqtt.port, "a/mill", {"state": "fault"})
+        wait_for("a first try, refused", lambda: receiver.tries >= 1)
+        receiver.answer = 200
+        wait_for("the retry accepted", lambda: len(receiver.messages) == 1)
+        receiver.answer = "hang"
+        publish(mqtt.port, "a/mill", {"state": "running"})  # resolves: its sending hangs
+        wait_for("the resolve being sent", lambda: receiver.tries >= 3)
+        for power in range(100):  # meanwhile ingest goes on as before
+            publish(mqtt.port, "a/mill", {"power_w": float(power)})
+        wait_for("every reading stored while the target hangs", lambda: len(stored(
+            influx.url, "al2", 'SELECT "power_w" FROM "energy"')) == 100)
+        assert not receiver.released.is_set()  # it was hanging all along
+    finally:
+        receiver.released.set()
+        edge.send_signal(signal.SIGTERM)
+        edge.wait(60)
+    assert [m["title"] for m in receiver.messages] == ["circlemade: fault firing"]
