@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -67,26 +66,33 @@ def receiver() -> Iterator[Receiver]:
 def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                                env={**os.environ, "ALERT_URL":
-                                     os.environ.get("ALERT_URL", "")})
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+
+
+def write_config(tmp_path: Path, servers: tuple[LocalServer, LocalServer], database: str,
+                 alerts: list[dict[str, Any]]) -> Path:
+    """A mill on JSON whose alerts go to the receiver; its points in ``database``."""
+    mqtt, influx = servers
+    config = tmp_path / "edge.toml"
+    config.write_text(tomli_w.dumps({
+        "site": {"id": "al", "timezone": "UTC"}, "health_interval_s": 0.5,
+        "brokers": [{"port": mqtt.port, "client_id": f"alerts-edge-{database}"}],
+        "influx": {"api": "v1", "url": influx.url, "database": database,
+                   "flush_interval_s": 0.2},
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "machines": [{"id": "mill", "name": "Mill", "kind": "cnc", "sources": [
+            {"topic": "a/mill", "profile": "json"}]}],
+        "alerts": alerts}))
+    return config
 
 
 def test_a_fault_is_told_once_firing_and_once_resolved_across_a_kill(
         tmp_path: Path, servers: tuple[LocalServer, LocalServer], receiver: Receiver) -> None:
     mqtt, influx = servers
     url = f"json://127.0.0.1:{receiver.server_address[1]}/alerts"
-    config = tmp_path / "edge.toml"
-    config.write_text(tomli_w.dumps({
-        "site": {"id": "al", "timezone": "UTC"}, "health_interval_s": 0.5,
-        "brokers": [{"port": mqtt.port, "client_id": "alerts-edge"}],
-        "influx": {"api": "v1", "url": influx.url, "database": "al",
-                   "flush_interval_s": 0.2},
-        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
-        "machines": [{"id": "mill", "name": "Mill", "kind": "cnc", "sources": [
-            {"topic": "a/mill", "profile": "json"}]}],
-        "alerts": [{"rule": "fault", "notify": [url]},
-                   {"rule": "fault", "notify": [url], "quiet": ["00:00-23:59"]}]}))
+    config = write_config(tmp_path, servers, "al", [
+        {"rule": "fault", "notify": [url]},
+        {"rule": "fault", "notify": [url], "quiet": ["00:00-23:59"]}])
     log = tmp_path / "edge.log"
     edge = start(config, log)
     try:
@@ -117,16 +123,7 @@ def test_a_target_that_fails_is_retried_and_one_that_hangs_slows_nothing(
         tmp_path: Path, servers: tuple[LocalServer, LocalServer], receiver: Receiver) -> None:
     mqtt, influx = servers
     url = f"json://127.0.0.1:{receiver.server_address[1]}/alerts"
-    config = tmp_path / "edge.toml"
-    config.write_text(tomli_w.dumps({
-        "site": {"id": "al", "timezone": "UTC"}, "health_interval_s": 0.5,
-        "brokers": [{"port": mqtt.port, "client_id": "alerts-edge-2"}],
-        "influx": {"api": "v1", "url": influx.url, "database": "al2",
-                   "flush_interval_s": 0.2},
-        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
-        "machines": [{"id": "mill", "name": "Mill", "kind": "cnc", "sources": [
-            {"topic": "a/mill", "profile": "json"}]}],
-        "alerts": [{"rule": "fault", "notify": [url]}]}))
+    config = write_config(tmp_path, servers, "al2", [{"rule": "fault", "notify": [url]}])
     log = tmp_path / "edge.log"
     receiver.answer = 500
     edge = start(config, log)

@@ -300,11 +300,10 @@ class MachineKpi:
         span = t - since if since is not None and since < t else 0
         job = m.job
         if job is not None and t > job.start_ns:
-            job.energy_kwh += kwh * ((t - max(since or t, job.start_ns)) / span if span else 1.0)
+            job.energy_kwh += kwh * _share_after(job.start_ns, since, t, span)
         for alert in m.alerts.values():  # what a standby alert tells: the energy since
             if alert.since_ns and t > alert.since_ns:
-                alert.energy_kwh += kwh * (
-                    (t - max(since or t, alert.since_ns)) / span if span else 1.0)
+                alert.energy_kwh += kwh * _share_after(alert.since_ns, since, t, span)
         if span:
             a = max(t - span, t - MAX_SPAN_NS, m.settled_ns)
             shares = [(window, (e - b) / span) for kind in WINDOW_KINDS
@@ -605,6 +604,11 @@ class MachineKpi:
             self._write_stop(self.m.stop, now, points)
         if self.m.lot is not None:
             self._write_lot(self.m.lot, None, points)
+
+
+def _share_after(start_ns: int, since: int | None, t: int, span: int) -> float:
+    """The share of the span [since, t) that lies after ``start_ns``."""
+    return (t - max(since or t, start_ns)) / span if span else 1.0
 
 
 class KpiEngine:
