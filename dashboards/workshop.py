@@ -218,6 +218,9 @@ ANNOTATION_QUERY = (
 
 ALERT_QUERY = (f'SELECT "message", "state" FROM "{ALERT.name}" WHERE {SCOPE} AND $timeFilter')
 """Alerts that fired or resolved, as annotations."""
+EDGE_ALERT_QUERY = (f'SELECT "message", "state", "check" FROM "{ALERT.name}" '
+                    """WHERE "site" =~ /^$site$/ AND "rule" = 'edge' AND $timeFilter""")
+"""The edge's own trouble (InfluxDB away, the buffer filling up, points dropped)."""
 
 
 def what_people_said() -> Annotations:
@@ -229,14 +232,25 @@ def what_people_said() -> Annotations:
         "query": ALERT_QUERY, "textColumn": "message", "tagsColumn": "state"}])
 
 
+def edge_trouble() -> Annotations:
+    return Annotations(list=[{
+        "name": "Edge alerts", "datasource": DATASOURCE, "enable": True, "iconColor": "red",
+        "query": EDGE_ALERT_QUERY, "textColumn": "message", "tagsColumn": "check,state"}])
+
+
+def annotations_for(key: str) -> Annotations:
+    if key in ("machine", "shop-floor", "losses"):
+        return what_people_said()
+    return edge_trouble() if key == "edge-health" else Annotations()
+
+
 def dashboard(key: str) -> Dashboard:
     title, specs = DASHBOARDS[key]
     return Dashboard(title=f"circlemade: {title}", uid=f"circlemade-{key}",
                      panels=build(specs()), templating=templating(key == "machine"),
                      time=Time("now-24h", "now"), refresh="30s", tags=["circlemade"],
                      timezone="browser",
-                     annotations=what_people_said() if key in ("machine", "shop-floor", "losses")
-                     else Annotations())
+                     annotations=annotations_for(key))
 
 
 def specs(key: str) -> list[PanelSpec]:

@@ -249,7 +249,7 @@ class OperatorSettings(StrictModel):
     scrap_reasons: list[Identifier] = Field(default_factory=lambda: list(SCRAP_REASONS))
 
 
-AlertRuleName = Literal["fault", "stopped", "standby", "silent", "job_done"]
+AlertRuleName = Literal["fault", "stopped", "standby", "silent", "edge", "job_done"]
 
 
 class AlertRule(StrictModel):
@@ -261,9 +261,15 @@ class AlertRule(StrictModel):
     """Machine ids, or "*" for all (narrowed by ``kind``)."""
     kind: MachineKind | None = None
     after_min: float = Field(default=10.0, gt=0, le=7 * 24 * 60)
-    """stopped, standby, silent: how long the condition holds before the alert fires."""
+    """stopped, standby, silent: how long the condition holds before the alert fires;
+    edge: how long InfluxDB is out of reach, and how long after points were dropped it
+    resolves."""
     above_w: float | None = Field(default=None, gt=0)
     """standby: the power above which a machine that is not running is left on."""
+    above_pct: float = Field(default=80.0, gt=0, le=100)
+    """edge: how full the buffer may get, in percent of its bound."""
+    repeat_min: float | None = Field(default=None, gt=0)
+    """Tell a firing alert again every so often until it resolves (default: once)."""
     on_scrap: bool = False
     """fault: also when a job ends as scrap or aborted."""
     notify: list[str] = Field(default_factory=list)
@@ -292,10 +298,14 @@ class AlertRule(StrictModel):
     def _parameters(self) -> AlertRule:
         if self.rule == "standby" and self.above_w is None:
             raise ValueError("above_w: the standby rule needs the power it watches for")
+        if self.rule == "edge" and (self.machines != ["*"] or self.kind is not None):
+            raise ValueError("machines, kind: the edge rule watches the edge itself, not "
+                             "machines")
         return self
 
     def watches(self, machine: Machine) -> bool:
-        return ("*" in self.machines or machine.id in self.machines) and (
+        return self.rule != "edge" and (
+            "*" in self.machines or machine.id in self.machines) and (
             self.kind is None or machine.kind == self.kind)
 
 

@@ -155,7 +155,7 @@ class Ingest:
         for item in rejected:
             self._bad_input(item.reading.machine, item.reading.signal, item.reason)
         self._health.count("ingest", "readings_out", len(canonical))
-        return self._normaliser.encode(canonical) + self._derived(points)
+        return self._normaliser.encode(canonical) + self.derived(points)
 
     def pass_alerts(self) -> None:
         """Alerts of what was just committed, to whoever sends them (after the commit:
@@ -179,12 +179,12 @@ class Ingest:
         if self.kpi is None:
             return []
         readings, points = self.kpi.tick(now_ns, partial)
-        return self._normaliser.encode(readings) + self._derived(points)
+        return self._normaliser.encode(readings) + self.derived(points)
 
     def flush(self, now_ns: int) -> list[str]:
-        return [] if self.kpi is None else self._derived(self.kpi.flush(now_ns))
+        return [] if self.kpi is None else self.derived(self.kpi.flush(now_ns))
 
-    def _derived(self, points: list[Point]) -> list[str]:
+    def derived(self, points: list[Point]) -> list[str]:
         """Lines of the KPI stage's points; one that cannot be stored (a figure grown
         past what a float holds) is bad input of its machine, not a stop of the stage."""
         try:

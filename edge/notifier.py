@@ -75,7 +75,7 @@ class Notifier:
         targets = apprise.Apprise()
         for url in self._targets[alert.entry]:
             targets.add(url)
-        title = f"circlemade: {alert.rule} {alert.state}"
+        title = f"circlemade: {' '.join(filter(None, (alert.rule, alert.check)))} {alert.state}"
         return bool(targets.notify(body=alert.message, title=title))
 
     async def _within_rate(self) -> None:

@@ -236,12 +236,13 @@ SCRAP = _measurement(
 ALERT = _measurement(
     "alert",
     "An alert rule that fired or resolved on a machine (docs/alerts.md), on the KPI "
-    "stage's clock; a job's end is an event.",
+    "stage's clock; a job's end is an event. The edge rule's alerts (the edge's own "
+    "trouble) have no machine or kind, and a check tag: buffer, sink or dropped.",
     [
         FieldSpec("state", None, "string", "firing, resolved or event"),
         FieldSpec("message", None, "string", "what it says, in the site's language"),
     ],
-    extra_tags=("rule",),
+    extra_tags=("rule", "check"),
 )
 
 MATERIAL_LOT = _measurement(

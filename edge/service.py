@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 from edge.buffer import BufferBlocked, DurableBuffer
 from edge.config import Broker, Config
 from edge.dead_letters import DeadLetters
+from edge.edge_alerts import KEY, EdgeAlerts
 from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
 from edge.ingest import Ingest
+from edge.kpi.alerts import Alert
 from edge.kpi.engine import KpiEngine
 from edge.kpi.memory import FORMAT_VERSION, StateRefused
 from edge.normalise import Normaliser
@@ -138,6 +140,7 @@ class EdgeService:
         """Task name -> (when, error) of the last crash of each supervised task."""
         self._ingest = Ingest(decoders, normaliser, self.health, None, dead_letters)
         self._notifier = Notifier(config, self.health) if config.alerts else None
+        self._edge_alerts: EdgeAlerts | None = None
         if self._notifier is not None:
             self._ingest.on_alerts = self._notifier.offer
         influx = config.influx
@@ -228,11 +231,13 @@ class EdgeService:
         """The KPI stage as the last run left it (:class:`StateRefused` for a state this
         version cannot read, unless told to start afresh)."""
         version, memories = await buffer.load_state()
+        edge_memory = memories.pop(KEY, None)
         if self.reset_state or not memories:
             if memories:
                 log_event("kpi.state_reset", logging.WARNING, path=str(buffer.path),
                           machines=len(memories))
             await buffer.reset_state(str(FORMAT_VERSION))
+            self._watch_edge(None)
             return KpiEngine(self.config)
         if version != str(FORMAT_VERSION):
             raise StateRefused(
@@ -245,9 +250,18 @@ class EdgeService:
             raise StateRefused(f"{buffer.path}: {exc}; 'circlemade run --reset-state' starts "
                                "the KPIs afresh (open jobs and windows are lost)") from None
         buffer.state_version = version
+        self._watch_edge(edge_memory)
         log_event("kpi.state_restored", machines=len(memories),
                   open_jobs=sum(k.m.job is not None for k in engine.machines.values()))
         return engine
+
+    def _watch_edge(self, memory: bytes | None) -> None:
+        if any(rule.rule == "edge" for rule in self.config.alerts):
+            try:
+                self._edge_alerts = EdgeAlerts(self.config, memory)
+            except StateRefused as exc:
+                raise StateRefused(f"{self.config.buffer_path()}: {exc}; 'circlemade run "
+                                   "--reset-state' starts the KPIs afresh") from None
 
     def _supervised(self, name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
         """A task that restarts ``run`` when it fails: one bug must not stop the service.
@@ -295,20 +309,32 @@ class EdgeService:
         path = status_path(self.config.buffer_path())
         held: list[str] = []
         state: dict[str, bytes] = {}
+        raised: list[Alert] = []
+        edge, notifier = self._edge_alerts, self._notifier
         while True:
             await asyncio.sleep(self.config.health_interval_s)
             notify("WATCHDOG=1")  # from the loop itself: a stuck loop stops the pings
+            status = self.status(started, buffer)
             try:
-                await asyncio.to_thread(write_status, path, self.status(started, buffer))
+                await asyncio.to_thread(write_status, path, status)
             except OSError as exc:
                 self._throttle.event("status", "status.write_failed", logging.ERROR,
                                      path=str(path), error=describe(exc))
-            held += self._ingest.tick(time.time_ns(), partial=True) + self.health.to_lines()
+            now_ns = time.time_ns()
+            held += self._ingest.tick(now_ns, partial=True) + self.health.to_lines()
             state = {**state, **self._ingest.take_state()}
+            if edge is not None:
+                found = edge.check(status, now_ns)
+                raised += found
+                held += self._ingest.derived(edge.points(found))
+                state.update(edge.take_state())
             try:
                 await buffer.append(held, state)
                 held, state = [], {}
                 self._ingest.pass_alerts()
+                if notifier is not None and raised:
+                    notifier.offer(raised)
+                raised = []
             except BufferBlocked:  # kept for the next turn: this loop must go on ticking
                 del held[:-HELD_MAX]
             letters = self._ingest.dead_letters

@@ -22,7 +22,8 @@ from tests.replayed import (
 
 T = utc("2026-11-23T09:00:00")
 CONFIG: dict[str, Any] = {**around_the_clock(), "machines": [
-    {"id": "mk4", "name": "Prusa MK4", "kind": "printer", "silence_s": 7200, "sources": [
+    {"id": "mk4", "name": "Prusa MK4", "kind": "printer", "silence_s": 7200,
+     "material": "PETG", "sources": [
         {"topic": "p/mk4", "profile": "json", "time": {"path": "ts", "format": "unix_s"}}]},
     {"id": "dryer", "kind": "other", "sources": [
         {"topic": "p/dryer", "profile": "json", "time": {"path": "ts", "format": "unix_s"}}]}],
@@ -30,7 +31,8 @@ CONFIG: dict[str, Any] = {**around_the_clock(), "machines": [
                {"rule": "stopped", "after_min": 10, "machines": ["mk4"]},
                {"rule": "standby", "above_w": 50, "after_min": 30, "machines": ["mk4"]},
                {"rule": "silent", "after_min": 20, "machines": ["mk4"]},
-               {"rule": "job_done", "kind": "printer"}]}
+               {"rule": "job_done", "kind": "printer"},
+               {"rule": "fault", "repeat_min": 2, "machines": ["mk4"]}]}
 
 
 def status(minute: float, **fields: Any) -> dict[str, Any]:
@@ -38,12 +40,13 @@ def status(minute: float, **fields: Any) -> dict[str, Any]:
 
 
 def entries() -> list[dict[str, Any]]:
-    """The printer: idle, prints job a (fails in fault at 09:20, scrap at 09:25), stands
+    """The printer: prints job a (63 % and 6 m of PETG when it fails in fault at 09:20,
+    scrap at 09:25), stands
     idle drawing 80 W until 10:00, prints b until 10:05, then says nothing until 10:40.
     The dryer reports every minute all along (the clock goes on)."""
     said = [status(0, state="running", power_w=150.0),
             status(5, job_event="start", job_name="a"),
-            status(20, state="fault"),
+            status(20, state="fault", progress_pct=63.0, filament_used_mm=6000.0),
             status(25, state="idle", job_event="end", job_outcome="scrap", power_w=80.0),
             status(60, state="running", job_event="start", job_name="b", power_w=150.0),
             status(65, state="idle", job_event="end", job_outcome="good", power_w=5.0),
@@ -67,10 +70,12 @@ def test_each_rule_fires_once_and_resolves_once(tmp_path: Path) -> None:
     without a reason, 10 min of planned time: 30; not running and drawing 150 W, then
     80 W, from 20 for 30 min: 50; at 60 it runs again: those two resolve; silent since its
     message at 25 for 20 min: 45, until 60; job b ends at 65 and it stands still again:
-    75; silent from 65: 85, until its message at 100."""
+    75; silent from 65: 85, until its message at 100. The second fault rule tells it
+    again every 2 min while it fires: 22, 24."""
     lines = replay(tmp_path, CONFIG, entries())
     assert [(rule, state, int(minute)) for rule, state, minute in alerts(lines)] == [
-        ("fault", "firing", 20), ("fault", "event", 25), ("job_done", "event", 25),
+        ("fault", "firing", 20), ("fault", "firing", 22), ("fault", "firing", 24),
+        ("fault", "event", 25), ("job_done", "event", 25),
         ("fault", "resolved", 25), ("stopped", "firing", 30), ("silent", "firing", 45),
         ("standby", "firing", 50), ("silent", "resolved", 60), ("standby", "resolved", 60),
         ("stopped", "resolved", 60), ("job_done", "event", 65), ("stopped", "firing", 75),
@@ -78,9 +83,27 @@ def test_each_rule_fires_once_and_resolves_once(tmp_path: Path) -> None:
     messages = {(dict(tags)["rule"], fields["state"]): fields["message"]
                 for (name, tags, _), fields in last_writes(lines).items() if name == "alert"}
     assert messages[("standby", "firing")] == (  # 150 W x 5 min + 80 W x 25 min, x 0.16
-        "Prusa MK4: not running but drawing 80 W for 30 min; 0.05 kWh since (0.01 kg CO2e)")
-    assert str(messages[("fault", "event")]).startswith(
-        "Prusa MK4: a ended as scrap after 20 min")
+        "mk4 (Prusa MK4): not running but drawing 80 W for 30 min; 0.05 kWh since "
+        "(0.01 kg CO2e)")
+    # 150 W from 09:00 to 09:25 is 62.5 Wh, 20 of its 25 min in job a: 0.05 kWh; 6 m of
+    # 1.75 mm PETG (1.27 g/cm3): pi x 0.875^2 mm2 x 6000 mm x 1.27 mg/mm3 = 18.3 g
+    assert messages[("fault", "event")] == (
+        "mk4 (Prusa MK4): print a failed at 63 % after 20 min; 0.05 kWh, 18 g PETG to scrap.")
+    assert messages[("job_done", "event")] == (  # 150 W x 5 min = 12.5 Wh
+        "mk4 (Prusa MK4): print b done after 5 min; 0.01 kWh.")
+
+
+def test_messages_speak_the_sites_language(tmp_path: Path) -> None:
+    config = {**CONFIG, "site": {**CONFIG["site"], "language": "fr"}}
+    messages = {(dict(tags)["rule"], fields["state"]): fields["message"]
+                for (name, tags, _), fields in last_writes(
+                    replay(tmp_path, config, entries())).items() if name == "alert"}
+    assert messages[("fault", "event")] == (
+        "mk4 (Prusa MK4) : impression a, échec à 63 % après 20 min ; 0,05 kWh, "
+        "18 g PETG au rebut.")
+    assert messages[("standby", "firing")] == (
+        "mk4 (Prusa MK4) : ne tourne pas mais consomme 80 W depuis 30 min ; 0,05 kWh "
+        "(0,01 kg CO2e)")
 
 
 def test_a_restart_fires_nothing_twice(tmp_path: Path) -> None:

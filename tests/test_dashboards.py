@@ -15,9 +15,11 @@ from dashboards.panels import DATASOURCE_UID
 from dashboards.provisioning import write
 from dashboards.workshop import DASHBOARDS, as_json, specs
 from edge.config import Config, parse_config
+from edge.edge_alerts import EdgeAlerts
 from edge.health import Health
 from edge.influx_write import InfluxV1Writer
 from edge.influxql import InfluxQL
+from edge.normalise import Normaliser
 from edge.recording import Replayer, read_records, replay_to_influx
 from simulators.fleet import Fleet, Scenario
 from simulators.local_servers import LocalServer
@@ -34,7 +36,7 @@ def morning(tmp_path: Path) -> tuple[Config, Path]:
     """The worked example's recording plus a simulated fleet, 08:30-11:30 on a Monday."""
     fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=3))
     raw = {**CONFIG, "machines": CONFIG["machines"] + fleet.machines_config(),
-           "alerts": [{"rule": "fault"}]}
+           "alerts": [{"rule": "fault"}, {"rule": "edge", "after_min": 5}]}
     config = parse_config(raw)
     said = [mqtt(T0 + 100, "circlemade/example/p1/material", {
                 "action": "load", "lot": "RPLA-7", "material": "PLA", "recycled_pct": 60}),
@@ -67,6 +69,16 @@ def filled(influxdb1: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> 
             health.count("sink", "dead_letters", 0)
             health.count("p1/json", "decode_errors", minute % 2)
             await writer.write(health.to_lines((T0 - 1800 + minute * 60) * 10**9))
+        # InfluxDB away from 09:00 for 20 min, as the edge tells it
+        edge, normaliser = EdgeAlerts(config, None), Normaliser.for_config(config)
+        for minute, failing in ((6, T0), (20, T0), (21, None)):
+            told = edge.check({
+                "buffer_depth": 10, "buffer_max_points": 1000, "buffer_full": False,
+                "buffer_dropped": 0, "buffer_last_drop_s": None,
+                "write_failing_since_s": failing, "last_write_error": "refused",
+                "last_write_s": None if failing else T0 + minute * 60},
+                (T0 + minute * 60) * 10**9)
+            await writer.write(normaliser.point_lines(edge.points(told)))
         await writer.close()
 
     asyncio.run(fill())
@@ -119,6 +131,18 @@ async def test_what_people_said_shows_as_annotations(filled: LocalServer) -> Non
         await client.close()
     states = [row["state"] for s in series for row in s.rows]
     assert "firing" in states  # p2's fault at 09:30
+
+
+async def test_the_edges_own_alerts_show_on_its_health_dashboard(filled: LocalServer) -> None:
+    (alert,) = as_json("edge-health")["annotations"]["list"]
+    client = InfluxQL(filled.url, DATABASE)
+    try:
+        series = await client.query(substitute(alert["query"]), epoch="ms")
+    finally:
+        await client.close()
+    rows = [(row["time"] // 1000 - T0, row["state"]) for s in series for row in s.rows]
+    assert rows == [(300, "firing"), (1260, "resolved")]
+    assert alert["textColumn"] in series[0].rows[0]
 
 
 async def test_template_variables_list_the_machines(filled: LocalServer) -> None:

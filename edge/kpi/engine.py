@@ -139,6 +139,9 @@ class MachineKpi:
             self._consume(self._filament_grams(delta), t, points)
         elif signal in ("parts_produced", "parts_good", "parts_scrap"):
             self._counter(signal, float(value), t, points)
+        elif signal == "progress_pct":
+            if m.job is not None:
+                m.job.progress_pct = float(value)
         elif signal == "job_name":
             self._named(str(value), t, points)
         elif signal == "remaining_time_s":
@@ -444,16 +447,15 @@ class MachineKpi:
         name = job.name or ("" if replaced or m.program_ns < job.start_ns else m.program)
         ended = EndedJob(name, job.start_ns, t, outcome, good, scrap, material, scrap_g,
                          job.energy_kwh if m.counters or m.integrators else None,
-                         job.recycled_g, job.lot)
+                         job.recycled_g, job.lot, progress_pct=job.progress_pct)
         m.ended = [*m.ended, ended][-RECENT:]
         self._write_job(ended, points)
         if self.alerts is not None:
-            self._raise(self.alerts.job_ended(ended, self.machine.id, self._material()),
-                        points)
+            self._raise(self.alerts.job_ended(ended, self._material()), points)
 
     def check_alerts(self, now_ns: int, points: list[Point]) -> None:
         if self.alerts is not None:
-            self._raise(self.alerts.check(self.m, self.machine.id, now_ns), points)
+            self._raise(self.alerts.check(self.m, now_ns), points)
 
     def _raise(self, alerts: list[Alert], points: list[Point]) -> None:
         for alert in alerts:
@@ -632,7 +634,7 @@ class KpiEngine:
                      if rule.watches(kpi.machine)]
             if rules:
                 kpi.alerts = MachineAlerts(
-                    rules, kpi.machine.name or kpi.machine.id, config.site.language,
+                    rules, kpi.machine, config.site.language,
                     config.site.co2e_kg_per_kwh, self.calendar.planned_ns,
                     lambda t: datetime.fromtimestamp(t / NS, zone).strftime("%H:%M"))
         self._failures: list[tuple[Reading, str]] = []

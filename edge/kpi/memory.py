@@ -14,6 +14,7 @@ back, is refused with a message, never silently replaced (``circlemade run
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -40,6 +41,8 @@ class OpenJob:
     """The job's share of the energy its meters reported since it started."""
     recycled_g: float = 0.0
     lot: str = ""
+    progress_pct: float | None = None
+    """How far the device said it had come."""
 
 
 @dataclass
@@ -61,6 +64,7 @@ class EndedJob:
     by: str = ""
     scrap_reasons: list[str] = field(default_factory=list)
     """Reasons under which scrap points were written (a new verdict zeroes the others)."""
+    progress_pct: float | None = None
 
 
 @dataclass
@@ -96,6 +100,8 @@ class AlertState:
     since_ns: int = 0
     firing: bool = False
     energy_kwh: float = 0.0
+    told_ns: int = 0
+    """When it was last told (``repeat_min`` counts from there)."""
     """The energy the meters reported for the time since the condition began."""
 
 
@@ -151,16 +157,27 @@ class StateRefused(Exception):
     """Stored KPI state that this version cannot take; the text says what to do."""
 
 
-_ADAPTER = TypeAdapter(MachineMemory)
+T = TypeVar("T")
+_MACHINE = TypeAdapter(MachineMemory)
+_ALERTS = TypeAdapter(dict[str, AlertState])
 
 
-def dump(memory: MachineMemory) -> bytes:
+def dump(memory: MachineMemory | dict[str, AlertState]) -> bytes:
     return orjson.dumps(memory, option=orjson.OPT_NON_STR_KEYS)
 
 
 def load(blob: bytes, where: str) -> MachineMemory:
+    return _read(_MACHINE, blob, where)
+
+
+def load_alerts(blob: bytes, where: str) -> dict[str, AlertState]:
+    """The edge's own alert states (edge/edge_alerts.py), kept beside the machines'."""
+    return _read(_ALERTS, blob, where)
+
+
+def _read(adapter: TypeAdapter[T], blob: bytes, where: str) -> T:
     try:
-        return _ADAPTER.validate_json(blob)
+        return adapter.validate_json(blob)
     except ValidationError as exc:
         error = exc.errors()[0]
         path = ".".join(str(part) for part in error["loc"])
