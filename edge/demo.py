@@ -32,6 +32,8 @@ from simulators.fleet import Fleet, Scenario
 
 SITE = "demo-workshop"
 PIN_ENV = "CIRCLEMADE_DEMO_PIN"
+NOTIFY_ENV = "CIRCLEMADE_DEMO_NOTIFY"
+"""An apprise URL (e.g. ntfy://ntfy.sh/TOPIC) the demo's alerts go to, when set."""
 """The demo's terminal PIN: a random one unless this is set."""
 
 
@@ -51,6 +53,7 @@ def demo_scenario(speed: float) -> Scenario:
 
 def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,
                 data_dir: Path, terminal_port: int) -> dict[str, Any]:
+    targets = {"notify_env": [NOTIFY_ENV]} if os.environ.get(NOTIFY_ENV) else {}
     return {
         "site": {"id": SITE, "name": "Demo workshop", "timezone": "Europe/Brussels"},
         "brokers": [{"id": "main", "host": broker[0], "port": broker[1],
@@ -63,6 +66,9 @@ def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,
         "health_interval_s": 5.0,
         "buffer": {"path": str(data_dir / "buffer.sqlite")},
         "terminal": {"listen": f"127.0.0.1:{terminal_port}", "pin_env": PIN_ENV},
+        "alerts": [{"rule": rule, **parameters, **targets} for rule, parameters in (
+            ("fault", {"on_scrap": True}), ("standby", {"above_w": 50, "after_min": 30}),
+            ("edge", {}))],
     }
 
 
@@ -90,6 +96,10 @@ def run_demo(data_dir: Path, duration_s: float | None, speed: float,
                               "<demo config>")
         print(f"the operators' terminal: http://127.0.0.1:{port}/ (PIN "
               f"{os.environ[PIN_ENV]}, this machine only)", flush=True)
+        print("alerts: annotations on the dashboards" + (
+            f", sent to the {NOTIFY_ENV} target" if os.environ.get(NOTIFY_ENV) else
+            f" (set {NOTIFY_ENV}=ntfy://ntfy.sh/YOUR-TOPIC to get them on a phone)"),
+            flush=True)
         return asyncio.run(_run(config, fleet, broker, influx_url, duration_s, data_dir))
 
 

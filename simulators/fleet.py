@@ -178,7 +178,8 @@ class Fleet:
             m.physics for m in self.machines.values() if isinstance(m.physics, SimulatedCnc)]
         ideal = {cnc.machine: sum(cnc.cycle_s) / 2 for cnc in cncs}
         return [{"id": m.id, "kind": m.kind,
-                 **({"ideal_cycle_s": ideal[m.id], "stock_g": {"*": 850.0}}
+                 **({"ideal_cycle_s": ideal[m.id], "stock_g": {"*": 850.0},
+                     "material": "mixed stock", "density_g_cm3": 1.0}
                     if m.id in ideal else {}),
                  "sources": (
                     [{"endpoint": endpoints[m.id], "profile": "umati"}] if m.id in endpoints

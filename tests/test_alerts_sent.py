@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -249,3 +250,23 @@ def test_influxdb_out_of_reach_is_told_once_and_so_is_its_return(
     points = stored(influx.url, "al4", 'SELECT * FROM "alert"')
     assert [(p["check"], p["state"]) for p in points] == [("sink", "firing"),
                                                            ("sink", "resolved")]
+
+
+def test_alerts_test_says_which_target_worked_without_showing_secrets(
+        tmp_path: Path, receiver: Receiver) -> None:
+    dead = f"json://127.0.0.1:{free_port()}/token-in-here"  # nobody listens there
+    config = tmp_path / "edge.toml"
+    config.write_text(tomli_w.dumps({
+        "site": {"id": "al"}, "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
+        "machines": [MILL],
+        "alerts": [{"rule": "fault", "notify": [
+            f"json://127.0.0.1:{receiver.server_address[1]}/alerts"],
+            "notify_env": ["DEAD_TARGET"]}]}))
+    done = subprocess.run([sys.executable, "-m", "edge.cli", "alerts", "test", "-c",
+                           str(config)], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "DEAD_TARGET": dead}, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["alerts[0] target 1 (json): sent",
+                                        "alerts[0] target 2 (json): NOT SENT"]
+    assert "token-in-here" not in done.stdout + done.stderr
+    assert [m["title"] for m in receiver.messages] == ["circlemade: test"]
