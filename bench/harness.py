@@ -109,7 +109,7 @@ class Process:
 
 
 def circlemade(config: Path) -> Process:
-    return Process([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+    return Process([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
                    lambda line: '"mqtt.connected"' in line,
                    env={TOKEN_ENV: "victoria-metrics-checks-no-token"})
 

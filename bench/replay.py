@@ -56,7 +56,7 @@ def run(machines: int, hours: float, step: int, progress: Callable[[str], None] 
                  f"{time.perf_counter() - started:.1f} s; replaying it")
         out = Path(folder) / "day.lp"
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "edge.cli", "replay", "-c", str(config),
+        subprocess.run([sys.executable, "-m", "circlemade.cli", "replay", "-c", str(config),
                         str(path), "--out", str(out)], check=True, cwd=REPO,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - started

@@ -91,7 +91,7 @@ class Soak:
             self.accepted[int(float(found[1]))] += 1
 
     def _start_edge(self) -> Process:
-        edge = Process([sys.executable, "-m", "edge.cli", "run", "-c", str(self.config)],
+        edge = Process([sys.executable, "-m", "circlemade.cli", "run", "-c", str(self.config)],
                        lambda line: '"mqtt.connected"' in line)
         edge.wait_connected()
         return edge

@@ -1,2 +1,2 @@
-"""Grafana dashboards generated with grafanalib from the storage schema of :mod:`edge.schema`,
+"""Grafana dashboards generated with grafanalib from the storage schema of :mod:`contract.schema`,
 and the provisioning files that make a fresh Grafana show them with no clicks."""

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from grafanalib.core import BarChart, Panel, Stat, StateTimeline, Table, TimeSeries
 from grafanalib.influxdb import InfluxDBTarget
 
+from contract.machine_state import MachineState
 from dashboards.layout import Cursor
-from edge.machine_state import MachineState
 
 DATASOURCE_UID = "circlemade-influxdb"
 DATASOURCE = {"type": "influxdb", "uid": DATASOURCE_UID}

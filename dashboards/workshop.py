@@ -1,7 +1,7 @@
 """The six dashboards: shop floor, machine, energy, material and scrap, losses, edge
 health.
 
-Every query is built from :mod:`edge.schema`; widths of each row add up to 24 columns.
+Every query is built from :mod:`contract.schema`; widths of each row add up to 24 columns.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from typing import Any
 
 from grafanalib.core import Annotations, Dashboard, Template, Templating, Time
 
-from dashboards.panels import DATASOURCE, PanelSpec, build
-from dashboards.queries import SCOPE, select, tag_values
-from edge.schema import (
+from contract.schema import (
     ALERT,
     CIRCULARITY,
     DOWNTIME,
@@ -27,6 +25,8 @@ from edge.schema import (
     SCRAP,
     TELEMETRY,
 )
+from dashboards.panels import DATASOURCE, PanelSpec, build
+from dashboards.queries import SCOPE, select, tag_values
 
 F = {m.name: m.fields for m in (CIRCULARITY, DOWNTIME, EDGE_HEALTH, ENERGY, JOB, MACHINE_STATE,
                                 MATERIAL, MATERIAL_LOT, OEE, OPERATOR_INPUT, SCRAP,

@@ -50,7 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from edge.eventlog import log_event
+from contract.eventlog import log_event
 from edge.health import Health
 
 T = TypeVar("T")

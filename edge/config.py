@@ -21,14 +21,15 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from edge.reading import TimeBounds
-from edge.secrets import SECRET_KEYS, SecretUnavailable, read_secret
+from contract.model import Identifier, PositiveSeconds, StrictModel
+from contract.reading import TimeBounds
+from contract.secrets import SECRET_KEYS, SecretUnavailable, read_secret
+from gateways.broker import Broker
+from gateways.operator_input import OperatorSettings
 from gateways.profiles import PROFILE_NAMES, Source
-from gateways.profiles.base import Identifier, MqttSourceBase, StrictModel
+from gateways.profiles.base import MqttSourceBase
 
 MachineKind = Literal["printer", "cnc", "laser", "meter", "router", "other"]
-Port = Annotated[int, Field(ge=1, le=65535)]
-PositiveSeconds = Annotated[float, Field(gt=0)]
 
 
 class Site(StrictModel):
@@ -49,34 +50,6 @@ class Site(StrictModel):
             raise ValueError("unknown time zone; expected an IANA name such as "
                              "'Europe/Brussels'") from None
         return name
-
-
-class Broker(StrictModel):
-    id: Identifier = "main"
-    host: str = "127.0.0.1"
-    port: Port = 1883
-    client_id: str | None = None
-    """Stable client id for the persistent session; ``circlemade-<site>-<broker>`` if unset."""
-    username: str | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-    """CA bundle that signed the broker's certificate; the system's CAs when unset."""
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    """Client certificate and key, for brokers that require one."""
-    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
-    mqtt_version: Literal["3.1.1", "5"] = "3.1.1"
-    """3.1.1 by default: paho builds a Properties object per MQTT 5 message, which cut
-    end-to-end ingest from 8,000 to 5,800 msg/s (bench/README.md, history)."""
-    session_expiry_s: Annotated[int, Field(ge=0)] = 86400
-    qos: Annotated[int, Field(ge=0, le=2)] = 1
-    reconnect_min_s: PositiveSeconds = 1.0
-    reconnect_max_s: PositiveSeconds = 30.0
-
-    def password(self) -> SecretStr | None:
-        return read_secret(self.password_env, self.password_file)
 
 
 class Influx(StrictModel):
@@ -225,28 +198,6 @@ class Calendar(StrictModel):
     shifts: list[Shift] = Field(default_factory=lambda: [
         Shift(name="day", start=time(8), end=time(17))])
     holidays: list[date] = Field(default_factory=list)
-
-
-PLANNED_STOPS = ["changeover", "maintenance", "break", "no_order", "cleaning"]
-UNPLANNED_STOPS = ["fault", "waiting_material", "waiting_operator", "tooling",
-                   "quality_check"]
-SCRAP_REASONS = ["warping", "layer_shift", "stringing", "dimensions", "surface",
-                 "material_defect", "setup", "other"]
-
-
-class OperatorSettings(StrictModel):
-    """What people on the floor tell the edge, over MQTT: verdicts on jobs, reasons for
-    stops, the material lot in a machine (docs/operators.md). Reasons follow the ISO 22400
-    and UMH classes by default; a workshop may name its own."""
-
-    enabled: bool | None = None
-    """Default: on when its broker is defined (an OPC UA-only edge has none)."""
-    broker: Identifier = "main"
-    prefix: str = Field(default="circlemade", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-    """Topics are ``<prefix>/<site>/<machine>/verdict|downtime|material``."""
-    planned_stops: list[Identifier] = Field(default_factory=lambda: list(PLANNED_STOPS))
-    unplanned_stops: list[Identifier] = Field(default_factory=lambda: list(UNPLANNED_STOPS))
-    scrap_reasons: list[Identifier] = Field(default_factory=lambda: list(SCRAP_REASONS))
 
 
 AlertRuleName = Literal["fault", "stopped", "standby", "silent", "edge", "job_done"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from edge.eventlog import describe, log_event
+from contract.eventlog import describe, log_event
 from edge.health import Health
 
 SOURCE = "dead_letters"

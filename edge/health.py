@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
+from contract.schema import EDGE_HEALTH
 from edge import line_protocol
-from edge.schema import EDGE_HEALTH
 
 
 class Health:

@@ -17,8 +17,8 @@ from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
+from contract.eventlog import describe
 from edge.config import Influx
-from edge.eventlog import describe
 
 
 class WriteRejected(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from edge.eventlog import describe
+from contract.eventlog import describe
 
 
 class QueryError(RuntimeError):

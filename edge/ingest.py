@@ -16,17 +16,17 @@ import logging
 import time
 from collections.abc import Callable
 
+from contract.eventlog import Throttle, describe, log_event
+from contract.raw_message import RawMessage
+from contract.reading import Reading, iso_time
 from edge.buffer import BufferBlocked, DurableBuffer
 from edge.dead_letters import DeadLetters
-from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.kpi.alerts import Alert
 from edge.kpi.engine import KpiEngine, Point
 from edge.line_protocol import LineProtocolError
 from edge.normalise import Normaliser
-from edge.reading import Reading, iso_time
 from gateways.profiles import DecodeError, Decoder, PartialDecode
-from gateways.raw_message import RawMessage
 
 
 class Ingest:

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from edge.reading import Reading
-from edge.schema import SIGNALS
-from edge.units import converter
+from contract.reading import Reading
+from contract.schema import SIGNALS
+from contract.units import converter
 from gateways.profiles import SOURCE_MODELS, DecodeError, MqttSource, PartialDecode
 
 

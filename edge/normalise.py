@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from contract.machine_state import MachineState
+from contract.reading import DEFAULT_TIME_BOUNDS, Reading, TimeBounds
+from contract.schema import ENERGY, MACHINE_STATE, SIGNALS
+from contract.units import DECIMALS, UnitError, converter
 from edge import line_protocol
 from edge.kpi.engine import Point
-from edge.machine_state import MachineState
-from edge.reading import DEFAULT_TIME_BOUNDS, Reading, TimeBounds
-from edge.schema import ENERGY, MACHINE_STATE, SIGNALS
-from edge.units import DECIMALS, UnitError, converter
 
 if TYPE_CHECKING:
     from edge.config import Config

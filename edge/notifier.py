@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 import apprise
 
+from contract.eventlog import log_event
 from edge.config import AlertRule, Config, notify_urls
-from edge.eventlog import log_event
 from edge.health import Health
 from edge.kpi.alerts import Alert
 

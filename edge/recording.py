@@ -28,17 +28,17 @@ from typing import Any, TextIO
 import orjson
 from paho.mqtt.client import topic_matches_sub
 
+from contract.raw_message import RawMessage
+from contract.reading import Reading, iso_time
 from edge.config import Config
 from edge.health import Health
 from edge.ingest import Ingest
 from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
-from edge.reading import Reading, iso_time
 from edge.service import OPERATOR_ROUTE, EdgeService, operator_decoder, routes, stop_event
 from gateways.opcua import CONNECTION_LOST
 from gateways.profiles import Decoder, OpcUaSourceBase
 from gateways.profiles.opcua_base import OpcUaDecoder
-from gateways.raw_message import RawMessage
 
 TICK_S = 10
 BATCH = 2000

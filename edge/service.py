@@ -21,11 +21,14 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from contract.eventlog import Throttle, describe, log_event
+from contract.raw_message import RawMessage
+from contract.reading import Reading
+from contract.secrets import read_secret
 from edge.buffer import BufferBlocked, DurableBuffer
-from edge.config import Broker, Config
+from edge.config import Config
 from edge.dead_letters import DeadLetters
 from edge.edge_alerts import KEY, EdgeAlerts
-from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
 from edge.ingest import Ingest
@@ -34,15 +37,13 @@ from edge.kpi.engine import KpiEngine
 from edge.kpi.memory import FORMAT_VERSION, StateRefused
 from edge.normalise import Normaliser
 from edge.notifier import Notifier
-from edge.reading import Reading
-from edge.secrets import read_secret
 from edge.sink import InfluxSink
 from edge.status import status_path, write_status
 from edge.systemd import notify
+from gateways.broker import Broker
 from gateways.mqtt import MqttGateway, Subscription
 from gateways.operator_input import OperatorDecoder
 from gateways.profiles import Decoder, OpcUaSourceBase
-from gateways.raw_message import RawMessage
 
 if TYPE_CHECKING:
     from edge.terminal import Terminal

@@ -18,12 +18,12 @@ import logging
 import sqlite3
 import time
 
+from contract.eventlog import Throttle, describe, log_event
+from contract.reading import iso_time
 from edge.buffer import DurableBuffer
 from edge.dead_letters import DeadLetters
-from edge.eventlog import Throttle, describe, log_event
 from edge.health import Health
 from edge.influx_write import LineWriter, WriteFailed, WriteRejected
-from edge.reading import iso_time
 
 SINK = "sink"
 RETRY_AFTER_MAX_S = 300.0

@@ -38,11 +38,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.config import Broker
-from edge.eventlog import Throttle, describe, log_event
-from edge.health import Health
-from edge.reading import Reading
-from gateways.raw_message import RawMessage
+from contract.counters import Counters
+from contract.eventlog import Throttle, describe, log_event
+from contract.raw_message import RawMessage
+from contract.reading import Reading
+from gateways.broker import Broker
 from gateways.read_ahead_socket import ReadAheadSocket
 
 LINGER_S = 0.005
@@ -89,7 +89,7 @@ class Subscription:
 
 class MqttGateway:
     def __init__(self, broker: Broker, client_id: str, subscriptions: list[Subscription],
-                 health: Health | None = None) -> None:
+                 health: Counters | None = None) -> None:
         self.broker = broker
         self.client_id = client_id
         self._health = health

@@ -26,12 +26,12 @@ from asyncua.crypto import security_policies
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 
-from edge.eventlog import Throttle, describe, log_event
-from edge.health import Health
-from edge.reading import Reading
+from contract.counters import Counters
+from contract.eventlog import Throttle, describe, log_event
+from contract.raw_message import RawMessage
+from contract.reading import Reading
 from gateways import opcua_variant_types
 from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
-from gateways.raw_message import RawMessage
 
 opcua_variant_types.install()
 
@@ -53,7 +53,7 @@ class OpcUaError(Exception):
 
 class OpcUaGateway:
     def __init__(self, source: OpcUaSourceBase, route: str, decoder: OpcUaDecoder,
-                 health: Health) -> None:
+                 health: Counters) -> None:
         self.source, self.route, self.decoder, self.health = source, route, decoder, health
         self.connected = asyncio.Event()
         self._pending: list[RawMessage | Reading] = []
@@ -320,7 +320,7 @@ def _ns(stamp: datetime) -> int:
 
 
 def _password(source: OpcUaSourceBase) -> str | None:
-    from edge.secrets import read_secret
+    from contract.secrets import read_secret
 
     secret = read_secret(source.password_env, source.password_file)
     return secret.get_secret_value() if secret else None

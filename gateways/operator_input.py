@@ -28,9 +28,31 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from edge.config import OperatorSettings
-from edge.reading import Reading
+from contract.model import Identifier, StrictModel
+from contract.reading import Reading
 from gateways.profiles.base import DecodeError, json_object
+
+PLANNED_STOPS = ["changeover", "maintenance", "break", "no_order", "cleaning"]
+UNPLANNED_STOPS = ["fault", "waiting_material", "waiting_operator", "tooling",
+                   "quality_check"]
+SCRAP_REASONS = ["warping", "layer_shift", "stringing", "dimensions", "surface",
+                 "material_defect", "setup", "other"]
+
+
+class OperatorSettings(StrictModel):
+    """What people on the floor tell the edge, over MQTT: verdicts on jobs, reasons for
+    stops, the material lot in a machine (docs/operators.md). Reasons follow the ISO 22400
+    and UMH classes by default; a workshop may name its own."""
+
+    enabled: bool | None = None
+    """Default: on when its broker is defined (an OPC UA-only edge has none)."""
+    broker: Identifier = "main"
+    prefix: str = Field(default="circlemade", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    """Topics are ``<prefix>/<site>/<machine>/verdict|downtime|material``."""
+    planned_stops: list[Identifier] = Field(default_factory=lambda: list(PLANNED_STOPS))
+    unplanned_stops: list[Identifier] = Field(default_factory=lambda: list(UNPLANNED_STOPS))
+    scrap_reasons: list[Identifier] = Field(default_factory=lambda: list(SCRAP_REASONS))
+
 
 KINDS = ("verdict", "downtime", "material")
 Text = Annotated[str, Field(min_length=1, max_length=200)]

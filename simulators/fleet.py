@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from gateways.profiles.base import Identifier, StrictModel
+from contract.model import Identifier, StrictModel
 from simulators.cnc import SimulatedCnc
 from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, TasmotaPlug
 from simulators.mqtt_publisher import Message, Publisher

@@ -3,8 +3,8 @@ floor in seconds, for replays, dashboard checks and previews."""
 
 from __future__ import annotations
 
+from contract.raw_message import RawMessage
 from edge.recording import mqtt_record
-from gateways.raw_message import RawMessage
 from simulators.fleet import Fleet
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import tomli_w
 
-from edge.cli import main
+from circlemade.cli import main
 from edge.config import Config
 from edge.kpi.memory import dump
 from edge.recording import Replayer

@@ -69,7 +69,7 @@ def receiver() -> Iterator[Receiver]:
 
 def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+        return subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
                                 stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
 
 
@@ -262,7 +262,7 @@ def test_alerts_test_says_which_target_worked_without_showing_secrets(
         "alerts": [{"rule": "fault", "notify": [
             f"json://127.0.0.1:{receiver.server_address[1]}/alerts"],
             "notify_env": ["DEAD_TARGET"]}]}))
-    done = subprocess.run([sys.executable, "-m", "edge.cli", "alerts", "test", "-c",
+    done = subprocess.run([sys.executable, "-m", "circlemade.cli", "alerts", "test", "-c",
                            str(config)], capture_output=True, text=True, cwd=REPO,
                           env={**os.environ, "DEAD_TARGET": dead}, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -90,7 +90,7 @@ def test_buffer_recover_writes_what_can_be_read_to_influxdb(
         "site": {"id": "s"}, "influx": {"api": "v1", "url": influxdb1.url, "database": "rec"},
         "machines": [{"id": "m", "kind": "printer", "sources": [
             {"topic": "x", "profile": "json"}]}]}))
-    done = subprocess.run([sys.executable, "-m", "edge.cli", "buffer", "recover", str(path),
+    done = subprocess.run([sys.executable, "-m", "circlemade.cli", "buffer", "recover", str(path),
                            "-c", str(config)], cwd=REPO, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from edge.cli import parser
+from circlemade.cli import parser
 from tests.conftest import REPO
 
 
@@ -56,7 +56,7 @@ def test_replay_into_head_ends_quietly_and_says_where_input_was_bad(tmp_path: Pa
         "payload": '{"power_w": "x"}' if i == 5 else f'{{"power_w": {i}}}'}) + b"\n"
         for i in range(3000)))
     result = subprocess.run(
-        f"{sys.executable} -m edge.cli replay -c edge.toml session.jsonl --out - | head -2; "
+        f"{sys.executable} -m circlemade.cli replay -c edge.toml session.jsonl --out - | head -2; "
         "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", cwd=tmp_path,
         capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr

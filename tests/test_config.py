@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli import main
+from circlemade.cli import main
 from edge.config import ConfigError, load_config, parse_config
 from tests.conftest import REPO
 
@@ -175,7 +175,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_run_refuses_a_bad_config_before_starting(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace('id = "p2"', 'id = "p1"'))
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "run", "-c", str(path)],
+        [sys.executable, "-m", "circlemade.cli", "run", "-c", str(path)],
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )
     assert result.returncode == 2
@@ -189,15 +189,17 @@ def test_the_example_config_shows_every_field() -> None:
     from pydantic import BaseModel
 
     from edge import config as models
+    from gateways.broker import Broker
+    from gateways.operator_input import OperatorSettings
 
     text = (REPO / "examples" / "workshop.toml").read_text()
     keys = set(re.findall(r"(?:^|[\s#{,])([a-z0-9_]+)\s*=", text, re.MULTILINE))
     tables = set(re.findall(r"^\s*\[\[?(?:[a-z_]+\.)*([a-z_]+)\]", text, re.MULTILINE))
     missing = []
-    for model in (models.Config, models.Site, models.Broker, models.Influx,
+    for model in (models.Config, models.Site, Broker, models.Influx,
                   models.BufferSettings, models.ClockSettings, models.StatusSettings,
                   models.LogSettings, models.Calendar, models.Shift, models.Machine,
-                  models.PowerThresholds, models.OperatorSettings,
+                  models.PowerThresholds, OperatorSettings,
                   models.TerminalSettings, models.AlertRule):
         assert issubclass(model, BaseModel)
         missing += [f"{model.__name__}.{name}" for name in model.model_fields
@@ -246,7 +248,7 @@ kind = "printer"
   profile = "json"
 """)
     try:
-        result = subprocess.run([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+        result = subprocess.run([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
                                 capture_output=True, text=True, timeout=60, cwd=REPO,
                                 env={**os.environ, "PIN": "1234"})
     finally:

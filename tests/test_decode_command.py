@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli import main
+from circlemade.cli import main
 from gateways.profiles.sparkplug_b_payload import DOUBLE, Payload, add_metric
 from tests.conftest import REPO
 
@@ -45,7 +45,7 @@ def test_decode_sparkplug_birth_from_stdin() -> None:
     birth = Payload(timestamp=1763812800000, seq=0)
     add_metric(birth, "spindle_speed_rpm", 12000.0, DOUBLE, alias=1)
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "decode", "--profile", "sparkplug_b",
+        [sys.executable, "-m", "circlemade.cli", "decode", "--profile", "sparkplug_b",
          "--topic", "spBv1.0/g/NBIRTH/node-7", "--machine", "router"],
         input=birth.SerializeToString(), capture_output=True, timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
@@ -78,7 +78,7 @@ def test_malformed_payloads_exit_non_zero_with_a_message(
     profile: str, topic: str, payload: bytes, message: str
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "decode", "--profile", profile, "--topic", topic],
+        [sys.executable, "-m", "circlemade.cli", "decode", "--profile", profile, "--topic", topic],
         input=payload, capture_output=True, timeout=60, cwd=REPO)
     assert result.returncode == 1
     stderr = result.stderr.decode()

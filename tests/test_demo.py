@@ -28,7 +28,7 @@ def run_demo(tmp_path: Path, until_stored: Callable[[str], bool], *options: str)
     out = tmp_path / "demo.out"
     with out.open("w") as sink:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli", "demo", "--speed", "60",
+            [sys.executable, "-m", "circlemade.cli", "demo", "--speed", "60",
              "--data-dir", str(tmp_path), *options],
             stdout=sink, stderr=subprocess.STDOUT, text=True, cwd=REPO)
     try:

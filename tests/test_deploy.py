@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from circlemade.cli import parser
 from dashboards.provisioning import write
-from edge.cli import parser
 from edge.config import load_config
 from simulators.fleet import Fleet, Scenario
 from tests.conftest import REPO

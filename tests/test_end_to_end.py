@@ -201,7 +201,7 @@ def test_run_command_stops_on_sigterm_and_flushes(
     path.write_text(toml_dump(raw))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli", "run", "-c", str(path)],
+        [sys.executable, "-m", "circlemade.cli", "run", "-c", str(path)],
         stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
     )
     try:

@@ -50,7 +50,8 @@ def write_config(tmp_path: Path, mqtt: LocalServer, influx: LocalServer) -> Path
 @contextmanager
 def edge(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+        process = subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c",
+                                    str(config)],
                                    stderr=out, cwd=REPO, env={**os.environ})
     try:
         wait_for(f"the service connects ({log})", logged(log, "mqtt.connected"))

@@ -9,8 +9,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contract.reading import Reading
 from edge.config import ConfigError, parse_config
-from edge.reading import Reading
 from gateways.profiles import DecodeError
 from tests.profiles.helpers import decoder_for
 

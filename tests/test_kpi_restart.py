@@ -59,7 +59,7 @@ class Edge:
         self.starts += 1
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "edge.cli", "run", "-c", str(self.config)],
+                [sys.executable, "-m", "circlemade.cli", "run", "-c", str(self.config)],
                 stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         wait_for("the edge subscribed",
                  lambda: self.log.read_text().count('"event":"mqtt.subscribed"') >= self.starts)
@@ -153,7 +153,7 @@ def test_a_state_of_another_format_is_refused_unless_reset(
     edge.stop(signal.SIGTERM)
     with sqlite3.connect(tmp_path / "buffer.sqlite") as db:
         db.execute("UPDATE meta SET value = '0' WHERE key = 'kpi_state_version'")
-    refused = subprocess.run([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+    refused = subprocess.run([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
                              capture_output=True, text=True, timeout=60, cwd=REPO)
     assert refused.returncode == 1
     assert "KPI state stored there is of format 0" in refused.stderr
@@ -162,11 +162,11 @@ def test_a_state_of_another_format_is_refused_unless_reset(
     with sqlite3.connect(tmp_path / "buffer.sqlite") as db:
         db.execute("UPDATE meta SET value = '1' WHERE key = 'kpi_state_version'")
         db.execute("UPDATE kpi_state SET state = X'7b2273746174'")  # a torn blob
-    broken = subprocess.run([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+    broken = subprocess.run([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
                             capture_output=True, text=True, timeout=60, cwd=REPO)
     assert broken.returncode == 1 and "machine p" in broken.stderr, broken.stderr
 
-    fresh = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config),
+    fresh = subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config),
                               "--reset-state"], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, cwd=REPO, env={**os.environ})
     try:

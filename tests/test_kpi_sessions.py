@@ -13,10 +13,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contract.reading import Reading
 from edge.config import parse_config
 from edge.kpi.engine import KEEP_NS, KpiEngine, Point
 from edge.kpi.memory import dump
-from edge.reading import Reading
 
 NS = 10**9
 T0 = 1_792_400_000  # 2026-10-18, a week before the autumn clock change in Brussels

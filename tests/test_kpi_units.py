@@ -9,11 +9,11 @@ from pathlib import Path
 
 import tomli_w
 
+from contract.reading import Reading
 from edge.config import parse_config
 from edge.kpi.calendar import ShiftCalendar
 from edge.kpi.energy_counter import EnergyCounter
 from edge.kpi.engine import KpiEngine
-from edge.reading import Reading
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG, recording
 
@@ -80,7 +80,7 @@ def test_replay_command_writes_the_same_file_twice(tmp_path: Path) -> None:
     outputs = []
     for name in ("a.lp", "b.lp"):
         result = subprocess.run(
-            [sys.executable, "-m", "edge.cli", "replay", "-c", str(config), str(session),
+            [sys.executable, "-m", "circlemade.cli", "replay", "-c", str(config), str(session),
              "--out", str(tmp_path / name)], capture_output=True, text=True, timeout=60,
             cwd=REPO)
         assert result.returncode == 0, result.stderr

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import Broker
-from edge.reading import Reading
+from contract.raw_message import RawMessage
+from contract.reading import Reading
+from gateways.broker import Broker
 from gateways.mqtt import MAX_PENDING, READ_BURST, MqttGateway, Subscription
-from gateways.raw_message import RawMessage
 from gateways.read_ahead_socket import ReadAheadSocket
 from simulators import local_servers
 from simulators.mqtt_publisher import Publisher

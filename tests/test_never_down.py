@@ -71,7 +71,7 @@ def config_file(tmp_path: Path, mqtt: LocalServer, influx_url: str, name: str = 
 def start(config: Path, log: Path, prefix: list[str] | None = None,
           env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([*(prefix or []), sys.executable, "-m", "edge.cli", "run",
+        return subprocess.Popen([*(prefix or []), sys.executable, "-m", "circlemade.cli", "run",
                                  "-c", str(config)], stderr=out, cwd=REPO,
                                 env=env or dict(os.environ))
 
@@ -172,7 +172,7 @@ def test_a_read_only_state_directory_neither_stops_nor_loses(
     config = config_file(tmp_path, mqtt, influx.url)
     state = tmp_path / "edge"
     state.mkdir(mode=0o500)
-    refused = subprocess.run([*WITHOUT_ROOTS_POWERS, sys.executable, "-m", "edge.cli", "run",
+    refused = subprocess.run([*WITHOUT_ROOTS_POWERS, sys.executable, "-m", "circlemade.cli", "run",
                               "-c", str(config)], cwd=REPO, capture_output=True, text=True,
                              timeout=60)
     assert refused.returncode == 1
@@ -232,7 +232,7 @@ def test_a_stop_takes_at_most_the_stop_timeout_whatever_influxdb_does(
 
 
 def status(config: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edge.cli", "status", "-c", str(config)],
+    return subprocess.run([sys.executable, "-m", "circlemade.cli", "status", "-c", str(config)],
                           cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
 
 

@@ -10,14 +10,14 @@ from typing import Any
 import orjson
 import pytest
 
+from contract.raw_message import RawMessage
+from contract.reading import Reading
 from edge.config import parse_config
 from edge.health import Health
 from edge.ingest import Ingest
 from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
-from edge.reading import Reading
 from edge.service import OPERATOR_ROUTE, operator_decoder
-from gateways.raw_message import RawMessage
 from tests.operator_session import CONFIG, SAY, T, entries, say
 from tests.replayed import Line, last_writes, replay, utc, windows
 from tests.test_kpi_example import documented

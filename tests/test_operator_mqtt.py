@@ -44,10 +44,10 @@ def test_what_people_say_reaches_influxdb_and_replays_the_same(
                            "time": {"path": "ts", "format": "unix_s"}}]}]}))
     log, recorder_log = tmp_path / "edge.log", tmp_path / "record.log"
     with log.open("w") as out, recorder_log.open("w") as recorder_out:
-        edge = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+        edge = subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
                                 stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         recorder = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli", "record", "-c", str(config), "-o",
+            [sys.executable, "-m", "circlemade.cli", "record", "-c", str(config), "-o",
              str(tmp_path / "floor.jsonl")], stdout=recorder_out, stderr=subprocess.STDOUT,
             cwd=REPO)
     try:

@@ -16,20 +16,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contract.eventlog import describe
+from contract.raw_message import RawMessage
+from contract.reading import Reading
 from edge.config import parse_config
-from edge.eventlog import describe
 from edge.health import Health
 from edge.ingest import Ingest
 from edge.kpi import engine
 from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
-from edge.reading import Reading
 from edge.recording import Replayer
 from edge.service import routes
 from gateways.profiles.bambu import BambuDecoder
 from gateways.profiles.base import Decoder, MqttSourceBase
 from gateways.profiles.moonraker import MoonrakerDecoder
-from gateways.raw_message import RawMessage
 
 NOW_NS = 1_795_420_800 * 10**9  # 2026-11-23T08:00Z, a Monday (09:00 in Brussels)
 

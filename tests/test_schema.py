@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from edge.schema import MEASUREMENTS, SIGNALS, markdown
+from contract.schema import MEASUREMENTS, SIGNALS, markdown
 from tests.conftest import REPO
 
 
 def test_docs_schema_md_is_generated_from_the_code() -> None:
     assert (REPO / "docs" / "schema.md").read_text() == markdown(), (
-        "docs/schema.md is stale: run python -m edge.schema > docs/schema.md")
+        "docs/schema.md is stale: run python -m contract.schema > docs/schema.md")
 
 
 def test_every_signal_lands_in_a_known_measurement_field() -> None:

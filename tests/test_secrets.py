@@ -34,12 +34,13 @@ def test_no_secret_in_logs_or_check_config(tmp_path: Path, mosquitto: LocalServe
             {"topic": "s/m", "profile": "json"}]}],
     }))
     env = {**os.environ, **SECRETS}
-    check = subprocess.run([sys.executable, "-m", "edge.cli", "check-config", str(config)],
+    check = subprocess.run([sys.executable, "-m", "circlemade.cli", "check-config", str(config)],
                            capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     assert check.returncode == 0, check.stderr
     log_path = tmp_path / "edge.log"
     with log_path.open("w") as log_file:
-        service = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+        service = subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c",
+                                    str(config)],
                                    stderr=log_file, text=True, env=env, cwd=REPO)
     subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-t", "s/m", "-q", "1",
                     "-m", '{"power_w": 5}'], check=True, timeout=30)

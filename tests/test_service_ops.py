@@ -32,7 +32,7 @@ def write_config(tmp_path: Path, mosquitto: LocalServer, influxdb1: LocalServer,
 
 
 def status(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edge.cli", "status", "-c", str(config)],
+    return subprocess.run([sys.executable, "-m", "circlemade.cli", "status", "-c", str(config)],
                           capture_output=True, text=True, timeout=60, cwd=REPO)
 
 
@@ -43,7 +43,8 @@ def test_notify_watchdog_and_status(tmp_path: Path, mosquitto: LocalServer,
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(address)
     listener.settimeout(15)
-    service = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+    service = subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c",
+                                    str(config)],
                                stderr=subprocess.DEVNULL, cwd=REPO,
                                env={**os.environ, "NOTIFY_SOCKET": address})
     try:
@@ -72,7 +73,8 @@ def test_text_log_format(tmp_path: Path, mosquitto: LocalServer,
                           logging={"level": "info", "format": "text"})
     log_path = tmp_path / "edge.log"
     with log_path.open("w") as log_file:
-        service = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+        service = subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c",
+                                    str(config)],
                                    stderr=log_file, text=True, cwd=REPO)
     wait_for("the service starts", lambda: "service.started" in log_path.read_text())
     service.send_signal(signal.SIGTERM)
@@ -90,7 +92,7 @@ def test_systemd_unit_runs_the_real_command() -> None:
     assert service["Type"] == "notify" and service["Restart"] == "always"
     assert int(service["WatchdogSec"]) >= 3 * 10  # three health intervals
     assert service["User"] != "root"
-    result = subprocess.run([sys.executable, "-m", "edge.cli", "run", "--help"],
+    result = subprocess.run([sys.executable, "-m", "circlemade.cli", "run", "--help"],
                             capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0 and "--config" in result.stdout
 
@@ -119,6 +121,6 @@ def test_the_heap_is_settled_after_start() -> None:
              "before = gc.get_freeze_count(); settle_after_start(); "
              "print(before == 0, gc.get_freeze_count() > 10_000, "
              "gc.get_threshold()[0] == YOUNG_THRESHOLD, gc.isenabled())")
-    result = subprocess.run([sys.executable, "-c", f"import edge.cli; {probe}"],
+    result = subprocess.run([sys.executable, "-c", f"import circlemade.cli; {probe}"],
                             capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stdout.split() == ["True"] * 4, result.stderr

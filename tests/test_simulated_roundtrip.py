@@ -12,13 +12,13 @@ from typing import Any
 import orjson
 from paho.mqtt.client import topic_matches_sub
 
+from contract.schema import SIGNALS
+from contract.units import converter
 from edge.config import Config, parse_config
 from edge.influxql import InfluxQL
 from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
-from edge.schema import SIGNALS
 from edge.service import EdgeService, routes
-from edge.units import converter
 from gateways.profiles import PartialDecode
 from gateways.profiles.base import MqttSourceBase
 from simulators.fleet import CncSpec, Fleet, MeterSpec, PrinterSpec, Scenario

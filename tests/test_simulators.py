@@ -56,13 +56,13 @@ def test_same_seed_same_messages() -> None:
 
 def test_scenario_file_and_its_config_are_valid(tmp_path: Path) -> None:
     printed = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "simulate", "--scenario",
+        [sys.executable, "-m", "circlemade.cli", "simulate", "--scenario",
          str(REPO / "examples" / "scenario.toml"), "--print-config"],
         capture_output=True, text=True, timeout=60, cwd=REPO, check=True).stdout
     config = tmp_path / "edge.toml"
     config.write_text('[site]\nid = "sim"\n[influx]\napi = "v1"\nurl = "http://127.0.0.1:1"\n'
                       + printed)
-    result = subprocess.run([sys.executable, "-m", "edge.cli", "check-config", str(config)],
+    result = subprocess.run([sys.executable, "-m", "circlemade.cli", "check-config", str(config)],
                             capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert "6 machines" in result.stdout
@@ -88,7 +88,7 @@ def test_simulate_command_publishes_to_a_broker(mosquitto: LocalServer) -> None:
         stdout=subprocess.PIPE, text=True, errors="replace")
     subscribed(subscriber, mosquitto)
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "simulate", "--printers", "2", "--meters", "2",
+        [sys.executable, "-m", "circlemade.cli", "simulate", "--printers", "2", "--meters", "2",
          "--cnc", "1", "--broker", f"mqtt://127.0.0.1:{mosquitto.port}", "--steps", "5",
          "--interval", "0.5", "--seed", "3"],
         capture_output=True, text=True, timeout=60, cwd=REPO)

@@ -55,7 +55,7 @@ def service(tmp_path: Path, servers: tuple[LocalServer, LocalServer],
                            "time": {"path": "ts", "format": "unix_s"}}]}]}))
     log = tmp_path / "edge.log"
     with log.open("w") as out:
-        edge = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "-c", str(config)],
+        edge = subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
                                 stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
                                 env={**os.environ, "CIRCLEMADE_TERMINAL_PIN": PIN})
     try:

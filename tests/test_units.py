@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.units import UnitError, converter
+from contract.units import UnitError, converter
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,10 @@ from datetime import datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from contract.eventlog import describe
+from contract.reading import Reading
+from contract.units import DECIMALS
 from edge.config import Config, Machine
-from edge.eventlog import describe
 from edge.kpi.alerts import Alert, MachineAlerts
 from edge.kpi.calendar import ShiftCalendar
 from edge.kpi.energy_counter import EnergyCounter, PowerIntegrator
@@ -36,8 +38,6 @@ from edge.kpi.memory import (
     load,
 )
 from edge.kpi.oee import WindowTotals
-from edge.reading import Reading
-from edge.units import DECIMALS
 
 NS = 1_000_000_000
 WINDOW_KINDS = ("hour", "shift", "day")

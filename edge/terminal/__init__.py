@@ -29,8 +29,8 @@ import orjson
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from contract.eventlog import log_event
 from edge.config import Config
-from edge.eventlog import log_event
 from edge.kpi.engine import KpiEngine, MachineKpi
 from edge.terminal.text import TEXT, reason_label
 from gateways.operator_input import OperatorDecoder

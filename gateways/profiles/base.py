@@ -10,17 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Protocol, Self
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from edge.machine_state import MachineState
-from edge.reading import Reading
-from edge.schema import SIGNALS
-from edge.units import UnitError, converter
+from contract.machine_state import MachineState
+from contract.model import Identifier, StrictModel
+from contract.reading import Reading
+from contract.schema import SIGNALS
+from contract.units import UnitError, converter
 from gateways.mqtt_topic import check_topic_filter
-
-IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
-"""Ids of sites, machines, meters and brokers: they become InfluxDB tags."""
 
 TopicFilter = Annotated[str, AfterValidator(check_topic_filter)]
 
@@ -118,12 +115,6 @@ class Decoder(Protocol):
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
         """Readings of one message; raises :class:`DecodeError` on a bad payload."""
         ...
-
-
-class StrictModel(BaseModel):
-    """Config models reject unknown keys, so a typo is an error, not a silent default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SignalMapping(StrictModel):

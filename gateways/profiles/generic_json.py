@@ -33,16 +33,16 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from edge.machine_state import MachineState
-from edge.reading import Reading
-from edge.schema import SIGNALS
+from contract.machine_state import MachineState
+from contract.model import StrictModel
+from contract.reading import Reading
+from contract.schema import SIGNALS
 from gateways.profiles.base import (
     LATEST_UNIX_S,
     DecodeError,
     DecoderBase,
     MqttSourceBase,
     SignalMapping,
-    StrictModel,
     as_number,
     canonical_state,
     json_object,

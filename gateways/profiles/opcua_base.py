@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from edge.reading import Reading
-from edge.schema import SIGNALS
-from gateways.profiles.base import DecoderBase, SignalMapping, StrictModel, canonical_state
+from contract.model import StrictModel
+from contract.reading import Reading
+from contract.schema import SIGNALS
+from gateways.profiles.base import DecoderBase, SignalMapping, canonical_state
 
 Endpoint = Annotated[str, Field(pattern=r"^opc\.tcp://[^\s/]+(/\S*)?$")]
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from edge.reading import Reading
+from contract.reading import Reading
 from gateways.profiles.base import (
     DecodeError,
     PlugDecoder,

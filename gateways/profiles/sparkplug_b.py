@@ -50,8 +50,8 @@ from typing import Any, Literal
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from pydantic import Field
 
-from edge.reading import Reading
-from edge.schema import SIGNALS
+from contract.reading import Reading
+from contract.schema import SIGNALS
 from gateways.profiles.base import (
     DecodeError,
     DecoderBase,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from edge.reading import Reading
+from contract.reading import Reading
 from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
 
 ITEM_STATES = {"Executing": "running", "NotExecuting": "idle", "OutOfService": "maintenance",

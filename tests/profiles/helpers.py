@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from edge.reading import Reading
+from contract.reading import Reading
 from gateways.profiles import Decoder, MqttSource
 
 SITE, MACHINE = "bxl", "m1"
@@ -19,8 +19,8 @@ def decoder_for(source: dict[str, Any]) -> Decoder:
 
 def values(readings: list[Reading]) -> dict[str, float | str]:
     """signal -> value, converted to canonical units as the normaliser will."""
-    from edge.schema import SIGNALS
-    from edge.units import converter
+    from contract.schema import SIGNALS
+    from contract.units import converter
 
     out: dict[str, float | str] = {}
     for r in readings:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from edge.reading import Reading
+from contract.reading import Reading
 from gateways.profiles import MqttSource, generic_json
 from gateways.profiles.base import DecodeError
 from tests.profiles.docstring_examples import literal_blocks

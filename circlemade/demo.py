@@ -21,11 +21,11 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
+from circlemade.live_view import MachineRow, snapshot, table
+from contract.eventlog import setup_logging
 from dashboards.provisioning import write as write_dashboards
 from edge.config import Config, parse_config
-from edge.eventlog import setup_logging
 from edge.influxql import InfluxQL, QueryError
-from edge.live_view import MachineRow, snapshot, table
 from edge.service import EdgeService, stop_event
 from simulators import local_servers
 from simulators.fleet import Fleet, Scenario

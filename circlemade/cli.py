@@ -16,8 +16,8 @@ import os
 import sys
 from pathlib import Path
 
+from contract.eventlog import describe, log_event, setup_logging
 from edge.config import Config, ConfigError, load_config
-from edge.eventlog import describe, log_event, setup_logging
 from edge.heap import settle_after_start
 from gateways.profiles import SOURCE_MODELS
 
@@ -202,7 +202,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         for path in write(config, args.output, args.grafana_path):
             print(path)
         return 0
-    from edge.demo import default_data_dir, run_demo
+    from circlemade.demo import default_data_dir, run_demo
 
     data_dir = args.data_dir or default_data_dir()
     if args.clean and data_dir.exists():

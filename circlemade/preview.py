@@ -2,7 +2,7 @@
 real InfluxDB 1.x, filled by replaying a simulated Monday morning, drawn with matplotlib
 on the panels' own grid positions.
 
-    .venv/bin/python -m dashboards.preview docs/    (scripts/preview-dashboards)
+    .venv/bin/python -m circlemade.preview docs/    (scripts/preview-dashboards)
 """
 
 from __future__ import annotations

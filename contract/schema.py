@@ -51,7 +51,7 @@ def _measurement(
 
 MACHINE_STATE = _measurement(
     "machine_state",
-    "Canonical state of a machine (see edge.machine_state).",
+    "Canonical state of a machine (see contract.machine_state).",
     [
         FieldSpec("state", None, "string", "running, idle, stopped, fault, maintenance, offline"),
         FieldSpec("state_code", None, "float", "numeric code of the state, for timelines"),
@@ -331,7 +331,7 @@ def markdown() -> str:
     lines = [
         "# Storage schema",
         "",
-        "Generated from `edge/schema.py` by `python -m edge.schema > docs/schema.md`;",
+        "Generated from `contract/schema.py` by `python -m contract.schema > docs/schema.md`;",
         "a test fails when the two differ. Tags are low-cardinality identifiers only.",
         "Every numeric field is stored as a float. Renames are breaking changes.",
     ]
