@@ -10,6 +10,9 @@ A recording is JSON lines, one per message as received::
     {"time": "...", "source": "opcua", "route": "mill-1/umati",
      "node": "Monitoring/Spindle/ActualSpeed", "value": 18004.9}
 
+MQTT messages are recorded as they came; every other transport (OPC UA, Modbus, HTTP)
+records each value its gateway read, under its route and key (gateways/gateway.py).
+
 Replay decodes, normalises and computes KPIs exactly as the live service does; time moves
 only with the records (KPI ticks every ``TICK_S`` of recorded time), so replaying a file
 twice gives the same lines, byte for byte.
@@ -36,9 +39,9 @@ from edge.ingest import Ingest
 from edge.kpi.engine import KpiEngine
 from edge.normalise import Normaliser
 from edge.service import OPERATOR_ROUTE, EdgeService, operator_decoder, routes, stop_event
-from gateways.opcua import CONNECTION_LOST
-from gateways.profiles import Decoder, OpcUaSourceBase
-from gateways.profiles.opcua_base import OpcUaDecoder
+from gateways.gateway import CONNECTION_LOST, Tap, ValueDecoder
+from gateways.profiles import Decoder
+from gateways.profiles.base import MqttSourceBase
 
 TICK_S = 10
 BATCH = 2000
@@ -59,12 +62,13 @@ def mqtt_record(message: RawMessage) -> bytes:
     return orjson.dumps(entry)
 
 
-def opcua_record(route: str, node: str, value: Any, time_ns: int) -> bytes:
+def value_record(transport: str, route: str, node: str, value: Any, time_ns: int) -> bytes:
+    """A value as read: numbers, text, and the JSON documents of HTTP devices as they are."""
     if isinstance(value, datetime):
         value = value.isoformat()
-    elif not isinstance(value, bool | int | float | str | type(None)):
+    elif not isinstance(value, bool | int | float | str | list | dict | type(None)):
         value = str(value)
-    return orjson.dumps({"time": iso_time(time_ns), "source": "opcua", "route": route,
+    return orjson.dumps({"time": iso_time(time_ns), "source": transport, "route": route,
                          "node": node, "value": value})
 
 
@@ -81,9 +85,12 @@ async def record(config: Config, output: Path, duration_s: float | None,
             sink.write(line + b"\n")
             count += 1
 
-        for opcua_gateway in service.opcua_gateways:
-            opcua_gateway.tap = (lambda route: lambda node, value, t: write(
-                opcua_record(route, node, value, t)))(opcua_gateway.route)
+        def tap(transport: str, route: str) -> Tap:
+            return lambda node, value, t: write(value_record(transport, route, node, value, t))
+
+        for (transport, route), gateway in zip(service.value_routes, service.value_gateways,
+                                               strict=True):
+            gateway.tap = tap(transport, route)
         tasks = service.gateway_tasks(raw)
         stop = stop or stop_event(duration_s)
 
@@ -108,12 +115,12 @@ class Replayer:
         """``memories``: KPI state to start from (as the service stores it)."""
         machines = {m.id: m for m in config.machines}
         self.decoders: dict[str, Decoder] = {}
-        self.opcua: dict[str, OpcUaDecoder] = {}
+        self.values: dict[str, ValueDecoder] = {}
         self.filters: list[tuple[str, str]] = []
         for route, (machine_id, index) in routes(config).items():
             source = machines[machine_id].sources[index]
-            if isinstance(source, OpcUaSourceBase):
-                self.opcua[route] = source.decoder(config.site.id, machine_id)
+            if not isinstance(source, MqttSourceBase):
+                self.values[route] = source.decoder(config.site.id, machine_id)
             else:
                 self.decoders[route] = source.decoder(config.site.id, machine_id)
                 self.filters.append((source.topic, route))
@@ -159,8 +166,8 @@ class Replayer:
 
     def _items(self, entry: dict[str, Any], time_ns: int, number: int,
                ) -> list[RawMessage | Reading]:
-        if entry.get("source") == "opcua":
-            decoder = self.opcua.get(str(entry.get("route")))
+        if entry.get("source", "mqtt") != "mqtt":
+            decoder = self.values.get(str(entry.get("route")))
             if decoder is None:
                 return []
             if entry.get("node") == CONNECTION_LOST:

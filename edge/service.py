@@ -41,13 +41,14 @@ from edge.sink import InfluxSink
 from edge.status import status_path, write_status
 from edge.systemd import notify
 from gateways.broker import Broker
+from gateways.gateway import Gateway, Outbox
 from gateways.mqtt import MqttGateway, Subscription
 from gateways.operator_input import OperatorDecoder
-from gateways.profiles import Decoder, OpcUaSourceBase
+from gateways.profiles import Decoder
+from gateways.profiles.base import MqttSourceBase
 
 if TYPE_CHECKING:
     from edge.terminal import Terminal
-    from gateways.opcua import OpcUaGateway
 
 HELD_MAX = 100_000
 """Lines of the health loop (KPI windows, counters) kept while the buffer's disk is full."""
@@ -108,15 +109,16 @@ class EdgeService:
         machines = {m.id: m for m in config.machines}
         decoders: dict[str, Decoder] = {}
         subscriptions: dict[str, list[Subscription]] = {b.id: [] for b in config.brokers}
-        self.opcua_gateways: list[OpcUaGateway] = []
+        self.value_gateways: list[Gateway] = []
+        """One per OPC UA, Modbus or HTTP source: each reads and decodes its values."""
+        self.value_routes: list[tuple[str, str]] = []
+        """The transport and route of each value gateway, as recorded."""
         for route, (machine_id, index) in routes(config).items():
             source = machines[machine_id].sources[index]
-            if isinstance(source, OpcUaSourceBase):
-                # imported on use: asyncua and its cryptography are 20 MB of RSS that an
-                # MQTT-only workshop should not carry
-                from gateways.opcua import OpcUaGateway
-                self.opcua_gateways.append(OpcUaGateway(
-                    source, route, source.decoder(config.site.id, machine_id), self.health))
+            if not isinstance(source, MqttSourceBase):
+                self.value_gateways.append(source.gateway(
+                    route, source.decoder(config.site.id, machine_id), self.health))
+                self.value_routes.append((source.transport, route))
                 continue
             decoders[route] = source.decoder(config.site.id, machine_id)
             qos = source.qos if source.qos is not None else config.broker(source.broker).qos
@@ -169,7 +171,7 @@ class EdgeService:
         notify("READY=1")
         log_event("service.started", site=self.config.site.id, machines=len(self.config.machines),
                   brokers=[g.broker.id for g in self.gateways],
-                  opcua=[g.source.endpoint for g in self.opcua_gateways],
+                  sources=[g.name for g in self.value_gateways],
                   influx=self.config.influx.url,
                   api=self.config.influx.api)
         gateway_tasks = self.gateway_tasks(raw)
@@ -285,18 +287,15 @@ class EdgeService:
 
         return asyncio.create_task(supervise(), name=name)
 
-    def gateway_tasks(self, raw: asyncio.Queue[list[RawMessage | Reading] | None],
-                      ) -> list[asyncio.Task[None]]:
-        tasks = [self._supervised(f"mqtt:{g.broker.id}", partial(g.run, raw))
-                 for g in self.gateways]
-        return tasks + [self._supervised(f"opcua:{g.route}", partial(g.run, raw))
-                        for g in self.opcua_gateways]
+    def every_gateway(self) -> list[Gateway]:
+        return [*self.gateways, *self.value_gateways]
+
+    def gateway_tasks(self, raw: Outbox) -> list[asyncio.Task[None]]:
+        return [self._supervised(g.name, partial(g.run, raw)) for g in self.every_gateway()]
 
     async def stop_gateways(self) -> None:
-        for gateway in self.gateways:
+        for gateway in self.every_gateway():
             await gateway.stop()
-        for opcua in self.opcua_gateways:
-            await opcua.stop()
 
     async def _prepare_database(self) -> None:
         if isinstance(self._writer, InfluxV1Writer):
@@ -345,11 +344,8 @@ class EdgeService:
     def status(self, started_s: float, buffer: DurableBuffer) -> dict[str, Any]:
         sources: dict[str, dict[str, Any]] = {
             source: dict(fields) for source, fields in self.health.snapshot().items()}
-        for gateway in self.gateways:
-            sources.setdefault(f"mqtt:{gateway.broker.id}", {})["connected"] = (
-                gateway.connected.is_set())
-        for opcua in self.opcua_gateways:
-            sources.setdefault(opcua.route, {})["connected"] = opcua.connected.is_set()
+        for gateway in self.every_gateway():
+            sources.setdefault(gateway.status_key, {})["connected"] = gateway.connected.is_set()
         sink = sources.pop("sink", {})
         for own in ("buffer", "service", "ingest", "dead_letters"):
             sources.pop(own, None)

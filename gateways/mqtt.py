@@ -43,6 +43,7 @@ from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.broker import Broker
+from gateways.gateway import Tap
 from gateways.read_ahead_socket import ReadAheadSocket
 
 LINGER_S = 0.005
@@ -117,6 +118,9 @@ class MqttGateway:
         self._delay_s = broker.reconnect_min_s
         self._unreachable_logged = False
         self.connected = threading.Event()
+        self.name = self.status_key = f"mqtt:{broker.id}"
+        self.tap: Tap | None = None
+        """Unused: MQTT's raw messages are recorded from the outbox."""
 
     async def run(self, out: asyncio.Queue[list[RawMessage | Reading] | None]) -> None:
         """Receive until :meth:`stop`; every message received is put on ``out``."""

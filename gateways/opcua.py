@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways import opcua_variant_types
+from gateways.gateway import CONNECTION_LOST, Outbox, Tap
 from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
 
 opcua_variant_types.install()
@@ -41,10 +41,6 @@ POLICIES = {
     "Aes256_Sha256_RsaPss": security_policies.SecurityPolicyAes256Sha256RsaPss,
 }
 FLUSH_S = 0.1
-CONNECTION_LOST = "(connection lost)"
-"""The node key under which a recording notes that the server went away."""
-
-Outbox = asyncio.Queue[list[RawMessage | Reading] | None]
 
 
 class OpcUaError(Exception):
@@ -55,13 +51,14 @@ class OpcUaGateway:
     def __init__(self, source: OpcUaSourceBase, route: str, decoder: OpcUaDecoder,
                  health: Counters) -> None:
         self.source, self.route, self.decoder, self.health = source, route, decoder, health
+        self.name, self.status_key = f"opcua:{route}", route
         self.connected = asyncio.Event()
         self._pending: list[RawMessage | Reading] = []
         self._last_seen: dict[str, tuple[Any, Any]] = {}
         self._stopping = asyncio.Event()
         self._throttle = Throttle()
         self._offline_sent = False
-        self.tap: Callable[[str, Any, int], None] | None = None
+        self.tap: Tap | None = None
         """Sees every accepted value (node key, value, time) before decoding: recording."""
 
     async def run(self, out: Outbox) -> None:

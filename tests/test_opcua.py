@@ -60,7 +60,8 @@ async def running(config: Any) -> AsyncIterator[EdgeService]:
 
 async def wait_connected(service: EdgeService, timeout_s: float = 15) -> float:
     started = time.monotonic()
-    await asyncio.wait_for(service.opcua_gateways[0].connected.wait(), timeout_s)
+    await until("the OPC UA gateway connected", service.value_gateways[0].connected.is_set,
+                timeout_s)
     return time.monotonic() - started
 
 
@@ -89,8 +90,8 @@ async def test_machine_tool_into_influxdb_across_a_server_restart(influxdb1: Loc
         outage_started = time.time_ns() - 300_000_000
         await server.stop()
         await until("the gateway notices",
-                    lambda: not service.opcua_gateways[0].connected.is_set())
-        assert not service.opcua_gateways[0].connected.is_set()
+                    lambda: not service.value_gateways[0].connected.is_set())
+        assert not service.value_gateways[0].connected.is_set()
         await server.start()
         back_after = await wait_connected(service)
         resumed = time.time_ns()
@@ -202,7 +203,7 @@ async def test_sign_and_encrypt_with_a_trust_list(
             else:
                 await until("the refusal is logged", lambda: any(
                     "not trusted" in str(getattr(r, "fields", "")) for r in caplog.records))
-                assert not service.opcua_gateways[0].connected.is_set()
+                assert not service.value_gateways[0].connected.is_set()
     finally:
         await server.stop()
     if trusted:

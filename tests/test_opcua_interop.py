@@ -76,7 +76,8 @@ async def test_gateway_reads_a_node_opcua_server_by_browse_path(
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:
-        await asyncio.wait_for(service.opcua_gateways[0].connected.wait(), 20)
+        await until("the OPC UA gateway connected", service.value_gateways[0].connected.is_set,
+                    20)
 
         async def ten_temperatures_and_both_states() -> bool:
             client = InfluxQL(influxdb1.url, "interop")

@@ -10,14 +10,18 @@ move when a server restarts or is updated, URIs and names do not.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from contract.counters import Counters
 from contract.model import StrictModel
 from contract.reading import Reading
 from contract.schema import SIGNALS
 from gateways.profiles.base import DecoderBase, SignalMapping, canonical_state
+
+if TYPE_CHECKING:
+    from gateways.gateway import Gateway, ValueDecoder
 
 Endpoint = Annotated[str, Field(pattern=r"^opc\.tcp://[^\s/]+(/\S*)?$")]
 
@@ -49,6 +53,7 @@ class NodeSpec(SignalMapping):
 
 
 class OpcUaSourceBase(StrictModel):
+    transport: ClassVar[str] = "opcua"
     endpoint: Endpoint
     root: str = ""
     """Browse path from Objects to the machine's root node; ``*`` matches the first child."""
@@ -73,6 +78,14 @@ class OpcUaSourceBase(StrictModel):
 
     def decoder(self, site: str, machine: str) -> OpcUaDecoder:
         raise NotImplementedError
+
+    def gateway(self, route: str, decoder: ValueDecoder, counters: Counters) -> Gateway:
+        # imported on use: asyncua and its cryptography are 20 MB of RSS that an
+        # MQTT-only workshop should not carry
+        from gateways.opcua import OpcUaGateway
+
+        assert isinstance(decoder, OpcUaDecoder)
+        return OpcUaGateway(self, route, decoder, counters)
 
 
 class OpcUaDecoder(DecoderBase):
