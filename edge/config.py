@@ -387,8 +387,9 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
     for m, machine in enumerate(config.machines):
         for s, source in enumerate(machine.sources):
             if not isinstance(source, MqttSourceBase):
-                yield from _secret(f"machines[{m}].sources[{s}].password", source.password_env,
-                                   source.password_file, environ, secrets)
+                for name, env, file in source.secrets():
+                    yield from _secret(f"machines[{m}].sources[{s}].{name}", env, file,
+                                       environ, secrets)
             elif source.broker not in broker_ids:
                 yield Problem(f"machines[{m}].sources[{s}].broker",
                               f"no broker with this id; defined are: {', '.join(broker_ids)}",

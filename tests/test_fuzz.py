@@ -6,32 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from contract.reading import Reading
 from edge.config import ConfigError, parse_config
-from gateways.profiles import DecodeError
+from gateways.profiles import PROFILES, Source, ValueSourceBase
 from tests.profiles.helpers import decoder_for
 
-SOURCES: dict[str, tuple[str, dict[str, Any]]] = {
-    "bambu": ("device/X/report", {"topic": "device/X/report", "profile": "bambu"}),
-    "octoprint": ("octoPrint/event/PrintDone", {"topic": "octoPrint/#", "profile": "octoprint"}),
-    "octoprint-temp": ("octoPrint/temperature/tool0",
-                       {"topic": "octoPrint/#", "profile": "octoprint"}),
-    "moonraker": ("v/klipper/status", {"topic": "v/#", "profile": "moonraker"}),
-    "tasmota": ("tele/p/SENSOR", {"topic": "tele/p/+", "profile": "tasmota"}),
-    "shelly-gen1": ("shellies/p/relay/0/power", {"topic": "shellies/p/#", "profile": "shelly"}),
-    "shelly-gen2": ("p/events/rpc", {"topic": "p/#", "profile": "shelly"}),
-    "sparkplug": ("spBv1.0/g/DDATA/n/d", {"topic": "spBv1.0/g/+/n/#",
-                                          "profile": "sparkplug_b", "device": "d"}),
-    "json-timed": ("x", {"topic": "x", "profile": "json",
-                         "time": {"path": "a", "format": "unix_ms"},
-                         "fields": [{"path": "s", "signal": "state"}]}),
-    "json": ("x", {"topic": "x", "profile": "json",
-                   "fields": [{"path": "a.b[0]", "signal": "power_w"},
-                              {"path": "s", "signal": "state"}]}),
-}
+CASES = [(name, topic, {**source, "profile": name})
+         for name, profile in PROFILES.items() for topic, source in profile.fuzz]
+"""Every profile's declared fuzz cases (gateways/profiles/base.py, Profile.fuzz)."""
+
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70)
@@ -63,21 +51,34 @@ def payloads() -> st.SearchStrategy[bytes]:
     )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(sorted(SOURCES)), payloads())
-def test_profiles_never_crash(name: str, payload: bytes) -> None:
-    topic, source = SOURCES[name]
-    decoder = decoder_for(source)
-    try:
-        readings = decoder.decode(topic, payload, 1)
-    except DecodeError as exc:
-        assert str(exc)  # says why
-        return
-    assert all(isinstance(r, Reading) for r in readings)
+@pytest.mark.parametrize(("name", "topic", "source"), CASES,
+                         ids=[f"{name}:{topic}" for name, topic, _ in CASES])
+def test_profiles_never_crash(name: str, topic: str, source: dict[str, Any]) -> None:
+    """A message profile takes any payload, a value profile any value of any key."""
+    model = TypeAdapter(Source).validate_python(source)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(payloads(), json_values)
+    def decoded(payload: bytes, value: Any) -> None:
+        try:
+            if isinstance(model, ValueSourceBase):
+                readings = model.decoder("s", "m").decode_value(topic, value, 1)
+            else:
+                readings = model.decoder("s", "m").decode(topic, payload, 1)
+        except ValueError as exc:  # DecodeError, or a value a value profile cannot take
+            assert str(exc)  # says why
+            return
+        assert all(isinstance(r, Reading) for r in readings)
+
+    decoded()
+
+
+def test_every_profile_is_fuzzed() -> None:
+    assert {name for name, _, _ in CASES} == set(PROFILES)
 
 
 def test_a_huge_payload_is_decoded_or_refused_quickly() -> None:
-    decoder = decoder_for(SOURCES["json"][1])
+    decoder = decoder_for([source for name, _, source in CASES if name == "json"][-1])
     big = orjson.dumps({"a": {"b": [1.0]}, "pad": "x" * 5_000_000})
     assert decoder.decode("x", big, 1)[0].value == 1.0
 

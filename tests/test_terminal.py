@@ -152,12 +152,15 @@ def shows(page: Any, text: str) -> None:
 
 
 def recorded(page: Any, text: str) -> None:
-    """Wait for the page after a form was sent to say what was recorded."""
+    """Wait for the page after a form was sent to say what was recorded. While the new page
+    loads, the old one's element may be gone under the driver's hands (chromedriver says
+    "Node with given id does not belong to the document"): that is waited out too."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
-    WebDriverWait(page, 60).until(
+    WebDriverWait(page, 60, ignored_exceptions=(WebDriverException,)).until(
         expected_conditions.text_to_be_present_in_element((By.ID, "said"), text))
 
 

@@ -1,49 +1,61 @@
-"""Payload profiles: one module per device family, registered here by name.
+"""Payload profiles: one module (or folder) per device family, found here by its
+``PROFILE`` declaration (:class:`~gateways.profiles.base.Profile`).
 
-To add a family: write ``gateways/profiles/<family>.py`` with a source model (subclass of
-``MqttSourceBase`` with ``profile: Literal["<name>"]``), its decoder, a real example
-payload in the docstring and a test in ``tests/profiles/`` that decodes it; then add the
-model to ``SOURCE_MODELS`` and ``MqttSource`` below.
+To add a family, write ``gateways/profiles/<family>.py`` with its source model
+(``profile: Literal["<name>"]``), its decoder, a real example payload in the docstring,
+and ``PROFILE = Profile(<Model>, fuzz=...)``; then its test in ``tests/profiles/``.
+Nothing else: the config's union of sources, ``circlemade decode``, docs/profiles/ and
+the fuzz tests are derived from the declarations (CONTRIBUTING.md has the checklist).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+import operator
+import pkgutil
+from functools import reduce
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
-from gateways.profiles.bambu import BambuSource
-from gateways.profiles.base import DecodeError, Decoder, MqttSourceBase, PartialDecode
-from gateways.profiles.generic_json import JsonSource
-from gateways.profiles.moonraker import MoonrakerSource
-from gateways.profiles.octoprint import OctoPrintSource
-from gateways.profiles.opcua_base import OpcUaSourceBase
-from gateways.profiles.opcua_nodes import OpcUaNodesSource
-from gateways.profiles.shelly import ShellySource
-from gateways.profiles.sparkplug_b import SparkplugSource
-from gateways.profiles.tasmota import TasmotaSource
-from gateways.profiles.umati import UmatiSource
-
-_Mqtt = (BambuSource | OctoPrintSource | MoonrakerSource | TasmotaSource | ShellySource
-         | SparkplugSource | JsonSource)
-MqttSource = Annotated[_Mqtt, Field(discriminator="profile")]
-Source = Annotated[_Mqtt | UmatiSource | OpcUaNodesSource, Field(discriminator="profile")]
-"""A machine's source: one of the profiles' models, chosen by its ``profile`` key."""
+from gateways.profiles.base import (
+    DecodeError,
+    Decoder,
+    MqttSourceBase,
+    PartialDecode,
+    Profile,
+    ValueSourceBase,
+)
 
 
-def _name(model: type) -> str:
-    return str(model.model_fields["profile"].annotation.__args__[0])  # type: ignore[attr-defined]
+def _declared() -> dict[str, Profile]:
+    found: dict[str, Profile] = {}
+    for info in pkgutil.walk_packages(__path__, f"{__name__}."):
+        profile = getattr(importlib.import_module(info.name), "PROFILE", None)
+        if isinstance(profile, Profile):
+            if profile.name in found:
+                raise RuntimeError(f"profile {profile.name!r} declared twice: in "
+                                   f"{found[profile.name].module} and {profile.module}")
+            found[profile.name] = profile
+    return dict(sorted(found.items()))
 
 
+PROFILES = _declared()
+"""Every payload profile by name."""
 SOURCE_MODELS: dict[str, type[MqttSourceBase]] = {
-    _name(model): model
-    for model in (BambuSource, OctoPrintSource, MoonrakerSource, TasmotaSource, ShellySource,
-                  SparkplugSource, JsonSource)
-}
+    name: p.model for name, p in PROFILES.items() if issubclass(p.model, MqttSourceBase)}
 """MQTT payload profiles by name."""
-OPCUA_MODELS: dict[str, type[OpcUaSourceBase]] = {
-    _name(model): model for model in (UmatiSource, OpcUaNodesSource)}
-PROFILE_NAMES: tuple[str, ...] = (*SOURCE_MODELS, *OPCUA_MODELS)
+PROFILE_NAMES: tuple[str, ...] = tuple(PROFILES)
 
-__all__ = ["OPCUA_MODELS", "PROFILE_NAMES", "SOURCE_MODELS", "DecodeError", "Decoder",
-           "MqttSource", "OpcUaSourceBase", "PartialDecode", "Source"]
+if TYPE_CHECKING:
+    MqttSource = MqttSourceBase
+    Source = MqttSourceBase | ValueSourceBase
+else:  # the discriminated unions pydantic validates a config with
+    MqttSource = Annotated[reduce(operator.or_, SOURCE_MODELS.values()),
+                           Field(discriminator="profile")]
+    Source = Annotated[reduce(operator.or_, (p.model for p in PROFILES.values())),
+                       Field(discriminator="profile")]
+    """A machine's source: one of the profiles' models, chosen by its ``profile`` key."""
+
+__all__ = ["PROFILES", "PROFILE_NAMES", "SOURCE_MODELS", "DecodeError", "Decoder",
+           "MqttSource", "PartialDecode", "Profile", "Source", "ValueSourceBase"]

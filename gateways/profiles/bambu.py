@@ -37,6 +37,7 @@ from gateways.profiles.base import (
     DecodeError,
     DecoderBase,
     MqttSourceBase,
+    Profile,
     as_number,
     json_object,
 )
@@ -111,3 +112,6 @@ class BambuDecoder(DecoderBase):
         if gcode_state == "FAILED":
             return "aborted" if self.state.get("print_error") == CANCELLED_BY_USER else "scrap"
         return None
+
+
+PROFILE = Profile(BambuSource, fuzz=(("device/X/report", {"topic": "device/X/report"}),))

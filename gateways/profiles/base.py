@@ -7,7 +7,9 @@ decoder that turns one message into readings, and a docstring with a real payloa
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol, Self
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, Self
 
 import orjson
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -18,6 +20,10 @@ from contract.reading import Reading
 from contract.schema import SIGNALS
 from contract.units import UnitError, converter
 from gateways.mqtt_topic import check_topic_filter
+
+if TYPE_CHECKING:
+    from contract.counters import Counters
+    from gateways.gateway import Gateway, ValueDecoder
 
 TopicFilter = Annotated[str, AfterValidator(check_topic_filter)]
 
@@ -165,6 +171,8 @@ def canonical_state(value: Any, states: dict[str, MachineState] | None, where: s
 class MqttSourceBase(StrictModel):
     """An MQTT subscription that feeds one machine, decoded by one profile."""
 
+    profile: str
+    """Each profile's model narrows it to a Literal of its name."""
     broker: Identifier = "main"
     topic: TopicFilter
     qos: Annotated[int, Field(ge=0, le=2)] | None = None
@@ -178,6 +186,49 @@ class MqttSourceBase(StrictModel):
     def machine_from_topic(cls, topic: str) -> str | None:
         """The device's own id in a topic, for ``circlemade decode`` without --machine."""
         return None
+
+
+class ValueSourceBase(StrictModel):
+    """A source whose gateway reads values itself (OPC UA, Modbus, HTTP), one per source;
+    see gateways/gateway.py."""
+
+    transport: ClassVar[str]
+    """The transport's name, as recorded (``"source"`` of a recording's line)."""
+    profile: str
+
+    def decoder(self, site: str, machine: str) -> ValueDecoder:
+        raise NotImplementedError
+
+    def secrets(self) -> list[tuple[str, str | None, Path | None]]:
+        """(field, environment variable, file) of each secret it needs, for check-config."""
+        return []
+
+    def gateway(self, route: str, decoder: ValueDecoder, counters: Counters) -> Gateway:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A payload profile's one registration, declared in its module as ``PROFILE``: the
+    config's union of sources, ``circlemade decode``, docs/profiles/ and the fuzz tests
+    are derived from the modules that declare one (gateways/profiles/__init__.py)."""
+
+    model: type[MqttSourceBase] | type[ValueSourceBase]
+    fuzz: tuple[tuple[str, dict[str, Any]], ...]
+    """What the fuzz test throws any payload at: (a topic, or a value source's key; the
+    source's config entry without ``profile``). At least one: no profile goes unfuzzed."""
+
+    def __post_init__(self) -> None:
+        if not self.fuzz:
+            raise ValueError(f"{self.model.__name__}: a profile declares what to fuzz")
+
+    @property
+    def name(self) -> str:
+        return str(self.model.model_fields["profile"].annotation.__args__[0])  # type: ignore[union-attr]
+
+    @property
+    def module(self) -> str:
+        return self.model.__module__
 
 
 class PlugSourceBase(MqttSourceBase):

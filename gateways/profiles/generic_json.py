@@ -42,6 +42,7 @@ from gateways.profiles.base import (
     DecodeError,
     DecoderBase,
     MqttSourceBase,
+    Profile,
     SignalMapping,
     as_number,
     canonical_state,
@@ -146,3 +147,10 @@ class JsonDecoder(DecoderBase):
 
 def _show(path: Path) -> str:
     return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)[1:]
+
+
+PROFILE = Profile(JsonSource, fuzz=(
+    ("x", {"topic": "x", "time": {"path": "a", "format": "unix_ms"},
+           "fields": [{"path": "s", "signal": "state"}]}),
+    ("x", {"topic": "x", "fields": [{"path": "a.b[0]", "signal": "power_w"},
+                                    {"path": "s", "signal": "state"}]})))

@@ -31,6 +31,7 @@ from gateways.profiles.base import (
     DecodeError,
     DecoderBase,
     MqttSourceBase,
+    Profile,
     as_number,
     json_object,
 )
@@ -116,3 +117,6 @@ class MoonrakerDecoder(DecoderBase):
                                        as_number(stats["filament_used"], "filament_used"),
                                        time_ns))
         return readings + events
+
+
+PROFILE = Profile(MoonrakerSource, fuzz=(("v/klipper/status", {"topic": "v/#"}),))

@@ -34,6 +34,7 @@ from gateways.profiles.base import (
     DecodeError,
     DecoderBase,
     MqttSourceBase,
+    Profile,
     as_number,
     json_object,
     seconds_to_ns,
@@ -108,3 +109,7 @@ class OctoPrintDecoder(DecoderBase):
         readings += self.job_transition(event == "PrintStarted", outcome, name, time_ns)
         return readings
 
+
+PROFILE = Profile(OctoPrintSource, fuzz=(("octoPrint/event/PrintDone", {"topic": "octoPrint/#"}),
+                            ("octoPrint/temperature/tool0", {"topic": "octoPrint/#"}),
+                            ("octoPrint/progress/printing", {"topic": "octoPrint/#"})))

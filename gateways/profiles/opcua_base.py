@@ -18,7 +18,7 @@ from contract.counters import Counters
 from contract.model import StrictModel
 from contract.reading import Reading
 from contract.schema import SIGNALS
-from gateways.profiles.base import DecoderBase, SignalMapping, canonical_state
+from gateways.profiles.base import DecoderBase, SignalMapping, ValueSourceBase, canonical_state
 
 if TYPE_CHECKING:
     from gateways.gateway import Gateway, ValueDecoder
@@ -52,7 +52,7 @@ class NodeSpec(SignalMapping):
         return self.path or self.node_id or ""
 
 
-class OpcUaSourceBase(StrictModel):
+class OpcUaSourceBase(ValueSourceBase):
     transport: ClassVar[str] = "opcua"
     endpoint: Endpoint
     root: str = ""
@@ -75,6 +75,9 @@ class OpcUaSourceBase(StrictModel):
 
     def node_specs(self) -> list[NodeSpec]:
         raise NotImplementedError
+
+    def secrets(self) -> list[tuple[str, str | None, Path | None]]:
+        return [("password", self.password_env, self.password_file)]
 
     def decoder(self, site: str, machine: str) -> OpcUaDecoder:
         raise NotImplementedError

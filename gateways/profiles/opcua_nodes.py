@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from gateways.profiles.base import Profile
 from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
 
 
@@ -32,3 +33,9 @@ class OpcUaNodesSource(OpcUaSourceBase):
 
     def decoder(self, site: str, machine: str) -> OpcUaDecoder:
         return OpcUaDecoder(site, machine, self.nodes)
+
+
+PROFILE = Profile(OpcUaNodesSource, fuzz=(("Speed", {
+    "endpoint": "opc.tcp://127.0.0.1:4840",
+    "nodes": [{"path": "Speed", "signal": "spindle_speed_rpm", "unit": "1/s"},
+              {"path": "State", "signal": "state", "states": {"1": "running"}}]}),))

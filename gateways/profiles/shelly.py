@@ -32,6 +32,7 @@ from gateways.profiles.base import (
     DecodeError,
     PlugDecoder,
     PlugSourceBase,
+    Profile,
     as_number,
     json_object,
     seconds_to_ns,
@@ -103,3 +104,6 @@ class ShellyDecoder(PlugDecoder):
             readings += self.offline(time_ns)
         return readings
 
+
+PROFILE = Profile(ShellySource, fuzz=(("shellies/p/relay/0/power", {"topic": "shellies/p/#"}),
+                            ("p/events/rpc", {"topic": "p/#"})))

@@ -57,6 +57,7 @@ from gateways.profiles.base import (
     DecoderBase,
     MqttSourceBase,
     PartialDecode,
+    Profile,
     SignalMapping,
     canonical_state,
 )
@@ -162,3 +163,7 @@ class SparkplugDecoder(DecoderBase):
                 raise DecodeError(f"metric {name!r}: expected a number, got {value!r:.30}")
             readings.append(self.reading(signal, value, time_ns, unit))
         return readings
+
+
+PROFILE = Profile(SparkplugSource, fuzz=(
+    ("spBv1.0/g/DDATA/n/d", {"topic": "spBv1.0/g/+/n/#", "device": "d"}),))

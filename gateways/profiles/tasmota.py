@@ -28,6 +28,7 @@ from gateways.profiles.base import (
     DecodeError,
     PlugDecoder,
     PlugSourceBase,
+    Profile,
     as_number,
     json_object,
 )
@@ -84,3 +85,6 @@ class TasmotaDecoder(PlugDecoder):
             return value[self.channel]
         return value
 
+
+PROFILE = Profile(TasmotaSource, fuzz=(("tele/p/SENSOR", {"topic": "tele/p/+"}),
+                            ("tele/p/LWT", {"topic": "tele/p/+"})))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from contract.reading import Reading
+from gateways.profiles.base import Profile
 from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
 
 ITEM_STATES = {"Executing": "running", "NotExecuting": "idle", "OutOfService": "maintenance",
@@ -92,3 +93,9 @@ class UmatiDecoder(OpcUaDecoder):
 
     def _state(self, time_ns: int) -> Reading:
         return self.reading("state", "fault" if self.alarm else self.item_state, time_ns)
+
+
+PROFILE = Profile(UmatiSource, fuzz=tuple(
+    (key, {"endpoint": "opc.tcp://127.0.0.1:4840"})
+    for key in (ITEM_STATE, ALARM, PROGRAM, PROGRAM_STATE, SCRAP,
+                "Monitoring/Spindle/ActualSpeed")))

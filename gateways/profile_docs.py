@@ -1,5 +1,5 @@
 """One documentation page per payload profile, from the profile modules' own docstrings,
-so the pages cannot drift from the code: ``python -m gateways.profiles.docs docs/profiles``
+so the pages cannot drift from the code: ``python -m gateways.profile_docs docs/profiles``
 writes them, and a test checks they are current."""
 
 from __future__ import annotations
@@ -8,26 +8,29 @@ import importlib
 import sys
 from pathlib import Path
 
-MODULES = {"bambu": "bambu", "octoprint": "octoprint", "moonraker": "moonraker",
-           "tasmota": "tasmota", "shelly": "shelly", "sparkplug_b": "sparkplug_b",
-           "json": "generic_json", "umati": "umati", "opcua": "opcua_nodes"}
+from gateways.profiles import PROFILES
+from gateways.profiles.base import MqttSourceBase
 
 
 def page(profile: str) -> str:
-    module = importlib.import_module(f"gateways.profiles.{MODULES[profile]}")
+    declared = PROFILES[profile]
+    module = importlib.import_module(declared.module)
     doc = (module.__doc__ or "").strip()
     title, _, body = doc.partition("\n")
+    path = declared.module.replace(".", "/") + ".py"
+    if issubclass(declared.model, MqttSourceBase):
+        tool = f"try it with `circlemade decode --profile {profile} --topic TOPIC FILE`"
+    else:
+        tool = (f"its gateway reads it (transport `{declared.model.transport}`); "
+                "`circlemade record` and `replay` take it value by value")
     return (f"# Profile `{profile}`\n\n{title}\n{body}\n\n"
-            f"Source: [`gateways/profiles/{MODULES[profile]}.py`]"
-            f"(../../gateways/profiles/{MODULES[profile]}.py); try it with "
-            f"`circlemade decode --profile {profile} --topic TOPIC FILE`"
-            f"{'' if profile not in ('umati', 'opcua') else ' (MQTT profiles only)'}.\n")
+            f"Source: [`{path}`](../../{path}); {tool}.\n")
 
 
 def write(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for profile in MODULES:
+    for profile in PROFILES:
         path = folder / f"{profile}.md"
         path.write_text(page(profile))
         written.append(path)
