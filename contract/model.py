@@ -17,4 +17,4 @@ PositiveSeconds = Annotated[float, Field(gt=0)]
 class StrictModel(BaseModel):
     """Config models reject unknown keys, so a typo is an error, not a silent default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)

@@ -34,8 +34,11 @@ MachineKind = Literal["printer", "cnc", "laser", "meter", "router", "other"]
 
 class Site(StrictModel):
     id: Identifier
+    """Becomes the ``site`` tag: letters, digits, ``.``, ``_``, ``-``."""
     name: str = ""
+    """For people: the live view, reports."""
     timezone: str = "Europe/Brussels"
+    """IANA time zone of the calendar, quiet hours and messages."""
     language: Literal["en", "fr"] = "en"
     """Of the terminal page: English or French (Brussels)."""
     co2e_kg_per_kwh: float = Field(default=0.16, ge=0)
@@ -56,20 +59,35 @@ class Influx(StrictModel):
     api: Literal["v1", "v2"]
     """v1: ``/write?db=&rp=`` (InfluxDB 1.x); v2: ``/api/v2/write`` (2.x, 3.x, 1.8+)."""
     url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
+    """Where InfluxDB (or a server speaking its write API) answers, without credentials."""
     database: str = "circlemade"
+    """v1: the database, created when missing."""
     retention_policy: str | None = None
+    """v1: a retention policy of the database (its default when unset)."""
     bucket: str = "circlemade"
+    """v2: the bucket (InfluxDB 3: the database)."""
     org: str = "circlemade"
+    """v2: the organisation."""
     username: str | None = None
+    """v1: basic auth user, with the password from password_env or password_file."""
     password_env: str | None = None
+    """v1: environment variable holding the password."""
     password_file: Path | None = None
+    """v1: file holding the password."""
     token_env: str | None = None
+    """v2: environment variable holding the API token."""
     token_file: Path | None = None
+    """v2: file holding the API token (e.g. a systemd credential)."""
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    """Points per write request."""
     flush_interval_s: PositiveSeconds = 0.1
+    """How long a small batch waits to grow before it is written."""
     timeout_s: PositiveSeconds = 10.0
+    """Per write request."""
     retry_min_s: PositiveSeconds = 0.5
+    """Backoff after a failed write, doubling up to retry_max_s (a Retry-After is obeyed)."""
     retry_max_s: PositiveSeconds = 30.0
+    """The backoff's cap."""
 
     @field_validator("url")
     @classmethod
@@ -92,17 +110,21 @@ class PowerThresholds(StrictModel):
     """State from power, for a machine that only has a smart plug."""
 
     running_w: float = Field(gt=0)
+    """At or above this power the machine is running."""
     idle_w: float = Field(default=0.0, ge=0)
+    """At or above this (and below running_w) idle; below, stopped."""
 
 
 class BufferSettings(StrictModel):
     path: Path | None = None
     """SQLite file; default $XDG_STATE_HOME/circlemade/<site>-<target>.sqlite."""
     max_points: int = Field(default=5_000_000, ge=1000)
+    """Past this many points waiting, the oldest are dropped and counted."""
     max_bytes: int = Field(default=2_000_000_000, ge=1_000_000)
     """Bound of the file's pages in use; past it (like past max_points or max_age_s) the
     oldest points are dropped and counted."""
     max_age_s: float = Field(default=7 * 86400, gt=0)
+    """Points older than this are dropped and counted (default 7 days)."""
     min_free_bytes: int = Field(default=50_000_000, ge=0)
     """Free space the buffer leaves on its disk: below it nothing is appended and nothing
     acknowledged (the broker keeps the messages) until the sink has made room."""
@@ -140,29 +162,42 @@ class ClockSettings(StrictModel):
 
 class LogSettings(StrictModel):
     level: Literal["debug", "info", "warning", "error"] = "info"
+    """debug, info, warning or error."""
     format: Literal["json", "text"] = "json"
     """json: one object per line, for machines (journald, Loki); text: for people."""
 
 
 class Machine(StrictModel):
     id: Identifier
+    """Becomes the ``machine`` tag: letters, digits, ``.``, ``_``, ``-``."""
     kind: MachineKind
+    """printer, cnc, laser, meter, router or other: picks the dashboards' groups."""
     name: str = ""
+    """For people: dashboards, terminal, alert messages."""
     sources: list[Source] = Field(min_length=1)
     power_thresholds: PowerThresholds | None = None
     silence_s: float = Field(default=300.0, gt=0)
     """No message for this long marks the machine offline."""
     material: str = "PLA"
+    """The material it uses when no lot is loaded (PLA, PETG, ABS, ASA, TPU, or any
+    name with density_g_cm3)."""
     filament_diameter_mm: float = Field(default=1.75, gt=0)
+    """Printers: filament length to grams."""
     density_g_cm3: float | None = Field(default=None, gt=0)
+    """The material's density, for a material the edge does not know."""
     stock_g: dict[str, float] = Field(default_factory=dict)
     """CNC, laser: stock mass per program; key "*" for any other program."""
     ideal_cycle_s: float | None = Field(default=None, gt=0)
+    """The ideal time of one job or part, for OEE performance (a slicer's estimate
+    takes precedence)."""
     program_cycle_s: dict[str, float] = Field(default_factory=dict)
+    """Ideal cycle time per program name, over ideal_cycle_s."""
     parts_per_job: int = Field(default=1, ge=0)
+    """Parts one job makes, for machines that do not count them."""
     max_power_w: float = Field(default=30_000.0, gt=0)
     """Plausibility bound for energy counters: more than this is a replaced meter."""
     counter_wrap_kwh: float | None = Field(default=None, gt=0)
+    """Where the energy counter wraps to 0, when its device wraps it."""
 
     @field_validator("material")
     @classmethod
@@ -189,15 +224,20 @@ WORKING_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 class Shift(StrictModel):
     name: str
+    """Names the shift's OEE windows."""
     start: time
+    """Local time, e.g. 06:00:00."""
     end: time
+    """Local time; an end before the start runs past midnight."""
 
 
 class Calendar(StrictModel):
     weekdays: list[Weekday] = Field(default_factory=lambda: list(WORKING_DAYS))
+    """Days with planned time (mon ... sun)."""
     shifts: list[Shift] = Field(default_factory=lambda: [
         Shift(name="day", start=time(8), end=time(17))])
     holidays: list[date] = Field(default_factory=list)
+    """Days without planned time, e.g. [2026-12-25]."""
 
 
 AlertRuleName = Literal["fault", "stopped", "standby", "silent", "edge", "job_done"]
@@ -208,9 +248,11 @@ class AlertRule(StrictModel):
     parameters. Rules run on the KPI stage's clock, so a replay computes the same alerts."""
 
     rule: AlertRuleName
+    """fault, stopped, standby, silent, edge or job_done (docs/alerts.md)."""
     machines: list[str] = Field(default_factory=lambda: ["*"])
     """Machine ids, or "*" for all (narrowed by ``kind``)."""
     kind: MachineKind | None = None
+    """Only the machines of this kind (printer, cnc, laser, meter, router, other)."""
     after_min: float = Field(default=10.0, gt=0, le=7 * 24 * 60)
     """stopped, standby, silent: how long the condition holds before the alert fires;
     edge: how long InfluxDB is out of reach, and how long after points were dropped it
@@ -267,7 +309,9 @@ class TerminalSettings(StrictModel):
     ``"0.0.0.0:8480"`` the whole LAN."""
 
     listen: str | None = Field(default=None, pattern=r"^[^\s:]+:\d{1,5}$")
+    """host:port to serve the page on; unset: no terminal."""
     pin_env: str | None = None
+    """Environment variable holding the workshop's PIN."""
     pin_file: Path | None = None
     """The workshop's PIN (or token), from the environment or a file, never here."""
 
@@ -286,6 +330,8 @@ class Config(StrictModel):
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
     alerts: list[AlertRule] = Field(default_factory=list)
     health_interval_s: PositiveSeconds = 10.0
+    """How often health counters are written to ``edge_health``, the status file is
+    updated and time-driven KPIs and alerts are checked."""
     stop_timeout_s: PositiveSeconds = 10.0
     """A stop (SIGTERM, SIGINT) ends within this, whatever InfluxDB does: what is not
     written by then stays in the buffer. Keep it below systemd's TimeoutStopSec."""

@@ -47,11 +47,15 @@ class OperatorSettings(StrictModel):
     enabled: bool | None = None
     """Default: on when its broker is defined (an OPC UA-only edge has none)."""
     broker: Identifier = "main"
+    """The broker operator input comes over."""
     prefix: str = Field(default="circlemade", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
     """Topics are ``<prefix>/<site>/<machine>/verdict|downtime|material``."""
     planned_stops: list[Identifier] = Field(default_factory=lambda: list(PLANNED_STOPS))
+    """Stop reasons that are planned (not counted against availability)."""
     unplanned_stops: list[Identifier] = Field(default_factory=lambda: list(UNPLANNED_STOPS))
+    """Stop reasons that are losses."""
     scrap_reasons: list[Identifier] = Field(default_factory=lambda: list(SCRAP_REASONS))
+    """Reasons a verdict may give for scrap."""
 
 
 KINDS = ("verdict", "downtime", "material")

@@ -184,27 +184,26 @@ def test_run_refuses_a_bad_config_before_starting(tmp_path: Path) -> None:
 
 
 def test_the_example_config_shows_every_field() -> None:
-    """examples/workshop.toml is the reference a workshop copies: every field of the
-    service's own settings and of a machine is there, set or commented."""
-    from pydantic import BaseModel
-
-    from edge import config as models
-    from gateways.broker import Broker
-    from gateways.operator_input import OperatorSettings
+    """examples/workshop.toml is the reference a workshop copies: every field of every
+    table the config can hold (docs/config.md) is there, set or commented."""
+    from edge.config_reference import _models, sections
 
     text = (REPO / "examples" / "workshop.toml").read_text()
     keys = set(re.findall(r"(?:^|[\s#{,])([a-z0-9_]+)\s*=", text, re.MULTILINE))
-    tables = set(re.findall(r"^\s*\[\[?(?:[a-z_]+\.)*([a-z_]+)\]", text, re.MULTILINE))
-    missing = []
-    for model in (models.Config, models.Site, Broker, models.Influx,
-                  models.BufferSettings, models.ClockSettings, models.StatusSettings,
-                  models.LogSettings, models.Calendar, models.Shift, models.Machine,
-                  models.PowerThresholds, OperatorSettings,
-                  models.TerminalSettings, models.AlertRule):
-        assert issubclass(model, BaseModel)
-        missing += [f"{model.__name__}.{name}" for name in model.model_fields
-                    if name not in keys | tables]
+    tables = set(re.findall(r"^\s*#?\s*\[\[?(?:[a-z_]+\.)*([a-z_]+)\]", text, re.MULTILINE))
+    missing = [f"{table or 'top level'}: {name}" for table, model in sections()
+               for name in model.model_fields if name not in keys | tables]
     assert missing == []
+    assert all(next(_models(f.annotation), None) is not None or f.description
+               or name == "profile"
+               for _, model in sections() for name, f in model.model_fields.items())
+
+
+def test_the_config_reference_is_current() -> None:
+    from edge.config_reference import reference
+
+    assert (REPO / "docs" / "config.md").read_text() == reference(), (
+        "stale: run python -m edge.config_reference > docs/config.md")
 
 
 def test_the_terminal_needs_a_pin_and_the_operator_broker(tmp_path: Path) -> None:

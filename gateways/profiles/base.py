@@ -129,8 +129,11 @@ class SignalMapping(StrictModel):
     to canonical states."""
 
     signal: str
+    """The canonical signal it feeds (docs/schema.md)."""
     unit: str | None = None
+    """The unit the device sends (e.g. "Wh", "degF"); the signal's own if unset."""
     states: dict[str, MachineState] | None = None
+    """signal = "state": the device's values mapped to canonical states."""
 
     @field_validator("signal")
     @classmethod
@@ -174,8 +177,11 @@ class MqttSourceBase(StrictModel):
     profile: str
     """Each profile's model narrows it to a Literal of its name."""
     broker: Identifier = "main"
+    """Which ``[[brokers]]`` entry it comes over."""
     topic: TopicFilter
+    """MQTT topic filter (+ and # allowed)."""
     qos: Annotated[int, Field(ge=0, le=2)] | None = None
+    """Overrides the broker's qos for this subscription."""
     meter: Identifier | None = None
     """Meter id for energy readings (the ``meter`` tag); the machine id when not given."""
 

@@ -56,6 +56,7 @@ _TIME_SCALE = {"unix_s": 1e9, "unix_ms": 1e6, "unix_us": 1e3, "unix_ns": 1.0}
 
 class JsonField(SignalMapping):
     path: str
+    """Where the value is in the JSON document, e.g. ``a.b[0]``."""
 
     @field_validator("path")
     @classmethod
@@ -66,7 +67,9 @@ class JsonField(SignalMapping):
 
 class JsonTime(StrictModel):
     path: str
+    """Where the reading's time is in the document."""
     format: TimeFormat = "unix_s"
+    """How the time is written: unix_s, unix_ms, unix_us, unix_ns or iso8601."""
 
     @field_validator("path")
     @classmethod

@@ -29,17 +29,22 @@ Endpoint = Annotated[str, Field(pattern=r"^opc\.tcp://[^\s/]+(/\S*)?$")]
 class OpcUaSecurity(StrictModel):
     policy: Literal["Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"] = (
         "Basic256Sha256")
+    """The OPC UA security policy."""
     mode: Literal["Sign", "SignAndEncrypt"] = "SignAndEncrypt"
+    """Sign, or SignAndEncrypt."""
     certificate: Path
     """This client's certificate (DER or PEM); ``circlemade opcua make-cert`` makes one."""
     private_key: Path
+    """This client's private key."""
     trust_dir: Path
     """Server certificates (or their CAs) this client trusts; others are refused."""
 
 
 class NodeSpec(SignalMapping):
     path: str | None = None
+    """Browse path from the machine's root, e.g. ``Monitoring/Spindle/ActualSpeed``."""
     node_id: str | None = None
+    """Or a node id with its namespace URI, e.g. ``nsu=urn:vendor;s=Speed``."""
 
     @model_validator(mode="after")
     def _one_address(self) -> NodeSpec:
@@ -55,23 +60,34 @@ class NodeSpec(SignalMapping):
 class OpcUaSourceBase(ValueSourceBase):
     transport: ClassVar[str] = "opcua"
     endpoint: Endpoint
+    """The server, e.g. ``opc.tcp://10.0.0.12:4840``."""
     root: str = ""
     """Browse path from Objects to the machine's root node; ``*`` matches the first child."""
     mode: Literal["subscribe", "poll"] = "subscribe"
+    """subscribe (the server sends changes) or poll (read every poll_interval_s)."""
     sampling_interval_ms: float = Field(default=500, ge=0)
+    """How often the server samples each node (subscriptions)."""
     publishing_interval_ms: float = Field(default=1000, gt=0)
+    """How often the server sends what changed (subscriptions)."""
     deadband: float = Field(default=0.0, ge=0)
     """Absolute deadband for numeric nodes (subscriptions only): smaller changes are not sent."""
     poll_interval_s: float = Field(default=1.0, gt=0)
+    """mode = "poll": how often all nodes are read."""
     heartbeat_s: float = Field(default=5.0, gt=0)
     """How often the server's clock is read; no answer within timeout_s means reconnect."""
     timeout_s: float = Field(default=5.0, gt=0)
+    """Per request; no answer means reconnect."""
     reconnect_min_s: float = Field(default=1.0, gt=0)
+    """Backoff after a lost connection, doubling up to reconnect_max_s."""
     reconnect_max_s: float = Field(default=10.0, gt=0)
+    """The backoff's cap."""
     security: OpcUaSecurity | None = None
     username: str | None = None
+    """Login, with the password from password_env or password_file."""
     password_env: str | None = None
+    """Environment variable holding the password."""
     password_file: Path | None = None
+    """File holding the password."""
 
     def node_specs(self) -> list[NodeSpec]:
         raise NotImplementedError

@@ -69,11 +69,13 @@ MESSAGE_TYPES = ("NBIRTH", "NDATA", "NDEATH", "DBIRTH", "DDATA", "DDEATH", "NCMD
 
 class SparkplugMetric(SignalMapping):
     name: str
+    """The metric's name in the device's births and data."""
 
 
 class SparkplugSource(MqttSourceBase):
     profile: Literal["sparkplug_b"]
     device: str | None = None
+    """The Sparkplug device id that is this machine."""
     metrics: list[SparkplugMetric] = Field(default_factory=list)
 
     def decoder(self, site: str, machine: str) -> SparkplugDecoder:

@@ -52,6 +52,7 @@ NODES = [
 class UmatiSource(OpcUaSourceBase):
     profile: Literal["umati"]
     root: str = "Machines/*"
+    """Browse path from Objects to the machine (``*``: the first one)."""
 
     def node_specs(self) -> list[NodeSpec]:
         return list(NODES)

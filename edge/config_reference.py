@@ -1,0 +1,105 @@
+"""The configuration reference, generated from the models themselves (each field's
+docstring is its description), so it cannot drift from what the service accepts:
+``python -m edge.config_reference > docs/config.md``; a test checks it is current and
+that examples/workshop.toml shows every field it lists."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from edge.config import Config
+
+INTRO = """# Configuration reference
+
+Generated from the models by `python -m edge.config_reference > docs/config.md`; every
+field is also shown, set or commented, in
+[`examples/workshop.toml`](../examples/workshop.toml), which is the place to start.
+Secrets are never written here: fields ending in `_env` name an environment variable,
+`_file` a file (e.g. a systemd credential) that holds them.
+"""
+
+
+PROFILE_DOC = "Which payload profile decodes it: this section's (docs/profiles/)."
+
+
+def sections(model: type[BaseModel] = Config, label: str = "", dotted: str = "",
+             seen: set[type] | None = None) -> Iterator[tuple[str, type[BaseModel]]]:
+    """(TOML table, model) of every table the config can hold, depth first."""
+    seen = set() if seen is None else seen
+    if model in seen:
+        return
+    seen.add(model)
+    yield label, model
+    for name, field in model.model_fields.items():
+        for child, many in _models(field.annotation):
+            where = f"{dotted}.{name}" if dotted else name
+            title = f"[[{where}]]" if many else f"[{where}]"
+            profile = child.model_fields.get("profile")
+            if profile is not None and get_origin(profile.annotation) is Literal:
+                title += f" with profile = \"{get_args(profile.annotation)[0]}\""
+            yield from sections(child, title, where, seen)
+
+
+def _models(annotation: Any, many: bool = False) -> Iterator[tuple[type[BaseModel], bool]]:
+    origin = get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation, many
+    elif origin is Annotated:
+        yield from _models(get_args(annotation)[0], many)
+    elif origin in (list, tuple):
+        for arg in get_args(annotation):
+            yield from _models(arg, True)
+    elif origin in (Union, types.UnionType):
+        for arg in get_args(annotation):
+            yield from _models(arg, many)
+
+
+def _type(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation)
+    for noise in ("typing.", "pathlib.", "datetime.", "pydantic.types.", "annotated_types.",
+                  "contract.model.", "<class '", "'>"):
+        text = text.replace(noise, "")
+    return text.replace("NoneType", "None")
+
+
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "required"
+    value = field.default
+    if value is PydanticUndefined and field.default_factory is not None:
+        value = field.default_factory()  # type: ignore[call-arg]
+    if isinstance(value, BaseModel):
+        return "(table)"
+    if isinstance(value, list) and value and isinstance(value[0], BaseModel):
+        return "(see below)"
+    return f"`{value!r}`" if value is not None else "unset"
+
+
+def reference() -> str:
+    out = [INTRO]
+    for path, model in sections():
+        title = path or "top level"
+        doc = " ".join((model.__doc__ or "").split()) if model.__doc__ != BaseModel.__doc__ \
+            else ""
+        out += [f"\n## {title}\n", f"\n{doc}\n" if doc else "",
+                "\n| field | type | default | description |\n|---|---|---|---|\n"]
+        for name, field in model.model_fields.items():
+            if next(_models(field.annotation), None) is not None:
+                out.append(f"| `{name}` | table | | its section below |\n")
+                continue
+            text = field.description or (PROFILE_DOC if name == "profile" else "")
+            description = " ".join(text.split()).replace("|", "\\|")
+            out.append(f"| `{name}` | `{_type(field.annotation)}` | {_default(field)} | "
+                       f"{description} |\n")
+    return "".join(out)
+
+
+if __name__ == "__main__":
+    print(reference(), end="")
