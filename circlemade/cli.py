@@ -74,6 +74,10 @@ def parser() -> argparse.ArgumentParser:
                           help="machine tools as OPC UA servers (umati-style)")
     simulate.add_argument("--opcua-port", type=int, default=4840,
                           help="port of the first machine tool; the others count up")
+    simulate.add_argument("--modbus-meters", type=int, default=0,
+                          help="Eastron SDM630 meters read over Modbus TCP (unit ids 1, 2, ...)")
+    simulate.add_argument("--modbus-port", type=int, default=None,
+                          help="where the Modbus meters answer on 127.0.0.1 (default 5020)")
     simulate.add_argument("--broker", default="mqtt://127.0.0.1:1883",
                           help="mqtt://HOST:PORT to publish to (default %(default)s)")
     simulate.add_argument("--seed", type=int, default=None,
@@ -325,8 +329,9 @@ def _simulate(args: argparse.Namespace) -> int:
 
     scenario = simulate_command.load_scenario(
         args.scenario, (args.printers, args.meters, args.cnc, args.machine_tools,
-                        args.opcua_port),
-        {"seed": args.seed, "speed": args.speed, "interval_s": args.interval})
+                        args.opcua_port, args.modbus_meters),
+        {"seed": args.seed, "speed": args.speed, "interval_s": args.interval,
+         "modbus_port": args.modbus_port})
     if args.print_config:
         print(simulate_command.machines_toml(Fleet(scenario)), end="")
         return 0

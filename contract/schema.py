@@ -95,8 +95,22 @@ ENERGY = _measurement(
                   limits=(-1000, 1_000_000)),
         FieldSpec("energy_kwh", "kWh", doc="cumulative energy, monotonic and reset-safe",
                   limits=(0, 1e9)),
-        FieldSpec("voltage_v", "V", doc="RMS voltage", limits=(0, 1000)),
-        FieldSpec("current_a", "A", doc="RMS current", limits=(0, 1000)),
+        FieldSpec("voltage_v", "V", doc="RMS voltage (three phases: their mean to neutral)",
+                  limits=(0, 1000)),
+        FieldSpec("current_a", "A", doc="RMS current (three phases: their sum)",
+                  limits=(0, 3000)),
+        FieldSpec("frequency_hz", "Hz", doc="grid frequency", limits=(0, 100)),
+        FieldSpec("energy_export_kwh", "kWh", doc="cumulative energy sent back to the grid "
+                  "(not counted as use)", limits=(0, 1e9)),
+        *(FieldSpec(f"{quantity}_l{phase}_{unit.lower()}", unit, doc=f"{what}, phase L{phase}",
+                    limits=limits)
+          for phase in (1, 2, 3)
+          for quantity, unit, what, limits in (
+              ("voltage", "V", "RMS voltage to neutral", (0, 1000)),
+              ("current", "A", "RMS current", (0, 1000)),
+              ("power", "W", "active power", (-1_000_000, 1_000_000)),
+              ("energy", "kWh", "cumulative imported energy (not counted as use: the "
+               "total is)", (0, 1e9)))),
     ],
     extra_tags=("meter",),
 )

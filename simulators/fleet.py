@@ -20,6 +20,7 @@ from pydantic import Field
 from contract.model import Identifier, StrictModel
 from simulators.cnc import SimulatedCnc
 from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, TasmotaPlug
+from simulators.modbus_meter import ModbusMeterDevice, ModbusMeters
 from simulators.mqtt_publisher import Message, Publisher
 from simulators.opcua_machine_tool import MachineToolServer
 from simulators.operator import SimulatedOperator
@@ -28,7 +29,8 @@ from simulators.printer_payloads import BambuPrinter, MoonrakerPrinter, OctoPrin
 from simulators.sparkplug_node import SparkplugCncNode
 
 PrinterFormat = Literal["bambu", "bambu_p1", "octoprint", "moonraker"]
-MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2"]
+MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2", "sdm630"]
+"""sdm630: read over Modbus TCP (simulators/modbus_meter.py), the others publish."""
 
 
 class PrinterSpec(StrictModel):
@@ -70,13 +72,16 @@ class Scenario(StrictModel):
     meters: list[MeterSpec] = Field(default_factory=list)
     cnc: list[CncSpec] = Field(default_factory=list)
     machine_tools: list[MachineToolSpec] = Field(default_factory=list)
+    modbus_port: int = Field(default=5020, ge=1, le=65535)
+    """Where the sdm630 meters answer, on 127.0.0.1 (unit ids 1, 2, ... in order)."""
     operator_site: str | None = None
     """When set, a simulated person says things about the printers of this site (a
     recycled spool, scrap verdicts, stop reasons: simulators/operator.py)."""
 
     @classmethod
     def from_counts(cls, printers: int, meters: int, cnc: int, machine_tools: int = 0,
-                    opcua_port: int = 4840, **options: Any) -> Scenario:
+                    opcua_port: int = 4840, modbus_meters: int = 0,
+                    **options: Any) -> Scenario:
         formats: list[PrinterFormat] = ["bambu", "octoprint", "moonraker", "bambu_p1"]
         meter_formats: list[MeterFormat] = ["tasmota", "shelly_gen2", "shelly_gen1"]
         printer_ids = [f"printer-{i + 1}" for i in range(printers)]
@@ -88,7 +93,8 @@ class Scenario(StrictModel):
                       for i, p in enumerate(printer_ids)],
             meters=[MeterSpec(id=f"plug-{i + 1}", format=meter_formats[i % 3],
                               machine=fronted[i] if i < len(fronted) else None)
-                    for i in range(meters)],
+                    for i in range(meters)] + [
+                MeterSpec(id=f"sdm-{i + 1}", format="sdm630") for i in range(modbus_meters)],
             cnc=[CncSpec(id=c) for c in cnc_ids],
             machine_tools=[MachineToolSpec(id=t, port=opcua_port + i)
                            for i, t in enumerate(tool_ids)],
@@ -141,6 +147,7 @@ class Fleet:
             m.id: m.physics for m in self.machines.values()
             if isinstance(m.physics, SimulatedPrinter)}, seed) if scenario.operator_site else None
         self.machine_tools: list[MachineToolServer] = []
+        self.modbus = ModbusMeters({}, scenario.modbus_port)
         for i, tool_spec in enumerate(scenario.machine_tools):
             mill = SimulatedCnc(tool_spec.id, seed=seed + 300 + i, alarm_rate=tool_spec.alarm_rate,
                                 scrap_rate=tool_spec.scrap_rate)
@@ -158,7 +165,11 @@ class Fleet:
                                    wrap_wh=meter_spec.wrap_wh,
                                    reset_after_s=meter_spec.reset_after_s)
             plug: Device
-            if meter_spec.format == "tasmota":
+            if meter_spec.format == "sdm630":
+                unit = len(self.modbus.meters) + 1
+                self.modbus.meters[unit] = meter
+                plug = ModbusMeterDevice(meter, self.modbus, unit, offline_state=target is None)
+            elif meter_spec.format == "tasmota":
                 plug = TasmotaPlug(meter, meter_spec.id)
             elif meter_spec.format == "shelly_gen1":
                 plug = ShellyGen1Plug(meter, meter_spec.id)
@@ -208,6 +219,8 @@ class Fleet:
         interval = self.scenario.interval_s
         for tool in self.machine_tools:
             await tool.start()
+        if self.modbus.meters:
+            await self.modbus.start()
         nodes = [d for d in self.devices() if isinstance(d, SparkplugCncNode)]
         plain = Publisher(host, port, client_id)
         sparkplug = {id(n): Publisher(host, port, f"{client_id}-{n.node}", will=n.will())
@@ -234,6 +247,7 @@ class Fleet:
                 await asyncio.to_thread(publisher.close)
             for tool in self.machine_tools:
                 await tool.stop()
+            await self.modbus.stop()
 
     def _send(self, publisher: Publisher, messages: list[Message]) -> None:
         for topic, payload, retain in messages:

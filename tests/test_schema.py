@@ -29,3 +29,11 @@ def test_profile_pages_are_generated_from_the_modules() -> None:
     for profile in PROFILES:
         assert (REPO / "docs" / "profiles" / f"{profile}.md").read_text() == page(profile), (
             "stale: run python -m gateways.profile_docs docs/profiles")
+
+
+def test_every_profile_has_a_row_in_the_readmes_device_table() -> None:
+    from gateways.profiles import PROFILES
+
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("## Devices"):readme.index("## People on the floor")]
+    assert {name for name in PROFILES if f"`{name}`" not in table} == set()

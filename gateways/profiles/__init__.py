@@ -1,5 +1,7 @@
 """Payload profiles: one module (or folder) per device family, found here by its
-``PROFILE`` declaration (:class:`~gateways.profiles.base.Profile`).
+``PROFILE`` declaration (a :class:`~gateways.profiles.base.Profile`, or a tuple of them
+for a module that holds several; a folder declares its profiles in its ``__init__``, so
+that its transport is imported only when a source uses it).
 
 To add a family, write ``gateways/profiles/<family>.py`` with its source model
 (``profile: Literal["<name>"]``), its decoder, a real example payload in the docstring,
@@ -30,9 +32,9 @@ from gateways.profiles.base import (
 
 def _declared() -> dict[str, Profile]:
     found: dict[str, Profile] = {}
-    for info in pkgutil.walk_packages(__path__, f"{__name__}."):
-        profile = getattr(importlib.import_module(info.name), "PROFILE", None)
-        if isinstance(profile, Profile):
+    for info in pkgutil.iter_modules(__path__, f"{__name__}."):  # a folder: its __init__
+        declared = getattr(importlib.import_module(info.name), "PROFILE", ())
+        for profile in declared if isinstance(declared, tuple) else (declared,):
             if profile.name in found:
                 raise RuntimeError(f"profile {profile.name!r} declared twice: in "
                                    f"{found[profile.name].module} and {profile.module}")
