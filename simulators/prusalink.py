@@ -1,0 +1,106 @@
+"""A simulated Prusa printer answering PrusaLink's HTTP API v1 (``/api/v1/status``,
+``/api/v1/job``) as the OpenAPI specification shapes it, with the API key checked
+(401 without it), so the edge polls it through a real HTTP stack. ``broken`` makes it
+answer malformed JSON, as a half-written response would be.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from simulators.mqtt_publisher import Message
+from simulators.printer import SimulatedPrinter
+
+AFTER = {"good": "FINISHED", "cancelled": "STOPPED", "failed": "ERROR"}
+"""What the printer shows from a job's end until it is idle again."""
+
+
+class PrusaLinkPrinter:
+    """One printer, on 127.0.0.1:``port``; a fleet device (its source entry) too."""
+
+    profile = "prusalink"
+
+    def __init__(self, printer: SimulatedPrinter, port: int, api_key: str,
+                 key_env: str = "CIRCLEMADE_PRUSALINK_KEY") -> None:
+        self.printer, self.port, self.api_key, self.key_env = printer, port, api_key, key_env
+        self.broken = False
+        self._runner: web.AppRunner | None = None
+        self._job_id = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def source(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "profile": "prusalink", "api_key_env": self.key_env,
+                "poll_interval_s": 1.0}
+
+    def messages(self, now_s: float) -> list[Message]:
+        return []
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/api/v1/status", self._status)
+        app.router.add_get("/api/v1/job", self._job)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _state(self) -> str:
+        p = self.printer
+        if p.state in ("heating", "printing"):
+            return "PRINTING"
+        if p.state == "cooling":
+            return AFTER.get(p.last_outcome, "FINISHED")
+        return "IDLE"
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("X-Api-Key") != self.api_key:
+            return web.json_response({"title": "Unauthorized"}, status=401)
+        if self.broken:
+            return web.Response(text='{"printer": {"state": "PRINT',
+                                content_type="application/json")
+        return None
+
+    def _job_number(self) -> int:
+        self._job_id = max(self._job_id, self.printer.jobs_done + 1)
+        return self._job_id if self.printer.state != "cooling" else self.printer.jobs_done
+
+    async def _status(self, request: web.Request) -> web.Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        p = self.printer
+        document: dict[str, Any] = {"printer": {
+            "state": self._state(), "temp_nozzle": round(p.nozzle_c, 1),
+            "target_nozzle": 215.0 if p.heating else 0.0, "temp_bed": round(p.bed_c, 1),
+            "target_bed": 60.0 if p.heating else 0.0, "axis_z": round(p.layer * 0.2, 1),
+            "flow": 100, "speed": 100}}
+        if p.state in ("heating", "printing"):
+            document["job"] = {"id": self._job_number(), "progress": round(p.progress, 1),
+                               "time_remaining": int(p.remaining_s), "time_printing": 0}
+        return web.json_response(document)
+
+    async def _job(self, request: web.Request) -> web.Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        p = self.printer
+        if p.state not in ("heating", "printing"):
+            return web.Response(status=204)
+        name = p.job.removesuffix(".gcode")
+        return web.json_response({
+            "id": self._job_number(), "state": "PRINTING", "progress": round(p.progress, 1),
+            "time_remaining": int(p.remaining_s), "time_printing": 0,
+            "file": {"name": name[:6].upper() + "~1.BGC", "display_name": f"{name}.bgcode",
+                     "path": "/usb", "size": 2393142, "m_timestamp": 1764676800,
+                     "meta": {"filament used [mm]": p.job_filament_mm,
+                              "filament used [g]": round(p.job_filament_mm * 0.00298, 2),
+                              "filament_type": "PLA"}}})
