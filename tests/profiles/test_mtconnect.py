@@ -1,0 +1,64 @@
+"""MTConnect without a network: the stream its docstring shows, a run's start and end
+with a fault between, and what a bad document says."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateways.profiles import mtconnect
+from gateways.profiles.base import DecodeError
+from tests.profiles.docstring_examples import literal_blocks
+from tests.profiles.helpers import values
+
+STREAM = literal_blocks(mtconnect.__doc__ or "")[0]
+
+
+def stream(*observations: str) -> str:
+    return (f'<MTConnectStreams xmlns="{mtconnect.__name__}"><Header instanceId="1" '
+            f'nextSequence="9"/><Streams><DeviceStream name="VF2"><ComponentStream>'
+            f"<Events>{''.join(observations)}</Events></ComponentStream></DeviceStream>"
+            "</Streams></MTConnectStreams>")
+
+
+def event(sequence: int, element: str, text: str, second: int = 0) -> str:
+    return (f'<{element} dataItemId="{element}" timestamp="2026-12-02T09:00:{second:02d}Z" '
+            f'sequence="{sequence}">{text}</{element}>')
+
+
+def test_the_documented_stream_starts_a_named_run() -> None:
+    decoder = mtconnect.MTConnectDecoder("bxl", "vf2", None)
+    readings = decoder.decode_value("stream", STREAM, 1)
+    assert [r.signal for r in readings] == [
+        "state", "job_event", "job_name", "parts_produced", "feed_override_pct",
+        "spindle_speed_rpm", "feed_rate_mm_min"]
+    assert values(readings) == pytest.approx({
+        "state": "running", "job_event": "start", "job_name": "O1234", "parts_produced": 17.0,
+        "feed_override_pct": 100.0, "spindle_speed_rpm": 12000.0, "feed_rate_mm_min": 1500.0})
+    assert readings[0].time_ns == 1_796_202_001 * 10**9  # 09:00:01Z, the observation's own
+
+
+def test_a_fault_ends_the_run_aborted_and_a_clean_one_ends_good() -> None:
+    decoder = mtconnect.MTConnectDecoder("bxl", "vf2", None)
+    decoder.decode_value("stream", stream(event(1, "Program", "O1"),
+                                          event(2, "Execution", "ACTIVE")), 1)
+    fault = ('<Fault dataItemId="logic" timestamp="2026-12-02T09:00:05Z" sequence="3">'
+             "EMERGENCY STOP</Fault>")
+    readings = decoder.decode_value("stream", stream(fault, event(4, "Execution", "STOPPED")), 1)
+    assert [(r.signal, r.value) for r in readings] == [
+        ("state", "fault"), ("state", "fault"), ("job_name", "O1"), ("job_event", "end"),
+        ("job_outcome", "aborted")]
+    normal = '<Normal dataItemId="logic" timestamp="2026-12-02T09:01:00Z" sequence="5"/>'
+    readings = decoder.decode_value("stream", stream(
+        normal, event(6, "Execution", "ACTIVE"), event(7, "Execution", "FEED_HOLD"),
+        event(8, "Execution", "READY")), 1)
+    assert [(r.signal, r.value) for r in readings if r.signal != "job_name"] == [
+        ("state", "stopped"), ("state", "running"), ("job_event", "start"),
+        ("state", "stopped"), ("state", "idle"), ("job_event", "end"), ("job_outcome", "good")]
+
+
+def test_bad_documents_say_what_was_expected() -> None:
+    decoder = mtconnect.MTConnectDecoder("bxl", "vf2", None)
+    with pytest.raises(DecodeError, match="stream: not XML"):
+        decoder.decode_value("stream", "<MTConnectStreams><Header", 1)
+    with pytest.raises(DecodeError, match="'SPINNING' is not an MTConnect execution"):
+        decoder.decode_value("stream", stream(event(1, "Execution", "SPINNING")), 1)
