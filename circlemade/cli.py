@@ -104,6 +104,14 @@ def parser() -> argparse.ArgumentParser:
                       help="directory for client.pem and client.key")
     cert.add_argument("--uri", default="urn:circlemade:edge", help="application URI")
 
+    tls = commands.add_parser("tls", help="TLS tools")
+    tls_commands = tls.add_subparsers(dest="tls_command", required=True, metavar="TOOL",
+                                      help="fingerprint")
+    fingerprint = tls_commands.add_parser(
+        "fingerprint", help="print a TLS server's certificate fingerprint, to pin it "
+                            "(tls_fingerprint), e.g. a Bambu printer's broker")
+    fingerprint.add_argument("address", help="HOST:PORT, e.g. 192.0.2.80:8883")
+
     record = commands.add_parser("record", help="write every raw message to a JSON-lines file")
     record.add_argument("-c", "--config", type=Path, required=True,
                         help=CONFIG_HELP + "; its sources are subscribed as the service does")
@@ -183,6 +191,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _opcua(args)
     if args.command in ("record", "replay"):
         return _record_or_replay(args)
+    if args.command == "tls":
+        return _fingerprint(args.address)
     if args.command == "status":
         from edge.status import read_status, status_path
 
@@ -236,9 +246,30 @@ def _check_config(path: Path) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     sources = sum(len(m.sources) for m in config.machines)
+    for index, broker in enumerate(config.brokers):
+        if not broker.tls_verify:
+            print(f"{path}: warning: brokers[{index}].tls_verify: false: the broker's "
+                  "certificate is not checked, anyone on the network can pose as it; pin "
+                  "it instead: circlemade tls fingerprint HOST:PORT", file=sys.stderr)
     print(f"{path}: ok: site {config.site.id!r}, {len(config.machines)} machines, "
           f"{sources} sources, {len(config.brokers)} broker(s), "
           f"InfluxDB {config.influx.api} at {config.influx.url}")
+    return 0
+
+
+def _fingerprint(address: str) -> int:
+    from gateways.broker import fetch_fingerprint
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        print(f"{address}: expected HOST:PORT, e.g. 192.0.2.80:8883", file=sys.stderr)
+        return 2
+    try:
+        fingerprint, subject = fetch_fingerprint(host, int(port))
+    except OSError as exc:
+        print(f"{address}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{address}: {subject}\ntls_fingerprint = \"{fingerprint}\"")
     return 0
 
 

@@ -45,7 +45,7 @@ from gateways.gateway import Gateway, Outbox
 from gateways.mqtt import MqttGateway, Subscription
 from gateways.operator_input import OperatorDecoder
 from gateways.profiles import Decoder
-from gateways.profiles.base import MqttSourceBase
+from gateways.profiles.base import DeviceRequest, MqttSourceBase
 
 if TYPE_CHECKING:
     from edge.terminal import Terminal
@@ -109,6 +109,7 @@ class EdgeService:
         machines = {m.id: m for m in config.machines}
         decoders: dict[str, Decoder] = {}
         subscriptions: dict[str, list[Subscription]] = {b.id: [] for b in config.brokers}
+        requests: dict[str, list[DeviceRequest]] = {b.id: [] for b in config.brokers}
         self.value_gateways: list[Gateway] = []
         """One per OPC UA, Modbus or HTTP source: each reads and decodes its values."""
         self.value_routes: list[tuple[str, str]] = []
@@ -123,6 +124,7 @@ class EdgeService:
             decoders[route] = source.decoder(config.site.id, machine_id)
             qos = source.qos if source.qos is not None else config.broker(source.broker).qos
             subscriptions[source.broker].append(Subscription(source.topic, qos, route))
+            requests[source.broker] += source.requests()
         operator = operator_decoder(config)
         if operator is not None:
             decoders[OPERATOR_ROUTE] = operator
@@ -131,7 +133,7 @@ class EdgeService:
                                                          OPERATOR_ROUTE))
         self.gateways = [
             MqttGateway(broker, client_id(config, broker) + client_suffix,
-                        subscriptions[broker.id], self.health)
+                        subscriptions[broker.id], self.health, requests[broker.id])
             for broker in config.brokers
             if subscriptions[broker.id]
         ]

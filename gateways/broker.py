@@ -3,10 +3,12 @@ session is kept."""
 
 from __future__ import annotations
 
+import re
+import ssl
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from contract.model import Identifier, Port, PositiveSeconds, StrictModel
 from contract.secrets import read_secret
@@ -35,6 +37,16 @@ class Broker(StrictModel):
     """Client certificate, for brokers that require one."""
     key_file: Path | None = None
     """Client certificate and key, for brokers that require one."""
+    server_name: str | None = None
+    """The name the broker's certificate is checked against, when it is not ``host``: a
+    Bambu printer's certificate names its serial number, not its address."""
+    tls_fingerprint: str | None = None
+    """Trust exactly this certificate (``sha256:...`` of its DER form) instead of a CA:
+    ``circlemade tls fingerprint HOST:PORT`` prints it, the first time, like SSH's known
+    hosts."""
+    tls_verify: bool = True
+    """false skips every check of the broker's certificate: only when written, with a
+    warning in check-config and in the log. Prefer tls_fingerprint."""
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     """MQTT keepalive: a silent connection is found dead within 1.5 times this."""
     mqtt_version: Literal["3.1.1", "5"] = "3.1.1"
@@ -49,5 +61,62 @@ class Broker(StrictModel):
     reconnect_max_s: PositiveSeconds = 30.0
     """The backoff's cap."""
 
+    @field_validator("tls_fingerprint")
+    @classmethod
+    def _a_fingerprint(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(
+                r"sha256:([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}", value):
+            raise ValueError("expected sha256: and 64 hex digits (colons allowed); "
+                             "circlemade tls fingerprint HOST:PORT prints it")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_options(self) -> Broker:
+        if not self.tls and (self.server_name or self.tls_fingerprint or not self.tls_verify):
+            raise ValueError("tls: server_name, tls_fingerprint and tls_verify need tls = true")
+        if self.tls_fingerprint and not self.tls_verify:
+            raise ValueError("tls_verify: false checks nothing, not even tls_fingerprint; "
+                             "give one or the other")
+        return self
+
     def password(self) -> SecretStr | None:
         return read_secret(self.password_env, self.password_file)
+
+    def pinned(self) -> bytes | None:
+        """The fingerprint's bytes, when one is pinned."""
+        if self.tls_fingerprint is None:
+            return None
+        return bytes.fromhex(self.tls_fingerprint.removeprefix("sha256:").replace(":", ""))
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Verified against the CA (ca_file or the system's) under ``server_name`` or
+        ``host``; against the pinned fingerprint only (checked after the handshake,
+        before a byte of MQTT is sent); or, when written, not at all."""
+        if self.tls_fingerprint is not None or not self.tls_verify:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        else:
+            context = ssl.create_default_context(
+                cafile=str(self.ca_file) if self.ca_file else None)
+        if self.cert_file is not None:
+            context.load_cert_chain(str(self.cert_file),
+                                    str(self.key_file) if self.key_file else None)
+        return context
+
+
+def fetch_fingerprint(host: str, port: int, timeout_s: float = 10.0) -> tuple[str, str]:
+    """The ``sha256:`` fingerprint of the certificate a TLS server presents, and its
+    subject, read without trusting it (to be checked by a person, then pinned)."""
+    import hashlib
+    import socket
+
+    from cryptography import x509
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection((host, port), timeout=timeout_s) as raw, \
+            context.wrap_socket(raw, server_hostname=host) as tls:
+        der = tls.getpeercert(binary_form=True) or b""
+    digest = hashlib.sha256(der).hexdigest()
+    subject = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+    return "sha256:" + ":".join(digest[i:i + 2] for i in range(0, 64, 2)), subject

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -44,6 +46,7 @@ from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.broker import Broker
 from gateways.gateway import Tap
+from gateways.profiles.base import DeviceRequest
 from gateways.read_ahead_socket import ReadAheadSocket
 
 LINGER_S = 0.005
@@ -75,10 +78,33 @@ TOPIC_CACHE = 10_000
 
 class ReadAheadClient(paho.Client):
     """paho's client on a :class:`ReadAheadSocket`. ``_create_socket`` is paho's own (2.x);
-    tests/test_mqtt_gateway.py checks that the socket in use is ours."""
+    tests/test_mqtt_gateway.py checks that the socket in use is ours. Its TLS handshake
+    checks the certificate under ``server_name`` (when it names something else than the
+    address, as a Bambu printer's serial) or against a pinned fingerprint, before the
+    CONNECT packet (and its password) is sent."""
+
+    server_name: str | None = None
+    fingerprint: bytes | None = None
 
     def _create_socket(self) -> Any:
         return ReadAheadSocket(super()._create_socket())
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
+        context = self._ssl_context
+        assert context is not None  # tls_set_context was called
+        sock = context.wrap_socket(tcp_sock, server_hostname=self.server_name or self._host,
+                                   do_handshake_on_connect=False)
+        sock.settimeout(self._connect_timeout)
+        sock.do_handshake()
+        if self.fingerprint is not None:
+            seen = hashlib.sha256(sock.getpeercert(binary_form=True) or b"").digest()
+            if seen != self.fingerprint:
+                sock.close()
+                raise ssl.SSLCertVerificationError(
+                    f"the broker's certificate is sha256:{seen.hex()}, not the pinned "
+                    f"sha256:{self.fingerprint.hex()} (a replaced printer or broker: check "
+                    "it, then pin the new one)")
+        return sock
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +116,12 @@ class Subscription:
 
 class MqttGateway:
     def __init__(self, broker: Broker, client_id: str, subscriptions: list[Subscription],
-                 health: Counters | None = None) -> None:
+                 health: Counters | None = None,
+                 requests: list[DeviceRequest] | None = None) -> None:
         self.broker = broker
+        self.requests = requests or []
+        """What the devices are asked for on each connection and every so often."""
+        self._asked: dict[str, float] = {}
         self.client_id = client_id
         self._health = health
         self._connected_at = 0.0
@@ -128,6 +158,7 @@ class MqttGateway:
         self._loop_thread = threading.get_ident()
         self._client = client = self._make_client()
         self._connection = asyncio.create_task(self._connect_forever(client))
+        asking = asyncio.create_task(self._ask_again()) if self.requests else None
         try:
             while True:
                 await self._wake.wait()
@@ -141,8 +172,25 @@ class MqttGateway:
                 if self._stopping:
                     return
         finally:
+            if asking is not None:
+                asking.cancel()
             if not self._stopping:
                 await self._shutdown_client()
+
+    async def _ask_again(self) -> None:
+        """Each device request again once its interval has passed, while connected."""
+        while True:
+            await asyncio.sleep(min(r.every_s for r in self.requests) / 10)
+            if self.connected.is_set() and self._client is not None:
+                self._ask(self._client, due_only=True)
+
+    def _ask(self, client: paho.Client, due_only: bool = False) -> None:
+        now = time.monotonic()
+        for request in self.requests:
+            if due_only and now - self._asked.get(request.topic, now) < request.every_s:
+                continue
+            client.publish(request.topic, request.payload, qos=0)
+            self._asked[request.topic] = now
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> bool:
         """Publish on this connection (what a person said on the terminal page); False
@@ -285,12 +333,12 @@ class MqttGateway:
                 self.broker.username, password.get_secret_value() if password else None
             )
         if self.broker.tls:
-            client.tls_set(
-                ca_certs=str(self.broker.ca_file) if self.broker.ca_file else None,
-                certfile=str(self.broker.cert_file) if self.broker.cert_file else None,
-                keyfile=str(self.broker.key_file) if self.broker.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
+            client.tls_set_context(self.broker.tls_context())
+            client.server_name, client.fingerprint = self.broker.server_name, self.broker.pinned()
+            if not self.broker.tls_verify:
+                log_event("mqtt.tls_not_verified", logging.WARNING, broker=self.broker.id,
+                          host=self.broker.host, advice="tls_verify = false: anyone on the "
+                          "network can pose as this broker; pin its tls_fingerprint")
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -351,6 +399,7 @@ class MqttGateway:
         self._delay_s = self.broker.reconnect_min_s
         self._connected_at = time.monotonic()
         client.subscribe([(topic, self._qos[topic]) for topic in self._routes])
+        self._ask(client)
         self.connected.set()
         log_event("mqtt.connected", broker=self.broker.id, host=self.broker.host,
                   port=self.broker.port, client_id=self.client_id,

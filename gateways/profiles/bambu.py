@@ -32,10 +32,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import orjson
+
 from contract.reading import Reading
 from gateways.profiles.base import (
     DecodeError,
     DecoderBase,
+    DeviceRequest,
     MqttSourceBase,
     Profile,
     as_number,
@@ -65,6 +68,16 @@ FIELDS = {  # report key -> (signal, unit the printer sends)
 
 class BambuSource(MqttSourceBase):
     profile: Literal["bambu"]
+    pushall: bool = True
+    """Ask for a full report on each connection and then every 5 minutes (P1 and A1
+    printers otherwise send only what changed; asking more often loads them). Needs the
+    topic to name the printer: ``device/<serial>/report``."""
+
+    def requests(self) -> list[DeviceRequest]:
+        parts = self.topic.split("/")
+        if not self.pushall or len(parts) != 3 or parts[2] != "report" or parts[1] in "+#":
+            return []
+        return [DeviceRequest(f"device/{parts[1]}/request", PUSHALL, PUSHALL_EVERY_S)]
 
     def decoder(self, site: str, machine: str) -> BambuDecoder:
         return BambuDecoder(site, machine, self.meter)
@@ -73,6 +86,12 @@ class BambuSource(MqttSourceBase):
     def machine_from_topic(cls, topic: str) -> str | None:
         parts = topic.split("/")
         return parts[1] if len(parts) == 3 and parts[0] == "device" else None
+
+
+PUSHALL = orjson.dumps({"pushing": {"sequence_id": "0", "command": "pushall", "version": 1,
+                                    "push_target": 1}})
+"""The full-report request (OpenBambuAPI, mqtt.md, "pushall")."""
+PUSHALL_EVERY_S = 300.0
 
 
 class BambuDecoder(DecoderBase):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple, Protocol, Self
 
 import orjson
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -171,6 +171,16 @@ def canonical_state(value: Any, states: dict[str, MachineState] | None, where: s
         raise DecodeError(f"{where}: unknown state {key!r:.40}; mapped are {known}") from None
 
 
+class DeviceRequest(NamedTuple):
+    """A message the gateway publishes to a device: on each connection, then every
+    ``every_s`` while connected (a Bambu printer's full report). The only writes the
+    service ever makes to a device."""
+
+    topic: str
+    payload: bytes
+    every_s: float
+
+
 class MqttSourceBase(StrictModel):
     """An MQTT subscription that feeds one machine, decoded by one profile."""
 
@@ -187,6 +197,10 @@ class MqttSourceBase(StrictModel):
 
     def decoder(self, site: str, machine: str) -> Decoder:
         raise NotImplementedError(f"profile {type(self).__name__} has no decoder")
+
+    def requests(self) -> list[DeviceRequest]:
+        """What the gateway asks the device for (none: most devices just publish)."""
+        return []
 
     @classmethod
     def machine_from_topic(cls, topic: str) -> str | None:
