@@ -76,6 +76,11 @@ def parser() -> argparse.ArgumentParser:
                           help="port of the first machine tool; the others count up")
     simulate.add_argument("--modbus-meters", type=int, default=0,
                           help="Eastron SDM630 meters read over Modbus TCP (unit ids 1, 2, ...)")
+    simulate.add_argument("--prusalink", type=int, default=0,
+                          help="Prusa printers answering PrusaLink's HTTP API, on free ports "
+                               "(API key from CIRCLEMADE_PRUSALINK_KEY)")
+    simulate.add_argument("--mtconnect", type=int, default=0,
+                          help="mills behind an MTConnect agent (HTTP), on free ports")
     simulate.add_argument("--modbus-port", type=int, default=None,
                           help="where the Modbus meters answer on 127.0.0.1 (default 5020)")
     simulate.add_argument("--broker", default="mqtt://127.0.0.1:1883",
@@ -360,7 +365,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     scenario = simulate_command.load_scenario(
         args.scenario, (args.printers, args.meters, args.cnc, args.machine_tools,
-                        args.opcua_port, args.modbus_meters),
+                        args.opcua_port, args.modbus_meters, args.prusalink, args.mtconnect),
         {"seed": args.seed, "speed": args.speed, "interval_s": args.interval,
          "modbus_port": args.modbus_port})
     if args.print_config:

@@ -29,6 +29,7 @@ from edge.influxql import InfluxQL, QueryError
 from edge.service import EdgeService, stop_event
 from simulators import local_servers
 from simulators.fleet import Fleet, Scenario
+from simulators.prusalink import DEMO_KEY, PRUSALINK_KEY_ENV
 
 SITE = "demo-workshop"
 PIN_ENV = "CIRCLEMADE_DEMO_PIN"
@@ -44,11 +45,14 @@ def default_data_dir() -> Path:
 
 def demo_scenario(speed: float) -> Scenario:
     """Two printers (a Bambu Lab and an OctoPrint) behind a Tasmota and a Shelly plug, a
-    mill serving OPC UA behind a Shelly Gen1 plug, and a CNC router on a Sparkplug B
-    gateway: one of each kind of device a workshop has."""
+    Prusa MK4 on PrusaLink, a mill serving OPC UA behind a Shelly Gen1 plug, a CNC router
+    on a Sparkplug B gateway, a Haas-like mill behind an MTConnect agent and the
+    compressor on a Modbus meter: one of each kind of device a workshop has."""
+    os.environ.setdefault(PRUSALINK_KEY_ENV, DEMO_KEY)
     return Scenario.from_counts(printers=2, meters=3, cnc=1, machine_tools=1,
-                                opcua_port=local_servers.free_port(), seed=7, speed=speed,
-                                operator_site=SITE)
+                                opcua_port=local_servers.free_port(), modbus_meters=1,
+                                modbus_port=local_servers.free_port(), prusalink=1,
+                                mtconnect=1, seed=7, speed=speed, operator_site=SITE)
 
 
 def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,

@@ -12,6 +12,7 @@ their kind: a message as topic and payload, a value as route, key and value, so 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
@@ -62,3 +63,25 @@ class ValueSource(Protocol):
     def decoder(self, site: str, machine: str) -> ValueDecoder: ...
 
     def gateway(self, route: str, decoder: ValueDecoder, counters: Counters) -> Gateway: ...
+
+
+class Outage:
+    """A value gateway's device gone: its machine offline once per outage, and the
+    recording told (``CONNECTION_LOST``) so that a replay does the same."""
+
+    def __init__(self, decoder: ValueDecoder) -> None:
+        self.decoder = decoder
+        self.told = False
+
+    def over(self) -> None:
+        self.told = False
+
+    def begun(self, tap: Tap | None) -> list[Reading]:
+        """The readings that say so, the first time in this outage; none after."""
+        if self.told:
+            return []
+        self.told = True
+        now = time.time_ns()
+        if tap is not None:
+            tap(CONNECTION_LOST, None, now)
+        return list(self.decoder.offline(now))

@@ -24,7 +24,7 @@ from contract.counters import Counters
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
-from gateways.gateway import CONNECTION_LOST, Outbox, Tap, ValueDecoder
+from gateways.gateway import Outage, Outbox, Tap, ValueDecoder
 from gateways.profiles.base import DecodeError, PartialDecode
 
 FAILED_ROUNDS = 3
@@ -66,7 +66,7 @@ class HttpGateway:
         """Sees every document (key, value, time) before decoding: recording."""
         self._stopping = asyncio.Event()
         self._throttle = Throttle()
-        self._offline_sent = False
+        self._outage = Outage(decoder)
         self._base = source.endpoint.rstrip("/")
 
     async def run(self, out: Outbox) -> None:
@@ -117,7 +117,7 @@ class HttpGateway:
                 failures = 0
                 if not self.connected.is_set():
                     self.connected.set()
-                    self._offline_sent = False
+                    self._outage.over()
                     log_event("http.connected", route=self.route, endpoint=self.source.endpoint)
                 readings = self._decoded(answers, time.time_ns())
                 if readings:
@@ -150,11 +150,6 @@ class HttpGateway:
 
     async def _gone(self, out: Outbox) -> None:
         self.health.count(self.route, "reconnects")
-        if not self._offline_sent:
-            self._offline_sent = True
-            now = time.time_ns()
-            if self.tap is not None:
-                self.tap(CONNECTION_LOST, None, now)
-            offline = self.decoder.offline(now)
-            if offline:
-                await out.put(list(offline))
+        offline = self._outage.begun(self.tap)
+        if offline:
+            await out.put(list(offline))

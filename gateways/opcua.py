@@ -30,7 +30,7 @@ from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways import opcua_variant_types
-from gateways.gateway import CONNECTION_LOST, Outbox, Tap
+from gateways.gateway import Outage, Outbox, Tap
 from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
 
 opcua_variant_types.install()
@@ -57,7 +57,7 @@ class OpcUaGateway:
         self._last_seen: dict[str, tuple[Any, Any]] = {}
         self._stopping = asyncio.Event()
         self._throttle = Throttle()
-        self._offline_sent = False
+        self._outage = Outage(decoder)
         self.tap: Tap | None = None
         """Sees every accepted value (node key, value, time) before decoding: recording."""
 
@@ -127,7 +127,7 @@ class OpcUaGateway:
     async def _connected(self, client: Client, nodes: dict[str, Node]) -> None:
         source = self.source
         self.connected.set()
-        self._offline_sent = False
+        self._outage.over()
         log_event("opcua.connected", route=self.route, endpoint=source.endpoint,
                   nodes=len(nodes), mode=source.mode,
                   security=source.security.mode if source.security else "None")
@@ -260,12 +260,7 @@ class OpcUaGateway:
         message = _explain(exc)
         self._throttle.event(f"lost|{message[:60]}", "opcua.disconnected", logging.WARNING,
                              route=self.route, endpoint=self.source.endpoint, error=message)
-        if not self._offline_sent:
-            self._offline_sent = True
-            now = time.time_ns()
-            if self.tap is not None:
-                self.tap(CONNECTION_LOST, None, now)
-            self._pending.extend(self.decoder.offline(now))
+        self._pending.extend(self._outage.begun(self.tap))
 
     async def _flush_forever(self, out: Outbox) -> None:
         counted = 0.0

@@ -10,6 +10,7 @@ pointed at it.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,16 +20,20 @@ from pydantic import Field
 
 from contract.model import Identifier, StrictModel
 from simulators.cnc import SimulatedCnc
+from simulators.local_servers import free_port
 from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, TasmotaPlug
 from simulators.modbus_meter import ModbusMeterDevice, ModbusMeters
 from simulators.mqtt_publisher import Message, Publisher
+from simulators.mtconnect_agent import MTConnectAgent
 from simulators.opcua_machine_tool import MachineToolServer
 from simulators.operator import SimulatedOperator
 from simulators.printer import PrinterBehaviour, SimulatedPrinter
 from simulators.printer_payloads import BambuPrinter, MoonrakerPrinter, OctoPrintPrinter
+from simulators.prusalink import DEMO_KEY, PRUSALINK_KEY_ENV, PrusaLinkPrinter
 from simulators.sparkplug_node import SparkplugCncNode
 
-PrinterFormat = Literal["bambu", "bambu_p1", "octoprint", "moonraker"]
+PrinterFormat = Literal["bambu", "bambu_p1", "octoprint", "moonraker", "prusalink"]
+"""prusalink: answers HTTP on ``port`` (simulators/prusalink.py), the others publish."""
 MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2", "sdm630"]
 """sdm630: read over Modbus TCP (simulators/modbus_meter.py), the others publish."""
 
@@ -36,6 +41,8 @@ MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2", "sdm630"]
 class PrinterSpec(StrictModel):
     id: Identifier
     format: PrinterFormat = "bambu"
+    port: int = Field(default=0, ge=0, le=65535)
+    """prusalink: its HTTP port on 127.0.0.1 (0: a free one)."""
     fail_rate: float = Field(default=0.08, ge=0, le=1)
     cancel_rate: float = Field(default=0.05, ge=0, le=1)
 
@@ -51,6 +58,9 @@ class MeterSpec(StrictModel):
 
 class CncSpec(StrictModel):
     id: Identifier
+    format: Literal["sparkplug_b", "mtconnect"] = "sparkplug_b"
+    """mtconnect: an MTConnect agent on ``port`` (simulators/mtconnect_agent.py)."""
+    port: int = Field(default=0, ge=0, le=65535)
     group: str = "atelier"
     node: str | None = None
     alarm_rate: float = Field(default=0.03, ge=0, le=1)
@@ -80,8 +90,8 @@ class Scenario(StrictModel):
 
     @classmethod
     def from_counts(cls, printers: int, meters: int, cnc: int, machine_tools: int = 0,
-                    opcua_port: int = 4840, modbus_meters: int = 0,
-                    **options: Any) -> Scenario:
+                    opcua_port: int = 4840, modbus_meters: int = 0, prusalink: int = 0,
+                    mtconnect: int = 0, **options: Any) -> Scenario:
         formats: list[PrinterFormat] = ["bambu", "octoprint", "moonraker", "bambu_p1"]
         meter_formats: list[MeterFormat] = ["tasmota", "shelly_gen2", "shelly_gen1"]
         printer_ids = [f"printer-{i + 1}" for i in range(printers)]
@@ -90,12 +100,15 @@ class Scenario(StrictModel):
         fronted = printer_ids + tool_ids + cnc_ids
         return cls(
             printers=[PrinterSpec(id=p, format=formats[i % len(formats)])
-                      for i, p in enumerate(printer_ids)],
+                      for i, p in enumerate(printer_ids)] + [
+                PrinterSpec(id=f"mk4-{i + 1}", format="prusalink") for i in range(prusalink)],
             meters=[MeterSpec(id=f"plug-{i + 1}", format=meter_formats[i % 3],
                               machine=fronted[i] if i < len(fronted) else None)
                     for i in range(meters)] + [
-                MeterSpec(id=f"sdm-{i + 1}", format="sdm630") for i in range(modbus_meters)],
-            cnc=[CncSpec(id=c) for c in cnc_ids],
+                MeterSpec(id=f"compressor-{i + 1}", format="sdm630")
+                for i in range(modbus_meters)],
+            cnc=[CncSpec(id=c) for c in cnc_ids] + [
+                CncSpec(id=f"vf2-{i + 1}", format="mtconnect") for i in range(mtconnect)],
             machine_tools=[MachineToolSpec(id=t, port=opcua_port + i)
                            for i, t in enumerate(tool_ids)],
             **options,
@@ -126,11 +139,19 @@ class Fleet:
         self.published = 0
         self.on_publish: Callable[[str, bytes], None] | None = None
         seed = scenario.seed
+        self.http: list[PrusaLinkPrinter | MTConnectAgent] = []
+        """Devices that answer HTTP: started and stopped with the fleet."""
         for i, spec in enumerate(scenario.printers):
             printer = SimulatedPrinter(spec.id, seed=seed + i, behaviour=PrinterBehaviour(
                 fail_rate=spec.fail_rate, cancel_rate=spec.cancel_rate))
             device: Device
-            if spec.format == "octoprint":
+            if spec.format == "prusalink":
+                prusa = PrusaLinkPrinter(printer, spec.port or free_port(),
+                                         os.environ.get(PRUSALINK_KEY_ENV, DEMO_KEY),
+                                         PRUSALINK_KEY_ENV)
+                self.http.append(prusa)
+                device = prusa
+            elif spec.format == "octoprint":
                 device = OctoPrintPrinter(printer, f"octoprint/{spec.id}")
             elif spec.format == "moonraker":
                 device = MoonrakerPrinter(printer, spec.id)
@@ -140,8 +161,14 @@ class Fleet:
             self.machines[spec.id] = SimulatedMachine(spec.id, "printer", printer, [device])
         for i, cnc_spec in enumerate(scenario.cnc):
             cnc = SimulatedCnc(cnc_spec.id, seed=seed + 200 + i, alarm_rate=cnc_spec.alarm_rate)
-            node = SparkplugCncNode(cnc, cnc_spec.group, cnc_spec.node or f"{cnc_spec.id}-gw",
-                                    cnc_spec.id)
+            node: Device
+            if cnc_spec.format == "mtconnect":
+                agent = MTConnectAgent(cnc, cnc_spec.port or free_port(), cnc_spec.id)
+                self.http.append(agent)
+                node = agent
+            else:
+                node = SparkplugCncNode(cnc, cnc_spec.group,
+                                        cnc_spec.node or f"{cnc_spec.id}-gw", cnc_spec.id)
             self.machines[cnc_spec.id] = SimulatedMachine(cnc_spec.id, "cnc", cnc, [node])
         self.operator = SimulatedOperator(scenario.operator_site, {
             m.id: m.physics for m in self.machines.values()
@@ -221,6 +248,8 @@ class Fleet:
             await tool.start()
         if self.modbus.meters:
             await self.modbus.start()
+        for server in self.http:
+            await server.start()
         nodes = [d for d in self.devices() if isinstance(d, SparkplugCncNode)]
         plain = Publisher(host, port, client_id)
         sparkplug = {id(n): Publisher(host, port, f"{client_id}-{n.node}", will=n.will())
@@ -248,6 +277,8 @@ class Fleet:
             for tool in self.machine_tools:
                 await tool.stop()
             await self.modbus.stop()
+            for server in self.http:
+                await server.stop()
 
     def _send(self, publisher: Publisher, messages: list[Message]) -> None:
         for topic, payload, retain in messages:

@@ -24,6 +24,7 @@ ITEMS = {  # data item id -> (component, category, element, attributes)
     "mode": ("Controller", "Events", "ControllerMode", ""),
     "pgm": ("Controller", "Events", "Program", ""),
     "pc": ("Controller", "Events", "PartCount", ""),
+    "pcbad": ("Controller", "Events", "PartCount", ' subType="BAD"'),
     "fovr": ("Controller", "Events", "PathFeedrateOverride", ""),
     "system": ("Controller", "Condition", "", ' type="SYSTEM"'),
     "cs": ("Rotary", "Samples", "RotaryVelocity", ' subType="ACTUAL"'),
@@ -31,6 +32,8 @@ ITEMS = {  # data item id -> (component, category, element, attributes)
 
 
 class MTConnectAgent:
+    profile = "mtconnect"
+
     def __init__(self, cnc: SimulatedCnc, port: int, device: str = "VF2",
                  buffer_size: int = 4096) -> None:
         self.cnc, self.port, self.device, self.buffer_size = cnc, port, device, buffer_size
@@ -61,7 +64,8 @@ class MTConnectAgent:
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         values = {"exec": "STOPPED" if cnc.execution == "ALARM" else cnc.execution,
                   "mode": "AUTOMATIC" if cnc.operation_mode == "Automatic" else "MANUAL",
-                  "pgm": cnc.program or "UNAVAILABLE", "pc": str(cnc.parts),
+                  "pgm": cnc.program or "UNAVAILABLE", "pc": str(cnc.parts_good),
+                  "pcbad": str(cnc.parts_scrap),
                   "fovr": f"{cnc.feed_override_pct:g}", "cs": f"{cnc.spindle_rpm:.1f}",
                   "system": cnc.alarm_text or ""}
         for item, value in values.items():

@@ -13,6 +13,10 @@ from aiohttp import web
 from simulators.mqtt_publisher import Message
 from simulators.printer import SimulatedPrinter
 
+PRUSALINK_KEY_ENV = "CIRCLEMADE_PRUSALINK_KEY"
+"""Where the simulated printers' API key is (the edge's config names the same)."""
+DEMO_KEY = "simulated-prusalink-key"
+"""Their key when that variable is not set."""
 AFTER = {"good": "FINISHED", "cancelled": "STOPPED", "failed": "ERROR"}
 """What the printer shows from a job's end until it is idle again."""
 
@@ -23,7 +27,7 @@ class PrusaLinkPrinter:
     profile = "prusalink"
 
     def __init__(self, printer: SimulatedPrinter, port: int, api_key: str,
-                 key_env: str = "CIRCLEMADE_PRUSALINK_KEY") -> None:
+                 key_env: str = PRUSALINK_KEY_ENV) -> None:
         self.printer, self.port, self.api_key, self.key_env = printer, port, api_key, key_env
         self.broken = False
         self._runner: web.AppRunner | None = None

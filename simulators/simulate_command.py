@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from simulators.fleet import Fleet, Scenario
 
 
-def load_scenario(path: Path | None, counts: tuple[int, int, int, int, int, int],
+def load_scenario(path: Path | None, counts: tuple[int, int, int, int, int, int, int, int],
                   options: dict[str, Any]) -> Scenario:
     """A scenario file, or one made from counts; command-line options override the file's."""
     given = {k: v for k, v in options.items() if v is not None}
@@ -51,7 +51,8 @@ def run(scenario: Scenario, broker: str, duration_s: float | None,
     fleet = Fleet(scenario)
     tools = "".join(f", OPC UA {t.endpoint}" for t in fleet.machine_tools) + (
         f", Modbus {fleet.modbus.endpoint()} (units 1-{len(fleet.modbus.meters)})"
-        if fleet.modbus.meters else "")
+        if fleet.modbus.meters else "") + "".join(
+        f", HTTP {server.endpoint}" for server in fleet.http)
     print(f"simulating {len(fleet.machines)} machines ({len(fleet.devices())} MQTT devices) on "
           f"mqtt://{host}:{port}{tools}, speed x{scenario.speed}, seed {scenario.seed}; "
           "Ctrl-C stops", file=sys.stderr, flush=True)

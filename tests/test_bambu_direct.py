@@ -31,7 +31,7 @@ from edge.service import EdgeService
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO, started, unavailable
-from tests.test_modbus import rows
+from tests.talk import rows, running
 from tests.waiting import until
 
 SERIAL = "01P00A391800123"
@@ -109,14 +109,8 @@ async def edge(broker: LocalServer, influx: LocalServer, database: str,
         "machines": [{"id": "x1c", "kind": "printer", "sources": [
             {"broker": "x1c", "topic": f"device/{SERIAL}/report", "profile": "bambu"}]}]},
     )
-    service = EdgeService(config)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    try:
+    async with running(config) as service:
         yield service
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 def printer_says(broker: LocalServer, pki: dict[str, Path], topic: str, payload: str) -> None:
@@ -164,7 +158,7 @@ async def test_the_printer_is_reached_by_ip_and_asked_for_a_full_report(
                                     '{"print": {"gcode_state": "RUNNING", "mc_percent": 37}}')
 
             async def stored() -> bool:
-                return bool(await rows(influxdb1, database, 'SELECT "state" FROM '
+                return bool(await rows(influxdb1.url, database, 'SELECT "state" FROM '
                                        '"machine_state" WHERE "state" = \'running\''))
 
             await until("the report stored", stored)

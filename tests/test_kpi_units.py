@@ -63,6 +63,30 @@ def test_silence_makes_a_machine_offline_until_it_speaks() -> None:
     assert (back[0].signal, back[0].value) == ("state", "running")
 
 
+def test_a_meter_gone_makes_a_known_machine_offline_until_it_speaks() -> None:
+    """The Modbus meter in front of a laser stops answering: the laser (its state from
+    the meter's power) is offline until the meter answers again; a plug-only dryer whose
+    state was never known stays unknown, no offline point."""
+    config = parse_config({
+        "site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},
+        "machines": [{"id": "laser", "kind": "laser", "power_thresholds": {"running_w": 400},
+                      "sources": [{"topic": "t", "profile": "json"}]},
+                     {"id": "dryer", "kind": "meter",
+                      "sources": [{"topic": "u", "profile": "json"}]}]})
+    engine = KpiEngine(config)
+    said = []
+    steps: list[tuple[str, str, float | str, int]] = [
+            ("laser", "power_w", 800.0, 0), ("laser", "state", "offline", 5),
+            ("laser", "power_w", 820.0, 9), ("dryer", "power_w", 40.0, 0),
+            ("dryer", "state", "offline", 5), ("dryer", "power_w", 41.0, 9)]
+    for machine, signal, value, second in steps:
+        readings, _ = engine.process([Reading("s", machine, signal, value, None, second * NS,
+                                              f"meter-{machine}")])
+        said += [(machine, r.value, r.time_ns // NS) for r in readings if r.signal == "state"]
+    assert said == [("laser", "running", 0), ("laser", "offline", 5), ("laser", "running", 9)]
+    assert engine.machines["dryer"].m.state == "unknown"
+
+
 def test_calendar_night_shift_and_holiday() -> None:
     calendar = ShiftCalendar("Europe/Brussels", ["mon", "tue", "wed", "thu", "fri"],
                              [("night", time(22), time(6))], [date(2026, 12, 25)])

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from edge.config import Config, parse_config
-from edge.influxql import InfluxQL
 from edge.recording import Replayer, read_records, record
-from edge.service import EdgeService
 from simulators.local_servers import LocalServer, free_port
 from simulators.meter import SimulatedMeter
 from simulators.modbus_meter import ModbusMeters
 from simulators.serial_pair import SerialPair
+from tests.talk import rows, running
 from tests.waiting import until
 
 
@@ -49,26 +46,6 @@ def modbus_config(port: int, database: str, influx: LocalServer,
             *(extra or [])]})
 
 
-@asynccontextmanager
-async def running(config: Config) -> AsyncIterator[EdgeService]:
-    service = EdgeService(config)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    try:
-        yield service
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-
-
-async def rows(influx: LocalServer, database: str, query: str) -> list[dict[str, Any]]:
-    client = InfluxQL(influx.url, database)
-    try:
-        return [row for series in await client.query(query) for row in series.rows]
-    except Exception:
-        return []
-    finally:
-        await client.close()
 
 
 async def test_meters_are_read_and_a_meter_that_restarts_is_read_again(
@@ -83,10 +60,10 @@ async def test_meters_are_read_and_a_meter_that_restarts_is_read_again(
                      '"frequency_hz" FROM "energy" WHERE "meter" = \'sdm-1\'')
 
             async def polled(count: int) -> bool:
-                return len(await rows(influxdb1, "modbus_e2e", query)) >= count
+                return len(await rows(influxdb1.url, "modbus_e2e", query)) >= count
 
             await until("five polls of the compressor stored", lambda: polled(5))
-            first = (await rows(influxdb1, "modbus_e2e", query))[0]
+            first = (await rows(influxdb1.url, "modbus_e2e", query))[0]
             assert first["power_w"] == pytest.approx(1500.0)
             assert first["energy_kwh"] == pytest.approx(12.5)
             assert first["power_l1_w"] == pytest.approx(540.0)  # 36 % on L1
@@ -96,7 +73,7 @@ async def test_meters_are_read_and_a_meter_that_restarts_is_read_again(
             await until("the meters away", lambda: not any(
                 g.connected.is_set() for g in service.value_gateways))
             await until("the compressor offline", lambda: _offline(influxdb1))
-            before = len(await rows(influxdb1, "modbus_e2e", query))
+            before = len(await rows(influxdb1.url, "modbus_e2e", query))
             await server.start()
             await until("both meters read again", lambda: all(
                 g.connected.is_set() for g in service.value_gateways))
@@ -106,7 +83,7 @@ async def test_meters_are_read_and_a_meter_that_restarts_is_read_again(
 
 
 async def _offline(influx: LocalServer) -> bool:
-    found = await rows(influx, "modbus_e2e", 'SELECT "state" FROM "machine_state" WHERE '
+    found = await rows(influx.url, "modbus_e2e", 'SELECT "state" FROM "machine_state" WHERE '
                        '"machine" = \'compressor\' AND "state" = \'offline\'')
     return bool(found)
 
@@ -175,10 +152,10 @@ async def test_a_meter_on_a_serial_line_is_read_over_modbus_rtu(
             query = 'SELECT "power_w", "energy_kwh" FROM "energy" WHERE "meter" = \'sdm-2\''
 
             async def polled() -> bool:
-                return len(await rows(influxdb1, "modbus_rtu", query)) >= 3
+                return len(await rows(influxdb1.url, "modbus_rtu", query)) >= 3
 
             await until("three polls over RTU", polled)
-            first = (await rows(influxdb1, "modbus_rtu", query))[0]
+            first = (await rows(influxdb1.url, "modbus_rtu", query))[0]
             # an SDM630's registers read as an SDM120: the same addresses for the totals
             assert first["energy_kwh"] == pytest.approx(3.0)
     finally:

@@ -18,7 +18,7 @@ from edge.recording import Replayer, read_records, record
 from simulators.cnc import SimulatedCnc
 from simulators.local_servers import LocalServer, free_port
 from simulators.mtconnect_agent import MTConnectAgent
-from tests.test_modbus import rows, running
+from tests.talk import rows, running
 from tests.waiting import until
 
 
@@ -58,12 +58,12 @@ def mtconnect_config(server: MTConnectAgent, database: str, influx: LocalServer)
 async def test_program_runs_are_stored_as_jobs(influxdb1: LocalServer) -> None:
     async with agent() as server, running(mtconnect_config(server, "mtc_jobs", influxdb1)):
         async def a_job() -> bool:
-            return bool(await rows(influxdb1, "mtc_jobs", 'SELECT * FROM "job"'))
+            return bool(await rows(influxdb1.url, "mtc_jobs", 'SELECT * FROM "job"'))
 
         await until("a program run stored", a_job, 120)
-        job = (await rows(influxdb1, "mtc_jobs", 'SELECT * FROM "job"'))[0]
+        job = (await rows(influxdb1.url, "mtc_jobs", 'SELECT * FROM "job"'))[0]
         assert job["job"].endswith(".nc") and job["outcome"] == "good"
-        speeds = await rows(influxdb1, "mtc_jobs", 'SELECT "spindle_speed_rpm" FROM "telemetry"'
+        speeds = await rows(influxdb1.url, "mtc_jobs", 'SELECT "spindle_speed_rpm" FROM "telemetry"'
                             ' WHERE "spindle_speed_rpm" > 0')
         assert speeds and all(17_500 < s["spindle_speed_rpm"] < 18_500 for s in speeds)
 

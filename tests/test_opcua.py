@@ -3,10 +3,7 @@ server restart mid-stream, polling, browsing and security."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from edge.service import EdgeService
 from simulators.cnc import SimulatedCnc
 from simulators.local_servers import LocalServer, free_port
 from simulators.opcua_machine_tool import MachineToolServer
+from tests.talk import running
 from tests.waiting import until
 
 
@@ -45,17 +43,6 @@ def opcua_config(endpoint: str, database: str, influx: LocalServer, **source: An
             "sampling_interval_ms": 50, **source}]}],
     })
 
-
-@asynccontextmanager
-async def running(config: Any) -> AsyncIterator[EdgeService]:
-    service = EdgeService(config)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    try:
-        yield service
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 async def wait_connected(service: EdgeService, timeout_s: float = 15) -> float:

@@ -19,7 +19,7 @@ from edge.recording import Replayer, read_records, record
 from simulators.local_servers import LocalServer, free_port
 from simulators.printer import PrinterBehaviour, SimulatedPrinter
 from simulators.prusalink import PrusaLinkPrinter
-from tests.test_modbus import rows, running
+from tests.talk import rows, running
 from tests.waiting import until
 
 KEY_ENV = "CIRCLEMADE_TEST_PRUSALINK_KEY"
@@ -69,15 +69,15 @@ async def test_a_printed_job_is_stored_with_its_file_and_material(
         jobs = 'SELECT * FROM "job"'
 
         async def a_job() -> bool:
-            return bool(await rows(influxdb1, "prusa_jobs", jobs))
+            return bool(await rows(influxdb1.url, "prusa_jobs", jobs))
 
         await until("a job printed and stored", a_job, 120)
-        job = (await rows(influxdb1, "prusa_jobs", jobs))[0]
+        job = (await rows(influxdb1.url, "prusa_jobs", jobs))[0]
         assert job["job"] == "mk4-part-0001.bgcode" and job["outcome"] == "good"
         # the whole file's filament, 1.75 mm PLA
         assert job["material_g"] == pytest.approx(
             PLANNED["mk4-part-0001.gcode"] * 3.14159265 * 0.875 ** 2 * 1.24 / 1000, rel=1e-6)
-        states = await rows(influxdb1, "prusa_jobs", 'SELECT "state" FROM "machine_state"')
+        states = await rows(influxdb1.url, "prusa_jobs", 'SELECT "state" FROM "machine_state"')
         assert {"running", "idle"} <= {s["state"] for s in states}
 
 
@@ -109,7 +109,7 @@ async def test_a_printer_away_a_wrong_key_and_a_bad_answer_are_counted_and_told(
 
 async def _offline(influx: LocalServer) -> bool:
     found: list[dict[str, Any]] = await rows(
-        influx, "prusa_bad", 'SELECT "state" FROM "machine_state" WHERE "state" = \'offline\'')
+        influx.url, "prusa_bad", 'SELECT "state" FROM "machine_state" WHERE "state" = \'offline\'')
     return bool(found)
 
 

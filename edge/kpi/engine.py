@@ -102,7 +102,11 @@ class MachineKpi:
                 self._set_state(previous, t, points)
                 out.append(Reading(self.site, self.machine.id, "state", previous, None, t))
         if signal == "state":
-            if r.meter is None:
+            if r.meter is not None and value == "offline":  # a meter gone, not the machine
+                if m.state in (UNKNOWN, "offline"):
+                    return  # what the machine does was never known: it stays unknown
+                m.silenced = m.state  # back with the next message, as after silence
+            elif r.meter is None:
                 m.device_states = True
             self._set_state(str(value), t, points)
         elif signal == "energy_kwh":

@@ -56,7 +56,9 @@ timestamp and in sequence order:
                                        OPTIONAL_STOP, ends good at READY, WAIT or
                                        PROGRAM_COMPLETED, aborted at STOPPED,
                                        PROGRAM_STOPPED, UNAVAILABLE or with a fault
-``PartCount``                          ``parts_produced`` (cumulative)
+``PartCount``                          ``parts_good`` (subType GOOD, or none: the parts
+                                       completed), ``parts_scrap`` (BAD),
+                                       ``parts_produced`` (ALL); cumulative
 ``RotaryVelocity``, ``SpindleSpeed``   ``spindle_speed_rpm`` (subType ACTUAL or none)
 ``PathFeedrate``                       ``feed_rate_mm_min`` (ACTUAL; mm/s in MTConnect)
 ``PathFeedrateOverride``               ``feed_override_pct``
@@ -91,7 +93,10 @@ EXECUTION = {"ACTIVE": "running", "READY": "idle", "WAIT": "idle",
              "PROGRAM_COMPLETED": "idle", "INTERRUPTED": "stopped", "FEED_HOLD": "stopped",
              "STOPPED": "stopped", "OPTIONAL_STOP": "stopped", "PROGRAM_STOPPED": "stopped",
              "UNAVAILABLE": "offline"}
-NUMBERS = {"PartCount": ("parts_produced", 1.0), "RotaryVelocity": ("spindle_speed_rpm", 1.0),
+PART_COUNTS = {None: "parts_good", "GOOD": "parts_good", "BAD": "parts_scrap",
+               "ALL": "parts_produced"}
+"""PartCount by subType: without one (MTConnect 1.3), the parts completed."""
+NUMBERS = {"RotaryVelocity": ("spindle_speed_rpm", 1.0),
            "SpindleSpeed": ("spindle_speed_rpm", 1.0),
            "PathFeedrate": ("feed_rate_mm_min", 60.0),
            "PathFeedrateOverride": ("feed_override_pct", 1.0),
@@ -261,6 +266,11 @@ class MTConnectDecoder(DecoderBase):
                 self.job_name = text
                 return [self.reading("job_name", text, t)]
             return []
+        if name == "PartCount" and element.get("subType") in PART_COUNTS:
+            try:
+                return [self.reading(PART_COUNTS[element.get("subType")], float(text), t)]
+            except ValueError:
+                raise DecodeError(f"PartCount: expected a number, got {text!r:.30}") from None
         if name in NUMBERS and element.get("subType") in (None, "ACTUAL"):
             signal, factor = NUMBERS[name]
             try:

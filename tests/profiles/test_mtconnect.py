@@ -29,10 +29,10 @@ def test_the_documented_stream_starts_a_named_run() -> None:
     decoder = mtconnect.MTConnectDecoder("bxl", "vf2", None)
     readings = decoder.decode_value("stream", STREAM, 1)
     assert [r.signal for r in readings] == [
-        "state", "job_event", "job_name", "parts_produced", "feed_override_pct",
+        "state", "job_event", "job_name", "parts_good", "feed_override_pct",
         "spindle_speed_rpm", "feed_rate_mm_min"]
     assert values(readings) == pytest.approx({
-        "state": "running", "job_event": "start", "job_name": "O1234", "parts_produced": 17.0,
+        "state": "running", "job_event": "start", "job_name": "O1234", "parts_good": 17.0,
         "feed_override_pct": 100.0, "spindle_speed_rpm": 12000.0, "feed_rate_mm_min": 1500.0})
     assert readings[0].time_ns == 1_796_202_001 * 10**9  # 09:00:01Z, the observation's own
 

@@ -24,7 +24,7 @@ from contract.counters import Counters
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
-from gateways.gateway import CONNECTION_LOST, Outbox, Tap
+from gateways.gateway import Outage, Outbox, Tap
 from gateways.profiles.base import DecodeError, PartialDecode
 from gateways.profiles.modbus.registers import Block, ModbusSourceBase, RegisterDecoder
 
@@ -66,7 +66,7 @@ class ModbusGateway:
         """Sees every block read (key, registers, time) before decoding: recording."""
         self._stopping = asyncio.Event()
         self._throttle = Throttle()
-        self._offline_sent = False
+        self._outage = Outage(decoder)
 
     async def run(self, out: Outbox) -> None:
         delay = self.source.reconnect_min_s
@@ -74,10 +74,10 @@ class ModbusGateway:
             client = client_for(self.source.endpoint, self.source.timeout_s)
             try:
                 if not await client.connect():
-                    raise ModbusLost(f"no answer from {self.source.endpoint} within "
-                                     f"{self.source.timeout_s:g} s")
+                    raise ModbusLost(f"could not connect to {self.source.endpoint} (refused, "
+                                     f"or no answer within {self.source.timeout_s:g} s)")
                 self.connected.set()
-                self._offline_sent = False
+                self._outage.over()
                 log_event("modbus.connected", route=self.route, endpoint=self.source.endpoint,
                           unit=self.source.unit, blocks=list(self.decoder.blocks))
                 delay = self.source.reconnect_min_s
@@ -165,11 +165,6 @@ class ModbusGateway:
         self.health.count(self.route, "reconnects")
         self._throttle.event(f"lost|{message[:60]}", "modbus.disconnected", logging.WARNING,
                              route=self.route, endpoint=self.source.endpoint, error=message)
-        if not self._offline_sent:
-            self._offline_sent = True
-            now = time.time_ns()
-            if self.tap is not None:
-                self.tap(CONNECTION_LOST, None, now)
-            offline = self.decoder.offline(now)
-            if offline:
-                await out.put(list(offline))
+        offline = self._outage.begun(self.tap)
+        if offline:
+            await out.put(list(offline))
