@@ -1,11 +1,15 @@
 """A simulated Prusa printer answering PrusaLink's HTTP API v1 (``/api/v1/status``,
 ``/api/v1/job``) as the OpenAPI specification shapes it, with the API key checked
-(401 without it), so the edge polls it through a real HTTP stack. ``broken`` makes it
-answer malformed JSON, as a half-written response would be.
+(401 without it), or HTTP digest authentication (RFC 7616, MD5, qop=auth, as the
+printer's firmware does) when a ``password`` is given, so the edge polls it through a
+real HTTP stack. ``broken`` makes it answer malformed JSON, as a half-written response
+would be.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +21,7 @@ PRUSALINK_KEY_ENV = "CIRCLEMADE_PRUSALINK_KEY"
 """Where the simulated printers' API key is (the edge's config names the same)."""
 DEMO_KEY = "simulated-prusalink-key"
 """Their key when that variable is not set."""
+REALM, NONCE = "Printer API", "d1b4f6a3c2e5"
 AFTER = {"good": "FINISHED", "cancelled": "STOPPED", "failed": "ERROR"}
 """What the printer shows from a job's end until it is idle again."""
 
@@ -29,6 +34,8 @@ class PrusaLinkPrinter:
     def __init__(self, printer: SimulatedPrinter, port: int, api_key: str,
                  key_env: str = PRUSALINK_KEY_ENV) -> None:
         self.printer, self.port, self.api_key, self.key_env = printer, port, api_key, key_env
+        self.password: str | None = None
+        """When set, digest authentication (user ``maker``) instead of the key."""
         self.broken = False
         self._runner: web.AppRunner | None = None
         self._job_id = 0
@@ -66,12 +73,26 @@ class PrusaLinkPrinter:
         return "IDLE"
 
     def _refused(self, request: web.Request) -> web.Response | None:
-        if request.headers.get("X-Api-Key") != self.api_key:
-            return web.json_response({"title": "Unauthorized"}, status=401)
+        allowed = (self._digest_ok(request) if self.password is not None
+                   else request.headers.get("X-Api-Key") == self.api_key)
+        if not allowed:
+            headers = {"WWW-Authenticate": f'Digest realm="{REALM}", nonce="{NONCE}", '
+                                          'qop="auth", algorithm=MD5'} if self.password else {}
+            return web.json_response({"title": "Unauthorized"}, status=401, headers=headers)
         if self.broken:
             return web.Response(text='{"printer": {"state": "PRINT',
                                 content_type="application/json")
         return None
+
+    def _digest_ok(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Digest "):
+            return False
+        said = dict(re.findall(r'(\w+)="?([^",]*)"?', header[7:]))
+        ha1 = _md5(f"{said.get('username')}:{REALM}:{self.password}")
+        ha2 = _md5(f"{request.method}:{said.get('uri')}")
+        expected = _md5(f"{ha1}:{NONCE}:{said.get('nc')}:{said.get('cnonce')}:auth:{ha2}")
+        return said.get("username") == "maker" and said.get("response") == expected
 
     def _job_number(self) -> int:
         self._job_id = max(self._job_id, self.printer.jobs_done + 1)
@@ -108,3 +129,7 @@ class PrusaLinkPrinter:
                      "meta": {"filament used [mm]": p.job_filament_mm,
                               "filament used [g]": round(p.job_filament_mm * 0.00298, 2),
                               "filament_type": "PLA"}}})
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # digest auth's MD5, not for security here

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
+import logging
 import subprocess
 import sys
 import threading
@@ -173,6 +174,7 @@ async def test_a_certificate_that_does_not_match_is_refused(
     tls = ({"ca_file": str(printer_pki["ca"])} if trust == "no server_name"
            else {"tls_fingerprint": "sha256:" + ":".join(["ab"] * 32)})
     expected = "not the pinned" if trust == "a wrong pin" else "certificate verify failed"
+    caplog.set_level(logging.WARNING, logger="circlemade")  # whatever a test before set
     async with edge(printer_broker, influxdb1, "bambu_refused", **tls) as service:
         await until("the refusal logged", lambda: any(
             expected in str(getattr(r, "fields", "")) + r.getMessage() for r in caplog.records))

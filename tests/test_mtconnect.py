@@ -70,7 +70,7 @@ async def test_program_runs_are_stored_as_jobs(influxdb1: LocalServer) -> None:
 
 async def test_a_lost_cursor_and_an_agent_restart_are_caught_up(
         influxdb1: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="circlemade")
     async with agent(buffer_size=8) as server, \
             running(mtconnect_config(server, "mtc_gaps", influxdb1)) as service:
         route = "vf2/mtconnect"

@@ -84,7 +84,7 @@ async def test_a_printed_job_is_stored_with_its_file_and_material(
 async def test_a_printer_away_a_wrong_key_and_a_bad_answer_are_counted_and_told(
         influxdb1: LocalServer, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.WARNING, logger="circlemade")
     monkeypatch.setenv(KEY_ENV, "wrong")
     async with printing() as device, running(prusa_config(device, "prusa_bad", influxdb1)) \
             as service:
@@ -129,3 +129,22 @@ async def test_a_recorded_print_replays_to_the_same_job(
     jobs = [line for line in lines if line.startswith("job,")]
     assert len(jobs) == 1 and 'job="mk4-part-0001.bgcode"' in jobs[0], jobs
     assert ",outcome=good," in jobs[0]
+
+
+async def test_a_printer_with_a_digest_password_is_polled(
+        influxdb1: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIRCLEMADE_TEST_PRUSALINK_PASSWORD", "pr1nt3r")
+    async with printing() as device:
+        device.password = "pr1nt3r"
+        source = {key: value for key, value in device.source().items() if key != "api_key_env"}
+        config = parse_config({
+            "site": {"id": "prusa-test"}, "brokers": [],
+            "influx": {"api": "v1", "url": influxdb1.url, "database": "prusa_digest",
+                       "flush_interval_s": 0.2},
+            "machines": [{"id": "mk4", "kind": "printer", "sources": [{
+                **source, "password_env": "CIRCLEMADE_TEST_PRUSALINK_PASSWORD",
+                "poll_interval_s": 0.2}]}]})
+        async with running(config) as service:
+            await until("polled with the digest login", lambda: service.health.get(
+                "mk4/prusalink", "messages_in") >= 4)
+            assert service.health.get("mk4/prusalink", "http_errors") == 0
