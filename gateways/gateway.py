@@ -1,5 +1,5 @@
-"""What the service asks of every transport's gateway, and of the sources whose gateway
-reads values itself (OPC UA, Modbus, HTTP polling).
+"""What the service asks of every transport's gateway (value sources build theirs:
+``ValueSourceBase.gateway`` in gateways/profiles/base.py).
 
 Two kinds of traffic come in. MQTT brings messages (a topic and a payload) that the
 ingest stage decodes by route; one connection per broker carries many sources. The
@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
-from contract.counters import Counters
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 
@@ -52,17 +51,6 @@ class ValueDecoder(Protocol):
     def decode_value(self, key: str, value: Any, time_ns: int) -> list[Reading]: ...
 
     def offline(self, time_ns: int) -> list[Reading]: ...
-
-
-class ValueSource(Protocol):
-    """A source model whose gateway reads and decodes values itself."""
-
-    transport: ClassVar[str]
-    """The transport's name, as recorded (``"source"`` of a recording's line)."""
-
-    def decoder(self, site: str, machine: str) -> ValueDecoder: ...
-
-    def gateway(self, route: str, decoder: ValueDecoder, counters: Counters) -> Gateway: ...
 
 
 class Outage:
