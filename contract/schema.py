@@ -259,6 +259,15 @@ ALERT = _measurement(
     extra_tags=("rule", "check"),
 )
 
+ENERGY_HOURLY = _measurement(
+    "energy_hourly",
+    "Energy each meter counted in each hour, at the hour's start (written again, whole, "
+    "when a late reading changes it): what a central store needs instead of raw energy "
+    "points (docs/metrics.md).",
+    [FieldSpec("energy_kwh", "kWh", doc="the meter's energy in the hour, idle included")],
+    extra_tags=("meter",),
+)
+
 MATERIAL_LOT = _measurement(
     "material_lot",
     "A material lot (a spool, a batch of stock) loaded in a machine, at its loading time; "
@@ -311,7 +320,8 @@ EDGE_HEALTH = MeasurementSpec(
 MEASUREMENTS: dict[str, MeasurementSpec] = {
     m.name: m
     for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT, MATERIAL, JOB,
-              OEE, CIRCULARITY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT, EDGE_HEALTH)
+              OEE, CIRCULARITY, ENERGY_HOURLY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT,
+              EDGE_HEALTH)
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import orjson
 import pytest
 
 from edge.config import parse_config
@@ -56,6 +57,8 @@ def points(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, floa
             found[key] = values
         elif measurement in ("oee", "circularity") and tags["window"] == "hour" and time == T0_NS:
             found[f"{measurement} {machine} hour"] = values
+        elif measurement == "energy_hourly" and time == T0_NS:
+            found[f"energy_hourly {tags['meter']} hour"] = values
         elif measurement == "energy" and T0_NS <= time <= T0_NS + 3600 * 10**9:
             found[f"energy {machine}"] = values  # the last one of the hour
     return found
@@ -81,3 +84,35 @@ def test_documented_recording_replays_identically(tmp_path: Path) -> None:
         replay_to_file(parse_config(CONFIG), path, out)
         runs.append(out.getvalue())
     assert runs[0] == runs[1] and runs[0]
+
+
+def test_each_hours_meters_add_up_to_the_machines_hour(tmp_path: Path) -> None:
+    """The same session with a second meter on p1 (its own, reporting power): per machine
+    and hour, the meters' energy_hourly is the circularity hour's energy_kwh."""
+    path = tmp_path / "session.jsonl"
+    extra = [orjson.dumps({"time": f"2026-11-23T08:{minute:02d}:00Z", "source": "mqtt",
+                           "topic": "ex/p1-own", "payload": orjson.dumps(
+                               {"power_w": 30.0}).decode()})
+             for minute in range(0, 60, 5)]  # 07:00-08:00 UTC is 08:00-09:00 in Brussels
+    path.write_bytes(b"\n".join([*extra, *recording().splitlines()]) + b"\n")
+    config = {**CONFIG, "machines": [
+        {**m, "sources": [*m["sources"], {"topic": "ex/p1-own", "profile": "json",
+                                          "meter": "p1-own"}]} if m["id"] == "p1" else m
+        for m in CONFIG["machines"]]}
+    out = io.StringIO()
+    replay_to_file(parse_config(config), path, out)
+    machines: dict[tuple[str, int], float] = {}
+    series: dict[tuple[str, str, int], float] = {}
+    for line in out.getvalue().splitlines():
+        measurement, tags, values, time = parse(line)
+        if measurement == "circularity" and tags["window"] == "hour":
+            machines[tags["machine"], time] = values["energy_kwh"]
+        elif measurement == "energy_hourly":  # a later write of a point replaces it
+            series[tags["machine"], tags["meter"], time] = values["energy_kwh"]
+    meters: dict[tuple[str, int], float] = {}
+    for (machine, _, time), kwh in series.items():
+        meters[machine, time] = meters.get((machine, time), 0.0) + kwh
+    assert {meter for _, meter, _ in series} == {"plug-p1", "p1-own", "plug-p2", "mill"}
+    assert machines and meters.keys() == {k for k, v in machines.items() if v}
+    for key, kwh in meters.items():
+        assert kwh == pytest.approx(machines[key], rel=1e-6), key

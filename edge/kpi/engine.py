@@ -84,7 +84,7 @@ class MachineKpi:
         self.raised: list[Alert] = []
         """Alerts that fired or resolved since the engine last took them."""
         self.m = memory or MachineMemory()
-        self._written: dict[tuple[str, int], tuple[Figures, Figures]] = {}
+        self._written: dict[tuple[str, int], tuple[Figures, Figures, Figures]] = {}
         """What was last written of each ended window, so that it is written again only
         when a late reading changed it."""
         self._said: list[Reading] = []
@@ -119,7 +119,7 @@ class MachineKpi:
             before, since = counter.total_kwh, counter.last_ns
             total = counter.update(float(value), t)
             if before is not None:  # a counter's first value is where it stands, not use
-                self._spent(total - before, since, t)
+                self._spent(total - before, since, t, meter)
             out.append(r._replace(value=round(total, DECIMALS)))
             return
         elif signal == "power_w":
@@ -131,7 +131,7 @@ class MachineKpi:
                     integrator = m.integrators[meter] = PowerIntegrator()
                 since, before = integrator.last_ns, integrator.total_kwh
                 total = integrator.update(float(value), t)
-                self._spent(total - before, since, t)
+                self._spent(total - before, since, t, meter)
                 if since is not None:  # by the second reading a counter would have shown itself
                     out.append(Reading(r.site, r.machine, "energy_kwh", round(total, DECIMALS),
                                        None, t, meter))
@@ -280,16 +280,20 @@ class MachineKpi:
         oee: Figures = tuple(window.factors(planned).items()) if planned and window.stated else ()
         circularity: Figures = (tuple(window.circularity().items())
                                 if planned or window.has_content() else ())
+        hourly = tuple(sorted(window.meters.items()))
         if window.end_ns <= now:
             key = (window.kind, window.start_ns)
-            if self._written.get(key) == (oee, circularity):
+            if self._written.get(key) == (oee, circularity, hourly):
                 return
-            self._written[key] = (oee, circularity)
+            self._written[key] = (oee, circularity, hourly)
         tags = self._tags(("window", window.kind))
         if oee:
             points.append(Point("oee", tags, oee, window.start_ns))
         if circularity:
             points.append(Point("circularity", tags, circularity, window.start_ns))
+        for meter, kwh in hourly:  # what a central store needs instead of raw energy points
+            points.append(Point("energy_hourly", self._tags(("meter", meter)),
+                                (("energy_kwh", kwh),), window.start_ns))
 
     def _tags(self, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
         return (("site", self.site), ("machine", self.machine.id),
@@ -297,9 +301,10 @@ class MachineKpi:
 
     # -- energy, material, parts, jobs ------------------------------------------------
 
-    def _spent(self, kwh: float, since: int | None, t: int) -> None:
-        """Energy used over [since, t): shared among the windows in proportion to time,
-        and the open job's share is the part after its start."""
+    def _spent(self, kwh: float, since: int | None, t: int, meter: str) -> None:
+        """Energy a meter counted over [since, t): shared among the windows in proportion
+        to time (each hour keeps every meter's part apart, for ``energy_hourly``), and
+        the open job's share is the part after its start."""
         if kwh <= 0:
             return
         m = self.m
@@ -324,6 +329,8 @@ class MachineKpi:
             window.energy_kwh += kwh * share
             if standby:
                 window.standby_kwh += kwh * share
+            if window.kind == "hour":
+                window.meters[meter] = window.meters.get(meter, 0.0) + kwh * share
 
     def _consume(self, grams: float, t: int, points: list[Point], scrap: bool = False) -> None:
         if grams <= 0:

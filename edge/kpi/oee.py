@@ -15,7 +15,7 @@ count (scrap / all parts) and by mass (scrap grams / material grams).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -34,6 +34,8 @@ class WindowTotals:
     recycled_g: float = 0.0
     stated: bool = False
     """The machine's state was known for some of it: OEE is written only then."""
+    meters: dict[str, float] = field(default_factory=dict)
+    """Hour windows: each meter's part of ``energy_kwh``."""
 
     def has_content(self) -> bool:
         return bool(self.energy_kwh or self.material_g or self.good or self.scrap)
