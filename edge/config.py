@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from contract.model import Identifier, PositiveSeconds, StrictModel
@@ -329,12 +336,22 @@ class Config(StrictModel):
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
     alerts: list[AlertRule] = Field(default_factory=list)
+    shard: str | None = Field(default=None, pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")
+    """``k/N``: this instance runs the k-th of N shares of the machines (by a stable hash
+    of their ids), for a workshop that outgrows one edge process; every instance gets
+    the same file (docs/design.md, sharding). Unset: all of them."""
+    _others: frozenset[str] = PrivateAttr(default=frozenset())
     health_interval_s: PositiveSeconds = 10.0
     """How often health counters are written to ``edge_health``, the status file is
     updated and time-driven KPIs and alerts are checked."""
     stop_timeout_s: PositiveSeconds = 10.0
     """A stop (SIGTERM, SIGINT) ends within this, whatever InfluxDB does: what is not
     written by then stays in the buffer. Keep it below systemd's TimeoutStopSec."""
+
+    @property
+    def others(self) -> frozenset[str]:
+        """The machines other shards own (their operator input is theirs)."""
+        return self._others
 
     def operator_input(self) -> bool:
         """Whether operator input is subscribed to."""
@@ -346,13 +363,16 @@ class Config(StrictModel):
         return next(b for b in self.brokers if b.id == broker_id)
 
     def buffer_path(self) -> Path:
-        """One buffer per site and InfluxDB target, so that points never change target."""
+        """One buffer per site and InfluxDB target, so that points never change target,
+        and per shard, so that shards on one box never share one."""
+        shard = f"-shard-{self.shard.replace('/', '-of-')}" if self.shard else ""
         if self.buffer.path is not None:
-            return self.buffer.path
+            path = self.buffer.path
+            return path.with_name(f"{path.stem}{shard}{path.suffix}") if shard else path
         target = f"{self.influx.url}|{self.influx.database}|{self.influx.bucket}"
         digest = hashlib.sha1(target.encode()).hexdigest()[:8]
         state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(state) / "circlemade" / f"{self.site.id}-{digest}.sqlite"
+        return Path(state) / "circlemade" / f"{self.site.id}-{digest}{shard}.sqlite"
 
 
 @dataclass(frozen=True)
@@ -408,7 +428,25 @@ def parse_config(
     problems = list(_cross_check(config, environ, secrets))
     if problems:
         raise ConfigError(source, problems)
-    return config
+    return own_share(config)
+
+
+def shard_of(machine: str, shards: int) -> int:
+    """Which of ``shards`` shares a machine belongs to (1-based): a hash of its id that
+    is the same on every box and in every Python (not ``hash()``, which is salted)."""
+    return int(hashlib.sha256(machine.encode()).hexdigest()[:8], 16) % shards + 1
+
+
+def own_share(config: Config) -> Config:
+    """The config as this shard runs it: its machines only, the others remembered (their
+    operator input is theirs, not bad input)."""
+    if config.shard is None:
+        return config
+    k, n = (int(part) for part in config.shard.split("/"))
+    mine = [m for m in config.machines if shard_of(m.id, n) == k]
+    share = config.model_copy(update={"machines": mine})
+    share._others = frozenset(m.id for m in config.machines if m not in mine)
+    return share
 
 
 def _literal_secrets(node: Any, path: str) -> Iterator[Problem]:
@@ -428,6 +466,10 @@ def _literal_secrets(node: Any, path: str) -> Iterator[Problem]:
 def _cross_check(config: Config, environ: Mapping[str, str] | None,
                  secrets: bool = True) -> Iterator[Problem]:
     broker_ids = [b.id for b in config.brokers]
+    if config.shard is not None:
+        k, n = (int(part) for part in config.shard.split("/"))
+        if k > n:
+            yield Problem("shard", f"expected k/N with k at most N, e.g. 1/{n}", config.shard)
     yield from _duplicates("brokers", broker_ids)
     yield from _duplicates("machines", [m.id for m in config.machines])
     for m, machine in enumerate(config.machines):

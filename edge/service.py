@@ -88,13 +88,14 @@ def operator_decoder(config: Config) -> OperatorDecoder | None:
         return None
     from edge.kpi.material import DENSITY_G_PER_CM3
     return OperatorDecoder(config.site.id, {m.id for m in config.machines}, config.operator,
-                           set(DENSITY_G_PER_CM3))
+                           set(DENSITY_G_PER_CM3), others=config.others)
 
 
 def client_id(config: Config, broker: Broker) -> str:
     """The configured id, or one that a config copied to a second box does not share:
     two clients with one id take the persistent session from each other."""
-    return broker.client_id or f"circlemade-{config.site.id}-{broker.id}-{socket.gethostname()}"
+    chosen = broker.client_id or f"circlemade-{config.site.id}-{broker.id}-{socket.gethostname()}"
+    return f"{chosen}-shard-{config.shard.replace('/', '-of-')}" if config.shard else chosen
 
 
 class EdgeService:

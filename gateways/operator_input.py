@@ -111,12 +111,17 @@ class OperatorDecoder:
     """Decodes ``<prefix>/<site>/<machine>/<kind>`` for the machines of one site."""
 
     def __init__(self, site: str, machines: set[str], settings: OperatorSettings,
-                 materials: set[str]) -> None:
+                 materials: set[str], others: frozenset[str] = frozenset()) -> None:
+        """``others``: machines another shard of the edge runs: what is said of them is
+        theirs, ignored here (not bad input)."""
         self.site, self.machines, self.settings = site, machines, settings
-        self.materials = materials
+        self.materials, self.others = materials, others
         self.topic = f"{settings.prefix}/{site}/+/+"
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
+        parts = topic.split("/")
+        if len(parts) >= 2 and parts[-2] in self.others:
+            return []
         machine, kind = self._address(topic)
         document = json_object(payload)
         try:
