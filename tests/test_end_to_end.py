@@ -45,6 +45,9 @@ def source_config(mqtt: LocalServer, influx: dict[str, Any], prefix: str) -> dic
         "health_interval_s": 0.5,
         "machines": [{
             "id": "mk4-01", "kind": "printer",
+            # the readings are dated weeks back (BASE_S): without this, a health tick
+            # landing after them, or not, made the printer offline by silence, or not
+            "silence_s": 1e8,
             "sources": [
                 {"topic": f"{prefix}/mk4-01/status", "profile": "json",
                  "time": {"path": "ts", "format": "unix_ms"},
