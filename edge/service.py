@@ -238,7 +238,7 @@ class EdgeService:
         version cannot read, unless told to start afresh)."""
         version, memories = await buffer.load_state()
         edge_memory = memories.pop(KEY, None)
-        if self.reset_state or not memories:
+        if self.reset_state or not (memories or edge_memory):
             if memories:
                 log_event("kpi.state_reset", logging.WARNING, path=str(buffer.path),
                           machines=len(memories))
