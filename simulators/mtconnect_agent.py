@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from simulators.cnc import SimulatedCnc
+from simulators.http_device import HttpDevice
 from simulators.mqtt_publisher import Message
 
 NS = "urn:mtconnect.org:MTConnectStreams:1.3"
@@ -31,13 +32,13 @@ ITEMS = {  # data item id -> (component, category, element, attributes)
 }
 
 
-class MTConnectAgent:
+class MTConnectAgent(HttpDevice):
     profile = "mtconnect"
 
     def __init__(self, cnc: SimulatedCnc, port: int, device: str = "VF2",
                  buffer_size: int = 4096) -> None:
-        self.cnc, self.port, self.device, self.buffer_size = cnc, port, device, buffer_size
-        self._runner: web.AppRunner | None = None
+        super().__init__(port)
+        self.cnc, self.device, self.buffer_size = cnc, device, buffer_size
         self._restart()
 
     @property
@@ -76,20 +77,11 @@ class MTConnectAgent:
             self.buffer.append(observation)
             self.latest[item] = observation
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         for prefix in ("", f"/{self.device}"):
             app.router.add_get(f"{prefix}/probe", self._probe)
             app.router.add_get(f"{prefix}/current", self._current)
             app.router.add_get(f"{prefix}/sample", self._sample)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     async def restart(self) -> None:
         """The agent process restarted: a new instance, its buffer empty."""

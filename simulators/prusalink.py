@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from simulators.http_device import HttpDevice
 from simulators.mqtt_publisher import Message
 from simulators.printer import SimulatedPrinter
 
@@ -26,18 +27,18 @@ AFTER = {"good": "FINISHED", "cancelled": "STOPPED", "failed": "ERROR"}
 """What the printer shows from a job's end until it is idle again."""
 
 
-class PrusaLinkPrinter:
+class PrusaLinkPrinter(HttpDevice):
     """One printer, on 127.0.0.1:``port``; a fleet device (its source entry) too."""
 
     profile = "prusalink"
 
     def __init__(self, printer: SimulatedPrinter, port: int, api_key: str,
                  key_env: str = PRUSALINK_KEY_ENV) -> None:
-        self.printer, self.port, self.api_key, self.key_env = printer, port, api_key, key_env
+        super().__init__(port)
+        self.printer, self.api_key, self.key_env = printer, api_key, key_env
         self.password: str | None = None
         """When set, digest authentication (user ``maker``) instead of the key."""
         self.broken = False
-        self._runner: web.AppRunner | None = None
         self._job_id = 0
 
     @property
@@ -51,18 +52,9 @@ class PrusaLinkPrinter:
     def messages(self, now_s: float) -> list[Message]:
         return []
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/api/v1/status", self._status)
         app.router.add_get("/api/v1/job", self._job)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     def _state(self) -> str:
         p = self.printer
