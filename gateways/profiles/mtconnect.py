@@ -74,6 +74,7 @@ this machine is.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -150,11 +151,17 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _header(root: ElementTree.Element, key: str) -> dict[str, str]:
-    header = next((e for e in root.iter() if _local(e.tag) == "Header"), None)
-    if header is None:
-        raise DecodeError(f"{key}: an MTConnect document without a Header")
-    return dict(header.attrib)
+HEADER = re.compile(r"<(?:[\w.-]+:)?Header\b([^>]*)>")
+ATTRIBUTE = re.compile(r'([\w:]+)="([^"]*)"')
+
+
+def _header(body: str) -> dict[str, str]:
+    """The document's Header attributes, read off its start: the decoder parses the
+    whole document once, the poller only needs the cursor."""
+    found = HEADER.search(body[:4000])
+    if found is None:
+        raise DecodeError("stream: not an MTConnect document (no Header)")
+    return dict(ATTRIBUTE.findall(found.group(1)))
 
 
 class MTConnectPoller:
@@ -173,16 +180,16 @@ class MTConnectPoller:
         if self.instance is None:
             answers.append(("probe", await self._get(fetch, f"{where}/probe")))
             self.next = None
+        lost_from = None
         if self.next is None:
             body = await self._get(fetch, f"{where}/current")
         else:
             body = await self._get(fetch, f"{where}/sample?from={self.next}&count={SAMPLE_COUNT}")
             if "OUT_OF_RANGE" in body[:2000]:  # the cursor left the agent's buffer
-                log_event("mtconnect.out_of_range", route=self.route, asked_from=self.next)
+                lost_from = self.next
                 body = await self._get(fetch, f"{where}/current")
-                self.next = None
         try:
-            header = _header(_root(body, "stream"), "stream")
+            header = _header(body)
         except DecodeError as exc:
             raise HttpRefused(str(exc)) from None
         instance = header.get("instanceId")
@@ -190,9 +197,9 @@ class MTConnectPoller:
             log_event("mtconnect.agent_restarted", route=self.route, instance=instance)
             self.instance = None
             return answers + await self.round(fetch)
-        if self.next is not None and int(header.get("firstSequence", 0)) > self.next:
-            log_event("mtconnect.lost_at_agent", route=self.route,
-                      sequences=int(header["firstSequence"]) - self.next)
+        if lost_from is not None:  # what the agent no longer held is lost there
+            log_event("mtconnect.out_of_range", route=self.route, asked_from=lost_from,
+                      lost=int(header.get("firstSequence", lost_from)) - lost_from)
         self.instance = instance
         self.next = int(header.get("nextSequence", 0)) or None
         answers.append(("stream", body))
