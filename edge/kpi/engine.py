@@ -308,7 +308,6 @@ class MachineKpi:
         if kwh <= 0:
             return
         m = self.m
-        m.used_kwh += kwh
         span = t - since if since is not None and since < t else 0
         job = m.job
         if job is not None and t > job.start_ns:

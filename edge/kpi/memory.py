@@ -148,8 +148,6 @@ class MachineMemory:
     """Material consumed, cumulative per material."""
     power_w: float | None = None
     """The last power reported."""
-    used_kwh: float = 0.0
-    """Energy the meters reported since the edge first saw the machine."""
     alerts: dict[str, AlertState] = field(default_factory=dict)
 
 
