@@ -1,12 +1,16 @@
 """Talking to the real servers a test started: publish to Mosquitto, read InfluxDB, run
-the edge service in the test's event loop."""
+the edge service in the test's event loop or as its own process."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,6 +18,7 @@ import orjson
 from edge.config import Config
 from edge.influxql import InfluxQL
 from edge.service import EdgeService
+from tests.conftest import REPO
 
 
 def publish(port: int, topic: str, payload: dict[str, Any]) -> None:
@@ -55,3 +60,18 @@ async def running(config: Config) -> AsyncIterator[EdgeService]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+def start_edge(config: Path, log: Path, prefix: list[str] | None = None,
+               env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``circlemade run`` as its own process (``prefix``: e.g. strace), logging to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen([*(prefix or []), sys.executable, "-m", "circlemade.cli", "run",
+                                 "-c", str(config)], stderr=out, cwd=REPO,
+                                env=env or dict(os.environ))
+
+
+def stop_edge(process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout_s)

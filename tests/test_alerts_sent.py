@@ -23,7 +23,7 @@ import tomli_w
 
 from simulators.local_servers import LocalServer, free_port
 from tests.conftest import REPO
-from tests.talk import publish, stored
+from tests.talk import publish, start_edge, stop_edge, stored
 from tests.waiting import logged, wait_for
 
 
@@ -67,12 +67,6 @@ def receiver() -> Iterator[Receiver]:
         server.shutdown()
 
 
-def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-
-
 MILL = {"id": "mill", "name": "Mill", "kind": "cnc", "sources": [
     {"topic": "a/mill", "profile": "json"}]}
 SECONDS = 1 / 60
@@ -112,7 +106,7 @@ def test_a_fault_is_told_once_firing_and_once_resolved_across_a_kill(
         {"rule": "fault", "notify": [url]},
         {"rule": "fault", "notify": [url], "quiet": ["00:00-23:59"]}])
     log = tmp_path / "edge.log"
-    edge = start(config, log)
+    edge = start_edge(config, log)
     try:
         wait_for("the edge subscribed", logged(log, "mqtt.subscribed"))
         publish(mqtt.port, "a/mill", {"state": "running"})
@@ -120,15 +114,14 @@ def test_a_fault_is_told_once_firing_and_once_resolved_across_a_kill(
         wait_for("the fault told", lambda: len(receiver.messages) >= 1)
         edge.send_signal(signal.SIGKILL)
         edge.wait(60)
-        edge = start(config, log)
+        edge = start_edge(config, log)
         wait_for("the edge back", lambda: log.read_text().count('"mqtt.subscribed"') >= 2)
         publish(mqtt.port, "a/mill", {"state": "running"})
         wait_for("the resolve told", lambda: len(receiver.messages) >= 2)
         wait_for("both in InfluxDB", lambda: len(stored(
             influx.url, "al", 'SELECT * FROM "alert"')) >= 2)
     finally:
-        edge.send_signal(signal.SIGTERM)
-        edge.wait(60)
+        stop_edge(edge)
     titles = [m["title"] for m in receiver.messages]
     assert titles == ["circlemade: fault firing", "circlemade: fault resolved"], titles
     assert receiver.messages[0]["message"].startswith("mill (Mill): in fault since")
@@ -144,7 +137,7 @@ def test_a_target_that_fails_is_retried_and_one_that_hangs_slows_nothing(
     config = write_config(tmp_path, servers, "al2", [{"rule": "fault", "notify": [url]}])
     log = tmp_path / "edge.log"
     receiver.answer = 500
-    edge = start(config, log)
+    edge = start_edge(config, log)
     try:
         wait_for("the edge subscribed", logged(log, "mqtt.subscribed"))
         publish(mqtt.port, "a/mill", {"state": "fault"})
@@ -161,8 +154,7 @@ def test_a_target_that_fails_is_retried_and_one_that_hangs_slows_nothing(
         assert not receiver.released.is_set()  # it was hanging all along
     finally:
         receiver.released.set()
-        edge.send_signal(signal.SIGTERM)
-        edge.wait(60)
+        stop_edge(edge)
     assert [m["title"] for m in receiver.messages] == ["circlemade: fault firing"]
 
 
@@ -184,7 +176,7 @@ def test_standing_still_drawing_power_and_silence_are_told_once_each_way(
           "sources": [{"topic": "tele/plug-printer/+", "profile": "tasmota"}]},
          {"id": "dryer", "kind": "other", "sources": [{"topic": "a/dryer", "profile": "json"}]}])
     log = tmp_path / "edge.log"
-    edge = start(config, log)
+    edge = start_edge(config, log)
 
     def plug(power: float, total: float) -> None:
         publish(mqtt.port, "tele/plug-printer/SENSOR", {
@@ -203,8 +195,7 @@ def test_standing_still_drawing_power_and_silence_are_told_once_each_way(
         wait_for("their points stored", lambda: len(stored(
             influx.url, "al3", 'SELECT * FROM "alert"')) >= 6)
     finally:
-        edge.send_signal(signal.SIGTERM)
-        edge.wait(60)
+        stop_edge(edge)
     assert sorted(told(receiver)) == [
         ("circlemade: silent firing", "dryer"), ("circlemade: silent resolved", "dryer"),
         ("circlemade: standby firing", "printer"), ("circlemade: standby resolved", "printer"),
@@ -225,7 +216,7 @@ def test_influxdb_out_of_reach_is_told_once_and_so_is_its_return(
     config = write_config(tmp_path, servers, "al4", [
         {"rule": "edge", "after_min": SECONDS, "notify": [url]}])
     log = tmp_path / "edge.log"
-    edge = start(config, log)
+    edge = start_edge(config, log)
     try:
         wait_for("the edge subscribed", logged(log, "mqtt.subscribed"))
         publish(mqtt.port, "a/mill", {"power_w": 1.0})
@@ -242,8 +233,7 @@ def test_influxdb_out_of_reach_is_told_once_and_so_is_its_return(
         wait_for("both alerts stored", lambda: len(stored(
             influx.url, "al4", 'SELECT * FROM "alert"')) == 2)
     finally:
-        edge.send_signal(signal.SIGTERM)
-        edge.wait(60)
+        stop_edge(edge)
     assert told(receiver) == [("circlemade: edge sink firing", "al edge"),
                               ("circlemade: edge sink resolved", "al edge")]
     assert "InfluxDB out of reach" in receiver.messages[0]["message"]

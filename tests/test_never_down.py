@@ -31,6 +31,7 @@ from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO
 from tests.disks import fill, small_disk
+from tests.talk import start_edge, stop_edge
 from tests.test_fault_injection import BASE_MS, publish, wait_for_all
 from tests.waiting import logged, until, wait_for
 
@@ -68,28 +69,14 @@ def config_file(tmp_path: Path, mqtt: LocalServer, influx_url: str, name: str = 
     return path
 
 
-def start(config: Path, log: Path, prefix: list[str] | None = None,
-          env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen([*(prefix or []), sys.executable, "-m", "circlemade.cli", "run",
-                                 "-c", str(config)], stderr=out, cwd=REPO,
-                                env=env or dict(os.environ))
-
-
-def stop(process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout_s)
-
-
 @contextmanager
 def running(config: Path, log: Path, **options: Any) -> Iterator[subprocess.Popen[bytes]]:
-    process = start(config, log, **options)
+    process = start_edge(config, log, **options)
     try:
         wait_for(f"the service connects ({log})", logged(log, "mqtt.connected"))
         yield process
     finally:
-        stop(process)
+        stop_edge(process)
 
 
 def poison(mqtt: LocalServer) -> None:
@@ -139,7 +126,7 @@ def test_a_full_disk_holds_messages_at_the_broker_and_resumes_by_itself(
             config = config_file(disk, mqtt, proxy.url, buffer={
                 "path": str(disk / "state" / "buffer.sqlite"), "min_free_bytes": 0})
             first, second = tmp_path / "edge-1.log", tmp_path / "edge-2.log"
-            process = start(config, first)
+            process = start_edge(config, first)
             wait_for("the first connection", logged(first, "mqtt.connected"))
             fill(disk, leave_bytes=400_000)
             sender = threading.Thread(target=publish, args=(mqtt, 0, count, 2000, "load"))
@@ -148,7 +135,7 @@ def test_a_full_disk_holds_messages_at_the_broker_and_resumes_by_itself(
             assert process.poll() is None, "the service died on a full disk"
             process.send_signal(signal.SIGKILL)
             process.wait()
-            process = start(config, second)
+            process = start_edge(config, second)
             try:
                 wait_for("a start on the full disk", logged(second, "service.started"))
                 sender.join()
@@ -157,7 +144,7 @@ def test_a_full_disk_holds_messages_at_the_broker_and_resumes_by_itself(
                 found = wait_for_all(influx, count, timeout_s=120)
                 assert process.poll() is None
             finally:
-                stop(process)
+                stop_edge(process)
     finally:
         proxy.close()
     assert found == set(range(count)), f"{count - len(found)} messages missing"
@@ -210,7 +197,7 @@ def test_a_stop_takes_at_most_the_stop_timeout_whatever_influxdb_does(
         url = influx.url if failure == "refused" else proxy.url  # refused: nobody listens
         config = config_file(tmp_path, mqtt, url, stop_timeout_s=3)
         log = tmp_path / "edge.log"
-        process = start(config, log)
+        process = start_edge(config, log)
         try:
             wait_for("the connection", logged(log, "mqtt.connected"))
             if failure == "refused":
@@ -220,7 +207,7 @@ def test_a_stop_takes_at_most_the_stop_timeout_whatever_influxdb_does(
             process.send_signal(signal.SIGTERM)
             process.wait(60)  # far more than the 3 s it may take: a hang fails here
         finally:
-            stop(process)
+            stop_edge(process)
         assert '"event":"service.stopped"' in log.read_text()
         if failure == "refused":
             influx.start()
