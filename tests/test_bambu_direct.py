@@ -7,7 +7,6 @@ refused before the access code is sent; the gateway asks for a full report (push
 from __future__ import annotations
 
 import asyncio
-import datetime
 import hashlib
 import logging
 import subprocess
@@ -22,9 +21,7 @@ import paho.mqtt.client as paho
 import pytest
 import tomli_w
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import parse_config
@@ -32,29 +29,12 @@ from edge.service import EdgeService
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO, started, unavailable
+from tests.pki import make_pair
 from tests.talk import rows, running
 from tests.waiting import until
 
 SERIAL = "01P00A391800123"
 ACCESS_CODE = "12345678"
-
-
-def _cert(name: str, key: ec.EllipticCurvePrivateKey,
-          issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
-          ) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    builder = (x509.CertificateBuilder().subject_name(subject)
-               .issuer_name(issuer[0].subject if issuer else subject)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5))
-               .not_valid_after(now + datetime.timedelta(days=1)))
-    if issuer is None:
-        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-    else:  # like the printer's: the serial its only name, no address
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]),
-                                        False)
-    return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
 
 
 @pytest.fixture(autouse=True)
@@ -67,15 +47,10 @@ def access_code(monkeypatch: pytest.MonkeyPatch) -> None:
 def printer_pki(tmp_path: Path) -> dict[str, Path]:
     folder = tmp_path / "pki"
     folder.mkdir()
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("BBL CA", ca_key, None)
-    printer = _cert(SERIAL, key, (ca, ca_key))
-    files = {"ca": folder / "ca.pem", "cert": folder / "printer.pem", "key": folder / "printer.key"}
-    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    files["cert"].write_bytes(printer.public_bytes(serialization.Encoding.PEM))
-    files["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                               serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+    ca = make_pair(folder, "ca", None)
+    make_pair(folder, SERIAL, ca, [x509.DNSName(SERIAL)])  # like the printer's: no address
+    files = {"ca": folder / "ca.pem", "cert": folder / f"{SERIAL}.pem",
+             "key": folder / f"{SERIAL}.key"}
     return files
 
 

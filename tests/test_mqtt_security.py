@@ -4,16 +4,10 @@ with certificates made in the test."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from edge.config import Config, parse_config
 from edge.influxql import InfluxQL
@@ -21,40 +15,17 @@ from edge.service import EdgeService
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from tests.conftest import started, unavailable
+from tests.pki import make_pair
 from tests.waiting import until
-
-
-def _pair(folder: Path, name: str, issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None,
-          ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.datetime.now(datetime.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    builder = (x509.CertificateBuilder().subject_name(subject)
-               .issuer_name(issuer[0].subject if issuer else subject)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5))
-               .not_valid_after(now + datetime.timedelta(days=1)))
-    if issuer is None:
-        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-    else:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            False)
-    cert = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
-    (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / f"{name}.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption()))
-    return cert, key
 
 
 @pytest.fixture
 def pki(tmp_path: Path) -> Path:
     folder = tmp_path / "pki"
     folder.mkdir()
-    ca = _pair(folder, "ca", None)
-    _pair(folder, "server", ca)
-    _pair(folder, "client", ca)
+    ca = make_pair(folder, "ca", None)
+    make_pair(folder, "server", ca)
+    make_pair(folder, "client", ca)
     return folder
 
 
