@@ -20,6 +20,13 @@ each checkpoint. A file SQLite finds damaged is moved aside
 broken file must not keep the edge down. A directory the service cannot write is a start
 error naming the path (:class:`BufferUnavailable`).
 
+Each store the service writes to (``[influx]`` and every ``[[sinks]]``) has its own queue
+in the file (:class:`Queue`, the ``sink`` column): an append puts into each queue the
+lines of the measurements that store receives, in the same transaction, and each sink
+takes and deletes from its own queue only. So one store's outage never holds back
+another, each has its own bounds and counters, and a KPI point sent to two stores is
+stored twice (small) while 1 Hz telemetry kept for the local store only is stored once.
+
 The same file holds the KPI stage's memory (``kpi_state``, one row per machine, with the
 format's version in ``meta``): it is written in the same transaction as the points it
 produced, so after a SIGKILL or a power cut the memory and the points agree.
@@ -44,8 +51,9 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -84,9 +92,38 @@ class BufferBlocked(Exception):
         self.free_bytes = free_bytes
 
 
+@dataclass(eq=False)
+class Queue:
+    """One store's share of the buffer: which measurements it receives, its bounds, and
+    how much waits for it."""
+
+    name: str = "influx"
+    measurements: Sequence[str] | None = None
+    """Unset: every line."""
+    max_points: int = 5_000_000
+    max_age_s: float = 7 * 86400
+    health_source: str = SOURCE
+    """Where its depth and drops are counted in ``edge_health``."""
+    depth: int = 0
+    last_drop_s: float | None = None
+    dropping: bool = False
+    appended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._prefixes = None if self.measurements is None else tuple(
+            name + end for name in self.measurements for end in (",", " "))
+
+    def select(self, lines: list[str]) -> list[str]:
+        """The lines of the measurements this store receives."""
+        prefixes = self._prefixes
+        return lines if prefixes is None else [line for line in lines
+                                               if line.startswith(prefixes)]
+
+
 class Taken(NamedTuple):
     """Lines the sink took, and how to delete exactly them once they are written."""
 
+    queue: str
     lines: list[str]
     last_chunk: int
     keep_last: int
@@ -98,21 +135,21 @@ class Taken(NamedTuple):
 class DurableBuffer:
     def __init__(self, path: Path, health: Health, max_points: int = 5_000_000,
                  max_age_s: float = 7 * 86400, max_bytes: int = 2_000_000_000,
-                 min_free_bytes: int = 50_000_000, fsync: bool = True) -> None:
+                 min_free_bytes: int = 50_000_000, fsync: bool = True,
+                 queues: Sequence[Queue] = ()) -> None:
+        """``queues``: one per store, the first being ``[influx]``; by default one queue
+        of everything, bounded by ``max_points`` and ``max_age_s``."""
         self.path, self.health = path, health
-        self.max_points, self.max_age_s = max_points, max_age_s
+        self.queues = {q.name: q for q in queues or [Queue(max_points=max_points,
+                                                            max_age_s=max_age_s)]}
         self.max_bytes, self.min_free_bytes, self.fsync = max_bytes, min_free_bytes, fsync
         self.reserve_bytes = RESERVE_BYTES
         self._reserve = path.with_name(path.name + ".reserve")
-        self.appended = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="buffer")
         self._db: sqlite3.Connection | None = None
-        self._dropping = False
-        self.last_drop_s: float | None = None
         self._generation = 0
         self._page_size = 4096
-        self._count = 0  # touched only in the buffer's thread
-        self.depth = 0
+        self._counts: dict[str, int] = {}  # touched only in the buffer's thread
         self.state_version: str | None = None
         """The KPI state's format, written with it (also into a fresh file after a
         damaged one was set aside)."""
@@ -133,16 +170,38 @@ class DurableBuffer:
             self._connect()
             return function(*args)
 
+    @property
+    def depth(self) -> int:
+        """Points waiting, over every queue."""
+        return sum(q.depth for q in self.queues.values())
+
+    @property
+    def last_drop_s(self) -> float | None:
+        return max((q.last_drop_s for q in self.queues.values() if q.last_drop_s), default=None)
+
+    def _set_depths(self, counts: dict[str, int]) -> None:
+        for queue in self.queues.values():
+            queue.depth = counts.get(queue.name, 0)
+            self.health.set(queue.health_source, "buffer_depth", queue.depth)
+
     async def open(self) -> int:
         """Open (or create) the file; the number of points an earlier run left."""
-        self.depth = await self._run(self._open)
-        self.health.set(SOURCE, "buffer_depth", self.depth)
-        if self.depth:
-            log_event("buffer.resumed", points=self.depth, path=str(self.path))
-            self.appended.set()
+        counts = await self._run(self._open)
+        self._set_depths(counts)
+        for queue in self.queues.values():
+            if queue.depth:
+                log_event("buffer.resumed", points=queue.depth, queue=queue.name,
+                          path=str(self.path))
+                queue.appended.set()
+        orphans = {name: count for name, count in counts.items()
+                   if name not in self.queues and count}
+        if orphans:
+            log_event("buffer.orphaned", logging.WARNING, path=str(self.path), points=orphans,
+                      action="these stores are no longer configured: name one of them so "
+                             "again to have its points written; left alone meanwhile")
         return self.depth
 
-    def _open(self) -> int:
+    def _open(self) -> dict[str, int]:
         self._check_access()
         self._connect()
         assert self._db is not None
@@ -150,7 +209,7 @@ class DurableBuffer:
         if check != "ok":  # a file can open and still be damaged inside
             raise Damaged(f"quick_check: {check}")
         self._keep_reserve()
-        return self._count
+        return dict(self._counts)
 
     def _keep_reserve(self) -> None:
         """The reserve file: disk space set aside for deleting written points when
@@ -204,9 +263,15 @@ class DurableBuffer:
             db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
             # a WAL grown during an outage shrinks back at its next checkpoint
             db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+            first = next(iter(self.queues))
             db.execute("CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY "
                        "AUTOINCREMENT, added_ns INTEGER NOT NULL, count INTEGER NOT NULL, "
-                       "lines TEXT NOT NULL)")
+                       f"lines TEXT NOT NULL, sink TEXT NOT NULL DEFAULT '{first}')")
+            if "sink" not in {row[1] for row in db.execute("PRAGMA table_info(chunks)")}:
+                # a file of one store (before [[sinks]]): its points are the first store's
+                db.execute(f"ALTER TABLE chunks ADD COLUMN sink TEXT NOT NULL "
+                           f"DEFAULT '{first}'")
+            db.execute("CREATE INDEX IF NOT EXISTS chunks_by_sink ON chunks (sink, id)")
             db.execute("CREATE TABLE IF NOT EXISTS kpi_state (machine TEXT PRIMARY KEY, "
                        "state BLOB NOT NULL)")
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, "
@@ -214,8 +279,8 @@ class DurableBuffer:
             self._page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
             self._db = db
             self._adopt_points_table()
-            self._count = int(db.execute(
-                "SELECT coalesce(sum(count), 0) FROM chunks").fetchone()[0])
+            self._counts = {name: int(count) for name, count in db.execute(
+                "SELECT sink, sum(count) FROM chunks GROUP BY sink")}
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
             if exc.sqlite_errorname in DAMAGED:
@@ -263,10 +328,14 @@ class DurableBuffer:
         one transaction; :class:`BufferBlocked` (nothing stored) when the disk takes
         nothing for now."""
         if lines or state:
-            self.depth = await self._run(self._append, lines, time.time_ns(), state or {})
-            self.health.set(SOURCE, "buffer_depth", self.depth)
-            if lines:
-                self.appended.set()
+            selected = {name: q.select(lines) for name, q in self.queues.items()}
+            counts, dropped = await self._run(self._append, selected, time.time_ns(),
+                                              state or {})
+            self._set_depths(counts)
+            self._dropped(dropped)
+            for name, queued in selected.items():
+                if queued:
+                    self.queues[name].appended.set()
 
     async def load_state(self) -> tuple[str | None, dict[str, bytes]]:
         """The stored KPI state's format version (None if none was stored) and memory."""
@@ -299,32 +368,41 @@ class DurableBuffer:
         free_pages = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
         return shutil.disk_usage(self.path.parent).free + free_pages * self._page_size
 
-    def _append(self, lines: list[str], now_ns: int, state: dict[str, bytes]) -> int:
+    def _append(self, selected: dict[str, list[str]], now_ns: int, state: dict[str, bytes],
+                ) -> tuple[dict[str, int], dict[str, int]]:
+        """Each queue's lines in; (points per queue, points dropped per queue)."""
         assert self._db is not None
         db = self._db
-        text = "\n".join(lines)
+        texts = {name: "\n".join(lines) for name, lines in selected.items() if lines}
+        size = sum(len(text) for text in texts.values())
         free = self._free_bytes()
-        if free - len(text) < self.min_free_bytes:
+        if free - size < self.min_free_bytes:
             raise BufferBlocked(f"{self.path.parent}: {free:,} bytes free, below the floor "
                                 f"of {self.min_free_bytes:,} ([buffer] min_free_bytes)", free)
+        counts = dict(self._counts)
+        dropped = dict.fromkeys(self.queues, 0)
         try:
             db.execute("BEGIN")
-            if lines:
-                db.execute("INSERT INTO chunks (added_ns, count, lines) VALUES (?, ?, ?)",
-                           (now_ns, len(lines), text))
+            for name, text in texts.items():
+                db.execute("INSERT INTO chunks (sink, added_ns, count, lines) "
+                           "VALUES (?, ?, ?, ?)", (name, now_ns, len(selected[name]), text))
+                counts[name] = counts.get(name, 0) + len(selected[name])
             if state:
                 db.executemany("INSERT OR REPLACE INTO kpi_state (machine, state) "
                                "VALUES (?, ?)", state.items())
                 if self.state_version is not None:
                     db.execute("INSERT OR IGNORE INTO meta (key, value) "
                                "VALUES ('kpi_state_version', ?)", (self.state_version,))
-            depth = self._count + len(lines)
-            dropped = self._drop_oldest(depth - self.max_points) if depth > self.max_points else 0
-            dropped += self._drop_beyond_bytes()
-            cutoff = now_ns - int(self.max_age_s * 1e9)
-            dropped += int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks "
-                                      "WHERE added_ns < ?", (cutoff,)).fetchone()[0])
-            db.execute("DELETE FROM chunks WHERE added_ns < ?", (cutoff,))
+            for name, queue in self.queues.items():
+                excess = counts.get(name, 0) - queue.max_points
+                dropped[name] += self._drop_oldest(name, excess) if excess > 0 else 0
+                cutoff = now_ns - int(queue.max_age_s * 1e9)
+                dropped[name] += int(db.execute(
+                    "SELECT coalesce(sum(count), 0) FROM chunks WHERE sink = ? "
+                    "AND added_ns < ?", (name, cutoff)).fetchone()[0])
+                db.execute("DELETE FROM chunks WHERE sink = ? AND added_ns < ?", (name, cutoff))
+            for name, count in self._drop_beyond_bytes().items():
+                dropped[name] = dropped.get(name, 0) + count
             db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             if db.in_transaction:
@@ -334,35 +412,37 @@ class DurableBuffer:
                 raise
             free = shutil.disk_usage(self.path.parent).free
             raise BufferBlocked(f"{self.path}: {exc}", free) from None
-        self._dropped(dropped)
-        self._count = depth - dropped
-        return self._count
+        self._counts = {name: count - dropped.get(name, 0) for name, count in counts.items()}
+        return dict(self._counts), dropped
 
-    def _drop_beyond_bytes(self) -> int:
-        """Past ``max_bytes`` of pages in use, the oldest chunks until it fits again."""
+    def _drop_beyond_bytes(self) -> dict[str, int]:
+        """Past ``max_bytes`` of pages in use, the oldest chunks (of any queue) until it
+        fits again; the points dropped per queue."""
         assert self._db is not None
         db = self._db
         pages, free_pages = (int(db.execute(f"PRAGMA {name}").fetchone()[0])
                              for name in ("page_count", "freelist_count"))
         excess = (pages - free_pages) * self._page_size - self.max_bytes
-        dropped = 0
+        dropped: dict[str, int] = {}
         if excess <= 0:
-            return 0
-        for chunk_id, count, size in db.execute(
-                "SELECT id, count, length(lines) FROM chunks ORDER BY id").fetchall():
+            return dropped
+        for chunk_id, sink, count, size in db.execute(
+                "SELECT id, sink, count, length(lines) FROM chunks ORDER BY id").fetchall():
             if excess <= 0:
                 break
             db.execute("DELETE FROM chunks WHERE id = ?", (chunk_id,))
-            dropped += count
+            dropped[sink] = dropped.get(sink, 0) + count
             excess -= size
         return dropped
 
-    def _drop_oldest(self, excess: int) -> int:
-        """Delete the ``excess`` oldest lines: whole chunks, then the head of the next."""
+    def _drop_oldest(self, queue: str, excess: int) -> int:
+        """Delete the queue's ``excess`` oldest lines: whole chunks, then the head of the
+        next."""
         assert self._db is not None
         dropped = 0
         for chunk_id, count, lines in self._db.execute(
-                "SELECT id, count, lines FROM chunks ORDER BY id").fetchall():
+                "SELECT id, count, lines FROM chunks WHERE sink = ? ORDER BY id",
+                (queue,)).fetchall():
             if dropped + count <= excess:
                 self._db.execute("DELETE FROM chunks WHERE id = ?", (chunk_id,))
                 dropped += count
@@ -381,41 +461,47 @@ class DurableBuffer:
             self._db.execute("UPDATE chunks SET count = ?, lines = ? WHERE id = ?",
                              (keep, "\n".join(lines[-keep:]), chunk_id))
 
-    def _dropped(self, count: int) -> None:
-        if count:
-            self.last_drop_s = time.time()
-            self.health.count(SOURCE, "buffer_dropped", count)
-            if not self._dropping:
-                self._dropping = True
-                log_event("buffer.dropping_oldest", logging.ERROR, dropped=count,
-                          max_points=self.max_points, max_bytes=self.max_bytes,
-                          max_age_s=self.max_age_s)
-        elif self._dropping:
-            self._dropping = False
-            log_event("buffer.within_bounds")
+    def _dropped(self, dropped: dict[str, int]) -> None:
+        for name, queue in self.queues.items():
+            count = dropped.get(name, 0)
+            if count:
+                queue.last_drop_s = time.time()
+                self.health.count(queue.health_source, "buffer_dropped", count)
+                if not queue.dropping:
+                    queue.dropping = True
+                    log_event("buffer.dropping_oldest", logging.ERROR, queue=name,
+                              dropped=count, max_points=queue.max_points,
+                              max_bytes=self.max_bytes, max_age_s=queue.max_age_s)
+            elif queue.dropping:
+                queue.dropping = False
+                log_event("buffer.within_bounds", queue=name)
 
-    async def take(self, limit: int) -> Taken | None:
-        """Up to ``limit`` of the oldest lines (None when empty); they stay until
-        :meth:`delete_taken`."""
-        taken: Taken | None = await self._run(self._take, limit)
+    async def take(self, limit: int, queue: str | None = None) -> Taken | None:
+        """Up to ``limit`` of the queue's oldest lines (None when empty; by default the
+        first queue's); they stay until :meth:`delete_taken`."""
+        taken: Taken | None = await self._run(self._take, queue or next(iter(self.queues)),
+                                              limit)
         return taken
 
-    def _take(self, limit: int) -> Taken | None:
+    def _take(self, queue: str, limit: int) -> Taken | None:
         assert self._db is not None
         lines: list[str] = []
-        cursor = self._db.execute("SELECT id, count, lines FROM chunks ORDER BY id")
+        cursor = self._db.execute("SELECT id, count, lines FROM chunks WHERE sink = ? "
+                                  "ORDER BY id", (queue,))
         for chunk_id, count, text in cursor:
             chunk = text.split("\n")
             room = limit - len(lines)
             lines += chunk[:room]
             if count >= room:
                 cursor.close()
-                return Taken(lines, chunk_id, max(0, count - room), self._generation)
-        return Taken(lines, chunk_id, 0, self._generation) if lines else None
+                return Taken(queue, lines, chunk_id, max(0, count - room), self._generation)
+        return Taken(queue, lines, chunk_id, 0, self._generation) if lines else None
 
     async def delete_taken(self, taken: Taken) -> None:
-        self.depth = await self._run(self._delete_taken, taken)
-        self.health.set(SOURCE, "buffer_depth", self.depth)
+        depth = await self._run(self._delete_taken, taken)
+        queue = self.queues[taken.queue]
+        queue.depth = depth
+        self.health.set(queue.health_source, "buffer_depth", depth)
 
     def _delete_taken(self, taken: Taken) -> int:
         """Delete what was written; on a disk too full even for that (SQLite writes the
@@ -434,13 +520,14 @@ class DurableBuffer:
 
     def _delete(self, taken: Taken) -> int:
         assert self._db is not None
+        queue = taken.queue
         if taken.generation != self._generation:
-            return self._count  # its file was set aside: nothing of it is here
+            return self._counts.get(queue, 0)  # its file was set aside: nothing of it is here
         db = self._db
         db.execute("BEGIN")
-        before = int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks WHERE id <= ?",
-                                (taken.last_chunk,)).fetchone()[0])
-        db.execute("DELETE FROM chunks WHERE id < ?", (taken.last_chunk,))
+        before = int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks WHERE sink = ? "
+                                "AND id <= ?", (queue, taken.last_chunk)).fetchone()[0])
+        db.execute("DELETE FROM chunks WHERE sink = ? AND id < ?", (queue, taken.last_chunk))
         row = db.execute("SELECT count, lines FROM chunks WHERE id = ?",
                          (taken.last_chunk,)).fetchone()
         kept = 0
@@ -448,8 +535,8 @@ class DurableBuffer:
             kept = min(row[0], taken.keep_last)
             self._keep_tail(taken.last_chunk, row[1].split("\n") if kept else [], kept)
         db.execute("COMMIT")
-        self._count = max(0, self._count - (before - kept))
-        return self._count
+        self._counts[queue] = max(0, self._counts.get(queue, 0) - (before - kept))
+        return self._counts[queue]
 
     async def close(self) -> None:
         if self._db is not None:

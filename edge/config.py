@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from contract.model import Identifier, PositiveSeconds, StrictModel
 from contract.reading import TimeBounds
+from contract.schema import MEASUREMENTS
 from contract.secrets import SECRET_KEYS, SecretUnavailable, read_secret
 from gateways.broker import Broker
 from gateways.operator_input import OperatorSettings
@@ -63,6 +64,12 @@ class Site(StrictModel):
 
 
 class Influx(StrictModel):
+    """A store the points are written to: ``[influx]`` (the first) and each ``[[sinks]]``.
+    Each has its own queue in the buffer, so one store's outage never holds back another."""
+
+    name: Identifier = "influx"
+    """Names this store in ``circlemade status``, the logs and the health counters (source
+    ``sink-<name>``; the first store's keep ``sink`` and ``buffer``)."""
     api: Literal["v1", "v2"]
     """v1: ``/write?db=&rp=`` (InfluxDB 1.x); v2: ``/api/v2/write`` (2.x, 3.x, 1.8+)."""
     url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
@@ -95,6 +102,23 @@ class Influx(StrictModel):
     """Backoff after a failed write, doubling up to retry_max_s (a Retry-After is obeyed)."""
     retry_max_s: PositiveSeconds = 30.0
     """The backoff's cap."""
+    measurements: list[str] | None = None
+    """Which measurements this store receives, e.g. ``["job", "oee", "circularity",
+    "downtime", "scrap", "material_lot", "energy_hourly", "alert", "edge_health"]`` for a
+    central store that wants KPIs, not 1 Hz telemetry; unset: all of them."""
+    max_points: int | None = Field(default=None, ge=1000)
+    """This store's own bound of points waiting in the buffer; unset: [buffer] max_points."""
+    max_age_s: float | None = Field(default=None, gt=0)
+    """This store's own bound of the age of waiting points; unset: [buffer] max_age_s."""
+
+    @field_validator("measurements")
+    @classmethod
+    def _known_measurements(cls, names: list[str] | None) -> list[str] | None:
+        for name in names or []:
+            if name not in MEASUREMENTS:
+                raise ValueError(f"unknown measurement {name!r}; expected some of: "
+                                 f"{', '.join(MEASUREMENTS)}")
+        return names
 
     @field_validator("url")
     @classmethod
@@ -327,6 +351,9 @@ class Config(StrictModel):
     site: Site
     brokers: list[Broker] = Field(default_factory=lambda: [Broker()])
     influx: Influx
+    sinks: list[Influx] = Field(default_factory=list)
+    """More stores the points are forwarded to, e.g. the cluster's central store
+    (docs/cluster.md); each with a name of its own."""
     machines: list[Machine] = Field(min_length=1)
     calendar: Calendar = Field(default_factory=Calendar)
     buffer: BufferSettings = Field(default_factory=BufferSettings)
@@ -358,6 +385,10 @@ class Config(StrictModel):
         wanted = self.operator.enabled
         return wanted if wanted is not None else any(
             b.id == self.operator.broker for b in self.brokers)
+
+    def stores(self) -> list[Influx]:
+        """Every store written to: ``[influx]`` first, then ``[[sinks]]``."""
+        return [self.influx, *self.sinks]
 
     def broker(self, broker_id: str) -> Broker:
         return next(b for b in self.brokers if b.id == broker_id)
@@ -506,10 +537,19 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
     for b, broker in enumerate(config.brokers):
         yield from _secret(f"brokers[{b}].password", broker.password_env, broker.password_file,
                            environ, secrets)
-    influx = config.influx
-    yield from _secret("influx.token", influx.token_env, influx.token_file, environ, secrets)
-    yield from _secret("influx.password", influx.password_env, influx.password_file, environ,
-                       secrets)
+    named = {config.influx.name: "influx"}
+    for i, sink in enumerate(config.sinks):
+        if sink.name in named:
+            yield Problem(f"sinks[{i}].name", f"duplicate name; {named[sink.name]} has the "
+                          "same (the first store is named 'influx' unless told otherwise)",
+                          repr(sink.name))
+        named.setdefault(sink.name, f"sinks[{i}]")
+    for where, store in zip(["influx", *(f"sinks[{i}]" for i in range(len(config.sinks)))],
+                            config.stores(), strict=True):
+        yield from _secret(f"{where}.token", store.token_env, store.token_file, environ,
+                           secrets)
+        yield from _secret(f"{where}.password", store.password_env, store.password_file,
+                           environ, secrets)
 
 
 def notify_urls(alert: AlertRule, environ: Mapping[str, str] | None = None) -> list[str]:

@@ -25,7 +25,7 @@ from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from contract.secrets import read_secret
-from edge.buffer import BufferBlocked, DurableBuffer
+from edge.buffer import BufferBlocked, DurableBuffer, Queue
 from edge.config import Config
 from edge.dead_letters import DeadLetters
 from edge.edge_alerts import KEY, EdgeAlerts
@@ -98,6 +98,32 @@ def client_id(config: Config, broker: Broker) -> str:
     return f"{chosen}-shard-{config.shard.replace('/', '-of-')}" if config.shard else chosen
 
 
+def health_source(index: int, name: str) -> tuple[str, str]:
+    """Where a store's sink and queue count in ``edge_health``: the first store's keep
+    the names they had before there were several."""
+    return ("sink", "buffer") if index == 0 else (f"sink-{name}", f"sink-{name}")
+
+
+def summary(stores: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The status's headline over every store: the queue nearest its bound, the oldest
+    outage and last write, every drop (what ``status`` and the edge alerts check)."""
+    fullest = max(stores.values(), key=lambda s: s["depth"] / s["max_points"])
+    failing = [(s["failing_since_s"], name) for name, s in stores.items()
+               if s["failing_since_s"] is not None]
+    since, name = min(failing) if failing else (None, "")
+    error = stores[name]["last_error"] if name else next(
+        (s["last_error"] for s in stores.values() if s["last_error"]), "")
+    writes = [s["last_write_s"] for s in stores.values()]
+    drops = [s["last_drop_s"] for s in stores.values() if s["last_drop_s"]]
+    return {"buffer_depth": fullest["depth"], "buffer_max_points": fullest["max_points"],
+            "buffer_dropped": sum(s["dropped"] for s in stores.values()),
+            "buffer_last_drop_s": max(drops, default=None),
+            "last_write_s": None if None in writes else min(writes),
+            "write_failing_since_s": since,
+            "last_write_error": f"{name}: {error}" if name and len(stores) > 1 else error,
+            "dead_letters": sum(s["dead_letters"] for s in stores.values())}
+
+
 class EdgeService:
     def __init__(self, config: Config, writer: LineWriter | None = None,
                  client_suffix: str = "", reset_state: bool = False) -> None:
@@ -106,7 +132,8 @@ class EdgeService:
         self.reset_state = reset_state
         self._started_s = time.time()
         self.health = Health(config.site.id)
-        self._writer = writer or make_writer(config.influx)
+        self._writers = [writer if writer is not None and index == 0 else make_writer(store)
+                         for index, store in enumerate(config.stores())]
         machines = {m.id: m for m in config.machines}
         decoders: dict[str, Decoder] = {}
         subscriptions: dict[str, list[Subscription]] = {b.id: [] for b in config.brokers}
@@ -149,20 +176,29 @@ class EdgeService:
         self._edge_alerts: EdgeAlerts | None = None
         if self._notifier is not None:
             self._ingest.on_alerts = self._notifier.offer
-        influx = config.influx
-        self._sink = InfluxSink(
-            self._writer, self.health, influx.batch_size, influx.flush_interval_s,
-            influx.retry_min_s, influx.retry_max_s, config.stop_timeout_s / 2, dead_letters,
-        )
+        self._sinks = [
+            InfluxSink(writer, self.health, store.batch_size, store.flush_interval_s,
+                       store.retry_min_s, store.retry_max_s, config.stop_timeout_s / 2,
+                       dead_letters, store.name, health_source(index, store.name)[0])
+            for index, (writer, store) in enumerate(zip(self._writers, config.stores(),
+                                                        strict=True))]
+
+    def queues(self) -> list[Queue]:
+        """The buffer's queues, one per store, with each store's own bounds."""
+        settings = self.config.buffer
+        return [Queue(store.name, store.measurements, store.max_points or settings.max_points,
+                      store.max_age_s or settings.max_age_s, health_source(index, store.name)[1])
+                for index, store in enumerate(self.config.stores())]
 
     async def run(self, stop: asyncio.Event) -> None:
         raw: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue(QUEUE_BATCHES)
         started = time.monotonic()
         self._started_s = time.time()
         settings = self.config.buffer
-        buffer = DurableBuffer(self.config.buffer_path(), self.health, settings.max_points,
-                               settings.max_age_s, settings.max_bytes, settings.min_free_bytes,
-                               settings.fsync)
+        buffer = DurableBuffer(self.config.buffer_path(), self.health,
+                               max_bytes=settings.max_bytes,
+                               min_free_bytes=settings.min_free_bytes, fsync=settings.fsync,
+                               queues=self.queues())
         await buffer.open()
         try:  # a start error (state refused, the terminal's port taken) leaves no thread
             self._ingest.kpi = await self._restore_kpi(buffer)
@@ -175,12 +211,12 @@ class EdgeService:
         log_event("service.started", site=self.config.site.id, machines=len(self.config.machines),
                   brokers=[g.broker.id for g in self.gateways],
                   sources=[g.name for g in self.value_gateways],
-                  influx=self.config.influx.url,
-                  api=self.config.influx.api)
+                  stores={s.name: f"{s.api} {s.url}" for s in self.config.stores()})
         gateway_tasks = self.gateway_tasks(raw)
         ingest_task = self._supervised("ingest", lambda: self._ingest.run(raw, buffer))
         sink_stop = asyncio.Event()
-        sink_task = self._supervised("sink", lambda: self._sink.run(buffer, sink_stop))
+        sink_tasks = [self._supervised(f"sink {sink.queue}", partial(sink.run, buffer, sink_stop))
+                      for sink in self._sinks]
         health_task = self._supervised("health", lambda: self._report_health(buffer))
         notifier = self._notifier
         alerts_task = (self._supervised("alerts", notifier.run) if notifier is not None
@@ -197,7 +233,7 @@ class EdgeService:
                 lines = self._ingest.flush(time.time_ns()) + self.health.to_lines()
                 await self._ingest.store(buffer, lines, self._ingest.take_state())
                 sink_stop.set()
-                await sink_task
+                await asyncio.gather(*sink_tasks)
         except TimeoutError:
             log_event("service.stop_timed_out", logging.WARNING,
                       timeout_s=self.config.stop_timeout_s, left_in_buffer=buffer.depth,
@@ -205,7 +241,7 @@ class EdgeService:
                              "unacknowledged messages stay with the broker")
         if terminal is not None:
             await terminal.stop()
-        every = [*gateway_tasks, ingest_task, sink_task, health_task, alerts_task]
+        every = [*gateway_tasks, ingest_task, *sink_tasks, health_task, alerts_task]
         for task in every:
             task.cancel()
         await asyncio.gather(*every, return_exceptions=True)
@@ -301,11 +337,12 @@ class EdgeService:
             await gateway.stop()
 
     async def _prepare_database(self) -> None:
-        if isinstance(self._writer, InfluxV1Writer):
-            try:
-                await self._writer.ensure_database()
-            except WriteFailed as exc:  # InfluxDB may come later; the sink retries
-                log_event("sink.database_not_ready", error=str(exc))
+        for writer, store in zip(self._writers, self.config.stores(), strict=True):
+            if isinstance(writer, InfluxV1Writer):
+                try:
+                    await writer.ensure_database()
+                except WriteFailed as exc:  # InfluxDB may come later; the sink retries
+                    log_event("sink.database_not_ready", sink=store.name, error=str(exc))
 
     async def _report_health(self, buffer: DurableBuffer) -> None:
         started = self._started_s
@@ -349,17 +386,22 @@ class EdgeService:
             source: dict(fields) for source, fields in self.health.snapshot().items()}
         for gateway in self.every_gateway():
             sources.setdefault(gateway.status_key, {})["connected"] = gateway.connected.is_set()
-        sink = sources.pop("sink", {})
+        stores = {}
+        for sink, store in zip(self._sinks, self.config.stores(), strict=True):
+            counters = sources.pop(sink.source, {})
+            queue = buffer.queues[sink.queue]
+            stores[sink.queue] = {
+                "url": store.url, "depth": queue.depth, "max_points": queue.max_points,
+                "dropped": self.health.get(queue.health_source, "buffer_dropped"),
+                "last_drop_s": queue.last_drop_s,
+                "last_write_s": counters.get("last_write_s"),
+                "points_written": counters.get("points_written", 0),
+                "failing_since_s": sink.failing_since_s, "last_error": sink.last_error,
+                "dead_letters": counters.get("dead_letters", 0)}
         for own in ("buffer", "service", "ingest", "dead_letters"):
             sources.pop(own, None)
         return {"pid": os.getpid(), "written_s": time.time(), "uptime_s": time.time() - started_s,
-                "buffer_depth": buffer.depth, "buffer_max_points": buffer.max_points,
-                "buffer_dropped": self.health.get("buffer", "buffer_dropped"),
-                "buffer_last_drop_s": buffer.last_drop_s, "buffer_full": self._ingest.full,
-                "last_write_s": sink.get("last_write_s"),
-                "write_failing_since_s": self._sink.failing_since_s,
-                "last_write_error": self._sink.last_error,
-                "dead_letters": sink.get("dead_letters", 0),
+                **summary(stores), "buffer_full": self._ingest.full, "sinks": stores,
                 "crashes": {name: {"at_s": at, "error": error}
                             for name, (at, error) in self.crashes.items()},
                 "sources": sources}

@@ -1,4 +1,5 @@
-"""The InfluxDB sink: writes what the durable buffer holds, oldest first, in batches by
+"""A sink: writes what its queue in the durable buffer holds (one sink per store), oldest
+first, in batches by
 size and time, retrying with capped backoff; a point leaves the buffer only when InfluxDB
 accepted it.
 
@@ -45,8 +46,12 @@ class InfluxSink:
         retry_max_s: float = 30.0,
         drain_timeout_s: float = 10.0,
         dead_letters: DeadLetters | None = None,
+        queue: str = "influx",
+        source: str = SINK,
     ) -> None:
+        """``queue``: the buffer's queue it writes; ``source``: where its counters go."""
         self._writer = writer
+        self.queue, self.source = queue, source
         self._health = health
         self._batch_size = batch_size
         self._flush_interval = flush_interval_s
@@ -63,31 +68,34 @@ class InfluxSink:
         """Until ``stop`` is set and the buffer is empty (or InfluxDB does not answer
         within ``drain_timeout_s`` of the stop: then the rest waits for the next start)."""
         loop = asyncio.get_running_loop()
+        queue = buffer.queues[self.queue]
         try:
             while True:
                 if stop.is_set() and self._drain_deadline is None:
                     self._drain_deadline = loop.time() + self._drain_timeout
-                buffer.appended.clear()  # before the peek: an append after it wakes us
-                taken = await buffer.take(self._batch_size)
+                queue.appended.clear()  # before the peek: an append after it wakes us
+                taken = await buffer.take(self._batch_size, self.queue)
                 if taken is None:
                     if stop.is_set():
                         return
-                    await _first(buffer.appended.wait(), stop.wait(), within=None)
+                    await _first(queue.appended.wait(), stop.wait(), within=None)
                     continue
                 if len(taken.lines) < self._batch_size and not stop.is_set():
                     # batch by time: let a small batch grow for up to one flush interval
                     await _first(stop.wait(), within=self._flush_interval)
-                    taken = await buffer.take(self._batch_size) or taken
+                    taken = await buffer.take(self._batch_size, self.queue) or taken
                 try:
                     await self._write_isolating(taken.lines)
                 except Stopped:
-                    log_event("sink.left_in_buffer", logging.WARNING, points=buffer.depth)
+                    log_event("sink.left_in_buffer", logging.WARNING, sink=self.queue,
+                              points=queue.depth)
                     return
                 try:
                     await buffer.delete_taken(taken)
                 except sqlite3.OperationalError as exc:  # a full disk: written again later
                     self._throttle.event("delete", "sink.delete_failed", logging.ERROR,
-                                         path=str(buffer.path), error=describe(exc),
+                                         sink=self.queue, path=str(buffer.path),
+                                         error=describe(exc),
                                          action="the points are written again (idempotent)")
                     await _first(stop.wait(), within=1.0)
         finally:
@@ -98,11 +106,11 @@ class InfluxSink:
             await self._write_retrying(lines)
         except WriteRejected as exc:
             if len(lines) == 1:
-                self._health.count(SINK, "dead_letters")
+                self._health.count(self.source, "dead_letters")
                 self._throttle.event("dead_letter", "sink.dead_letter", logging.WARNING,
-                                     reason=str(exc), line=lines[0][:500])
+                                     sink=self.queue, reason=str(exc), line=lines[0][:500])
                 if self._dead_letters is not None:  # written by the service's next flush
-                    self._dead_letters.add(iso_time(time.time_ns()), SINK, "", str(exc),
+                    self._dead_letters.add(iso_time(time.time_ns()), self.source, "", str(exc),
                                            lines[0].encode())
                 return
             middle = len(lines) // 2
@@ -116,13 +124,14 @@ class InfluxSink:
             try:
                 await self._writer.write(lines)
             except WriteFailed as exc:
-                self._health.count(SINK, "write_errors")
+                self._health.count(self.source, "write_errors")
                 self.last_error = str(exc)
                 wait = delay if exc.retry_after_s is None else min(
                     max(delay, exc.retry_after_s), RETRY_AFTER_MAX_S)
                 if self.failing_since_s is None:
                     self.failing_since_s = time.time()
-                    log_event("sink.write_failed", logging.WARNING, error=str(exc),
+                    log_event("sink.write_failed", logging.WARNING, sink=self.queue,
+                              error=str(exc),
                               points=len(lines), retry_in_s=round(wait, 3))
                 if self._drain_deadline is not None and (
                     asyncio.get_running_loop().time() + wait > self._drain_deadline
@@ -131,11 +140,12 @@ class InfluxSink:
                 await asyncio.sleep(wait)
                 delay = min(delay * 2, self._retry_max)
                 continue
-            self._health.set(SINK, "write_latency_ms", (time.perf_counter() - started) * 1000)
-            self._health.count(SINK, "points_written", len(lines))
-            self._health.set(SINK, "last_write_s", time.time())
+            source = self.source
+            self._health.set(source, "write_latency_ms", (time.perf_counter() - started) * 1000)
+            self._health.count(source, "points_written", len(lines))
+            self._health.set(source, "last_write_s", time.time())
             if self.failing_since_s is not None:
-                log_event("sink.write_recovered", points=len(lines),
+                log_event("sink.write_recovered", sink=self.queue, points=len(lines),
                           after_s=round(time.time() - self.failing_since_s, 1))
                 self.failing_since_s = None
             return

@@ -56,6 +56,14 @@ def read_status(path: Path, interval_s: float, limits: StatusSettings | None = N
              f"buffer: {depth:.0f} points waiting" + (f" ({depth / bound:.0%} of its bound)"
                                                        if bound else "")
              + f"; last write to InfluxDB: {_ago(status.get('last_write_s'))}"]
+    stores = status.get("sinks", {})
+    for name, store in sorted(stores.items()) if len(stores) > 1 else ():
+        failing_since = store.get("failing_since_s")
+        lines.append(f"  store {name:<20} {store['depth']:.0f} waiting "
+                     f"({store['depth'] / store['max_points']:.0%} of its bound), last write "
+                     f"{_ago(store.get('last_write_s'))}" + (
+                         f", FAILING for {now - failing_since:.0f} s: {store['last_error']}"
+                         if failing_since else "") + f"  {store['url']}")
     problems = []
     if age >= 3 * interval_s:
         problems.append(f"STALE: older than {3 * interval_s:.0f} s")

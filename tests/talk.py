@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +20,7 @@ import orjson
 from edge.config import Config
 from edge.influxql import InfluxQL
 from edge.service import EdgeService
+from simulators.local_servers import LocalServer
 from tests.conftest import REPO
 
 
@@ -25,6 +28,15 @@ def publish(port: int, topic: str, payload: dict[str, Any]) -> None:
     """One QoS 1 message, as a device (or a person's tool) would send it."""
     subprocess.run(["mosquitto_pub", "-p", str(port), "-t", topic, "-q", "1",
                     "-m", orjson.dumps(payload).decode()], check=True, timeout=30)
+
+
+def victoria_export(server: LocalServer, metric: str) -> list[dict[str, Any]]:
+    """Every series of ``metric`` in VictoriaMetrics, with all its raw samples."""
+    with urllib.request.urlopen(server.url + "/internal/force_flush", timeout=5):
+        pass
+    query = urllib.parse.urlencode({"match[]": f'{{__name__="{metric}"}}'})
+    with urllib.request.urlopen(f"{server.url}/api/v1/export?{query}", timeout=5) as response:
+        return [orjson.loads(line) for line in response.read().splitlines() if line.strip()]
 
 
 def stored(url: str, database: str, statement: str) -> list[dict[str, Any]]:

@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ from edge.service import EdgeService
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO
+from tests.talk import victoria_export
 from tests.waiting import TIMEOUT_S
 from tests.waiting import wait_for as wait_until
 
@@ -156,14 +156,6 @@ async def test_mqtt_to_influxdb1_v1_api(mosquitto: LocalServer, influxdb1: Local
         assert stored.rows[0]["last"] == 1.0
     finally:
         await client.close()
-
-
-def victoria_export(server: LocalServer, metric: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(server.url + "/internal/force_flush", timeout=5):
-        pass
-    query = urllib.parse.urlencode({"match[]": f'{{__name__="{metric}"}}'})
-    with urllib.request.urlopen(f"{server.url}/api/v1/export?{query}", timeout=5) as response:
-        return [json.loads(line) for line in response.read().splitlines() if line.strip()]
 
 
 async def test_mqtt_to_victoriametrics_v2_api(mosquitto: LocalServer, victoria: LocalServer,
