@@ -145,6 +145,22 @@ def parser() -> argparse.ArgumentParser:
     dashboards.add_argument("--grafana-path", default="/var/lib/grafana/dashboards/circlemade",
                             help="where Grafana will find the dashboard JSON files")
 
+    report = commands.add_parser("report", help="the monthly circularity report (PDF or "
+                                 "HTML) with its CSV and product footprint export")
+    report.add_argument("-c", "--config", type=Path, required=True, help=CONFIG_HELP)
+    report.add_argument("--month", required=True, type=_month, help="the month, e.g. 2026-11")
+    scope = report.add_mutually_exclusive_group()
+    scope.add_argument("--site", default=None, help="this site (default: the config's own)")
+    scope.add_argument("--cluster", action="store_true",
+                       help="every member of [cluster] sites, side by side")
+    report.add_argument("-o", "--output", type=Path, required=True,
+                        help="report.pdf or report.html; the export goes to report-export/")
+    report.add_argument("--from-recording", type=Path, default=None,
+                        help="compute from this recording through the edge's pipeline "
+                             "instead of reading a store")
+    report.add_argument("--store", default=None,
+                        help="read this store of the config (its name; default [influx])")
+
     buffer = commands.add_parser("buffer", help="the durable buffer's tools")
     buffer_commands = buffer.add_subparsers(dest="buffer_command", required=True,
                                             metavar="TOOL", help="recover")
@@ -208,6 +224,16 @@ def _dispatch(args: argparse.Namespace) -> int:
                                   config.status)
         print("\n".join(lines))
         return code
+    if args.command == "report":
+        from circlemade.report.command import main as report
+
+        try:
+            return report(args.config, args.month, args.output, args.site, args.cluster,
+                          args.from_recording, args.store)
+        except ConfigError as exc:
+            print(f"{exc}\n{args.config}: no report: {len(exc.problems)} problem(s) in the "
+                  "config", file=sys.stderr)
+            return EXIT_BAD_CONFIG
     if args.command == "buffer":
         return _recover_buffer(args.file, args.config, args.out)
     if args.command == "alerts":
@@ -235,6 +261,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_demo(data_dir, args.duration, args.speed, broker, args.influx)
     except KeyboardInterrupt:
         return 130
+
+
+def _month(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a month as YYYY-MM, e.g. 2026-11")
+    return text
 
 
 def _load(path: Path, secrets: bool = True) -> Config | None:

@@ -51,6 +51,9 @@ class Site(StrictModel):
     """Of the terminal page: English or French (Brussels)."""
     co2e_kg_per_kwh: float = Field(default=0.16, ge=0)
     """Grid emission factor for jobs' CO2e (Belgian grid mix, order of magnitude)."""
+    co2e_source: str = "order of magnitude for the Belgian grid mix; set your own"
+    """Where co2e_kg_per_kwh comes from (your supplier's figure, a national inventory):
+    reports and product footprints state it beside the factor."""
 
     @field_validator("timezone")
     @classmethod
@@ -347,6 +350,32 @@ class TerminalSettings(StrictModel):
     """The workshop's PIN (or token), from the environment or a file, never here."""
 
 
+class Product(StrictModel):
+    """The jobs that make one product, for reports and product footprints."""
+
+    name: str = Field(min_length=1)
+    """How reports name it."""
+    jobs: list[str] = Field(min_length=1)
+    """Patterns of job names (``*`` and ``?``, as in file names), e.g. ``["bracket*"]``;
+    a job matching none is its own product (its name without the file extension)."""
+
+
+class ClusterSite(StrictModel):
+    id: Identifier
+    """The member's site id."""
+    name: str = ""
+    """Its name, shown unless anonymised."""
+
+
+class ClusterSettings(StrictModel):
+    """The cluster's dashboards and report (docs/cluster.md)."""
+
+    sites: list[ClusterSite] = Field(default_factory=list)
+    """The members, in the order the dashboards list them."""
+    anonymise: bool = False
+    """Show the other members as "workshop A, B, ..." (this site keeps its name)."""
+
+
 class Config(StrictModel):
     site: Site
     brokers: list[Broker] = Field(default_factory=lambda: [Broker()])
@@ -363,6 +392,9 @@ class Config(StrictModel):
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
     alerts: list[AlertRule] = Field(default_factory=list)
+    products: list[Product] = Field(default_factory=list)
+    """Products by job name, for the monthly report (docs/report.md)."""
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     shard: str | None = Field(default=None, pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")
     """``k/N``: this instance runs the k-th of N shares of the machines (by a stable hash
     of their ids), for a workshop that outgrows one edge process; every instance gets

@@ -8,7 +8,9 @@ peers keep hitting. Non-finite numbers are refused here, never sent.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 _KEY_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n"})
 _MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n"})
@@ -59,3 +61,38 @@ def encode(
     if not body:
         raise LineProtocolError(f"point of {measurement!r} has no fields")
     return f"{series_key(measurement, tags)} {body} {int(time_ns)}"
+
+
+Fields = dict[str, float | str]
+
+
+@dataclass(frozen=True)
+class Line:
+    measurement: str
+    tags: dict[str, str]
+    fields: Fields
+    time_ns: int
+
+
+_TOKEN = re.compile(r'(?:[^\s"\\]|\\.|"(?:[^"\\]|\\.)*")+')
+_PAIR = re.compile(r'((?:[^,=\\]|\\.)+)=((?:"(?:[^"\\]|\\.)*")|(?:[^,\\]|\\.)*)')
+
+
+def parse(line: str) -> Line:
+    """One line of line protocol (as the edge writes it: float fields, string fields)."""
+    head, body, stamp = _TOKEN.findall(line)
+    measurement, _, tag_text = head.partition(",")
+    tags = dict(_PAIR.findall(tag_text)) if tag_text else {}
+    fields: Fields = {}
+    for key, value in _PAIR.findall(body):
+        fields[key] = value[1:-1] if value.startswith('"') else float(value)
+    return Line(measurement, tags, fields, int(stamp))
+
+
+def last_writes(lines: list[Line]) -> dict[tuple[str, tuple[tuple[str, str], ...], int], Fields]:
+    """What InfluxDB keeps: per series and time the last write (its fields merged)."""
+    kept: dict[tuple[str, tuple[tuple[str, str], ...], int], Fields] = {}
+    for line in lines:
+        key = (line.measurement, tuple(sorted(line.tags.items())), line.time_ns)
+        kept[key] = {**kept.get(key, {}), **line.fields}
+    return kept

@@ -3,8 +3,6 @@ record`` writes), run it through ``circlemade replay`` and read the points back.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,17 +13,8 @@ import tomli_w
 from circlemade.cli import main
 from edge.config import Config
 from edge.kpi.memory import dump
+from edge.line_protocol import Fields, Line, last_writes, parse
 from edge.recording import Replayer
-
-Fields = dict[str, float | str]
-
-
-@dataclass(frozen=True)
-class Line:
-    measurement: str
-    tags: dict[str, str]
-    fields: Fields
-    time_ns: int
 
 
 def utc(text: str) -> int:
@@ -61,30 +50,6 @@ def replay(tmp_path: Path, config: dict[str, Any], entries: list[dict[str, Any]]
     out = tmp_path / f"{name}.lp"
     assert main(["replay", "-c", str(config_path), str(recording), "--out", str(out)]) == 0
     return [parse(line) for line in out.read_text().splitlines()]
-
-
-_TOKEN = re.compile(r'(?:[^\s"\\]|\\.|"(?:[^"\\]|\\.)*")+')
-_PAIR = re.compile(r'((?:[^,=\\]|\\.)+)=((?:"(?:[^"\\]|\\.)*")|(?:[^,\\]|\\.)*)')
-
-
-def parse(line: str) -> Line:
-    """One line of line protocol (as the edge writes it: float fields, string fields)."""
-    head, body, stamp = _TOKEN.findall(line)
-    measurement, _, tag_text = head.partition(",")
-    tags = dict(_PAIR.findall(tag_text)) if tag_text else {}
-    fields: Fields = {}
-    for key, value in _PAIR.findall(body):
-        fields[key] = value[1:-1] if value.startswith('"') else float(value)
-    return Line(measurement, tags, fields, int(stamp))
-
-
-def last_writes(lines: list[Line]) -> dict[tuple[str, tuple[tuple[str, str], ...], int], Fields]:
-    """What InfluxDB keeps: per series and time the last write (its fields merged)."""
-    kept: dict[tuple[str, tuple[tuple[str, str], ...], int], Fields] = {}
-    for line in lines:
-        key = (line.measurement, tuple(sorted(line.tags.items())), line.time_ns)
-        kept[key] = {**kept.get(key, {}), **line.fields}
-    return kept
 
 
 def windows(lines: list[Line], measurement: str, machine: str, kind: str,

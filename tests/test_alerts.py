@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import parse_config
+from edge.line_protocol import Line, last_writes
 from edge.recording import read_records
 from tests.replayed import (
-    Line,
     around_the_clock,
-    last_writes,
     mqtt,
     replay,
     replay_in_parts,

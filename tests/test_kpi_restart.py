@@ -19,12 +19,13 @@ import pytest
 import tomli_w
 
 from edge.config import parse_config
+from edge.line_protocol import last_writes
 from edge.recording import read_records
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG as EXAMPLE_CONFIG
 from tests.kpi_session import recording
-from tests.replayed import last_writes, replay_in_parts
+from tests.replayed import replay_in_parts
 from tests.talk import publish, stored
 from tests.waiting import wait_for
 

@@ -16,10 +16,11 @@ from edge.config import parse_config
 from edge.health import Health
 from edge.ingest import Ingest
 from edge.kpi.engine import KpiEngine
+from edge.line_protocol import Line, last_writes
 from edge.normalise import Normaliser
 from edge.service import OPERATOR_ROUTE, operator_decoder
 from tests.operator_session import CONFIG, SAY, T, entries, say
-from tests.replayed import Line, last_writes, replay, utc, windows
+from tests.replayed import replay, utc, windows
 from tests.test_kpi_example import documented
 
 SECTION = "## Worked example: what people said"

@@ -1,0 +1,144 @@
+"""The report's machine-readable side: a CSV per table, and a JSON footprint per product
+in a shape close to the WBCSD PACT data model (docs/report.md says how close)."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from circlemade.report.figures import ProductFigures, SiteMonth, month_bounds
+
+NAMESPACE = uuid.UUID("5b0c5e4e-6f0a-4c1d-9a57-1c2c1e0de001")
+"""Footprint ids are derived from site, product and month: the same footprint, the same id."""
+Table = tuple[list[str], list[list[Any]]]
+
+
+def tables(month: SiteMonth) -> dict[str, Table]:
+    """Every table of a site's month, as the report and the CSV files show it."""
+    return {
+        "energy": (["machine", "kind", "energy_kwh", "running_kwh", "standby_kwh"],
+                   [[e.machine, e.kind, e.energy_kwh, e.running_kwh, e.standby_kwh]
+                    for e in sorted(month.energy.values(), key=lambda e: e.machine)]),
+        "material": (["material", "lot", "material_g", "recycled_g"],
+                     [[material, lot, used, recycled]
+                      for (material, lot), (used, recycled) in sorted(month.lots.items())]),
+        "machines": (["machine", "kind", "good_parts", "scrap_parts", "material_g", "scrap_g",
+                      "recycled_g", "availability", "performance", "quality", "oee"],
+                     [[m.machine, m.kind, m.good_parts, m.scrap_parts, m.material_g,
+                       m.scrap_g, m.recycled_g, m.availability, m.mean_performance,
+                       m.mean_quality, m.oee]
+                      for m in sorted(month.machines.values(), key=lambda m: m.machine)]),
+        "scrap_reasons": (["reason", "scrap_parts", "scrap_g"],
+                          [[reason, parts, grams]
+                           for reason, (parts, grams) in sorted(month.scrap_reasons.items())]),
+        "losses": (["reason", "stops", "lost_s"],
+                   [[reason, stops, lost]
+                    for reason, (stops, lost) in sorted(month.losses.items())]),
+        "jobs": (["outcome", "jobs"], [[o, n] for o, n in sorted(month.jobs.items())]),
+        "products": (["product", "jobs", "parts", "good_parts", "energy_kwh", "material_g",
+                      "recycled_g", "scrap_g", "co2e_kg", "co2e_kg_per_good_part"],
+                     [[p.product, p.jobs, p.parts, p.good_parts, p.energy_kwh, p.material_g,
+                       p.recycled_g, p.scrap_g, p.co2e_kg(month.co2e_kg_per_kwh),
+                       p.per_good_part(p.co2e_kg(month.co2e_kg_per_kwh))]
+                      for p in sorted(month.products.values(), key=lambda p: p.product)]),
+    }
+
+
+def footprint(month: SiteMonth, product: ProductFigures, site_name: str, timezone: str,
+              factor_source: str) -> dict[str, Any]:
+    """One product's footprint per good part over the month."""
+    start, end = (datetime.fromtimestamp(t / 1e9, UTC).isoformat().replace("+00:00", "Z")
+                  for t in month_bounds(month.month, timezone))
+    factor = month.co2e_kg_per_kwh
+    per_part = product.per_good_part(product.co2e_kg(factor))
+    recycled = product.recycled_g / product.material_g if product.material_g else 0.0
+    key = f"{month.site}/{product.product}/{month.month}"
+    return {
+        "id": str(uuid.uuid5(NAMESPACE, key)),
+        "specVersion": "2.3.0",
+        "version": 1,
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "status": "Active",
+        "companyName": site_name or month.site,
+        "companyIds": [f"urn:circlemade:site:{month.site}"],
+        "productDescription": f"{product.product}, made at {site_name or month.site}",
+        "productIds": [f"urn:circlemade:product:{month.site}:{product.product}"],
+        "productNameCompany": product.product,
+        "comment": "Electricity the machines drew for the jobs, from the workshop's meters; "
+                   "the material's own (embodied) emissions are not included.",
+        "pcf": {
+            "declaredUnit": "piece",
+            "unitaryProductAmount": "1",
+            "pCfExcludingBiogenic": _decimal(per_part),
+            "pCfIncludingBiogenic": _decimal(per_part),
+            "fossilGhgEmissions": _decimal(per_part),
+            "referencePeriodStart": start,
+            "referencePeriodEnd": end,
+            "geographyCountry": "BE",
+            "primaryDataShare": 100.0,
+            "boundaryProcessesDescription": "gate-to-gate: electricity of the workshop's "
+                                            "machines during the product's jobs",
+            "crossSectoralStandardsUsed": ["GHG Protocol Product standard"],
+            "characterizationFactors": "AR6",
+            "exemptedEmissionsPercent": 0.0,
+            "packagingEmissionsIncluded": False,
+        },
+        "extensions": [{
+            "specVersion": "2.0.0",
+            "dataSchema": "urn:circlemade:footprint-extension:1",
+            "data": {
+                "goodParts": product.good_parts, "parts": product.parts,
+                "energyKwhPerGoodPart": product.per_good_part(product.energy_kwh),
+                "materialGPerGoodPart": product.per_good_part(product.material_g),
+                "recycledGPerGoodPart": product.per_good_part(product.recycled_g),
+                "scrapGPerGoodPart": product.per_good_part(product.scrap_g),
+                "recycledContentShare": recycled,
+                "emissionFactorKgCo2ePerKwh": factor,
+                "emissionFactorSource": factor_source,
+            }}],
+    }
+
+
+def _decimal(value: float | None) -> str:
+    """PACT writes quantities as decimal strings."""
+    return "0" if value is None else f"{value:.6f}"
+
+
+def write_export(folder: Path, months: list[tuple[SiteMonth, str]], timezone: str,
+                 factor_source: str) -> list[Path]:
+    """``<site>-<table>.csv`` per table and ``<site>-<product>.footprint.json`` per product
+    made with good parts, for every (site's month, site name)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for month, name in months:
+        for table, (header, rows) in tables(month).items():
+            path = folder / f"{month.site}-{month.month}-{table}.csv"
+            with path.open("w", newline="", encoding="utf-8") as file:
+                writer = csv.writer(file)
+                writer.writerow(header)
+                writer.writerows([_cell(v) for v in row] for row in rows)
+            written.append(path)
+        for product in _made(month):
+            path = folder / f"{month.site}-{month.month}-{_slug(product.product)}.footprint.json"
+            path.write_bytes(orjson.dumps(footprint(month, product, name, timezone,
+                                                   factor_source), option=orjson.OPT_INDENT_2))
+            written.append(path)
+    return written
+
+
+def _made(month: SiteMonth) -> Iterator[ProductFigures]:
+    return (p for p in month.products.values() if p.good_parts > 0)
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else float(f"{value:.7g}") if isinstance(value, float) else value
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
