@@ -24,10 +24,15 @@ STATE_MAPPINGS = [{"type": "value", "options": {
     state.value: {"text": state.value, "color": STATE_COLOURS[state.value], "index": i}
     for i, state in enumerate(MachineState)}}]
 
-Kind = Literal["timeseries", "stat", "state", "table", "pareto"]
+Kind = Literal["timeseries", "stat", "state", "table", "pareto", "ranking"]
 PARETO = [  # one row per series (a reason) with its total, largest first
     {"id": "reduce", "options": {"reducers": ["sum"], "mode": "seriesToRows"}},
     {"id": "sortBy", "options": {"sort": [{"field": "Total", "desc": True}]}},
+]
+
+RANKING = [  # one row per series (a member) with its value, lowest first
+    {"id": "reduce", "options": {"reducers": ["lastNotNull"], "mode": "seriesToRows"}},
+    {"id": "sortBy", "options": {"sort": [{"field": "Last *", "desc": False}]}},
 ]
 
 
@@ -44,6 +49,8 @@ class PanelSpec:
     expects: Literal["number", "text"] = "number"
     """What the queries return; the dashboard test checks it."""
     options: dict[str, Any] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    """Legend names of the queries' series (InfluxDB patterns such as ``$tag_kind``)."""
 
 
 def build(specs: list[PanelSpec]) -> list[Panel]:
@@ -51,9 +58,10 @@ def build(specs: list[PanelSpec]) -> list[Panel]:
     panels = []
     for number, spec in enumerate(specs, 1):
         table = spec.kind == "table"
+        names = spec.aliases or [""] * len(spec.queries)
         targets = [InfluxDBTarget(query=q, refId=chr(ord("A") + i), datasource=DATASOURCE,
-                                  format="table" if table else "time_series", alias="")
-                   for i, q in enumerate(spec.queries)]
+                                  format="table" if table else "time_series", alias=name)
+                   for i, (q, name) in enumerate(zip(spec.queries, names, strict=True))]
         common: dict[str, Any] = {"title": spec.title, "dataSource": DATASOURCE,
                                   "targets": targets, "id": number,
                                   "gridPos": cursor.place(spec.width, spec.height),
@@ -68,6 +76,8 @@ def build(specs: list[PanelSpec]) -> list[Panel]:
                          graphMode="none", **common)
         elif spec.kind == "state":
             panel = StateTimeline(mappings=STATE_MAPPINGS, showValue="never", **common)
+        elif spec.kind == "ranking":
+            panel = Table(unit=spec.unit, transformations=RANKING, **common)
         elif spec.kind == "pareto":
             panel = BarChart(transformations=PARETO, orientation="horizontal",
                              showLegend=False, **common)

@@ -96,3 +96,23 @@ def replay_in_parts(config: Config, parts: list[list[tuple[int, dict[str, Any]]]
         assert replayer.ingest.kpi is not None
         memories = {machine: dump(kpi.m) for machine, kpi in replayer.ingest.kpi.machines.items()}
     return [parse(line) for line in lines]
+
+
+def replay_two_sites(influx: dict[str, Any], months: tuple[str, ...] = ("2026-10", "2026-11"),
+                     ) -> int:
+    """Both simulated workshops (simulators/cluster_month.py) over ``months``, replayed
+    through the pipeline into the store ``influx``; the points written."""
+    import asyncio
+
+    from edge.config import parse_config
+    from edge.recording import replay_to_influx
+    from simulators.cluster_month import SITES, recording, site_config
+
+    written = 0
+    for site, name, seed in SITES:
+        config = parse_config(site_config(site, name, seed, influx))
+        lines = Replayer(config).lines(
+            (number, orjson.loads(line))
+            for number, line in enumerate(recording(site, seed, months), 1))
+        written += asyncio.run(replay_to_influx(config, lines))
+    return written

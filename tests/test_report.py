@@ -4,7 +4,6 @@ and export files, and a cluster report read from InfluxDB."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,12 @@ from circlemade.cli import main
 from circlemade.report.figures import month_bounds
 from edge.config import parse_config
 from edge.line_protocol import last_writes, parse
-from edge.recording import Replayer, read_records, replay_to_influx
+from edge.recording import Replayer, read_records
 from simulators.cluster_month import SITES, recording, site_config
 from simulators.local_servers import LocalServer
 from tests.kpi_session import CONFIG
 from tests.kpi_session import recording as worked_example
+from tests.replayed import replay_two_sites
 
 MONTHS = ("2026-10", "2026-11")
 
@@ -126,12 +126,7 @@ def test_a_month_without_points_says_so(tmp_path: Path, capsys: pytest.CaptureFi
 def test_a_cluster_report_from_influxdb_with_members_anonymised(
         tmp_path: Path, influxdb1: LocalServer) -> None:
     influx = {"api": "v1", "url": influxdb1.url, "database": "cluster_report"}
-    for index in range(len(SITES)):
-        config_path, path, raw = simulated_site(tmp_path, index)
-        config = parse_config({**raw, "influx": influx})
-        written = asyncio.run(replay_to_influx(config, Replayer(config).lines(
-            read_records(path))))
-        assert written > 1000
+    assert replay_two_sites(influx) > 2000
     own = site_config(*SITES[0], influx=influx)
     own["cluster"] = {"anonymise": True, "sites": [{"id": s, "name": n} for s, n, _ in SITES]}
     (tmp_path / "cluster.toml").write_text(tomli_w.dumps(own))
