@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from edge.config import Config
-from edge.influxql import InfluxQL
+from edge.influxql import InfluxQL, Series
 from edge.service import EdgeService
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO
@@ -48,6 +48,15 @@ def stored(url: str, database: str, statement: str) -> list[dict[str, Any]]:
         finally:
             await client.close()
     return asyncio.run(rows())
+
+
+async def queried(url: str, database: str, statement: str) -> list[Series]:
+    """The series InfluxDB returns for an InfluxQL statement, times in ms."""
+    client = InfluxQL(url, database)
+    try:
+        return await client.query(statement, epoch="ms")
+    finally:
+        await client.close()
 
 
 async def rows(url: str, database: str, statement: str) -> list[dict[str, Any]]:

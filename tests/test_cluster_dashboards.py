@@ -13,10 +13,10 @@ import pytest
 from dashboards.cluster import CLUSTER_DASHBOARDS, as_json, members
 from dashboards.provisioning import write
 from edge.config import parse_config
-from edge.influxql import InfluxQL
 from simulators.cluster_month import SITES, site_config
 from simulators.local_servers import LocalServer
 from tests.replayed import replay_two_sites, utc
+from tests.talk import queried
 
 DATABASE = "cluster_dashboards"
 ANONYMISED = [("atelier-nord", "Atelier Nord"), ("fablab-sud", "workshop A")]
@@ -52,11 +52,7 @@ PANELS = [(key, listed, panel["title"], target["query"])
                               for p in PANELS])
 async def test_every_cluster_query_returns_data(filled: LocalServer, dashboard: str,
                                                 listed: bool, title: str, query: str) -> None:
-    client = InfluxQL(filled.url, DATABASE)
-    try:
-        series = await client.query(substitute(query), epoch="ms")
-    finally:
-        await client.close()
+    series = await queried(filled.url, DATABASE, substitute(query))
     values = [v for s in series for row in s.rows for k, v in row.items()
               if k != "time" and isinstance(v, int | float)]
     assert values, f"{title}: no data for {substitute(query)}"

@@ -26,6 +26,7 @@ from simulators.local_servers import LocalServer
 from simulators.recorded_shift import fleet_recording
 from tests.kpi_session import CONFIG, T0, recording
 from tests.replayed import mqtt
+from tests.talk import queried
 
 DATABASE = "dashboards"
 HOURS = 3
@@ -100,11 +101,7 @@ PANELS = [(key, spec.title, query, spec.expects)
                          ids=[f"{p[0]}: {p[1]}" for p in PANELS])
 async def test_every_panel_query_returns_data(filled: LocalServer, dashboard: str, title: str,
                                               query: str, expects: str) -> None:
-    client = InfluxQL(filled.url, DATABASE)
-    try:
-        series = await client.query(substitute(query), epoch="ms")
-    finally:
-        await client.close()
+    series = await queried(filled.url, DATABASE, substitute(query))
     values = [v for s in series for row in s.rows for k, v in row.items()
               if k != "time" and v is not None]
     assert series and values, f"{title}: no data for {substitute(query)}"
@@ -115,31 +112,19 @@ async def test_every_panel_query_returns_data(filled: LocalServer, dashboard: st
 async def test_what_people_said_shows_as_annotations(filled: LocalServer) -> None:
     board = as_json("machine")
     annotation, alert = board["annotations"]["list"]
-    client = InfluxQL(filled.url, DATABASE)
-    try:
-        series = await client.query(substitute(annotation["query"]), epoch="ms")
-    finally:
-        await client.close()
+    series = await queried(filled.url, DATABASE, substitute(annotation["query"]))
     rows = [row for s in series for row in s.rows]
     assert {row["action"] for row in rows} == {"load", "downtime", "verdict"}
     assert {row["reason"] for row in rows} >= {"warping", "fault"}
     assert annotation["textColumn"] in rows[0]
-    client = InfluxQL(filled.url, DATABASE)
-    try:
-        series = await client.query(substitute(alert["query"]), epoch="ms")
-    finally:
-        await client.close()
+    series = await queried(filled.url, DATABASE, substitute(alert["query"]))
     states = [row["state"] for s in series for row in s.rows]
     assert "firing" in states  # p2's fault at 09:30
 
 
 async def test_the_edges_own_alerts_show_on_its_health_dashboard(filled: LocalServer) -> None:
     (alert,) = as_json("edge-health")["annotations"]["list"]
-    client = InfluxQL(filled.url, DATABASE)
-    try:
-        series = await client.query(substitute(alert["query"]), epoch="ms")
-    finally:
-        await client.close()
+    series = await queried(filled.url, DATABASE, substitute(alert["query"]))
     rows = [(row["time"] // 1000 - T0, row["state"]) for s in series for row in s.rows]
     assert rows == [(300, "firing"), (1260, "resolved")]
     assert alert["textColumn"] in series[0].rows[0]
