@@ -32,8 +32,10 @@ def products(export: Path, site: str, month: str = "2026-11") -> dict[str, dict[
 
 
 def test_the_worked_example_per_product_by_hand(tmp_path: Path) -> None:
-    config = {**CONFIG, "products": [{"name": "PLA bracket", "jobs": ["bracket"]},
-                                     {"name": "steel bracket", "jobs": ["bracket.nc"]}]}
+    mill = {**CONFIG["machines"][2], "material": "steel", "density_g_cm3": 7.85}
+    config = {**CONFIG, "machines": [*CONFIG["machines"][:2], mill],
+              "products": [{"name": "PLA bracket", "jobs": ["bracket"]},
+                           {"name": "steel bracket", "jobs": ["bracket.nc"]}]}
     (tmp_path / "example.toml").write_text(tomli_w.dumps(config))
     (tmp_path / "example.jsonl").write_bytes(worked_example())
     assert main(["report", "-c", str(tmp_path / "example.toml"), "--month", "2026-11",
@@ -56,6 +58,12 @@ def test_the_worked_example_per_product_by_hand(tmp_path: Path) -> None:
             else:
                 assert float(got) == pytest.approx(expected, rel=5e-3, abs=1e-6), (
                     product, column)
+    with (tmp_path / "example-export" / "example-2026-11-material.csv").open() as file:
+        material = {(row["material"], row["lot"]): float(row["material_g"])
+                    for row in csv.DictReader(file)}
+    assert material == pytest.approx({("PLA", "(no lot)"): 17.8953,
+                                      ("PETG", "(no lot)"): 6.10942,
+                                      ("steel", "(no lot)"): 2500.0}, rel=5e-3)
     footprint = orjson.loads((tmp_path / "example-export" /
                               "example-2026-11-steel_bracket.footprint.json").read_bytes())
     assert footprint["pcf"]["declaredUnit"] == "piece"

@@ -7,7 +7,14 @@ import string
 from pathlib import Path
 
 from circlemade.report.export import write_export
-from circlemade.report.figures import Row, month_bounds, previous, site_month, sites_in
+from circlemade.report.figures import (
+    Row,
+    SiteMonth,
+    month_bounds,
+    previous,
+    site_month,
+    sites_in,
+)
 from circlemade.report.render import SiteReport, html, month_name, pdf
 from circlemade.report.sources import from_recording, from_store
 from edge.config import Config, load_config
@@ -47,10 +54,13 @@ def make_report(config: Config, month: str, output: Path, site: str | None = Non
                           f"or {month_name(month)} (sites found: {', '.join(found) or 'none'})")
     names = display_names(config, wanted)
     factor = config.site.co2e_kg_per_kwh
-    reports = [SiteReport(names[s],
-                          site_month(rows, s, month, timezone, factor, config.products),
-                          site_month(rows, s, before, timezone, factor, config.products),
-                          config.site.co2e_source)
+    materials = {m.id: m.material for m in config.machines if m.material}
+
+    def of(site: str, period: str) -> SiteMonth:
+        return site_month(rows, site, period, timezone, factor, config.products,
+                          materials if site == config.site.id else None)
+
+    reports = [SiteReport(names[s], of(s, month), of(s, before), config.site.co2e_source)
                for s in wanted]
     title = (f"Circularity report, {month_name(month)}: "
              + ("the cluster" if cluster else reports[0].name))

@@ -9,7 +9,7 @@ so the tests can check every figure against the points themselves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
@@ -23,6 +23,7 @@ Row = dict[str, Any]
 """One point: its tags and fields by name, and ``time`` (ns)."""
 MEASUREMENTS = ("circularity", "oee", "job", "downtime", "scrap", "material_lot")
 """What the report reads."""
+NO_LOT = "(no lot)"
 
 
 def month_bounds(month: str, timezone: str) -> tuple[int, int]:
@@ -173,8 +174,11 @@ class SiteMonth:
 
 
 def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
-               co2e_kg_per_kwh: float, products: Sequence[Product] = ()) -> SiteMonth:
-    """The site's figures for ``month`` from its KPI points (``rows`` by measurement)."""
+               co2e_kg_per_kwh: float, products: Sequence[Product] = (),
+               machine_materials: Mapping[str, str] | None = None) -> SiteMonth:
+    """The site's figures for ``month`` from its KPI points (``rows`` by measurement);
+    ``machine_materials``: the configured material of each machine, for jobs made from
+    no lot."""
     start, end = month_bounds(month, timezone)
     figures = SiteMonth(site, month, co2e_kg_per_kwh)
 
@@ -208,7 +212,9 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
         outcome = row.get("outcome", "unknown")
         figures.jobs[outcome] = figures.jobs.get(outcome, 0) + 1
         lot = row.get("lot") or ""
-        used = figures.lots.setdefault((materials.get(lot, ""), lot), [0.0, 0.0])
+        material = materials.get(lot) if lot else (machine_materials or {}).get(
+            row.get("machine", ""))
+        used = figures.lots.setdefault((material or "", lot or NO_LOT), [0.0, 0.0])
         used[0] += row.get("material_g", 0.0)
         used[1] += row.get("recycled_g", 0.0)
         name = product_of(str(row.get("job", "")), products)
