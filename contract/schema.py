@@ -137,6 +137,7 @@ OPERATOR_INPUT = _measurement(
         FieldSpec("job", None, "string", "verdict: the job (default the last ended)"),
         FieldSpec("verdict_good", None, doc="verdict: good parts", limits=(0, 100_000)),
         FieldSpec("verdict_scrap", None, doc="verdict: scrap parts", limits=(0, 100_000)),
+        FieldSpec("product", None, "string", "verdict: the product the job made"),
         FieldSpec("reason", None, "string", "verdict: scrap reason; downtime: stop reason"),
         FieldSpec("from_s", "s", doc="downtime: start of the stops meant (unix s)"),
         FieldSpec("to_s", "s", doc="downtime: end of the stops meant (unix s)"),
@@ -179,6 +180,7 @@ JOB = _measurement(
         FieldSpec("recycled_g", "g", doc="its material from the lot's recycled share"),
         FieldSpec("reason", None, "string", "a verdict's scrap reason"),
         FieldSpec("verdict_by", None, "string", "who gave the verdict"),
+        FieldSpec("product", None, "string", "the product, as a verdict named it"),
     ],
     extra_tags=("outcome",),
 )

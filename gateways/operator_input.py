@@ -83,6 +83,8 @@ class Verdict(_Input):
     scrap: int = Field(default=0, ge=0, le=100_000)
     reason: Text | None = None
     job: Text | None = None
+    product: Text | None = None
+    """What the job made, for reports: wins over the config's product patterns."""
 
 
 class Downtime(_Input):
@@ -162,7 +164,7 @@ class OperatorDecoder:
         self._known(verdict.reason, self.settings.scrap_reasons, "reason")
         return [("verdict_good", float(verdict.good)), ("verdict_scrap", float(verdict.scrap)),
                 ("reason", verdict.reason), ("job", verdict.job), ("by", verdict.by),
-                ("action", "verdict")]
+                ("product", verdict.product), ("action", "verdict")]
 
     def _downtime(self, downtime: Downtime) -> list[tuple[str, Any]]:
         settings = self.settings

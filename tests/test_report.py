@@ -19,9 +19,9 @@ from edge.line_protocol import last_writes, parse
 from edge.recording import Replayer, read_records
 from simulators.cluster_month import SITES, recording, site_config
 from simulators.local_servers import LocalServer
-from tests.kpi_session import CONFIG
+from tests.kpi_session import CONFIG, T0
 from tests.kpi_session import recording as worked_example
-from tests.replayed import replay_two_sites
+from tests.replayed import mqtt, replay_two_sites
 
 MONTHS = ("2026-10", "2026-11")
 
@@ -72,6 +72,21 @@ def test_the_worked_example_per_product_by_hand(tmp_path: Path) -> None:
     assert footprint["pcf"]["referencePeriodStart"] == "2026-10-31T23:00:00Z"  # Brussels
     assert footprint["extensions"][0]["data"]["emissionFactorKgCo2ePerKwh"] == 0.16
     assert not (tmp_path / "example-export" / "example-2026-11-vase.footprint.json").exists()
+
+
+def test_a_product_named_in_a_verdict_wins_over_the_patterns(tmp_path: Path) -> None:
+    config = {**CONFIG, "products": [{"name": "PLA bracket", "jobs": ["bracket"]}]}
+    (tmp_path / "example.toml").write_text(tomli_w.dumps(config))
+    said = mqtt(T0 + 3700, "circlemade/example/p1/verdict",
+                {"good": 1, "product": "wall hook", "by": "amina"})
+    (tmp_path / "example.jsonl").write_bytes(worked_example() + orjson.dumps(said) + b"\n")
+    assert main(["report", "-c", str(tmp_path / "example.toml"), "--month", "2026-11",
+                 "--from-recording", str(tmp_path / "example.jsonl"),
+                 "-o", str(tmp_path / "example.html")]) == 0
+    found = products(tmp_path / "example-export", "example")
+    assert "PLA bracket" not in found
+    assert (found["wall hook"]["jobs"], found["wall hook"]["good_parts"]) == ("1", "1.0")
+    assert float(found["wall hook"]["energy_kwh"]) == pytest.approx(0.09, rel=5e-3)
 
 
 def simulated_site(tmp_path: Path, index: int = 0) -> tuple[Path, Path, dict[str, Any]]:

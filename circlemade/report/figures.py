@@ -40,9 +40,11 @@ def previous(month: str) -> str:
     return (first - timedelta(days=1)).strftime("%Y-%m")
 
 
-def product_of(job: str, products: Sequence[Product]) -> str:
-    """The configured product whose pattern the job's name matches, or the name without
-    its file extension."""
+def product_of(job: str, products: Sequence[Product], told: str = "") -> str:
+    """What a person said the job made, else the configured product whose pattern the
+    job's name matches, else the name without its file extension."""
+    if told:
+        return told
     for product in products:
         if any(fnmatchcase(job, pattern) for pattern in product.jobs):
             return product.name
@@ -217,7 +219,7 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
         used = figures.lots.setdefault((material or "", lot or NO_LOT), [0.0, 0.0])
         used[0] += row.get("material_g", 0.0)
         used[1] += row.get("recycled_g", 0.0)
-        name = product_of(str(row.get("job", "")), products)
+        name = product_of(str(row.get("job", "")), products, str(row.get("product", "")))
         product = figures.products.setdefault(name, ProductFigures(name))
         product.jobs += 1
         product.good_parts += row.get("good_parts", 0.0)

@@ -61,7 +61,7 @@ class Point(NamedTuple):
 
 Figures = tuple[tuple[str, float], ...]
 OPERATOR_FIELDS = frozenset({
-    "verdict_good", "verdict_scrap", "reason", "job", "by", "from_s", "to_s", "lot",
+    "verdict_good", "verdict_scrap", "reason", "job", "by", "product", "from_s", "to_s", "lot",
     "lot_material", "recycled_pct", "supplier", "mass_g", "density_g_cm3", "remaining_g"})
 """Signals of operator input that come before its ``action`` (gateways/operator_input.py)."""
 RECENT = 20
@@ -487,6 +487,8 @@ class MachineKpi:
             fields += [("lot", job.lot), ("recycled_g", job.recycled_g)]
         if job.by or job.reason:
             fields += [("reason", job.reason), ("verdict_by", job.by)]
+        if job.product:
+            fields.append(("product", job.product))
         points.append(Point("job", self._tags(("outcome", job.outcome)), tuple(fields),
                             job.end_ns))
 
@@ -523,6 +525,7 @@ class MachineKpi:
             window.scrap_g += scrap_g - job.scrap_g
         job.good, job.scrap, job.scrap_g = good, scrap, scrap_g
         job.reason, job.by = str(said.get("reason", "")), str(said.get("by", ""))
+        job.product = str(said.get("product", job.product))
         self._write_job(job, points)
         reason = job.reason or "unspecified"
         for old in job.scrap_reasons:  # counted under another reason before: no more

@@ -65,6 +65,8 @@ class EndedJob:
     scrap_reasons: list[str] = field(default_factory=list)
     """Reasons under which scrap points were written (a new verdict zeroes the others)."""
     progress_pct: float | None = None
+    product: str = ""
+    """What a person said it made (a verdict)."""
 
 
 @dataclass
