@@ -299,6 +299,8 @@ EDGE_HEALTH = MeasurementSpec(
             FieldSpec("dead_letters", None, doc="points InfluxDB rejected for good"),
             FieldSpec("points_written", None, doc="points InfluxDB accepted, cumulative"),
             FieldSpec("write_errors", None, doc="failed write attempts (retried)"),
+            FieldSpec("points_previewed", None,
+                      doc="live points written ahead of a backlog (written again in order)"),
             FieldSpec("buffer_depth", None, doc="points waiting to be written"),
             FieldSpec("write_latency_ms", "ms", doc="duration of the last write"),
             FieldSpec("bad_status", None, doc="OPC UA values with a bad status code"),

@@ -497,6 +497,36 @@ class DurableBuffer:
                 return Taken(queue, lines, chunk_id, max(0, count - room), self._generation)
         return Taken(queue, lines, chunk_id, 0, self._generation) if lines else None
 
+    async def take_newer(self, queue: str, after_chunk: int, limit: int) -> Taken | None:
+        """Whole chunks of the queue newer than ``after_chunk``, up to about ``limit``
+        lines (at least one chunk); for the sink's preview of live points, never
+        deleted through this."""
+        taken: Taken | None = await self._run(self._take_newer, queue, after_chunk, limit)
+        return taken
+
+    def _take_newer(self, queue: str, after_chunk: int, limit: int) -> Taken | None:
+        assert self._db is not None
+        lines: list[str] = []
+        last = after_chunk
+        for chunk_id, text in self._db.execute(
+                "SELECT id, lines FROM chunks WHERE sink = ? AND id > ? ORDER BY id",
+                (queue, after_chunk)):
+            if lines and len(lines) >= limit:
+                break
+            lines += text.split("\n")
+            last = chunk_id
+        return Taken(queue, lines, last, 0, self._generation) if lines else None
+
+    async def newest_chunk(self, queue: str) -> int:
+        """The id of the queue's newest chunk (0 when empty)."""
+        newest: int = await self._run(self._newest_chunk, queue)
+        return newest
+
+    def _newest_chunk(self, queue: str) -> int:
+        assert self._db is not None
+        return int(self._db.execute("SELECT coalesce(max(id), 0) FROM chunks WHERE sink = ?",
+                                    (queue,)).fetchone()[0])
+
     async def delete_taken(self, taken: Taken) -> None:
         depth = await self._run(self._delete_taken, taken)
         queue = self.queues[taken.queue]

@@ -9,6 +9,17 @@ InfluxDB's reason, logged, counted, and removed so they never block the queue be
 them), the rest are written. Re-writing the good half is harmless: points are idempotent
 (same series and timestamp overwrite). A ``Retry-After`` from InfluxDB (429, 503) is
 honoured. Since when writes fail, and why, is kept for ``circlemade status``.
+
+**Live points first during a backlog.** After an outage the queue holds hours of points
+and live ones would wait behind all of them. While more than ``BACKLOG_BATCHES`` batches
+wait, the sink notes the newest chunk it found (everything up to it is backlog) and,
+before each backlog batch, writes the chunks that arrived since: a *preview*, not
+deleted. The in-order pass writes them again when it reaches them, and only then deletes
+them. So InfluxDB's last write of every point (series and time) is still the one in
+queue order: a window rewritten during the backlog may show its older value for a while
+(the backlog's version, written after the preview), and has its newest value again once
+the backlog reaches it; after a crash the in-order pass alone writes everything, as
+before. Live points cost two writes while a backlog drains, none otherwise.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ from edge.health import Health
 from edge.influx_write import LineWriter, WriteFailed, WriteRejected
 
 SINK = "sink"
+BACKLOG_BATCHES = 2
+"""More batches than this waiting is a backlog: live points are previewed."""
 RETRY_AFTER_MAX_S = 300.0
 """The longest ``Retry-After`` obeyed: a server asking for more is asked again sooner."""
 
@@ -60,6 +73,8 @@ class InfluxSink:
         self._drain_deadline: float | None = None
         self._throttle = Throttle()
         self._dead_letters = dead_letters
+        self._previewed: int | None = None
+        """The newest chunk written ahead of the backlog (None: no backlog)."""
         self.failing_since_s: float | None = None
         """Wall-clock time of the first failure of the current outage; None when writing."""
         self.last_error = ""
@@ -80,6 +95,10 @@ class InfluxSink:
                         return
                     await _first(queue.appended.wait(), stop.wait(), within=None)
                     continue
+                if queue.depth > BACKLOG_BATCHES * self._batch_size and not stop.is_set():
+                    await self._preview(buffer)
+                else:
+                    self._previewed = None
                 if len(taken.lines) < self._batch_size and not stop.is_set():
                     # batch by time: let a small batch grow for up to one flush interval
                     await _first(stop.wait(), within=self._flush_interval)
@@ -100,6 +119,21 @@ class InfluxSink:
                     await _first(stop.wait(), within=1.0)
         finally:
             await self._writer.close()
+
+    async def _preview(self, buffer: DurableBuffer) -> None:
+        """Write what arrived since the backlog began, ahead of it (left in the queue)."""
+        if self._previewed is None:
+            self._previewed = await buffer.newest_chunk(self.queue)
+            return
+        live = await buffer.take_newer(self.queue, self._previewed, self._batch_size)
+        if live is None:
+            return
+        try:
+            await self._writer.write(live.lines)
+        except (WriteFailed, WriteRejected):
+            return  # the in-order pass retries them, or isolates what is rejected
+        self._previewed = live.last_chunk
+        self._health.count(self.source, "points_previewed", len(live.lines))
 
     async def _write_isolating(self, lines: list[str]) -> None:
         try:

@@ -165,3 +165,48 @@ async def test_a_buffer_of_rows_per_point_is_adopted_in_order(tmp_path: Path) ->
     taken = await buffer.take(10_000)
     assert taken is not None and taken.lines == [f"m f={i}.0 {i}" for i in range(7000)]
     await buffer.close()
+
+
+class ArrivingWriter(ScriptedWriter):
+    """While the first batch is written, live points arrive: a newer version of a point
+    the backlog holds, and a new one."""
+
+    def __init__(self, buffer: DurableBuffer, live: list[str]) -> None:
+        super().__init__()
+        self.buffer, self.live = buffer, live
+
+    async def write(self, lines: list[str]) -> None:
+        if self.live:
+            live, self.live = self.live, []
+            await self.buffer.append(live)
+        await super().write(lines)
+
+
+async def test_live_points_go_ahead_of_a_backlog_and_the_last_write_stays_in_order(
+        tmp_path: Path) -> None:
+    from tests.waiting import until
+
+    health = Health("s")
+    buffer = DurableBuffer(tmp_path / "buffer.sqlite", health)
+    await buffer.open()
+    backlog = [f"telemetry v={i}.0 {i}" for i in range(60)]
+    backlog[30] = "oee,window=hour oee=0.5 1000"  # a window, rewritten later
+    for start in range(0, 60, 5):
+        await buffer.append(backlog[start:start + 5])
+    live = ["oee,window=hour oee=0.7 1000", "telemetry v=99.0 99"]
+    writer = ArrivingWriter(buffer, live)
+    sink = InfluxSink(writer, health, batch_size=5, flush_interval_s=0.01)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sink.run(buffer, stop))
+    await until("the buffer drained", lambda: buffer.depth == 0 and not writer.live)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+    written = [line for batch in writer.batches for line in batch]
+    assert set(written) == set(backlog) | set(live)  # everything, at least once
+    assert written.index("telemetry v=99.0 99") < written.index(backlog[-1])  # ahead
+    assert written.index(live[0]) < written.index(backlog[30])  # the preview came first
+    last = [line for line in written if line.startswith("oee,window=hour ")][-1]
+    assert last == live[0]  # yet InfluxDB's last write of the window is the newest
+    assert health.get("sink", "points_previewed") == 2
+    await buffer.close()
