@@ -46,6 +46,13 @@ class LatencyProxy:
     port: int = field(default_factory=local_servers.free_port)
     latencies_ms: list[float] = field(default_factory=list)
     record_after_ns: int = 0
+    device_after_ns: int = 0
+    """Only points dated (by their device) from then on are measured."""
+    away: bool = False
+    """Answer writes with 503, as an InfluxDB out of reach would."""
+    first_write_ns: int = 0
+    """When a write was first accepted after being away."""
+    _seen: set[str] = field(default_factory=set)
     _ready: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> LatencyProxy:
@@ -61,11 +68,14 @@ class LatencyProxy:
         async with ClientSession() as session:
             async def forward(request: web.Request) -> web.Response:
                 body = await request.read()
+                if self.away and request.path == "/write":
+                    return web.Response(status=503, text="away")
                 async with session.request(request.method, self.upstream + request.path,
                                            params=request.query, data=body) as response:
                     answer = await response.read()
                     accepted_ns = time.time_ns()
                 if request.path == "/write" and response.status == 204:
+                    self.first_write_ns = self.first_write_ns or accepted_ns
                     self._record(body, accepted_ns)
                 return web.Response(status=response.status, body=answer,
                                     content_type=response.content_type)
@@ -83,8 +93,12 @@ class LatencyProxy:
             return
         for line in body.decode().splitlines():
             if line.startswith(("telemetry,", "energy,")) and any(
-                    tag in line for tag in DEVICE_TIMED):
-                self.latencies_ms.append((accepted_ns - int(line.rsplit(" ", 1)[1])) / 1e6)
+                    tag in line for tag in DEVICE_TIMED) and line not in self._seen:
+                device_ns = int(line.rsplit(" ", 1)[1])
+                after = self.device_after_ns and max(self.device_after_ns, self.first_write_ns)
+                if device_ns >= after:  # its first acceptance only
+                    self._seen.add(line)
+                    self.latencies_ms.append((accepted_ns - device_ns) / 1e6)
 
 
 def permille(values: list[float]) -> list[float]:

@@ -5,7 +5,9 @@ once a second; the edge subscribes to all of them (one session and subscription 
 machine, publishing interval 1 s) and writes them to InfluxDB 1.x. After the
 subscriptions are up and a warm-up, the service's CPU share and the notifications it
 received (its ``messages_in`` counters, from its status file) are measured over a
-window.
+window. Then the ceiling, bench/opcua_ceiling.py (a bare asyncua client that only counts
+the same notifications), is measured against the same server, and the CPU per
+notification of both is reported with their ratio.
 
     .venv/bin/python -m bench.opcua_items [--items 1000 5000 10000] [--seconds 60]
 """
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -98,11 +101,22 @@ def measure(servers: Servers, items: int, seconds: float) -> dict[str, Any]:
         written1, count1 = notifications(status)
         rss = peak_rss_mb(pid)
         service.stop()
+        ceiling = json.loads(subprocess.run(
+            [sys.executable, "-m", "bench.opcua_ceiling", endpoint, str(MACHINES),
+             str(items // MACHINES), str(seconds)], capture_output=True, text=True,
+            check=True, cwd=REPO).stdout)
     finally:
         server.terminate()
         server.wait(30)
-    return {"items": items, "notifications_per_s": (count1 - count0) / (written1 - written0),
-            "cpu_pct": 100 * (cpu1 - cpu0) / seconds, "peak_rss_mb": rss}
+    rate = (count1 - count0) / (written1 - written0)
+    us = 1e6 * (cpu1 - cpu0) / max(1, count1 - count0)
+    return {"items": items, "notifications_per_s": rate,
+            "cpu_pct": 100 * (cpu1 - cpu0) / seconds, "peak_rss_mb": rss,
+            "cpu_us_per_notification": us,
+            "ceiling_notifications_per_s": ceiling["notifications_per_s"],
+            "ceiling_cpu_pct": ceiling["cpu_pct"],
+            "ceiling_cpu_us_per_notification": ceiling["cpu_us_per_notification"],
+            "cpu_per_notification_vs_ceiling": us / ceiling["cpu_us_per_notification"]}
 
 
 def run(items: list[int], seconds: float, progress: Callable[[str], None] = print,
@@ -111,8 +125,12 @@ def run(items: list[int], seconds: float, progress: Callable[[str], None] = prin
     with servers_running() as servers:
         for count in items:
             results.append(measure(servers, count, seconds))
-            progress(f"  OPC UA {count:,} items: {results[-1]['notifications_per_s']:,.0f} "
-                     f"notifications/s, CPU {results[-1]['cpu_pct']:.0f} % of a core")
+            found = results[-1]
+            progress(f"  OPC UA {count:,} items: {found['notifications_per_s']:,.0f} "
+                     f"notifications/s, CPU {found['cpu_pct']:.0f} % of a core, "
+                     f"{found['cpu_us_per_notification']:.0f} us each; bare asyncua "
+                     f"{found['ceiling_cpu_us_per_notification']:.0f} us: "
+                     f"{found['cpu_per_notification_vs_ceiling']:.2f}x")
     return results
 
 
