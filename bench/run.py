@@ -19,8 +19,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import latency, memory, opcua_items, replay, report, throughput
-from bench.harness import REPO
+from bench import backlog, latency, memory, opcua_items, replay, report, startup, throughput
+from bench.harness import REPO, servers_running
 from bench.node_red import NODE_RED_DIR
 
 
@@ -33,12 +33,16 @@ class Plan:
     opcua_items: list[int]
     opcua_s: float
     replay_h: float
+    backlog_h: float
+    startup_runs: int
 
 
 FULL = Plan(messages=60_000, runs=3, latency_s=60.0, memory_min=10.0,
-            opcua_items=[1000, 5000, 10000], opcua_s=60.0, replay_h=24.0)
+            opcua_items=[1000, 5000, 10000], opcua_s=60.0, replay_h=24.0, backlog_h=24.0,
+            startup_runs=5)
 QUICK = Plan(messages=20_000, runs=1, latency_s=20.0, memory_min=2.0,
-             opcua_items=[1000, 10000], opcua_s=20.0, replay_h=2.0)
+             opcua_items=[1000, 10000], opcua_s=20.0, replay_h=2.0, backlog_h=2.0,
+             startup_runs=2)
 
 
 def _first_line(command: list[str]) -> str:
@@ -107,6 +111,14 @@ def main() -> None:
     results["replay"] = replay.run(20, plan.replay_h, 1, progress)
     progress(f"  {results['replay']['messages']:,} messages in "
              f"{results['replay']['seconds']:.1f} s")
+    progress(f"backlog: InfluxDB away for {plan.backlog_h:g} h of 20 machines, then back")
+    with servers_running() as servers:
+        results["backlog"] = backlog.measure(servers, 20, plan.backlog_h, 20.0)
+    progress(f"  drained in {results['backlog']['drain_s']:.0f} s, live p99 "
+             f"{results['backlog']['live_p99_ms']:,.0f} ms")
+    progress(f"start-up with 50 machines, {plan.startup_runs} starts")
+    results["startup"] = startup.run(50, plan.startup_runs)
+    progress(f"  first point after {results['startup']['first_point_s']:.2f} s")
     progress(f"memory: 500 machines for {plan.memory_min:g} min")
     results["memory"] = memory.run(500, plan.memory_min, progress)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,10 @@ class CaseResult:
     def msg_per_s(self) -> float:
         return self.median(lambda d: self.messages / d.seconds)
 
+    def cpu_us(self, drain: Drain) -> float:
+        """The contender's CPU per message, microseconds."""
+        return drain.cpu_pct / 100 * drain.seconds / self.messages * 1e6
+
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.case.name, "contender": self.case.contender, "qos": self.case.qos,
                 "sink": self.case.sink, "messages": self.messages,
@@ -87,6 +91,7 @@ class CaseResult:
                 "runs_msg_per_s": [self.messages / d.seconds for d in self.runs],
                 "points_per_s": self.median(lambda d: d.points / d.seconds),
                 "cpu_pct": self.median(lambda d: d.cpu_pct),
+                "cpu_us_per_message": self.median(self.cpu_us),
                 "peak_rss_mb": self.median(lambda d: d.peak_rss_mb)}
 
 
@@ -226,7 +231,8 @@ def run(messages: int, machines: int, runs: int, cases: list[Case] = CASES,
                 drain = drain_once(servers, result.case, workshop, messages, sequence)
                 result.runs.append(drain)
                 progress(f"  run {run_index + 1}/{runs} {result.case.name}: "
-                         f"{messages / drain.seconds:,.0f} msg/s, CPU {drain.cpu_pct:.0f} %, "
+                         f"{messages / drain.seconds:,.0f} msg/s, CPU {drain.cpu_pct:.0f} % "
+                         f"({result.cpu_us(drain):.0f} us/message), "
                          f"peak RSS {drain.peak_rss_mb:.0f} MB")
     return results
 
