@@ -19,7 +19,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import backlog, latency, memory, opcua_items, replay, report, startup, throughput
+from bench import (
+    backlog,
+    dashboards_scale,
+    latency,
+    memory,
+    opcua_items,
+    replay,
+    report,
+    startup,
+    throughput,
+)
 from bench.harness import REPO, servers_running
 from bench.node_red import NODE_RED_DIR
 
@@ -35,14 +45,15 @@ class Plan:
     replay_h: float
     backlog_h: float
     startup_runs: int
+    month_days: int
 
 
 FULL = Plan(messages=60_000, runs=3, latency_s=60.0, memory_min=10.0,
             opcua_items=[1000, 5000, 10000], opcua_s=60.0, replay_h=24.0, backlog_h=24.0,
-            startup_runs=5)
+            startup_runs=5, month_days=30)
 QUICK = Plan(messages=20_000, runs=1, latency_s=20.0, memory_min=2.0,
              opcua_items=[1000, 10000], opcua_s=20.0, replay_h=2.0, backlog_h=2.0,
-             startup_runs=2)
+             startup_runs=2, month_days=3)
 
 
 def _first_line(command: list[str]) -> str:
@@ -119,6 +130,9 @@ def main() -> None:
     progress(f"start-up with 50 machines, {plan.startup_runs} starts")
     results["startup"] = startup.run(50, plan.startup_runs)
     progress(f"  first point after {results['startup']['first_point_s']:.2f} s")
+    progress(f"dashboards over 24 h, 7 and 30 days of {plan.month_days} days of 20 machines")
+    results["dashboards"] = dashboards_scale.run(plan.month_days, 30)
+    progress(f"  slowest panel: {results['dashboards']['slowest_s']}")
     progress(f"memory: 500 machines for {plan.memory_min:g} min")
     results["memory"] = memory.run(500, plan.memory_min, progress)
     args.out.mkdir(parents=True, exist_ok=True)
