@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import sqlite3
-import subprocess
 import time
 import tomllib
 from pathlib import Path
@@ -32,8 +32,10 @@ from bench.harness import PacedPublisher, Servers, circlemade, forget_session, s
 from bench.latency import LatencyProxy, permille
 from bench.process_stats import rss_mb
 from bench.workload import MARKER_TOPIC, Workshop, marker_payload
+from simulators.mqtt_publisher import Publisher
 
 CLIENT_ID = "bench-backlog"
+PART = 20_000
 
 
 def waiting(buffer: Path) -> int:
@@ -57,28 +59,30 @@ def received(status: Path) -> int:
     return sum(int(s.get("messages_in", 0)) for s in sources.values())
 
 
-def publish_day(port: int, workshop: Workshop, messages: int, work: Path) -> None:
-    """The day's messages, a ``mosquitto_pub -l`` per topic (in order within each), each
-    topic once the service has taken the one before: a broker's queue for one client is
-    bounded (a million messages here), and a day published faster than the service takes
-    it would overflow it. (One paho client stalled, waiting for acknowledgements, after
-    about 65,000 messages in a row.)"""
-    by_topic: dict[str, list[bytes]] = {}
-    for topic, payload in workshop.messages(messages):
-        by_topic.setdefault(topic, []).append(payload)
+def publish_day(port: int, workshop: Workshop, messages: int, status: Path) -> None:
+    """The day's messages in parts of ``PART`` messages, each by a client of its own that
+    waits for every acknowledgement, and each once the service has taken the part
+    before: a broker's queue for one client is bounded (a million messages here), and
+    a day published faster than the service takes it would overflow it. (One paho
+    client stalled, waiting for acknowledgements, after about 65,000 messages in a row;
+    ``mosquitto_pub -l`` was disconnected by Mosquitto, "out of memory".)"""
+    day = workshop.messages(messages)
     sent = 0
-    for number, (topic, payloads) in enumerate(by_topic.items(), 1):
-        while received(work / "buffer.status.json") < sent:
-            time.sleep(0.5)
-        sent += len(payloads)
-        lines = work / "day.txt"
-        lines.write_bytes(b"\n".join(payloads) + b"\n")
-        with lines.open("rb") as stdin:
-            subprocess.run(["mosquitto_pub", "-p", str(port), "-q", "1", "-t", topic, "-l",
-                            "-i", f"bench-backlog-day-{number}"], stdin=stdin, check=True)
-        print(f"backlog: {topic}: {len(payloads):,} messages published", flush=True)
-    subprocess.run(["mosquitto_pub", "-p", str(port), "-q", "1", "-t", MARKER_TOPIC,
-                    "-m", marker_payload(1).decode()], check=True)
+    while part := list(itertools.islice(day, PART)):
+        while received(status) < sent - PART:  # at most two parts ahead of the service
+            time.sleep(0.2)
+        publisher = Publisher("127.0.0.1", port, f"bench-backlog-day-{sent}")
+        publisher.wait_connected()
+        for topic, payload in part:
+            publisher.publish(topic, payload, qos=1)
+        publisher.close(timeout_s=600)
+        sent += len(part)
+        if sent % 200_000 < PART:
+            print(f"backlog: {sent:,} of {messages:,} messages published", flush=True)
+    publisher = Publisher("127.0.0.1", port, "bench-backlog-marker")
+    publisher.wait_connected()
+    publisher.publish(MARKER_TOPIC, marker_payload(1), qos=1)
+    publisher.close()
 
 
 def measure(servers: Servers, machines: int, hours: float, live_rate: float,
@@ -100,7 +104,7 @@ def measure(servers: Servers, machines: int, hours: float, live_rate: float,
     pid = service.popen.pid
     messages = int(machines * hours * 3600)
     started = time.monotonic()
-    publish_day(servers.mqtt.port, workshop, messages, work)
+    publish_day(servers.mqtt.port, workshop, messages, work / "buffer.status.json")
     while not holds_marker(buffer):
         time.sleep(1)
     backlog = waiting(buffer)
