@@ -160,6 +160,7 @@ class InfluxSink:
             except WriteFailed as exc:
                 self._health.count(self.source, "write_errors")
                 self.last_error = str(exc)
+                self._previewed = None  # what waits when it is back is backlog
                 wait = delay if exc.retry_after_s is None else min(
                     max(delay, exc.retry_after_s), RETRY_AFTER_MAX_S)
                 if self.failing_since_s is None:

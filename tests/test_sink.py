@@ -210,3 +210,47 @@ async def test_live_points_go_ahead_of_a_backlog_and_the_last_write_stays_in_ord
     assert last == live[0]  # yet InfluxDB's last write of the window is the newest
     assert health.get("sink", "points_previewed") == 2
     await buffer.close()
+
+
+class OutageWriter(ScriptedWriter):
+    """Fails ``failures`` times, a chunk of points arriving at each failure (the outage's
+    backlog); at the second write after, a live point arrives."""
+
+    def __init__(self, buffer: DurableBuffer, failures: int) -> None:
+        super().__init__(failures)
+        self.buffer, self.outage, self.after = buffer, 0, 0
+
+    async def write(self, lines: list[str]) -> None:
+        if self.failures:
+            self.outage += 1
+            await self.buffer.append([f"telemetry o={self.outage}.{i} {1000 + 10 * self.outage + i}"
+                                      for i in range(10)])
+        else:
+            self.after += 1
+            if self.after == 2:
+                await self.buffer.append(["telemetry live=1.0 5000"])
+        await super().write(lines)
+
+
+async def test_after_an_outage_during_a_backlog_live_points_still_go_first(
+        tmp_path: Path) -> None:
+    from tests.waiting import until
+
+    health = Health("s")
+    buffer = DurableBuffer(tmp_path / "buffer.sqlite", health)
+    await buffer.open()
+    for start in range(0, 60, 5):
+        await buffer.append([f"telemetry v={i}.0 {i}" for i in range(start, start + 5)])
+    writer = OutageWriter(buffer, failures=3)
+    sink = InfluxSink(writer, health, batch_size=5, flush_interval_s=0.01, retry_min_s=0.01,
+                      retry_max_s=0.02)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sink.run(buffer, stop))
+    await until("the buffer drained", lambda: writer.after > 2 and buffer.depth == 0)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    written = [line for batch in writer.batches for line in batch]
+    first_outage = min(i for i, line in enumerate(written) if " o=" in line)
+    assert written.index("telemetry live=1.0 5000") < first_outage  # not behind the outage
+    assert len({line for line in written if " o=" in line}) == 30
+    await buffer.close()
