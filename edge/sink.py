@@ -13,13 +13,14 @@ honoured. Since when writes fail, and why, is kept for ``circlemade status``.
 **Live points first during a backlog.** After an outage the queue holds hours of points
 and live ones would wait behind all of them. While more than ``BACKLOG_BATCHES`` batches
 wait, the sink notes the newest chunk it found (everything up to it is backlog) and,
-before each backlog batch, writes the chunks that arrived since: a *preview*, not
-deleted. The in-order pass writes them again when it reaches them, and only then deletes
-them. So InfluxDB's last write of every point (series and time) is still the one in
-queue order: a window rewritten during the backlog may show its older value for a while
-(the backlog's version, written after the preview), and has its newest value again once
-the backlog reaches it; after a crash the in-order pass alone writes everything, as
-before. Live points cost two writes while a backlog drains, none otherwise.
+beside the backlog's batches (every flush interval, while one is in flight), writes the
+chunks that arrived since: a *preview*, not deleted. The in-order pass writes them again
+when it reaches them, and only then deletes them. So InfluxDB's last write of every
+point (series and time) is still the one in queue order: a window rewritten during the
+backlog may show its older value for a while (the backlog's version, written after the
+preview), and has its newest value again once the backlog reaches it; after a crash the
+in-order pass alone writes everything, as before. Live points cost two writes while a
+backlog drains, none otherwise.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class InfluxSink:
         within ``drain_timeout_s`` of the stop: then the rest waits for the next start)."""
         loop = asyncio.get_running_loop()
         queue = buffer.queues[self.queue]
+        previews = asyncio.create_task(self._previews(buffer, stop))  # beside this loop
         try:
             while True:
                 if stop.is_set() and self._drain_deadline is None:
@@ -95,10 +97,10 @@ class InfluxSink:
                         return
                     await _first(queue.appended.wait(), stop.wait(), within=None)
                     continue
-                if queue.depth > BACKLOG_BATCHES * self._batch_size and not stop.is_set():
-                    await self._preview(buffer)
-                else:
+                if queue.depth <= BACKLOG_BATCHES * self._batch_size:
                     self._previewed = None
+                elif self._previewed is None:  # a backlog: what comes from now on is live
+                    self._previewed = await buffer.newest_chunk(self.queue)
                 if len(taken.lines) < self._batch_size and not stop.is_set():
                     # batch by time: let a small batch grow for up to one flush interval
                     await _first(stop.wait(), within=self._flush_interval)
@@ -118,14 +120,23 @@ class InfluxSink:
                                          action="the points are written again (idempotent)")
                     await _first(stop.wait(), within=1.0)
         finally:
+            previews.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await previews
             await self._writer.close()
 
-    async def _preview(self, buffer: DurableBuffer) -> None:
+    async def _previews(self, buffer: DurableBuffer, stop: asyncio.Event) -> None:
+        """Beside the in-order pass, every flush interval while a backlog drains: what
+        arrived since it began, so that a live point waits for one write, not for the
+        backlog batch in flight."""
+        while not stop.is_set():
+            await _first(stop.wait(), within=self._flush_interval)
+            if self._previewed is not None and self.failing_since_s is None:
+                await self._preview(buffer, self._previewed)
+
+    async def _preview(self, buffer: DurableBuffer, after_chunk: int) -> None:
         """Write what arrived since the backlog began, ahead of it (left in the queue)."""
-        if self._previewed is None:
-            self._previewed = await buffer.newest_chunk(self.queue)
-            return
-        live = await buffer.take_newer(self.queue, self._previewed, self._batch_size)
+        live = await buffer.take_newer(self.queue, after_chunk, self._batch_size)
         if live is None:
             return
         try:

@@ -4,6 +4,7 @@ durable buffer on disk."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from pathlib import Path
@@ -168,17 +169,34 @@ async def test_a_buffer_of_rows_per_point_is_adopted_in_order(tmp_path: Path) ->
 
 
 class ArrivingWriter(ScriptedWriter):
-    """While the first batch is written, live points arrive: a newer version of a point
-    the backlog holds, and a new one."""
+    """InfluxDB away for the first ``failures`` writes, ten points arriving at each (the
+    outage's backlog); at the ``live_at``-th write that succeeds, live points arrive, and
+    the backlog's next batch is held until they are written (or a generous while: then
+    the order the test asserts shows what went wrong), so no test races the sink."""
 
-    def __init__(self, buffer: DurableBuffer, live: list[str]) -> None:
-        super().__init__()
-        self.buffer, self.live = buffer, live
+    def __init__(self, buffer: DurableBuffer, live: list[str], failures: int = 0,
+                 live_at: int = 1) -> None:
+        super().__init__(failures)
+        self.buffer, self.live, self.live_at = buffer, live, live_at
+        self.outages = self.successes = 0
+        self.awaited: set[str] = set()
+        self.previewed = asyncio.Event()
 
     async def write(self, lines: list[str]) -> None:
-        if self.live:
-            live, self.live = self.live, []
-            await self.buffer.append(live)
+        if self.failures:
+            self.outages += 1
+            await self.buffer.append([f"telemetry o={self.outages}.{i} "
+                                      f"{1000 + 10 * self.outages + i}" for i in range(10)])
+            await super().write(lines)  # fails
+        self.successes += 1
+        if self.successes == self.live_at:
+            await self.buffer.append(self.live)
+            self.awaited = set(self.live)
+        elif self.awaited & set(lines):
+            self.previewed.set()
+        elif self.awaited and not self.previewed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.previewed.wait(), 60)
         await super().write(lines)
 
 
@@ -198,7 +216,7 @@ async def test_live_points_go_ahead_of_a_backlog_and_the_last_write_stays_in_ord
     sink = InfluxSink(writer, health, batch_size=5, flush_interval_s=0.01)
     stop = asyncio.Event()
     task = asyncio.create_task(sink.run(buffer, stop))
-    await until("the buffer drained", lambda: buffer.depth == 0 and not writer.live)
+    await until("the buffer drained", lambda: buffer.depth == 0 and writer.successes > 1)
     stop.set()
     await asyncio.wait_for(task, 10)
 
@@ -212,26 +230,6 @@ async def test_live_points_go_ahead_of_a_backlog_and_the_last_write_stays_in_ord
     await buffer.close()
 
 
-class OutageWriter(ScriptedWriter):
-    """Fails ``failures`` times, a chunk of points arriving at each failure (the outage's
-    backlog); at the second write after, a live point arrives."""
-
-    def __init__(self, buffer: DurableBuffer, failures: int) -> None:
-        super().__init__(failures)
-        self.buffer, self.outage, self.after = buffer, 0, 0
-
-    async def write(self, lines: list[str]) -> None:
-        if self.failures:
-            self.outage += 1
-            await self.buffer.append([f"telemetry o={self.outage}.{i} {1000 + 10 * self.outage + i}"
-                                      for i in range(10)])
-        else:
-            self.after += 1
-            if self.after == 2:
-                await self.buffer.append(["telemetry live=1.0 5000"])
-        await super().write(lines)
-
-
 async def test_after_an_outage_during_a_backlog_live_points_still_go_first(
         tmp_path: Path) -> None:
     from tests.waiting import until
@@ -241,12 +239,12 @@ async def test_after_an_outage_during_a_backlog_live_points_still_go_first(
     await buffer.open()
     for start in range(0, 60, 5):
         await buffer.append([f"telemetry v={i}.0 {i}" for i in range(start, start + 5)])
-    writer = OutageWriter(buffer, failures=3)
+    writer = ArrivingWriter(buffer, ["telemetry live=1.0 5000"], failures=3, live_at=2)
     sink = InfluxSink(writer, health, batch_size=5, flush_interval_s=0.01, retry_min_s=0.01,
                       retry_max_s=0.02)
     stop = asyncio.Event()
     task = asyncio.create_task(sink.run(buffer, stop))
-    await until("the buffer drained", lambda: writer.after > 2 and buffer.depth == 0)
+    await until("the buffer drained", lambda: writer.successes > 2 and buffer.depth == 0)
     stop.set()
     await asyncio.wait_for(task, 10)
     written = [line for batch in writer.batches for line in batch]
