@@ -47,9 +47,10 @@ def _fields(measurement: str, names: list[str], where: str = "", by: str = "") -
 def shop_floor() -> list[PanelSpec]:
     state = F["machine_state"]["state"]
     return [
-        PanelSpec("States", "state", [select(MACHINE_STATE, state, "", interval=False)], 24,
+        PanelSpec("States", "state", [select(MACHINE_STATE, state, "last")], 24,
                   expects="text", description="What each machine did: running, idle, "
-                  "stopped, fault, maintenance, offline."),
+                  "stopped, fault, maintenance, offline (the last state of each interval "
+                  "Grafana draws: over a month, an hour)."),
         PanelSpec("Now", "stat", [select(MACHINE_STATE, state, "last", interval=False)], 8,
                   expects="text"),
         PanelSpec("OEE today", "stat", [select(OEE, F["oee"]["oee"], "last", where=DAY,
@@ -85,8 +86,8 @@ def machine() -> list[PanelSpec]:
                   unit="percent"),
         PanelSpec("Power", "timeseries", [select(ENERGY, F["energy"]["power_w"],
                                                  by='"machine", "meter"')], 12, unit="watt"),
-        PanelSpec("State", "state", [select(MACHINE_STATE, F["machine_state"]["state"], "",
-                                            interval=False)], 12, expects="text"),
+        PanelSpec("State", "state", [select(MACHINE_STATE, F["machine_state"]["state"],
+                                            "last")], 12, expects="text"),
         PanelSpec("Jobs", "table", [_fields("job", ["job", "duration_s", "good_parts",
                                                      "scrap_parts", "energy_kwh", "material_g",
                                                      "co2e_kg"], by='"machine", "outcome"')],
