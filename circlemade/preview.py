@@ -81,8 +81,9 @@ def draw(ax: Any, panel: dict[str, Any], series: list[Any]) -> None:
         for lane, (_, rows) in enumerate(labelled):
             for current, following in zip(rows, [*rows[1:], None], strict=False):
                 end = following["time"] if following else current["time"] + 60_000
+                state = next((v for k, v in current.items() if k != "time"), None)  # last()
                 ax.barh(lane, end - current["time"], left=current["time"],
-                        color=STATE_COLOURS.get(str(current.get("state")), "white"))
+                        color=STATE_COLOURS.get(str(state), "white"))
         ax.set_yticks(range(len(labelled)), [label for label, _ in labelled])
         ax.set_xticks([])
     else:  # stat, table: the values as text
