@@ -8,7 +8,6 @@ name and "workshop A, B, ..." for the others.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable
 from typing import Any
 
@@ -27,10 +26,7 @@ DAILY = "\"window\" = 'day'"
 def members(config: Config) -> list[Member]:
     """The [cluster] sites with their shown names (every site, as one series per site, when
     none are listed)."""
-    own = config.site.id
-    letters = iter(string.ascii_uppercase)
-    return [(site.id, site.name or site.id if not config.cluster.anonymise or site.id == own
-             else f"workshop {next(letters)}") for site in config.cluster.sites]
+    return list(config.shown_names([site.id for site in config.cluster.sites]).items())
 
 
 def _ratio(measurement: str, part: str, whole: str, where: str, site: str,

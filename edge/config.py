@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import string
 import tomllib
 import zoneinfo
 from collections.abc import Iterator, Mapping
@@ -421,6 +422,16 @@ class Config(StrictModel):
     def stores(self) -> list[Influx]:
         """Every store written to: ``[influx]`` first, then ``[[sinks]]``."""
         return [self.influx, *self.sinks]
+
+    def shown_names(self, sites: list[str]) -> dict[str, str]:
+        """How reports and cluster dashboards name each site: its [cluster] name, or
+        with ``anonymise`` a letter for every member but this site."""
+        named = {s.id: s.name or s.id for s in self.cluster.sites}
+        named.setdefault(self.site.id, self.site.name or self.site.id)
+        letters = iter(string.ascii_uppercase)
+        return {site: named.get(site, site)
+                if not self.cluster.anonymise or site == self.site.id
+                else f"workshop {next(letters)}" for site in sites}
 
     def broker(self, broker_id: str) -> Broker:
         return next(b for b in self.brokers if b.id == broker_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import string
 from pathlib import Path
 
 from circlemade.report.export import write_export
@@ -24,18 +23,6 @@ class ReportError(Exception):
     """A report that cannot be made as asked; the text says why."""
 
 
-def display_names(config: Config, sites: list[str]) -> dict[str, str]:
-    """How each site is named: its [cluster] name, or a letter for the other members
-    when anonymised (this site keeps its own name)."""
-    named = {s.id: s.name or s.id for s in config.cluster.sites}
-    named.setdefault(config.site.id, config.site.name or config.site.id)
-    if not config.cluster.anonymise:
-        return {site: named.get(site, site) for site in sites}
-    others = iter(string.ascii_uppercase)
-    return {site: named[site] if site == config.site.id else f"workshop {next(others)}"
-            for site in sites}
-
-
 def make_report(config: Config, month: str, output: Path, site: str | None = None,
                 cluster: bool = False, recording: Path | None = None,
                 store: str | None = None) -> list[Path]:
@@ -52,7 +39,7 @@ def make_report(config: Config, month: str, output: Path, site: str | None = Non
     if missing:
         raise ReportError(f"no KPI points of site {', '.join(missing)} in {month_name(before)} "
                           f"or {month_name(month)} (sites found: {', '.join(found) or 'none'})")
-    names = display_names(config, wanted)
+    names = config.shown_names(wanted)
     factor = config.site.co2e_kg_per_kwh
     materials = {m.id: m.material for m in config.machines if m.material}
 

@@ -64,16 +64,29 @@ class MachineEnergy:
 
 
 @dataclass
-class MachineFigures:
-    """A machine's month: parts, material, scrap, OEE."""
+class Amounts:
+    """Parts and grams, summed from points that carry them (windows, jobs)."""
 
-    machine: str
-    kind: str
     good_parts: float = 0.0
     scrap_parts: float = 0.0
     material_g: float = 0.0
     scrap_g: float = 0.0
     recycled_g: float = 0.0
+
+    def add(self, row: Row) -> None:
+        self.good_parts += row.get("good_parts", 0.0)
+        self.scrap_parts += row.get("scrap_parts", 0.0)
+        self.material_g += row.get("material_g", 0.0)
+        self.scrap_g += row.get("scrap_g", 0.0)
+        self.recycled_g += row.get("recycled_g", 0.0)
+
+
+@dataclass(kw_only=True)
+class MachineFigures(Amounts):
+    """A machine's month: parts, material, scrap, OEE."""
+
+    machine: str
+    kind: str
     run_s: float = 0.0
     planned_s: float = 0.0
     performance: list[float] = field(default_factory=list)
@@ -101,16 +114,11 @@ class MachineFigures:
         return a * p * q
 
 
-@dataclass
-class ProductFigures:
+@dataclass(kw_only=True)
+class ProductFigures(Amounts):
     product: str
     jobs: int = 0
-    good_parts: float = 0.0
-    scrap_parts: float = 0.0
     energy_kwh: float = 0.0
-    material_g: float = 0.0
-    recycled_g: float = 0.0
-    scrap_g: float = 0.0
 
     @property
     def parts(self) -> float:
@@ -191,16 +199,14 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
 
     def machine(row: Row) -> MachineFigures:
         key = row["machine"]
-        return figures.machines.setdefault(key, MachineFigures(key, row.get("kind", "")))
+        return figures.machines.setdefault(key, MachineFigures(machine=key, kind=row.get("kind", "")))
 
     for row in within("circularity", window="hour"):
         energy = figures.energy.setdefault(row["machine"], MachineEnergy(
             row["machine"], row.get("kind", "")))
         energy.energy_kwh += row.get("energy_kwh", 0.0)
         energy.standby_kwh += row.get("standby_kwh", 0.0)
-        figures_of = machine(row)
-        for name in ("good_parts", "scrap_parts", "material_g", "scrap_g", "recycled_g"):
-            setattr(figures_of, name, getattr(figures_of, name) + row.get(name, 0.0))
+        machine(row).add(row)
     for row in within("oee", window="day"):
         figures_of = machine(row)
         figures_of.run_s += row.get("run_s", 0.0)
@@ -220,14 +226,10 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
         used[0] += row.get("material_g", 0.0)
         used[1] += row.get("recycled_g", 0.0)
         name = product_of(str(row.get("job", "")), products, str(row.get("product", "")))
-        product = figures.products.setdefault(name, ProductFigures(name))
+        product = figures.products.setdefault(name, ProductFigures(product=name))
+        product.add(row)
         product.jobs += 1
-        product.good_parts += row.get("good_parts", 0.0)
-        product.scrap_parts += row.get("scrap_parts", 0.0)
         product.energy_kwh += row.get("energy_kwh", 0.0)
-        product.material_g += row.get("material_g", 0.0)
-        product.recycled_g += row.get("recycled_g", 0.0)
-        product.scrap_g += row.get("scrap_g", 0.0)
     for row in within("scrap"):
         reason = figures.scrap_reasons.setdefault(row.get("reason", ""), [0.0, 0.0])
         reason[0] += row.get("scrap_parts", 0.0)
