@@ -199,7 +199,8 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
 
     def machine(row: Row) -> MachineFigures:
         key = row["machine"]
-        return figures.machines.setdefault(key, MachineFigures(machine=key, kind=row.get("kind", "")))
+        return figures.machines.setdefault(
+            key, MachineFigures(machine=key, kind=row.get("kind", "")))
 
     for row in within("circularity", window="hour"):
         energy = figures.energy.setdefault(row["machine"], MachineEnergy(
