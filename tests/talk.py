@@ -4,20 +4,21 @@ the edge service in the test's event loop or as its own process."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from edge.config import Config
+from edge.config import Config, parse_config
 from edge.influxql import InfluxQL, Series
 from edge.service import EdgeService
 from simulators.local_servers import LocalServer
@@ -68,6 +69,35 @@ async def rows(url: str, database: str, statement: str) -> list[dict[str, Any]]:
         return []
     finally:
         await client.close()
+
+
+@asynccontextmanager
+async def ticking(step: Callable[[], None], every_s: float = 0.1) -> AsyncIterator[None]:
+    """``step`` every ``every_s`` in the background: a simulated device's clock."""
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            step()
+
+    clock = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        clock.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await clock
+
+
+def polled_config(site: str, database: str, influx: LocalServer,
+                  machine: dict[str, Any]) -> Config:
+    """One machine behind an HTTP device, polled and reconnected within a second."""
+    source = {**machine["sources"][0], "poll_interval_s": 0.2, "timeout_s": 2,
+              "reconnect_min_s": 0.2, "reconnect_max_s": 1}
+    return parse_config({
+        "site": {"id": site}, "brokers": [], "health_interval_s": 0.5,
+        "influx": {"api": "v1", "url": influx.url, "database": database,
+                   "flush_interval_s": 0.2},
+        "machines": [{**machine, "sources": [source]}]})
 
 
 @asynccontextmanager

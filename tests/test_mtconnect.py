@@ -5,7 +5,6 @@ agent restart (a new instanceId); record and replay."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import Config, parse_config
+from edge.config import Config
 from edge.recording import Replayer, read_records, record
 from simulators.cnc import SimulatedCnc
 from simulators.local_servers import LocalServer, free_port
 from simulators.mtconnect_agent import MTConnectAgent
-from tests.talk import rows, running
+from tests.talk import polled_config, rows, running, ticking
 from tests.waiting import until
 
 
@@ -29,30 +28,20 @@ async def agent(buffer_size: int = 4096) -> AsyncIterator[MTConnectAgent]:
     server = MTConnectAgent(cnc, free_port(), buffer_size=buffer_size)
     await server.start()
 
-    async def tick() -> None:
-        while True:
-            await asyncio.sleep(0.1)
-            cnc.step(10.0)
-            server.observe()
+    def step() -> None:
+        cnc.step(10.0)
+        server.observe()
 
-    clock = asyncio.create_task(tick())
     try:
-        yield server
+        async with ticking(step):
+            yield server
     finally:
-        clock.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await clock
         await server.stop()
 
 
 def mtconnect_config(server: MTConnectAgent, database: str, influx: LocalServer) -> Config:
-    return parse_config({
-        "site": {"id": "mtc-test"}, "brokers": [], "health_interval_s": 0.5,
-        "influx": {"api": "v1", "url": influx.url, "database": database,
-                   "flush_interval_s": 0.2},
-        "machines": [{"id": "vf2", "kind": "cnc", "sources": [{
-            **server.source(), "poll_interval_s": 0.2, "timeout_s": 2,
-            "reconnect_min_s": 0.2, "reconnect_max_s": 1}]}]})
+    return polled_config("mtc-test", database, influx, {
+        "id": "vf2", "kind": "cnc", "sources": [server.source()]})
 
 
 async def test_program_runs_are_stored_as_jobs(influxdb1: LocalServer) -> None:

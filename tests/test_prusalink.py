@@ -5,7 +5,6 @@ back, a wrong API key (401) and a malformed answer, each counted and told."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +18,7 @@ from edge.recording import Replayer, read_records, record
 from simulators.local_servers import LocalServer, free_port
 from simulators.printer import PrinterBehaviour, SimulatedPrinter
 from simulators.prusalink import PrusaLinkPrinter
-from tests.talk import rows, running
+from tests.talk import polled_config, rows, running, ticking
 from tests.waiting import until
 
 KEY_ENV = "CIRCLEMADE_TEST_PRUSALINK_KEY"
@@ -36,30 +35,20 @@ async def printing(api_key: str = "k3y") -> AsyncIterator[PrusaLinkPrinter]:
     device = PrusaLinkPrinter(printer, free_port(), api_key, KEY_ENV)
     await device.start()
 
-    async def tick() -> None:
-        while True:
-            await asyncio.sleep(0.1)
-            printer.step(4.0)
-            PLANNED[printer.job] = printer.job_filament_mm
+    def step() -> None:
+        printer.step(4.0)
+        PLANNED[printer.job] = printer.job_filament_mm
 
-    clock = asyncio.create_task(tick())
     try:
-        yield device
+        async with ticking(step):
+            yield device
     finally:
-        clock.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await clock
         await device.stop()
 
 
 def prusa_config(device: PrusaLinkPrinter, database: str, influx: LocalServer) -> Config:
-    return parse_config({
-        "site": {"id": "prusa-test"}, "brokers": [], "health_interval_s": 0.5,
-        "influx": {"api": "v1", "url": influx.url, "database": database,
-                   "flush_interval_s": 0.2},
-        "machines": [{"id": "mk4", "kind": "printer", "material": "PLA", "sources": [{
-            **device.source(), "poll_interval_s": 0.2, "timeout_s": 2,
-            "reconnect_min_s": 0.2, "reconnect_max_s": 1}]}]})
+    return polled_config("prusa-test", database, influx, {
+        "id": "mk4", "kind": "printer", "material": "PLA", "sources": [device.source()]})
 
 
 async def test_a_printed_job_is_stored_with_its_file_and_material(
