@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from contract.machine_state import MachineState
 from contract.reading import DEFAULT_TIME_BOUNDS, Reading, TimeBounds
@@ -38,6 +38,28 @@ class Rejected:
 _STATE_FIELDS = {
     state.value: f'state="{state.value}",state_code={float(state.code)!r}' for state in MachineState
 }
+
+
+class _Plan(NamedTuple):
+    """What checking and encoding a signal's readings needs, looked up once per reading
+    instead of walked from the schema each time (this runs for every value)."""
+    kind: int
+    measurement: str
+    prefix: str
+    """``field=``, the start of the line protocol field."""
+    unit: str | None
+    limits: tuple[float, float] | None
+    per_meter: bool
+    """Energy: a point per meter (the meter tag)."""
+
+
+_NUMBER, _TEXT, _STATE = 0, 1, 2
+_PLANS = {
+    name: _Plan(_STATE if spec.measurement is MACHINE_STATE
+                else _TEXT if spec.field.type == "string" else _NUMBER,
+                spec.measurement.name, f"{line_protocol.escape_key(spec.name)}=", spec.unit,
+                spec.field.limits, spec.measurement is ENERGY)
+    for name, spec in SIGNALS.items()}
 
 PointKey = tuple[str, str, str, str | None, int]
 
@@ -66,12 +88,25 @@ class Normaliser:
         rejected: list[Rejected] = []
         now = time.time_ns() if now_ns is None else now_ns
         bounds = self._time_bounds
+        earliest, latest = bounds.earliest_ns, now + bounds.max_ahead_ns
+        max_power = self._max_power
         for reading in readings:
+            plan = _PLANS.get(reading.signal)
+            value = reading.value
+            if (plan is not None and plan.kind == _NUMBER and reading.unit is None
+                    and earliest <= reading.time_ns <= latest
+                    and not isinstance(value, str) and reading.signal != "power_w"):
+                # the common case, checked inline: a number in its canonical unit
+                limits = plan.limits
+                if math.isfinite(value) and (limits is None
+                                             or limits[0] <= value <= limits[1]):
+                    good.append(reading)
+                    continue
             try:
-                if not bounds.earliest_ns <= reading.time_ns <= now + bounds.max_ahead_ns:
+                if not earliest <= reading.time_ns <= latest:
                     raise NormaliseError(f"{reading.signal}: "
                                          f"{bounds.problem(reading.time_ns, now)}")
-                good.append(self._checked(reading))
+                good.append(self._checked(reading, plan, max_power))
             except NormaliseError as exc:
                 rejected.append(Rejected(reading, str(exc)))
         return good, rejected
@@ -86,16 +121,16 @@ class Normaliser:
         """Lines for canonical readings: those of one series and instant share a line."""
         points: dict[PointKey, list[str]] = {}
         for reading in readings:
-            spec = SIGNALS[reading.signal]
-            measurement = spec.measurement.name
-            if spec.measurement is MACHINE_STATE:
-                field = _STATE_FIELDS[str(reading.value)]
-            elif isinstance(reading.value, str):
-                field = f"{spec.name}={line_protocol.format_value(reading.value)}"
+            plan = _PLANS[reading.signal]
+            value = reading.value
+            if plan.kind == _STATE:
+                field = _STATE_FIELDS[str(value)]
+            elif isinstance(value, str):
+                field = plan.prefix + line_protocol.format_value(value)
             else:
-                field = f"{spec.name}={float(reading.value)!r}"
-            meter = (reading.meter or reading.machine) if measurement == ENERGY.name else None
-            key = (measurement, reading.site, reading.machine, meter, reading.time_ns)
+                field = plan.prefix + repr(float(value))
+            meter = (reading.meter or reading.machine) if plan.per_meter else None
+            key = (plan.measurement, reading.site, reading.machine, meter, reading.time_ns)
             fields = points.get(key)
             if fields is None:
                 points[key] = [field]
@@ -123,16 +158,16 @@ class Normaliser:
             series = self._series[key] = line_protocol.series_key(measurement, tags)
         return series
 
-    def _checked(self, reading: Reading) -> Reading:
-        spec = SIGNALS.get(reading.signal)
-        if spec is None:
+    def _checked(self, reading: Reading, plan: _Plan | None,
+                 max_power: dict[str, float]) -> Reading:
+        if plan is None:
             raise NormaliseError(f"unknown signal {reading.signal!r}")
         value = reading.value
-        if spec.measurement is MACHINE_STATE:
+        if plan.kind == _STATE:
             if str(value) not in _STATE_FIELDS:
                 raise NormaliseError(f"unknown machine state {value!r}")
             return reading
-        if spec.field.type == "string":
+        if plan.kind == _TEXT:
             if not isinstance(value, str):
                 raise NormaliseError(f"{reading.signal}: expected text, got {value!r:.40}")
             return reading
@@ -140,20 +175,17 @@ class Normaliser:
             raise NormaliseError(f"{reading.signal}: expected a number, got {value!r:.40}")
         if reading.unit is not None:
             try:
-                value = converter(reading.unit, spec.unit)(float(value))
+                value = converter(reading.unit, plan.unit)(float(value))
             except UnitError as exc:
                 raise NormaliseError(f"{reading.signal}: {exc}") from None
             reading = reading._replace(value=value, unit=None)
-        self._check_plausible(reading.signal, reading.machine, float(value))
-        return reading
-
-    def _check_plausible(self, signal: str, machine: str, value: float) -> None:
-        """Refuse what cannot be real: NaN, 5000 degC, 10 MW on a printer."""
-        if not math.isfinite(value):
-            raise NormaliseError(f"{signal}: non-finite value {value!r}")
-        limits = SIGNALS[signal].field.limits
-        if signal == "power_w" and machine in self._max_power:
-            limits = (limits[0] if limits else 0.0, self._max_power[machine])
+        value = float(value)
+        if not math.isfinite(value):  # refuse what cannot be real: NaN, 5000 degC, 10 MW
+            raise NormaliseError(f"{reading.signal}: non-finite value {value!r}")
+        limits = plan.limits
+        if reading.signal == "power_w" and reading.machine in max_power:
+            limits = (limits[0] if limits else 0.0, max_power[reading.machine])
         if limits and not limits[0] <= value <= limits[1]:
-            raise NormaliseError(f"{signal}: implausible value {value:g} (expected "
+            raise NormaliseError(f"{reading.signal}: implausible value {value:g} (expected "
                                  f"{limits[0]:g} to {limits[1]:g})")
+        return reading

@@ -64,6 +64,12 @@ OPERATOR_FIELDS = frozenset({
     "verdict_good", "verdict_scrap", "reason", "job", "by", "product", "from_s", "to_s", "lot",
     "lot_material", "recycled_pct", "supplier", "mass_g", "density_g_cm3", "remaining_g"})
 """Signals of operator input that come before its ``action`` (gateways/operator_input.py)."""
+KPI_SIGNALS = OPERATOR_FIELDS | {
+    "state", "energy_kwh", "power_w", "filament_used_mm", "parts_produced", "parts_good",
+    "parts_scrap", "progress_pct", "job_name", "remaining_time_s", "job_event", "job_outcome",
+    "action"}
+"""What :meth:`MachineKpi.observe` acts on; the rest (temperatures, layers) only passes,
+and most readings are of the rest."""
 RECENT = 20
 """Ended jobs and stops kept for a verdict or a reason that comes later."""
 NOT_RUNNING = frozenset({"idle", "stopped", "fault", "offline", "maintenance"})
@@ -95,12 +101,16 @@ class MachineKpi:
     def observe(self, r: Reading, out: list[Reading], points: list[Point]) -> None:
         m = self.m
         t, signal, value = r.time_ns, r.signal, r.value
-        m.last_seen_ns = max(m.last_seen_ns, t)
+        if t > m.last_seen_ns:
+            m.last_seen_ns = t
         if m.silenced is not None:
             previous, m.silenced = m.silenced, None
             if signal != "state":
                 self._set_state(previous, t, points)
                 out.append(Reading(self.site, self.machine.id, "state", previous, None, t))
+        if signal not in KPI_SIGNALS:
+            out.append(r)
+            return
         if signal == "state":
             if r.meter is not None and value == "offline":  # a meter gone, not the machine
                 if m.state in (UNKNOWN, "offline"):
@@ -657,8 +667,10 @@ class KpiEngine:
         out: list[Reading] = []
         points: list[Point] = []
         touched = self._touched
+        machines = self.machines
+        clock_ns = self.clock_ns
         for reading in readings:
-            machine = self.machines.get(reading.machine)
+            machine = machines.get(reading.machine)
             if machine is None:
                 out.append(reading)
                 continue
@@ -668,7 +680,9 @@ class KpiEngine:
             except Exception as exc:  # a KPI bug must not stop ingest: the reading is refused
                 self._failures.append((reading, f"kpi: {describe(exc)}"))
                 continue
-            self.clock_ns = max(self.clock_ns, reading.time_ns)
+            if reading.time_ns > clock_ns:
+                clock_ns = reading.time_ns
+        self.clock_ns = clock_ns
         return out, points
 
     def take_failures(self) -> list[tuple[Reading, str]]:

@@ -52,6 +52,7 @@ def json_object(payload: bytes) -> dict[str, Any]:
     return document
 
 
+_tuple_new = tuple.__new__
 _NUMBERS = (int, float)  # a tuple: ``int | float`` builds a union at every call
 
 
@@ -96,7 +97,10 @@ class DecoderBase:
 
     def reading(self, signal: str, value: float | str, time_ns: int,
                 unit: str | None = None) -> Reading:
-        return Reading(self.site, self.machine, signal, value, unit, time_ns, self.meter)
+        # the tuple made directly: a NamedTuple's own __new__ is a Python function, and
+        # this runs for every value of every message
+        return _tuple_new(Reading, (self.site, self.machine, signal, value, unit, time_ns,
+                                    self.meter))
 
     def job_transition(self, active: bool, outcome: str | None, name: str,
                        time_ns: int) -> list[Reading]:
