@@ -58,9 +58,11 @@ async def test_messages_arrive_in_batches_in_order(mosquitto: local_servers.Loca
     queue: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue()
     task = asyncio.create_task(gateway.run(queue))
     assert await asyncio.to_thread(gateway.connected.wait, 10)
-    # paho's _create_socket is private: a paho that renames it fails here, not silently
+    # paho's _create_socket and _packet_queue (batched PUBACKs) are private: a paho that
+    # renames them fails here, not silently
     assert gateway._client is not None
     assert isinstance(gateway._client.socket(), ReadAheadSocket)
+    assert callable(gateway._client._packet_queue)
     publisher = Publisher("127.0.0.1", mosquitto.port, "test-batches-pub")
     publisher.wait_connected()
     for i in range(5000):
@@ -163,3 +165,17 @@ async def test_reading_pauses_while_the_pipeline_holds_back(
     publisher.close()
     await gateway.stop()
     await task
+
+
+async def test_the_acknowledgements_of_a_batch_are_one_write() -> None:
+    """paho writes each PUBACK with its own system call; a committed batch's go as one
+    packet on its queue, in order, and only once the pipeline has acknowledged them all."""
+    gateway = MqttGateway(Broker(port=1), "test-acks", [Subscription("a/#", 1, "r")])
+    gateway._loop = asyncio.get_running_loop()
+    gateway._client = client = gateway._make_client()
+    for mid in (7, 8, 300):
+        gateway._acknowledge(mid)
+    assert not client._out_packet  # nothing yet: the rest of the batch may follow
+    await until("the acknowledgements queued", lambda: bool(client._out_packet))
+    (packet,) = client._out_packet
+    assert packet["packet"] == bytes([0x40, 2, 0, 7, 0x40, 2, 0, 8, 0x40, 2, 1, 44])
