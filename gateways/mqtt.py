@@ -47,6 +47,7 @@ from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.broker import Broker
 from gateways.gateway import Tap
+from gateways.mqtt_publish import next_publish
 from gateways.profiles.base import DeviceRequest
 from gateways.read_ahead_socket import ReadAheadSocket
 
@@ -64,6 +65,7 @@ MAX_PENDING = 5_000
 broker back, which keeps them in its queue. Without it a fast broker (a persistent
 session's backlog) filled memory faster than the pipeline emptied it."""
 
+_tuple_new = tuple.__new__
 _PUBACK = struct.Struct("!BBH").pack
 """PUBACK: the packet type, remaining length 2 and the packet identifier."""
 
@@ -139,6 +141,9 @@ class MqttGateway:
         self._topic_routes: dict[str, list[str]] = {}
         self._pending: list[RawMessage | Reading] = []
         self._unsent_acks: list[int] = []
+        self._fast_publish = broker.mqtt_version == "3.1.1"
+        """PUBLISH packets parsed by :mod:`gateways.mqtt_publish` (MQTT 5's, with their
+        properties, are paho's)."""
         self._received = 0
         self._wake = asyncio.Event()
         self._socket_closed = asyncio.Event()
@@ -310,8 +315,13 @@ class MqttGateway:
         more than the message."""
         if self._paused:  # a turn scheduled before the pause
             return
-        for _ in range(READ_BURST):
+        sock = client.socket()
+        ours = sock if self._fast_publish and isinstance(sock, ReadAheadSocket) else None
+        burst_end = self._received + READ_BURST
+        while self._received < burst_end:
             received = self._received
+            if ours is not None:
+                self._take_publishes(client, ours, burst_end)
             if client.loop_read() != paho.MQTT_ERR_SUCCESS or self._received == received:
                 break
         assert self._loop is not None
@@ -319,10 +329,25 @@ class MqttGateway:
             self._loop.remove_reader(self._fd)  # until run() takes the batch
             self._paused = True
             return
-        sock = client.socket()
+        sock = client.socket()  # paho may have reconnected meanwhile
         pending = getattr(sock, "pending", None)  # TLS: decrypted bytes the fd does not show
         if pending is not None and pending():
             self._loop.call_soon(self._readable, client)
+
+    def _take_publishes(self, client: paho.Client, sock: ReadAheadSocket, until: int) -> None:
+        """The whole QoS 0/1 PUBLISH packets read ahead, parsed here rather than by paho
+        (gateways/mqtt_publish.py), in order, until ``until`` messages were received:
+        only while paho is between packets."""
+        if client._in_packet["command"]:  # paho holds the start of a packet
+            return
+        data, position = sock.held()
+        start = position
+        while (self._received < until
+               and (packet := next_publish(data, position)) is not None):
+            position = packet.end
+            self._deliver(client, packet.topic, packet.payload, packet.qos, packet.mid)
+        if position != start:
+            sock.advance(position)
 
     def _make_client(self) -> ReadAheadClient:
         if self.broker.mqtt_version == "5":
@@ -376,21 +401,22 @@ class MqttGateway:
         return routes
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self._deliver(client, message.topic, bytes(message.payload), message.qos, message.mid)
+
+    def _deliver(self, client: paho.Client, topic: str, payload: bytes, qos: int,
+                 mid: int) -> None:
         received_ns = time.time_ns()
         self._received += 1
-        topic = message.topic
         routes = self._routes_of(topic)
-        qos = message.qos
-        ack = (None if not qos else partial(self._acknowledge, message.mid) if qos == 1
-               else partial(client.ack, message.mid, qos))
+        ack = (None if not qos else partial(self._acknowledge, mid) if qos == 1
+               else partial(client.ack, mid, qos))
         if not routes:  # no broker should send one; acknowledged, or it comes back forever
             if ack is not None:
                 ack()
             return
-        payload = bytes(message.payload)
         pending = self._pending
         for route in routes:
-            pending.append(RawMessage(route, topic, payload, received_ns, ack))
+            pending.append(_tuple_new(RawMessage, (route, topic, payload, received_ns, ack)))
             ack = None  # one acknowledgement per message, whatever its routes
         if not self._wake.is_set():
             self._wake.set()

@@ -34,6 +34,15 @@ class ReadAheadSocket:
         self._position = end
         return buffer[position:end]
 
+    def held(self) -> tuple[bytes, int]:
+        """The bytes read ahead and where the next read starts, for a reader that takes
+        whole packets from them (gateways/mqtt_publish.py); :meth:`advance` past what it
+        took."""
+        return self._buffer, self._position
+
+    def advance(self, position: int) -> None:
+        self._position = position
+
     def pending(self) -> int:
         inner = getattr(self._sock, "pending", None)  # an SSL socket's decrypted bytes
         return len(self._buffer) - self._position + (inner() if inner else 0)
