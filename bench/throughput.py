@@ -153,7 +153,10 @@ def expected_points(workshop: Workshop, messages: int) -> int:
 
 
 def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
-               sequence: int) -> Drain:
+               sequence: int, on_connected: Callable[[Process], object] | None = None,
+               ) -> Drain:
+    """One drain; ``on_connected`` sees the contender's process once it is connected
+    (bench/profile.py attaches py-spy there)."""
     work = servers.root / f"run-{sequence}"
     work.mkdir()
     client_id = f"bench-{sequence}"
@@ -193,6 +196,8 @@ def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
     publish(servers.mqtt.port, workshop, messages, sequence)
     process = start()
     process.wait_connected()
+    if on_connected is not None:
+        on_connected(process)
     pid = process.popen.pid
     cpu_before = cpu_s(pid)
     if case.contender == "bare paho":

@@ -217,6 +217,7 @@ class MqttGateway:
         self._wake.set()
 
     async def _shutdown_client(self) -> None:
+        self._send_acks()  # acknowledgements given but not yet queued go before DISCONNECT
         client, self._client = self._client, None
         if client is None:
             return
