@@ -3,9 +3,8 @@
 The same drain as bench/throughput.py (the workload published while the service is away,
 then taken from its persistent session); py-spy samples the service from its MQTT
 connection to its stop, and each sample is counted once, at the innermost of the places
-below it passed through. Event-loop idle time and the buffer thread's waits are left out.
-The shares are of the service's busy time; the first column of bench/README.md's
-profile tables comes from here.
+below it passed through. Idle time is left out. The event loop's thread does all the
+work but the buffer's SQLite calls, so its shares say where the throughput goes.
 
     scripts/profile-ingest [--qos 1] [--messages 60000] [--keep FILE]
 """
@@ -41,13 +40,19 @@ PLACES = [
 IDLE = ("select (selectors", "epoll", "_worker (concurrent")
 
 
+BUFFER_THREAD = "the buffer's thread: SQLite, and its commits waiting on fsync"
+"""py-spy cannot tell a commit's fsync wait from work: the thread's samples are shown
+apart from the event loop's, whose thread is the one that bounds the throughput."""
+
+
 def place(stack: list[str]) -> str | None:
     """The innermost named place of a sample, "event loop, other" for the rest of the
     loop's work, None for what is not the service at work."""
-    if not any("run_forever" in f or "edge/buffer.py" in f for f in stack):
-        return None  # start-up, or a thread between tasks
     if any(idle in stack[-1] for idle in IDLE):
         return None
+    if not any("run_forever" in f for f in stack):
+        # the buffer's thread at work, or start-up and threads between tasks
+        return BUFFER_THREAD if any("edge/buffer.py" in f for f in stack) else None
     for frame in reversed(stack):
         for name, marks in PLACES:
             if any(mark in frame for mark in marks):
@@ -101,9 +106,12 @@ def main() -> None:
         counts, total = shares(raw)
     print(f"QoS {args.qos}, {args.messages:,} messages drained in {drain.seconds:.1f} s "
           f"under py-spy ({args.messages / drain.seconds:,.0f} msg/s), {total} samples")
-    print("| where | share of the service's CPU |\n|---|---|")
+    loop = total - counts[BUFFER_THREAD]
+    print("| in the event loop's thread | share of its samples |\n|---|---|")
     for name, count in counts.most_common():
-        print(f"| {name} | {100 * count / max(total, 1):.0f} % |")
+        if name != BUFFER_THREAD:
+            print(f"| {name} | {100 * count / max(loop, 1):.0f} % |")
+    print(f"\n{BUFFER_THREAD}: {counts[BUFFER_THREAD]} samples beside the loop's {loop}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.profile import shares
+from bench.profile import BUFFER_THREAD, shares
 
 LOOP = "run (asyncio/runners.py:190);BaseEventLoop.run_forever (asyncio/base_events.py:607)"
 
@@ -25,5 +25,5 @@ def test_a_sample_counts_at_its_innermost_place(tmp_path: Path) -> None:
     ]) + "\n")
     counts, total = shares(raw)
     assert total == 11
-    assert counts == {"KPI stage": 5, "paho: reading packets": 3, "SQLite buffer": 2,
+    assert counts == {"KPI stage": 5, "paho: reading packets": 3, BUFFER_THREAD: 2,
                       "event loop, other": 1}
