@@ -1,6 +1,6 @@
 """All benchmarks in one run: bench/results.json, then bench/results.md and results.png.
 
-    scripts/bench            the full run (about 25 minutes: ten of them are the memory run)
+    scripts/bench            the full run (about 30 minutes: ten of them are the memory run)
     scripts/bench --quick    shorter everything, to try the machinery (about 6 minutes)
 
 Progress goes to the terminal as it happens; every figure is a median where runs repeat.
