@@ -76,6 +76,7 @@ class InfluxSink:
         self._dead_letters = dead_letters
         self._previewed: int | None = None
         """The newest chunk written ahead of the backlog (None: no backlog)."""
+        self._buffer: DurableBuffer | None = None
         self.failing_since_s: float | None = None
         """Wall-clock time of the first failure of the current outage; None when writing."""
         self.last_error = ""
@@ -85,6 +86,7 @@ class InfluxSink:
         within ``drain_timeout_s`` of the stop: then the rest waits for the next start)."""
         loop = asyncio.get_running_loop()
         queue = buffer.queues[self.queue]
+        self._buffer = buffer
         previews = asyncio.create_task(self._previews(buffer, stop))  # beside this loop
         try:
             while True:
@@ -165,6 +167,10 @@ class InfluxSink:
     async def _write_retrying(self, lines: list[str]) -> None:
         delay = self._retry_min
         while True:
+            # while failing: should this attempt succeed, what arrives from now on is live
+            back_from = (await self._buffer.newest_chunk(self.queue)
+                         if self.failing_since_s is not None and self._buffer is not None
+                         else None)
             started = time.perf_counter()
             try:
                 await self._writer.write(lines)
@@ -194,6 +200,9 @@ class InfluxSink:
                 log_event("sink.write_recovered", sink=self.queue, points=len(lines),
                           after_s=round(time.time() - self.failing_since_s, 1))
                 self.failing_since_s = None
+                # live from this write's start, not from the next batch's: a point that
+                # came during this write would otherwise wait for the whole backlog
+                self._previewed = back_from
             return
 
 
