@@ -76,7 +76,6 @@ class InfluxSink:
         self._dead_letters = dead_letters
         self._previewed: int | None = None
         """The newest chunk written ahead of the backlog (None: no backlog)."""
-        self._buffer: DurableBuffer | None = None
         self.failing_since_s: float | None = None
         """Wall-clock time of the first failure of the current outage; None when writing."""
         self.last_error = ""
@@ -86,7 +85,6 @@ class InfluxSink:
         within ``drain_timeout_s`` of the stop: then the rest waits for the next start)."""
         loop = asyncio.get_running_loop()
         queue = buffer.queues[self.queue]
-        self._buffer = buffer
         previews = asyncio.create_task(self._previews(buffer, stop))  # beside this loop
         try:
             while True:
@@ -108,7 +106,7 @@ class InfluxSink:
                     await _first(stop.wait(), within=self._flush_interval)
                     taken = await buffer.take(self._batch_size, self.queue) or taken
                 try:
-                    await self._write_isolating(taken.lines)
+                    await self._write_isolating(buffer, taken.lines)
                 except Stopped:
                     log_event("sink.left_in_buffer", logging.WARNING, sink=self.queue,
                               points=queue.depth)
@@ -148,9 +146,9 @@ class InfluxSink:
         self._previewed = live.last_chunk
         self._health.count(self.source, "points_previewed", len(live.lines))
 
-    async def _write_isolating(self, lines: list[str]) -> None:
+    async def _write_isolating(self, buffer: DurableBuffer, lines: list[str]) -> None:
         try:
-            await self._write_retrying(lines)
+            await self._write_retrying(buffer, lines)
         except WriteRejected as exc:
             if len(lines) == 1:
                 self._health.count(self.source, "dead_letters")
@@ -161,16 +159,15 @@ class InfluxSink:
                                            lines[0].encode())
                 return
             middle = len(lines) // 2
-            await self._write_isolating(lines[:middle])
-            await self._write_isolating(lines[middle:])
+            await self._write_isolating(buffer, lines[:middle])
+            await self._write_isolating(buffer, lines[middle:])
 
-    async def _write_retrying(self, lines: list[str]) -> None:
+    async def _write_retrying(self, buffer: DurableBuffer, lines: list[str]) -> None:
         delay = self._retry_min
         while True:
             # while failing: should this attempt succeed, what arrives from now on is live
-            back_from = (await self._buffer.newest_chunk(self.queue)
-                         if self.failing_since_s is not None and self._buffer is not None
-                         else None)
+            back_from = (await buffer.newest_chunk(self.queue)
+                         if self.failing_since_s is not None else None)
             started = time.perf_counter()
             try:
                 await self._writer.write(lines)
