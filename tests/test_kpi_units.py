@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import subprocess
 import sys
+import textwrap
 from datetime import date, time
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from contract.reading import Reading
 from edge.config import parse_config
 from edge.kpi.calendar import ShiftCalendar
 from edge.kpi.energy_counter import EnergyCounter
-from edge.kpi.engine import KpiEngine
+from edge.kpi.engine import KPI_SIGNALS, OPERATOR_FIELDS, KpiEngine, MachineKpi
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG, recording
 
@@ -111,3 +114,20 @@ def test_replay_command_writes_the_same_file_twice(tmp_path: Path) -> None:
         outputs.append((tmp_path / name).read_bytes())
     assert outputs[0] == outputs[1]
     assert b"job,kind=cnc,machine=mill,outcome=aborted" in outputs[0]
+
+
+def test_every_signal_the_kpi_stage_acts_on_is_let_in() -> None:
+    """observe() passes signals outside KPI_SIGNALS before its chain of signals: a signal
+    the chain compares with but the set lacks would be silently ignored."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(MachineKpi.observe)))
+    compared = {
+        constant.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name)
+        and node.left.id == "signal"
+        for side in node.comparators
+        for constant in ast.walk(side)
+        if isinstance(constant, ast.Constant) and isinstance(constant.value, str)}
+    assert len(compared) > 10  # the chain was found
+    assert compared - KPI_SIGNALS == set()
+    assert OPERATOR_FIELDS <= KPI_SIGNALS
