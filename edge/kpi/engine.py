@@ -429,6 +429,7 @@ class MachineKpi:
 
     def _open_job(self, t: int, name: str) -> None:
         m = self.m
+        m.filament_mm = 0.0  # devices count a job's filament from its start
         estimate = m.remaining[0] if m.remaining and m.remaining[1] == t else None
         m.job = OpenJob(t, name, m.consumed_g, m.parts.get("parts_good", 0.0),
                         m.parts.get("parts_scrap", 0.0), estimate or self._ideal_cycle_s())

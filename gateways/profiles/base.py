@@ -88,11 +88,17 @@ def seconds_to_ns(stamp: Any, fallback_ns: int, where: str = "timestamp") -> int
 
 
 class DecoderBase:
-    """Readings for one machine (and meter), and job start/end from a state sequence."""
+    """Readings for one machine (and meter), and job start/end from a state sequence.
+
+    Whether a job is open is the KPI stage's to decide (its memory is checkpointed with
+    the buffer): a decoder only turns what the device says into edges. ``job_active``
+    is what the device said last, ``None`` until it has said anything since this
+    decoder was made, so that after a restart the device's first word is passed on (a
+    print that ended while the edge was away still ends the job the KPI stage kept)."""
 
     def __init__(self, site: str, machine: str, meter: str | None = None) -> None:
         self.site, self.machine, self.meter = site, machine, meter
-        self.job_active = False
+        self.job_active: bool | None = None
         self.job_name = ""
 
     def reading(self, signal: str, value: float | str, time_ns: int,
@@ -105,14 +111,14 @@ class DecoderBase:
     def job_transition(self, active: bool, outcome: str | None, name: str,
                        time_ns: int) -> list[Reading]:
         """``job_event`` readings when a job starts (``active`` turns true) or ends
-        (``outcome`` given while a job is active)."""
+        (``outcome`` given unless the device already said it had ended)."""
         events: list[Reading] = []
         if name:
             self.job_name = name
-        if active and not self.job_active:
+        if active and self.job_active is not True:
             self.job_active = True
             events.append(self.reading("job_event", "start", time_ns))
-        elif outcome is not None and self.job_active:
+        elif outcome is not None and self.job_active is not False:
             self.job_active = False
             events += [self.reading("job_event", "end", time_ns),
                        self.reading("job_outcome", outcome, time_ns)]

@@ -296,7 +296,7 @@ class MTConnectDecoder(DecoderBase):
                 return []
             self.job_name = self.program  # this run's program, or none yet
             return self.job_transition(True, None, "", t)
-        if not self.job_active or self.execution in PAUSES:
+        if self.job_active is False or self.execution in PAUSES:
             return []
         good = self.execution in ("READY", "WAIT", "PROGRAM_COMPLETED") and not self.faults
         return self.job_transition(False, "good" if good else "aborted", "", t)

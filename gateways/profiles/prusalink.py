@@ -170,7 +170,8 @@ class PrusaLinkDecoder(DecoderBase):
             if self.planned_mm:
                 values.append(self.reading("filament_used_mm",
                                            self.planned_mm * progress / 100, time_ns))
-        if not active and self.job_active and ENDS.get(state) == "good" and self.planned_mm:
+        ended = self.job_active is not False and ENDS.get(state) == "good"
+        if not active and ended and self.planned_mm:
             values.append(self.reading("filament_used_mm", self.planned_mm, time_ns))
         if active and job.get("time_remaining") is not None:
             values.append(self.reading("remaining_time_s", as_number(
