@@ -194,7 +194,9 @@ OEE = _measurement(
         FieldSpec("quality", None),
         FieldSpec("oee", None),
         FieldSpec("run_s", "s", doc="run time within planned time"),
-        FieldSpec("planned_s", "s", doc="planned time of the window"),
+        FieldSpec("planned_s", "s", doc="planned busy time: the calendar's planned time "
+                  "less planned stops (ISO 22400)"),
+        FieldSpec("planned_down_s", "s", doc="planned stops within the planned time"),
     ],
     extra_tags=("window",),
 )

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -257,6 +257,26 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WORKING_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 
+class Break(StrictModel):
+    """Planned downtime inside a shift (ISO 22400: taken out of the planned time)."""
+
+    start: time
+    """Local time, e.g. 12:00."""
+    end: time
+    """Local time; an end before the start runs past midnight."""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("a break ends after it starts")
+        return self
+
+
+def _minutes_into(start: time, moment: time) -> int:
+    """Minutes from ``start`` to the next ``moment`` (0 to a day)."""
+    return ((moment.hour - start.hour) * 60 + moment.minute - start.minute) % 1440
+
+
 class Shift(StrictModel):
     name: str
     """Names the shift's OEE windows."""
@@ -264,15 +284,41 @@ class Shift(StrictModel):
     """Local time, e.g. 06:00:00."""
     end: time
     """Local time; an end before the start runs past midnight."""
+    breaks: list[Break] = Field(default_factory=list)
+    """Breaks within this shift, e.g. [{start = "10:00", end = "10:30"}]."""
+
+    @model_validator(mode="after")
+    def _breaks_inside(self) -> Self:
+        length = _minutes_into(self.start, self.end) or 1440
+        for i, pause in enumerate(self.breaks):
+            begin = _minutes_into(self.start, pause.start)
+            if begin + (_minutes_into(pause.start, pause.end) or 1440) > length:
+                raise ValueError(f"breaks[{i}] ({pause.start:%H:%M}-{pause.end:%H:%M}) is not "
+                                 f"within the shift ({self.start:%H:%M}-{self.end:%H:%M})")
+        return self
+
+    def breaks_with(self, every: list[Break]) -> list[tuple[time, time]]:
+        """Its own breaks and those of the calendar's ``every`` that fall within it."""
+        length = _minutes_into(self.start, self.end) or 1440
+        inside = [b for b in every if _minutes_into(self.start, b.start)
+                  + (_minutes_into(b.start, b.end) or 1440) <= length]
+        return [(b.start, b.end) for b in [*self.breaks, *inside]]
 
 
 class Calendar(StrictModel):
     weekdays: list[Weekday] = Field(default_factory=lambda: list(WORKING_DAYS))
     """Days with planned time (mon ... sun)."""
     shifts: list[Shift] = Field(default_factory=lambda: [
-        Shift(name="day", start=time(8), end=time(17))])
+        Shift(name="day", start=time(8), end=time(17),
+              breaks=[Break(start=time(12), end=time(12, 30))])])
+    """The default is one day shift with half an hour for lunch."""
+    breaks: list[Break] = Field(default_factory=list)
+    """Breaks of every shift they fall within (a shift's own go in its ``breaks``)."""
     holidays: list[date] = Field(default_factory=list)
     """Days without planned time, e.g. [2026-12-25]."""
+
+    def shift_breaks(self) -> dict[str, list[tuple[time, time]]]:
+        return {shift.name: shift.breaks_with(self.breaks) for shift in self.shifts}
 
 
 AlertRuleName = Literal["fault", "stopped", "standby", "silent", "edge", "job_done"]

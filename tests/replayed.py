@@ -84,14 +84,16 @@ def around_the_clock(site: str = "s", timezone: str = "UTC") -> dict[str, Any]:
                          "shifts": [{"name": "all", "start": "00:00", "end": "00:00"}]}}
 
 
-def replay_in_parts(config: Config, parts: list[list[tuple[int, dict[str, Any]]]],
+def replay_in_parts(config: Config | list[Config], parts: list[list[tuple[int, dict[str, Any]]]],
                     ) -> list[Line]:
     """Replay records part by part, each from the KPI memory the last left, as the
-    service stores it across a restart."""
+    service stores it across a restart; with a list of configs, each part has its own
+    (the config changed across the restart)."""
     lines: list[str] = []
     memories: dict[str, bytes] = {}
-    for part in parts:
-        replayer = Replayer(config, memories)
+    configs = config if isinstance(config, list) else [config] * len(parts)
+    for part, part_config in zip(parts, configs, strict=True):
+        replayer = Replayer(part_config, memories)
         lines += replayer.lines(iter(part))
         assert replayer.ingest.kpi is not None
         memories = {machine: dump(kpi.m) for machine, kpi in replayer.ingest.kpi.machines.items()}

@@ -95,6 +95,19 @@ class MachineKpi:
         when a late reading changed it."""
         self._said: list[Reading] = []
         """The operator input of the message being read, until its action."""
+        self._take_config()
+
+    def _take_config(self) -> None:
+        """The config wins over the memory for what the config says: the meters' limits
+        and the shifts' ends (a shift moved since the window opened ends where the
+        calendar now says; one the calendar no longer has ends where time had come)."""
+        m, machine = self.m, self.machine
+        for counter in m.counters.values():
+            counter.max_power_w, counter.wrap_kwh = machine.max_power_w, machine.counter_wrap_kwh
+        for start, window in m.windows.get("shift", {}).items():
+            ends = [e for _, s, e in self.calendar.shifts_between(start, start + 1) if s == start]
+            window.end_ns = ends[0] if ends else max(start + 1, min(window.end_ns,
+                                                                    m.since_ns or start))
 
     # -- readings ---------------------------------------------------------------------
 
@@ -231,11 +244,22 @@ class MachineKpi:
         if start >= t or m.state == UNKNOWN:
             return
         running = m.state == "running"
+        planned_stop = m.stop is not None and m.stop.reason in self.planned_stops
         for kind in WINDOW_KINDS:
             for window, a, b in self._windows_covering(kind, start, t):
                 window.stated = True
                 if running:
                     window.run_ns += self.calendar.planned_ns(a, b)
+                elif planned_stop:
+                    window.planned_down_ns += self.calendar.planned_ns(a, b)
+
+    def _replan(self, stop: Stop, sign: int) -> None:
+        """A stop's reason turned planned (``sign`` 1) or unplanned (-1): its time so far
+        moves into or out of the planned downtime of the windows it covered."""
+        end = stop.end_ns if stop.end_ns is not None else self.m.since_ns or stop.start_ns
+        for kind in WINDOW_KINDS:
+            for window, a, b in self._windows_covering(kind, stop.start_ns, end):
+                window.planned_down_ns += sign * self.calendar.planned_ns(a, b)
 
     def _windows_covering(self, kind: str, a: int, b: int,
                           ) -> list[tuple[WindowTotals, int, int]]:
@@ -285,8 +309,10 @@ class MachineKpi:
         m.settled_ns = settled
 
     def _write(self, window: WindowTotals, now: int, points: list[Point]) -> None:
-        # an open window counts its planned time only as far as it has gone
-        planned = self.calendar.planned_ns(window.start_ns, min(window.end_ns, now))
+        # an open window counts its planned time only as far as it has gone; planned
+        # stops are not planned busy time
+        planned = max(0, self.calendar.planned_ns(window.start_ns, min(window.end_ns, now))
+                      - window.planned_down_ns)
         oee: Figures = tuple(window.factors(planned).items()) if planned and window.stated else ()
         circularity: Figures = (tuple(window.circularity().items())
                                 if planned or window.has_content() else ())
@@ -377,23 +403,44 @@ class MachineKpi:
                               lot.density_g_cm3)
 
     def _counter(self, signal: str, value: float, t: int, points: list[Point]) -> None:
+        """A part counter's increase (a counter that goes back was reset: it counts from
+        0). Good and scrap counters count as they say; a total counter counts every part
+        made, as good unless the machine has a good counter, and a reject counter beside
+        a total moves its parts from good to scrap (good = total - rejects)."""
         m = self.m
         m.has_counters = True
         last = m.parts.get(signal)
         m.parts[signal] = value
-        if last is None or signal == "parts_produced":
+        if last is None:
             return
         delta = value - last if value >= last else value
         if delta <= 0:
             return
-        good = signal == "parts_good"
+        totals = "parts_produced" in m.parts and "parts_good" not in m.parts
+        if signal == "parts_produced" and not totals:
+            return  # good and scrap come from their own counters
+        stock_g = delta * self._stock_g()
         for window in self._at(t):
-            if good:
-                window.good += delta
-            else:
+            if signal == "parts_scrap":
                 window.scrap += delta
-            window.ideal_s += delta * (self._ideal_cycle_s() or 0.0)
-        self._consume(delta * self._stock_g(), t, points, scrap=not good)
+                if totals:
+                    window.good -= delta
+                    window.scrap_g += stock_g
+            else:
+                window.good += delta
+            if not (totals and signal == "parts_scrap"):  # a reject was counted as made
+                window.ideal_s += delta * (self._ideal_cycle_s() or 0.0)
+        if totals and signal == "parts_scrap":
+            return  # its material was consumed when it was made
+        self._consume(stock_g, t, points, scrap=signal == "parts_scrap")
+
+    def _job_parts(self, job: OpenJob) -> tuple[float, float]:
+        """Good and scrap parts of a job, from the counters the machine has."""
+        parts = self.m.parts
+        scrap = parts.get("parts_scrap", 0.0) - job.scrap
+        if "parts_good" in parts or "parts_produced" not in parts:
+            return parts.get("parts_good", 0.0) - job.good, scrap
+        return parts["parts_produced"] - job.produced - scrap, scrap
 
     def _ideal_cycle_s(self) -> float | None:
         return self.machine.program_cycle_s.get(self.m.program, self.machine.ideal_cycle_s)
@@ -432,7 +479,8 @@ class MachineKpi:
         m.filament_mm = 0.0  # devices count a job's filament from its start
         estimate = m.remaining[0] if m.remaining and m.remaining[1] == t else None
         m.job = OpenJob(t, name, m.consumed_g, m.parts.get("parts_good", 0.0),
-                        m.parts.get("parts_scrap", 0.0), estimate or self._ideal_cycle_s())
+                        m.parts.get("parts_scrap", 0.0), estimate or self._ideal_cycle_s(),
+                        produced=m.parts.get("parts_produced", 0.0))
 
     def _end_job(self, outcome: str, t: int, points: list[Point], replaced: bool = False,
                  ) -> None:
@@ -444,8 +492,7 @@ class MachineKpi:
             return  # an end without its start (the edge started mid-job): no honest record
         per_job = self.machine.parts_per_job
         if m.has_counters:
-            good = m.parts.get("parts_good", 0.0) - job.good
-            scrap = m.parts.get("parts_scrap", 0.0) - job.scrap
+            good, scrap = self._job_parts(job)
         else:
             good = per_job if outcome == "good" else 0.0
             scrap = per_job if outcome == "scrap" else 0.0
@@ -563,7 +610,11 @@ class MachineKpi:
                                   + ("that began between from and to" if "from_s" in said
                                      else "to give a reason for"))
         for stop in chosen:
-            stop.reason, stop.by = str(said["reason"]), str(said.get("by", ""))
+            reason = str(said["reason"])
+            was, now = stop.reason in self.planned_stops, reason in self.planned_stops
+            if was != now:
+                self._replan(stop, 1 if now else -1)
+            stop.reason, stop.by = reason, str(said.get("by", ""))
             self._write_stop(stop, t, points)
 
     def _write_stop(self, stop: Stop, now: int, points: list[Point]) -> None:
@@ -578,7 +629,7 @@ class MachineKpi:
         stop.written = [stop.reason]
         points.append(Point("downtime", self._tags(("reason", stop.reason)), (
             ("duration_s", (end - stop.start_ns) / NS),
-            ("lost_s", self.calendar.planned_ns(stop.start_ns, end) / NS),
+            ("lost_s", 0.0 if planned else self.calendar.planned_ns(stop.start_ns, end) / NS),
             ("planned", 1.0 if planned else 0.0), ("ongoing", 0.0 if stop.end_ns else 1.0),
             ("by", stop.by)), stop.start_ns))
 
@@ -644,7 +695,8 @@ class KpiEngine:
         calendar = config.calendar
         self.calendar = ShiftCalendar(
             config.site.timezone, list(calendar.weekdays),
-            [(s.name, s.start, s.end) for s in calendar.shifts], list(calendar.holidays))
+            [(s.name, s.start, s.end) for s in calendar.shifts], list(calendar.holidays),
+            calendar.shift_breaks())
         memories = memories or {}
         self.machines = {
             m.id: MachineKpi(m, config.site.id, self.calendar, config.site.co2e_kg_per_kwh,

@@ -43,6 +43,8 @@ class OpenJob:
     lot: str = ""
     progress_pct: float | None = None
     """How far the device said it had come."""
+    produced: float = 0.0
+    """The machine's total part counter when the job started."""
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """OEE and circularity figures per machine and window (hour, shift, day).
 
-availability = run time / planned time           (run time counted within planned time)
+availability = run time / planned busy time      (run time counted within planned time;
+               planned busy time = the calendar's planned time less planned stops)
 performance  = ideal cycle time x parts / run time
 quality      = good parts / all parts            (1 when no part was made)
 oee          = availability x performance x quality
@@ -24,6 +25,8 @@ class WindowTotals:
     start_ns: int
     end_ns: int
     run_ns: int = 0
+    planned_down_ns: int = 0
+    """Planned time the machine stood for a planned reason (a break, a changeover)."""
     ideal_s: float = 0.0
     good: float = 0.0
     scrap: float = 0.0
@@ -41,6 +44,7 @@ class WindowTotals:
         return bool(self.energy_kwh or self.material_g or self.good or self.scrap)
 
     def factors(self, planned_ns: int) -> dict[str, float]:
+        """``planned_ns``: the planned busy time (ISO 22400) of the window so far."""
         run_s = self.run_ns / 1e9
         availability = _clamp(self.run_ns / planned_ns) if planned_ns else 0.0
         performance = _clamp(self.ideal_s / run_s) if run_s > 0 else 0.0
@@ -48,7 +52,7 @@ class WindowTotals:
         quality = self.good / parts if parts else 1.0
         return {"availability": availability, "performance": performance, "quality": quality,
                 "oee": availability * performance * quality, "run_s": run_s,
-                "planned_s": planned_ns / 1e9}
+                "planned_s": planned_ns / 1e9, "planned_down_s": self.planned_down_ns / 1e9}
 
     def circularity(self) -> dict[str, float]:
         parts = self.good + self.scrap
