@@ -21,6 +21,12 @@ backlog may show its older value for a while (the backlog's version, written aft
 preview), and has its newest value again once the backlog reaches it; after a crash the
 in-order pass alone writes everything, as before. Live points cost two writes while a
 backlog drains, none otherwise.
+
+InfluxDB applies concurrent requests in the order they complete, not the order they were
+sent, so a preview must never be the last write of a point the queue rewrites: previews
+and every in-order write past the backlog take turns (one lock), and a preview only takes
+chunks newer than any the in-order pass has begun to write. The backlog's own batches go
+beside previews: they hold no chunk a preview holds.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import time
 
 from contract.eventlog import Throttle, describe, log_event
 from contract.reading import iso_time
-from edge.buffer import DurableBuffer
+from edge.buffer import DurableBuffer, Taken
 from edge.dead_letters import DeadLetters
 from edge.health import Health
 from edge.influx_write import LineWriter, WriteFailed, WriteRejected
@@ -76,6 +82,12 @@ class InfluxSink:
         self._dead_letters = dead_letters
         self._previewed: int | None = None
         """The newest chunk written ahead of the backlog (None: no backlog)."""
+        self._backlog_end = 0
+        """The newest chunk of the backlog: in-order batches up to it go beside previews."""
+        self._written_through = 0
+        """The newest chunk the in-order pass has begun to write."""
+        self._turns = asyncio.Lock()
+        """Previews and in-order writes of live chunks, one at a time."""
         self.failing_since_s: float | None = None
         """Wall-clock time of the first failure of the current outage; None when writing."""
         self.last_error = ""
@@ -100,13 +112,13 @@ class InfluxSink:
                 if queue.depth <= BACKLOG_BATCHES * self._batch_size:
                     self._previewed = None
                 elif self._previewed is None:  # a backlog: what comes from now on is live
-                    self._previewed = await buffer.newest_chunk(self.queue)
+                    self._mark_backlog(await buffer.newest_chunk(self.queue))
                 if len(taken.lines) < self._batch_size and not stop.is_set():
                     # batch by time: let a small batch grow for up to one flush interval
                     await _first(stop.wait(), within=self._flush_interval)
                     taken = await buffer.take(self._batch_size, self.queue) or taken
                 try:
-                    await self._write_isolating(buffer, taken.lines)
+                    await self._write_in_order(buffer, taken)
                 except Stopped:
                     log_event("sink.left_in_buffer", logging.WARNING, sink=self.queue,
                               points=queue.depth)
@@ -125,6 +137,20 @@ class InfluxSink:
                 await previews
             await self._writer.close()
 
+    def _mark_backlog(self, newest: int | None) -> None:
+        """Everything up to chunk ``newest`` is backlog (None: there is no backlog)."""
+        self._previewed = newest
+        if newest is not None:
+            self._backlog_end = newest
+
+    async def _write_in_order(self, buffer: DurableBuffer, taken: Taken) -> None:
+        self._written_through = max(self._written_through, taken.last_chunk)
+        if self._previewed is not None and taken.last_chunk <= self._backlog_end:
+            await self._write_isolating(buffer, taken.lines)  # backlog: beside previews
+            return
+        async with self._turns:
+            await self._write_isolating(buffer, taken.lines)
+
     async def _previews(self, buffer: DurableBuffer, stop: asyncio.Event) -> None:
         """Beside the in-order pass, every flush interval while a backlog drains: what
         arrived since it began, so that a live point waits for one write, not for the
@@ -135,15 +161,19 @@ class InfluxSink:
                 await self._preview(buffer, self._previewed)
 
     async def _preview(self, buffer: DurableBuffer, after_chunk: int) -> None:
-        """Write what arrived since the backlog began, ahead of it (left in the queue)."""
-        live = await buffer.take_newer(self.queue, after_chunk, self._batch_size)
-        if live is None:
-            return
-        try:
-            await self._writer.write(live.lines)
-        except (WriteFailed, WriteRejected):
-            return  # the in-order pass retries them, or isolates what is rejected
-        self._previewed = live.last_chunk
+        """Write what arrived since the backlog began, ahead of it (left in the queue),
+        never a chunk the in-order pass has begun to write."""
+        async with self._turns:
+            after = max(after_chunk, self._written_through)
+            live = await buffer.take_newer(self.queue, after, self._batch_size)
+            if live is None:
+                return
+            try:
+                await self._writer.write(live.lines)
+            except (WriteFailed, WriteRejected):
+                return  # the in-order pass retries them, or isolates what is rejected
+        if self._previewed is not None:  # unless the backlog ended meanwhile
+            self._previewed = live.last_chunk
         self._health.count(self.source, "points_previewed", len(live.lines))
 
     async def _write_isolating(self, buffer: DurableBuffer, lines: list[str]) -> None:
@@ -174,7 +204,7 @@ class InfluxSink:
             except WriteFailed as exc:
                 self._health.count(self.source, "write_errors")
                 self.last_error = str(exc)
-                self._previewed = None  # what waits when it is back is backlog
+                self._mark_backlog(None)  # what waits when it is back is backlog
                 wait = delay if exc.retry_after_s is None else min(
                     max(delay, exc.retry_after_s), RETRY_AFTER_MAX_S)
                 if self.failing_since_s is None:
@@ -199,7 +229,7 @@ class InfluxSink:
                 self.failing_since_s = None
                 # live from this write's start, not from the next batch's: a point that
                 # came during this write would otherwise wait for the whole backlog
-                self._previewed = back_from
+                self._mark_backlog(back_from)
             return
 
 

@@ -4,6 +4,7 @@ durable buffer on disk."""
 from __future__ import annotations
 
 import asyncio
+import random
 import contextlib
 import sqlite3
 import time
@@ -258,4 +259,70 @@ async def test_after_an_outage_during_a_backlog_live_points_still_go_first(
     assert written.index(live) < first_outage  # not behind the outage
     assert written.index(live) < written.index("telemetry v=59.0 59")  # nor the backlog
     assert len({line for line in written if " o=" in line}) == 30
+    await buffer.close()
+
+
+class OutOfOrderStore(ScriptedWriter):
+    """A store that applies each request when it completes, after a random 0-30 ms, as
+    InfluxDB applies concurrent requests: the last to complete wins, whatever was sent
+    first. ``held``: the first request carrying that line completes only after one
+    carrying ``after`` did (or 2 s)."""
+
+    def __init__(self, seed: int, held: str = "", after: str = "") -> None:
+        super().__init__()
+        self.random, self.held, self.after = random.Random(seed), held, after
+        self.kept: dict[str, str] = {}
+        self.in_flight = 0
+        self.holding = asyncio.Event()
+        self.after_done = asyncio.Event()
+
+    async def write(self, lines: list[str]) -> None:
+        self.in_flight += 1
+        if self.held in lines and not self.holding.is_set():
+            self.holding.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.after_done.wait(), 2)
+        await asyncio.sleep(self.random.uniform(0, 0.03))
+        self.in_flight -= 1
+        for line in lines:
+            head, fields, time_ns = line.split(" ")
+            self.kept[f"{head} {time_ns}"] = fields
+        if self.after in lines:
+            self.after_done.set()
+        await super().write(lines)
+
+
+@pytest.mark.parametrize("seed", range(24))
+async def test_the_store_keeps_the_newest_when_requests_complete_out_of_order(
+        tmp_path: Path, seed: int) -> None:
+    """A backlog drains while a window is rewritten live, again and again; whatever order
+    the store's requests complete in, its last word on every point is the queue's newest.
+    Seed 0 forces the case seen: the preview of an older version completes after the
+    newest version was written."""
+    from tests.waiting import until
+
+    health = Health("s")
+    buffer = DurableBuffer(tmp_path / "buffer.sqlite", health)
+    await buffer.open()
+    for start in range(0, 40, 5):
+        await buffer.append([f"telemetry v={i}.0 {i}" for i in range(start, start + 5)])
+    window = "oee,window=hour oee={}.0 1000"
+    forced = seed == 0
+    store = (OutOfOrderStore(seed, held=window.format(94), after=window.format(95)) if forced
+             else OutOfOrderStore(seed))
+    sink = InfluxSink(store, health, batch_size=5, flush_interval_s=0.005)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sink.run(buffer, stop))
+    for version in range(90, 96):  # live: each a newer whole window, with telemetry
+        if forced and version == 95:
+            await until("the preview of 94 in flight", store.holding.is_set)
+        await buffer.append([window.format(version), f"telemetry live={version}.0 {version}"])
+        await asyncio.sleep(store.random.uniform(0, 0.02))
+    await until("the buffer drained", lambda: buffer.depth == 0 and store.in_flight == 0)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert store.kept["oee,window=hour 1000"] == "oee=95.0"
+    assert len(store.kept) == 40 + 6 + 1
+    if forced:
+        assert health.get("sink", "points_previewed") > 0
     await buffer.close()
