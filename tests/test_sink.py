@@ -4,8 +4,8 @@ durable buffer on disk."""
 from __future__ import annotations
 
 import asyncio
-import random
 import contextlib
+import random
 import sqlite3
 import time
 from pathlib import Path
