@@ -18,6 +18,28 @@ Gen2 API's "Notifications" page documents (``aenergy.total`` in Wh, ``ts`` unix 
                  "minute_ts": 1763812799}}}}
 
 and the full component status to ``<prefix>/status/switch:0`` (same fields, no ``ts``).
+
+Meters without a relay name their component otherwise. The PM Mini Gen3 (and Gen4
+meters) report ``pm1:0``, with the switch's fields, in the shape the Gen2+ API's "PM1"
+page documents (the values here are ours)::
+
+    {"src": "shellypmminig3-84fce63e6c3c", "dst": "shellypmminig3-84fce63e6c3c/events",
+     "method": "NotifyStatus", "params": {"ts": 1763812800.12, "pm1:0": {"id": 0,
+     "voltage": 230.9, "current": 0.512, "apower": 109.6, "freq": 50.0,
+     "aenergy": {"total": 3822.114, "by_minute": [1823.9, 1827.1, 1826.0],
+                 "minute_ts": 1763812799}}}}
+
+and the Pro EM's single-phase channels ``em1:0`` (``act_power`` in W) with their
+counters in ``em1data:0`` (``total_act_energy`` in Wh), in the shape of its "EM1" and
+"EM1Data" pages::
+
+    {"src": "shellyproem50-08f9e0e6a1b4", "method": "NotifyStatus", "params": {
+     "ts": 1763812800.55, "em1:0": {"id": 0, "current": 8.412, "voltage": 231.4,
+     "act_power": 1893.2, "aprt_power": 1946.5, "pf": 0.97, "freq": 50.0}}}
+    {"src": "shellyproem50-08f9e0e6a1b4", "method": "NotifyStatus", "params": {
+     "ts": 1763812860.02, "em1data:0": {"id": 0, "total_act_energy": 1204519.33,
+     "total_act_ret_energy": 0.0}}}
+
 Subscribe to ``shellies/<id>/#`` (Gen1) or ``<prefix>/#`` (Gen2+). ``channel`` picks the
 relay or switch (default 0). A relay switched off or a device that went offline marks the
 machine offline when ``offline_state`` is true (default).
@@ -39,8 +61,11 @@ from gateways.profiles.base import (
 )
 
 GEN1_VALUES = {"power": ("power_w", None), "energy": ("energy_kwh", "W * min")}
-GEN2_VALUES = {"apower": ("power_w", None), "voltage": ("voltage_v", None),
-               "current": ("current_a", None)}
+GEN2_VALUES = {"apower": ("power_w", None), "act_power": ("power_w", None),
+               "voltage": ("voltage_v", None), "current": ("current_a", None)}
+COUNTERS = (("aenergy", "total"), ("total_act_energy", None))
+"""Where a component keeps its energy counter (Wh): switch and pm1, em1data."""
+COMPONENTS = ("switch", "pm1", "em1", "em1data")
 
 
 class ShellySource(PlugSourceBase):
@@ -59,15 +84,15 @@ class ShellyDecoder(PlugDecoder):
     def __init__(self, source: ShellySource, site: str, machine: str) -> None:
         super().__init__(source, site, machine)
         self._relay = f"relay/{self.channel}"
-        self._component = f"switch:{self.channel}"
+        self._components = tuple(f"{kind}:{self.channel}" for kind in COMPONENTS)
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
         text = topic.split("/")
         tail = "/".join(text[-3:])
         if topic.endswith("/events/rpc"):
             return self._notification(json_object(payload), received_ns)
-        if topic.endswith(f"/status/{self._component}"):
-            return self._switch(json_object(payload), received_ns)
+        if text[-2:-1] == ["status"] and text[-1] in self._components:
+            return self._switch(json_object(payload), received_ns, text[-1])
         if text[-1] == "online":
             return self.offline(received_ns) if payload.strip() == b"false" else []
         if topic.endswith("/" + self._relay):
@@ -85,21 +110,27 @@ class ShellyDecoder(PlugDecoder):
         if not isinstance(params, dict):
             raise DecodeError("params: expected an object")
         time_ns = seconds_to_ns(params.get("ts"), received_ns, "params.ts")
-        status = params.get(self._component)
-        if status is None:
-            return []
-        if not isinstance(status, dict):
-            raise DecodeError(f"params.{self._component}: expected an object")
-        return self._switch(status, time_ns)
+        readings: list[Reading] = []
+        for component in self._components:
+            status = params.get(component)
+            if status is None:
+                continue
+            if not isinstance(status, dict):
+                raise DecodeError(f"params.{component}: expected an object")
+            readings += self._switch(status, time_ns, component)
+        return readings
 
-    def _switch(self, status: dict[str, Any], time_ns: int) -> list[Reading]:
-        where = self._component
+    def _switch(self, status: dict[str, Any], time_ns: int, where: str) -> list[Reading]:
+        """A switch's, meter's or counter's status (they share their field names)."""
         readings = [self.reading(signal, as_number(status[key], where, ".", key), time_ns, unit)
                     for key, (signal, unit) in GEN2_VALUES.items() if status.get(key) is not None]
-        energy = status.get("aenergy")
-        if isinstance(energy, dict) and energy.get("total") is not None:
-            readings.append(self.reading("energy_kwh", as_number(
-                energy["total"], f"{where}.aenergy.total"), time_ns, "Wh"))
+        for key, inner in COUNTERS:
+            energy = status.get(key)
+            if inner is not None:
+                energy = energy.get(inner) if isinstance(energy, dict) else None
+            if energy is not None:
+                readings.append(self.reading("energy_kwh", as_number(
+                    energy, where, ".", key), time_ns, "Wh"))
         if status.get("output") is False:
             readings += self.offline(time_ns)
         return readings

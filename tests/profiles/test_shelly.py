@@ -42,3 +42,25 @@ def test_bad_payloads_say_what_was_expected() -> None:
     with pytest.raises(DecodeError, match="switch:0.apower: expected a number"):
         decoder.decode("p/events/rpc",
                        b'{"method": "NotifyStatus", "params": {"switch:0": {"apower": []}}}', 1)
+
+
+def test_a_gen3_pm_mini_reports_pm1() -> None:
+    pm1 = literal_blocks(shelly.__doc__ or "")[2]
+    decoder = decoder_for({"topic": "shellypmminig3-84fce63e6c3c/#", "profile": "shelly"})
+    readings = decoder.decode("shellypmminig3-84fce63e6c3c/events/rpc", pm1.encode(), 1)
+    assert values(readings) == {"power_w": 109.6, "voltage_v": 230.9, "current_a": 0.512,
+                                "energy_kwh": pytest.approx(3.822114)}
+    status = decoder.decode("shellypmminig3-84fce63e6c3c/status/pm1:0",
+                            b'{"id": 0, "apower": 12.5, "aenergy": {"total": 4000.0}}', 2)
+    assert values(status) == {"power_w": 12.5, "energy_kwh": pytest.approx(4.0)}
+
+
+def test_a_pro_em_reports_em1_and_its_counter_in_em1data() -> None:
+    text = literal_blocks(shelly.__doc__ or "")[3]
+    first, second = text.split('\n{"src"')
+    decoder = decoder_for({"topic": "shellyproem50-08f9e0e6a1b4/#", "profile": "shelly"})
+    topic = "shellyproem50-08f9e0e6a1b4/events/rpc"
+    assert values(decoder.decode(topic, first.encode(), 1)) == {
+        "power_w": 1893.2, "voltage_v": 231.4, "current_a": 8.412}
+    counted = decoder.decode(topic, ('{"src"' + second).encode(), 1)
+    assert values(counted) == {"energy_kwh": pytest.approx(1204.51933)}
