@@ -61,14 +61,22 @@ timestamp and in sequence order:
                                        ``parts_produced`` (ALL); cumulative
 ``RotaryVelocity``, ``SpindleSpeed``   ``spindle_speed_rpm`` (subType ACTUAL or none)
 ``PathFeedrate``                       ``feed_rate_mm_min`` (ACTUAL; mm/s in MTConnect)
-``PathFeedrateOverride``               ``feed_override_pct``
+``PathFeedrateOverride``               ``feed_override_pct`` (subType PROGRAMMED or none;
+                                       RAPID and JOG are the traverse's and the jog's
+                                       overrides, not the feed's: left out)
+``Availability``                       UNAVAILABLE -> offline; AVAILABLE: the machine
+                                       is there, even when nothing changes
 ``RotaryVelocityOverride``,            ``spindle_override_pct``
 ``SpindleSpeedOverride``
 ``ControllerMode``                     not a state: told in the job's context only
 =====================================  ==================================================
 
 Values ``UNAVAILABLE`` say the agent does not know: skipped (an ``Execution`` of
-UNAVAILABLE is offline). With several devices behind one agent, ``device`` names the one
+UNAVAILABLE is offline). Timestamps are UTC, as the standard has them, also where an
+agent passes an adapter's time on without a zone (the NIST test bed's agent does:
+``timestamp="2026-12-02T09:00:02.123456"``). An agent reports changes only: while the
+device is AVAILABLE and nothing changes, its state is told again every
+``HEARTBEAT_S`` (60 s), so a machine that stands still is not taken for silent. With several devices behind one agent, ``device`` names the one
 this machine is.
 """
 
@@ -76,7 +84,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ElementTree
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
@@ -97,6 +105,10 @@ EXECUTION = {"ACTIVE": "running", "READY": "idle", "WAIT": "idle",
 PART_COUNTS = {None: "parts_good", "GOOD": "parts_good", "BAD": "parts_scrap",
                "ALL": "parts_produced"}
 """PartCount by subType: without one (MTConnect 1.3), the parts completed."""
+SUBTYPES = {"PathFeedrateOverride": (None, "PROGRAMMED")}
+"""The subTypes taken per item; ACTUAL or none for the others."""
+HEARTBEAT_S = 60
+"""How often an AVAILABLE device's unchanged state is told again."""
 NUMBERS = {"RotaryVelocity": ("spindle_speed_rpm", 1.0),
            "SpindleSpeed": ("spindle_speed_rpm", 1.0),
            "PathFeedrate": ("feed_rate_mm_min", 60.0),
@@ -221,6 +233,9 @@ class MTConnectDecoder(DecoderBase):
         self.execution = "UNAVAILABLE"
         self.faults: set[str] = set()
         self.program = ""
+        self.available = False
+        self.told_ns = 0
+        """When the state was last told."""
 
     def decode_value(self, key: str, value: Any, time_ns: int) -> list[Reading]:
         root = _root(value, key)
@@ -241,6 +256,11 @@ class MTConnectDecoder(DecoderBase):
         readings: list[Reading] = []
         for element in observations:
             readings += self._observed(element, time_ns)
+        if readings:
+            self.told_ns = time_ns
+        elif self.available and time_ns - self.told_ns >= HEARTBEAT_S * 1_000_000_000:
+            readings = self._state(time_ns)  # unchanged, and there
+            self.told_ns = time_ns
         return readings
 
     def offline(self, time_ns: int) -> list[Reading]:
@@ -259,6 +279,9 @@ class MTConnectDecoder(DecoderBase):
             if before != bool(self.faults):
                 return self._state(t)
             return []
+        if name == "Availability":
+            self.available = text == "AVAILABLE"
+            return self._state(t) if self.available else self.offline(t)
         if text == "UNAVAILABLE" and name != "Execution":
             return []
         if name == "Execution":
@@ -278,7 +301,7 @@ class MTConnectDecoder(DecoderBase):
                 return [self.reading(PART_COUNTS[element.get("subType")], float(text), t)]
             except ValueError:
                 raise DecodeError(f"PartCount: expected a number, got {text!r:.30}") from None
-        if name in NUMBERS and element.get("subType") in (None, "ACTUAL"):
+        if name in NUMBERS and element.get("subType") in SUBTYPES.get(name, (None, "ACTUAL")):
             signal, factor = NUMBERS[name]
             try:
                 return [self.reading(signal, float(text) * factor, t)]
@@ -309,6 +332,8 @@ def _time(stamp: str | None, fallback: int) -> int:
         moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
         raise DecodeError(f"timestamp {stamp!r:.40}: expected ISO 8601") from None
+    if moment.tzinfo is None:  # UTC by the standard, whatever the box's zone
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 

@@ -62,3 +62,52 @@ def test_bad_documents_say_what_was_expected() -> None:
         decoder.decode_value("stream", "<MTConnectStreams><Header", 1)
     with pytest.raises(DecodeError, match="'SPINNING' is not an MTConnect execution"):
         decoder.decode_value("stream", stream(event(1, "Execution", "SPINNING")), 1)
+
+
+def test_a_timestamp_without_zone_is_utc_whatever_the_box_zone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Agents pass an adapter's time on without a zone; MTConnect time is UTC. Read on an
+    edge set to Europe/Brussels, 09:00:02 must stay 09:00:02 UTC, not 08:00:02."""
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Brussels")
+    time.tzset()
+    try:
+        decoder = mtconnect.MTConnectDecoder("bxl", "vf2", None)
+        (reading,) = decoder.decode_value("stream", stream(
+            '<PartCount dataItemId="pc" timestamp="2026-12-02T09:00:02.123456" '
+            'sequence="3">17</PartCount>'), 1)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert reading.time_ns == (1_796_202_002 * 10**6 + 123_456) * 1000
+
+
+@pytest.mark.parametrize(("sub_type", "taken"), [
+    ("PROGRAMMED", True), (None, True), ("RAPID", False), ("JOG", False)])
+def test_the_feed_override_is_the_programmed_one(sub_type: str | None, taken: bool) -> None:
+    sub = f' subType="{sub_type}"' if sub_type else ""
+    document = stream(f'<PathFeedrateOverride dataItemId="f"{sub} '
+                      f'timestamp="2026-12-02T09:00:00Z" sequence="4">80</PathFeedrateOverride>')
+    found = values(mtconnect.MTConnectDecoder("bxl", "vf2", None).decode_value(
+        "stream", document, 1))
+    assert found == ({"feed_override_pct": 80.0} if taken else {})
+
+
+def test_an_available_machine_that_changes_nothing_is_still_there() -> None:
+    """Changes only: an empty sample says nothing. While the device is AVAILABLE its
+    state is told again every HEARTBEAT_S, so silence_s does not make it offline."""
+    decoder = mtconnect.MTConnectDecoder("bxl", "vf2", None)
+    s = 10**9
+    first = decoder.decode_value("stream", stream(
+        event(1, "Availability", "AVAILABLE"), event(2, "Execution", "READY")), 0)
+    assert values(first)["state"] == "idle"
+    quiet = stream()
+    assert decoder.decode_value("stream", quiet, 30 * s) == []
+    again = decoder.decode_value("stream", quiet, mtconnect.HEARTBEAT_S * s)
+    assert [(r.signal, r.value, r.time_ns) for r in again] == [
+        ("state", "idle", mtconnect.HEARTBEAT_S * s)]
+    gone = decoder.decode_value("stream", stream(event(3, "Availability", "UNAVAILABLE")),
+                                61 * s)
+    assert values(gone) == {"state": "offline"}
+    assert decoder.decode_value("stream", quiet, 200 * s) == []
