@@ -76,7 +76,8 @@ UNAVAILABLE is offline). Timestamps are UTC, as the standard has them, also wher
 agent passes an adapter's time on without a zone (the NIST test bed's agent does:
 ``timestamp="2026-12-02T09:00:02.123456"``). An agent reports changes only: while the
 device is AVAILABLE and nothing changes, its state is told again every
-``HEARTBEAT_S`` (60 s), so a machine that stands still is not taken for silent. With several devices behind one agent, ``device`` names the one
+``HEARTBEAT_S`` (60 s), so a machine that stands still is not taken for silent. With
+several devices behind one agent, ``device`` names the one
 this machine is.
 """
 
