@@ -48,6 +48,8 @@ class Site(StrictModel):
     """For people: the live view, reports."""
     timezone: str = "Europe/Brussels"
     """IANA time zone of the calendar, quiet hours and messages."""
+    country: str = Field(default="BE", pattern=r"^[A-Z]{2}$")
+    """ISO 3166-1 alpha-2 code of where the site is: product footprints say it."""
     language: Literal["en", "fr"] = "en"
     """Of the terminal page: English or French (Brussels)."""
     co2e_kg_per_kwh: float = Field(default=0.16, ge=0)
@@ -402,6 +404,8 @@ class Product(StrictModel):
 
     name: str = Field(min_length=1)
     """How reports name it."""
+    cpc: str = Field(default="369", pattern=r"^\d{1,5}$")
+    """Its UN CPC class, for the PACT footprint (default 369: other plastics products)."""
     jobs: list[str] = Field(min_length=1)
     """Patterns of job names (``*`` and ``?``, as in file names), e.g. ``["bracket*"]``;
     a job matching none is its own product (its name without the file extension)."""

@@ -8,6 +8,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import orjson
 import pytest
 import tomli_w
@@ -21,6 +22,7 @@ from simulators.cluster_month import SITES, recording, site_config
 from simulators.local_servers import LocalServer
 from tests.kpi_session import CONFIG, T0
 from tests.kpi_session import recording as worked_example
+from tests.pact_schema import PRODUCT_FOOTPRINT
 from tests.replayed import mqtt, replay_two_sites
 
 MONTHS = ("2026-10", "2026-11")
@@ -66,9 +68,14 @@ def test_the_worked_example_per_product_by_hand(tmp_path: Path) -> None:
                                       ("steel", "(no lot)"): 2500.0}, rel=5e-3)
     footprint = orjson.loads((tmp_path / "example-export" /
                               "example-2026-11-steel_bracket.footprint.json").read_bytes())
-    assert footprint["pcf"]["declaredUnit"] == "piece"
-    assert float(footprint["pcf"]["pCfExcludingBiogenic"]) == pytest.approx(0.0666667,
+    jsonschema.validate(footprint, PRODUCT_FOOTPRINT,
+                        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    # per kilogram of good part: 2,000 g of steel in 4 good parts is 0.5 kg a part
+    assert footprint["pcf"]["declaredUnit"] == "kilogram"
+    assert footprint["pcf"]["unitaryProductAmount"] == "0.5"
+    assert float(footprint["pcf"]["pCfExcludingBiogenic"]) == pytest.approx(0.0666667 / 0.5,
                                                                             rel=5e-3)
+    assert footprint["pcf"]["geographyCountry"] == "BE"
     assert footprint["pcf"]["referencePeriodStart"] == "2026-10-31T23:00:00Z"  # Brussels
     assert footprint["extensions"][0]["data"]["emissionFactorKgCo2ePerKwh"] == 0.16
     assert not (tmp_path / "example-export" / "example-2026-11-vase.footprint.json").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from circlemade.report.export import write_export
+from circlemade.report.export import Origin, write_export
 from circlemade.report.figures import (
     Row,
     SiteMonth,
@@ -59,8 +59,10 @@ def make_report(config: Config, month: str, output: Path, site: str | None = Non
     else:
         output.write_text(page, encoding="utf-8")
     export = output.with_name(output.stem + "-export")
-    return [output, *write_export(export, [(r.now, r.name) for r in reports], timezone,
-                                  config.site.co2e_source)]
+    cpc = {p.name: p.cpc for p in config.products}
+    origins = [(r.now, Origin(r.name, config.site.country, config.site.co2e_source, cpc))
+               for r in reports]
+    return [output, *write_export(export, origins, timezone)]
 
 
 def _rows(config: Config, before: str, month: str, recording: Path | None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -50,43 +52,68 @@ def tables(month: SiteMonth) -> dict[str, Table]:
     }
 
 
-def footprint(month: SiteMonth, product: ProductFigures, site_name: str, timezone: str,
-              factor_source: str) -> dict[str, Any]:
-    """One product's footprint per good part over the month."""
+@dataclass(frozen=True)
+class Origin:
+    """What a footprint says of where and what: the site's name and country, the grid
+    factor's source, each product's UN CPC class."""
+
+    site_name: str
+    country: str = "BE"
+    factor_source: str = ""
+    cpc: Mapping[str, str] = field(default_factory=dict)
+
+
+DEFAULT_CPC = "369"
+"""UN CPC 369, other plastics products: what most of a workshop's printed parts are."""
+
+
+def footprint(month: SiteMonth, product: ProductFigures, origin: Origin, timezone: str,
+              ) -> dict[str, Any]:
+    """One product's footprint over the month, as PACT 2.3 has it: per kilogram of the
+    good part (the declared unit must be physical), ``unitaryProductAmount`` the mass of
+    one good part, so that a footprint per piece is amount x PCF."""
     start, end = (datetime.fromtimestamp(t / 1e9, UTC).isoformat().replace("+00:00", "Z")
                   for t in month_bounds(month.month, timezone))
     factor = month.co2e_kg_per_kwh
-    per_part = product.per_good_part(product.co2e_kg(factor))
+    per_part = product.per_good_part(product.co2e_kg(factor)) or 0.0
+    part_kg = _part_kg(product)
     recycled = product.recycled_g / product.material_g if product.material_g else 0.0
     key = f"{month.site}/{product.product}/{month.month}"
+    site = origin.site_name or month.site
     return {
         "id": str(uuid.uuid5(NAMESPACE, key)),
         "specVersion": "2.3.0",
         "version": 1,
         "created": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "status": "Active",
-        "companyName": site_name or month.site,
+        "companyName": site,
         "companyIds": [f"urn:circlemade:site:{month.site}"],
-        "productDescription": f"{product.product}, made at {site_name or month.site}",
+        "productDescription": f"{product.product}, made at {site}",
         "productIds": [f"urn:circlemade:product:{month.site}:{product.product}"],
+        "productCategoryCpc": origin.cpc.get(product.product, DEFAULT_CPC),
         "productNameCompany": product.product,
         "comment": "Electricity the machines drew for the jobs, from the workshop's meters; "
-                   "the material's own (embodied) emissions are not included.",
+                   "the material's own (embodied) emissions are not included. Per kilogram "
+                   "of good part: a piece is unitaryProductAmount kilograms.",
         "pcf": {
-            "declaredUnit": "piece",
-            "unitaryProductAmount": "1",
-            "pCfExcludingBiogenic": _decimal(per_part),
-            "pCfIncludingBiogenic": _decimal(per_part),
-            "fossilGhgEmissions": _decimal(per_part),
+            "declaredUnit": "kilogram",
+            "unitaryProductAmount": _decimal(part_kg),
+            "pCfExcludingBiogenic": _decimal(per_part / part_kg),
+            "pCfIncludingBiogenic": _decimal(per_part / part_kg),
+            "fossilGhgEmissions": _decimal(per_part / part_kg),
+            "fossilCarbonContent": "0",
+            "biogenicCarbonContent": "0",
             "referencePeriodStart": start,
             "referencePeriodEnd": end,
-            "geographyCountry": "BE",
+            "geographyCountry": origin.country,
             "primaryDataShare": 100.0,
             "boundaryProcessesDescription": "gate-to-gate: electricity of the workshop's "
                                             "machines during the product's jobs",
             "crossSectoralStandardsUsed": ["GHG Protocol Product standard"],
             "characterizationFactors": "AR6",
+            "ipccCharacterizationFactorsSources": ["AR6"],
             "exemptedEmissionsPercent": 0.0,
+            "exemptedEmissionsDescription": "none exempted within the gate-to-gate boundary",
             "packagingEmissionsIncluded": False,
         },
         "extensions": [{
@@ -94,29 +121,35 @@ def footprint(month: SiteMonth, product: ProductFigures, site_name: str, timezon
             "dataSchema": "urn:circlemade:footprint-extension:1",
             "data": {
                 "goodParts": product.good_parts, "parts": product.parts,
+                "co2eKgPerGoodPart": per_part,
                 "energyKwhPerGoodPart": product.per_good_part(product.energy_kwh),
                 "materialGPerGoodPart": product.per_good_part(product.material_g),
                 "recycledGPerGoodPart": product.per_good_part(product.recycled_g),
                 "scrapGPerGoodPart": product.per_good_part(product.scrap_g),
                 "recycledContentShare": recycled,
                 "emissionFactorKgCo2ePerKwh": factor,
-                "emissionFactorSource": factor_source,
+                "emissionFactorSource": origin.factor_source,
             }}],
     }
 
 
-def _decimal(value: float | None) -> str:
-    """PACT writes quantities as decimal strings."""
-    return "0" if value is None else f"{value:.6f}"
+def _part_kg(product: ProductFigures) -> float:
+    """The mass of one good part: the material of the good parts (what was not scrap)."""
+    return (product.material_g - product.scrap_g) / product.good_parts / 1000
 
 
-def write_export(folder: Path, months: list[tuple[SiteMonth, str]], timezone: str,
-                 factor_source: str) -> list[Path]:
+def _decimal(value: float) -> str:
+    """PACT writes quantities as decimal strings, without an exponent."""
+    return format(Decimal(f"{value:.9g}"), "f")
+
+
+def write_export(folder: Path, months: list[tuple[SiteMonth, Origin]], timezone: str,
+                 ) -> list[Path]:
     """``<site>-<table>.csv`` per table and ``<site>-<product>.footprint.json`` per product
-    made with good parts, for every (site's month, site name)."""
+    made with good parts of a known mass, for every (site's month, its origin)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for month, name in months:
+    for month, origin in months:
         for table, (header, rows) in tables(month).items():
             path = folder / f"{month.site}-{month.month}-{table}.csv"
             with path.open("w", newline="", encoding="utf-8") as file:
@@ -126,14 +159,14 @@ def write_export(folder: Path, months: list[tuple[SiteMonth, str]], timezone: st
             written.append(path)
         for product in _made(month):
             path = folder / f"{month.site}-{month.month}-{_slug(product.product)}.footprint.json"
-            path.write_bytes(orjson.dumps(footprint(month, product, name, timezone,
-                                                   factor_source), option=orjson.OPT_INDENT_2))
+            path.write_bytes(orjson.dumps(footprint(month, product, origin, timezone),
+                                          option=orjson.OPT_INDENT_2))
             written.append(path)
     return written
 
 
 def _made(month: SiteMonth) -> Iterator[ProductFigures]:
-    return (p for p in month.products.values() if p.good_parts > 0)
+    return (p for p in month.products.values() if p.good_parts > 0 and _part_kg(p) > 0)
 
 
 def _cell(value: Any) -> Any:
