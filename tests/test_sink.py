@@ -170,6 +170,15 @@ async def test_a_buffer_of_rows_per_point_is_adopted_in_order(tmp_path: Path) ->
     await buffer.close()
 
 
+async def backlog(tmp_path: Path, health: Health, points: int) -> DurableBuffer:
+    """A buffer holding ``points`` telemetry points in chunks of five: a backlog."""
+    buffer = DurableBuffer(tmp_path / "buffer.sqlite", health)
+    await buffer.open()
+    for start in range(0, points, 5):
+        await buffer.append([f"telemetry v={i}.0 {i}" for i in range(start, start + 5)])
+    return buffer
+
+
 class ArrivingWriter(ScriptedWriter):
     """InfluxDB away for the first ``failures`` writes, ten points arriving at each (the
     outage's backlog); at the ``live_at``-th write that succeeds, live points arrive, and
@@ -241,10 +250,7 @@ async def test_after_an_outage_during_a_backlog_live_points_still_go_first(
     from tests.waiting import until
 
     health = Health("s")
-    buffer = DurableBuffer(tmp_path / "buffer.sqlite", health)
-    await buffer.open()
-    for start in range(0, 60, 5):
-        await buffer.append([f"telemetry v={i}.0 {i}" for i in range(start, start + 5)])
+    buffer = await backlog(tmp_path, health, 60)
     live = "telemetry live=1.0 5000"
     writer = ArrivingWriter(buffer, [live], failures=3, live_at=live_at)
     sink = InfluxSink(writer, health, batch_size=5, flush_interval_s=0.01, retry_min_s=0.01,
@@ -302,10 +308,7 @@ async def test_the_store_keeps_the_newest_when_requests_complete_out_of_order(
     from tests.waiting import until
 
     health = Health("s")
-    buffer = DurableBuffer(tmp_path / "buffer.sqlite", health)
-    await buffer.open()
-    for start in range(0, 40, 5):
-        await buffer.append([f"telemetry v={i}.0 {i}" for i in range(start, start + 5)])
+    buffer = await backlog(tmp_path, health, 40)
     window = "oee,window=hour oee={}.0 1000"
     forced = seed == 0
     store = (OutOfOrderStore(seed, held=window.format(94), after=window.format(95)) if forced
