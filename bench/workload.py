@@ -83,7 +83,7 @@ class Workshop:
             mid, profile = machine_id(i), KINDS[i % len(KINDS)]
             printer = SimulatedPrinter(mid, seed=i)
             if profile in ("bambu", "json"):
-                device: Any = (BambuPrinter(printer, f"01S00A{i:07d}") if profile == "bambu"
+                device: Any = (BambuPrinter(printer, f"00M00A{i:07d}") if profile == "bambu"
                                else JsonPrinter(printer, f"bench/{mid}/status"))
                 self.machines.append(BenchMachine(mid, "printer", profile, device.topic, device,
                                                   printer))

@@ -156,7 +156,7 @@ class Fleet:
             elif spec.format == "moonraker":
                 device = MoonrakerPrinter(printer, spec.id)
             else:
-                device = BambuPrinter(printer, f"01S00C{seed:03d}{i:06d}",
+                device = BambuPrinter(printer, f"00M00C{seed:03d}{i:06d}",
                                       partial=spec.format == "bambu_p1")
             self.machines[spec.id] = SimulatedMachine(spec.id, "printer", printer, [device])
         for i, cnc_spec in enumerate(scenario.cnc):
