@@ -54,3 +54,17 @@ def test_a_corrected_meter_limit_is_taken_at_restart() -> None:
     hour = windows(lines, "circularity", "m", "hour")[T]
     # 06:00-06:10 dropped under the wrong limit; 06:10-06:30 at 10 kW counted
     assert hour["energy_kwh"] == pytest.approx(10 * 20 / 60)
+
+
+def test_the_restored_shift_window_ends_where_the_calendar_now_says() -> None:
+    from contract.reading import Reading
+    from edge.kpi.engine import KpiEngine
+
+    ns = 10**9
+    before = KpiEngine(config("14:00"))
+    before.process([Reading("s", "m", "state", "running", None, T * ns),
+                    Reading("s", "m", "state", "running", None, (T + 3600) * ns)])
+    memories = before.take_state()
+    assert before.machines["m"].m.windows["shift"][T * ns].end_ns == (T + 8 * 3600) * ns
+    after = KpiEngine(config("18:00"), memories)
+    assert after.machines["m"].m.windows["shift"][T * ns].end_ns == (T + 12 * 3600) * ns
