@@ -107,6 +107,8 @@ def write_config(tmp_path: Path, mqtt: LocalServer, local: LocalServer,
     path = tmp_path / "edge.toml"
     path.write_text(tomli_w.dumps({
         "site": {"id": "two", "timezone": "UTC"},
+        "calendar": {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                     "shifts": [{"name": "all", "start": "00:00", "end": "00:00"}]},
         "health_interval_s": 1.0,
         "brokers": [{"port": mqtt.port, "client_id": "two-stores-edge"}],
         "influx": {"api": "v1", "url": local.url, "database": "local", **retry},
