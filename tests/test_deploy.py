@@ -7,6 +7,9 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ import yaml
 
 from circlemade.cli import parser
 from dashboards.provisioning import write
-from edge.config import load_config
+from edge.config import Config, load_config
 from simulators.fleet import Fleet, Scenario
 from tests.conftest import REPO
 
@@ -102,3 +105,47 @@ def test_shipped_mosquitto_config_does_not_drop_bursts() -> None:
     assert int(settings["max_queued_messages"].strip()) >= 100_000
     assert int(settings["max_inflight_messages"].strip()) >= 1000
     assert settings["persistence"].strip() == "true"
+
+
+def test_the_image_holds_every_package(tmp_path: Path) -> None:
+    """The image installs the wheel its build stage makes from the whole tree: build that
+    wheel and find in it every module and template of the packages pyproject.toml ships."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "COPY . ." in dockerfile and "pip wheel" in dockerfile
+    assert "HEALTHCHECK" in dockerfile and '"circlemade", "status"' in dockerfile
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    shipped = [p.rstrip("*") for p in
+               pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+    source = tmp_path / "src"  # the build writes beside its source: a copy, not the repo
+    ignore = shutil.ignore_patterns("__pycache__", ".*", "*.egg-info", "build")
+    shutil.copytree(REPO, source, ignore=ignore)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir",
+                    str(tmp_path / "wheels"), str(source)], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "wheels").glob("*.whl")
+    inside = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {str(path.relative_to(REPO)) for package in shipped
+              for path in (REPO / package).rglob("*.py") if "__pycache__" not in path.parts}
+    wanted |= {str(p.relative_to(REPO)) for p in (REPO / "edge").rglob("templates/*.html")}
+    assert wanted - inside == set()
+
+
+def test_compose_is_safe_to_start_and_stop() -> None:
+    services = COMPOSE["services"]
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on the LAN"
+    for name in ("mosquitto", "influxdb"):
+        assert services[name]["healthcheck"]["test"], name
+    for name in ("edge", "simulators", "grafana"):
+        conditions = services[name]["depends_on"]
+        assert all(c["condition"] == "service_healthy" for c in conditions.values()), name
+    grace = services["edge"]["stop_grace_period"]
+    assert grace.endswith("s") and float(grace[:-1]) > Config.model_fields[
+        "stop_timeout_s"].default
+    assert load_config_text_client_id() == "circlemade-compose-workshop-main"
+
+
+def load_config_text_client_id() -> str:
+    """The compose edge's client id as written: fixed, not derived from a host name."""
+    settings = tomllib.loads((REPO / "deploy" / "edge.toml").read_text())
+    return str(settings["brokers"][0]["client_id"])
