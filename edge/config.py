@@ -731,10 +731,19 @@ def _problem(error: Mapping[str, Any]) -> Problem:
         message = message[len("Value error, "):]
     value = error.get("input")
     shown = None
-    if error["type"] not in ("missing", "url_credentials") and isinstance(
+    if _secret_place(loc):
+        pass  # what stands where a secret belongs is never printed
+    elif error["type"] not in ("missing", "url_credentials") and isinstance(
             value, str | int | float | bool):
         shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
     return Problem(path, message, shown)
+
+
+def _secret_place(loc: tuple[str | int, ...]) -> bool:
+    """A key that holds a secret, or names where one is (``*_env``, ``*_file``)."""
+    key = next((str(step).lower() for step in reversed(loc) if isinstance(step, str)), "")
+    return key in SECRET_KEYS or key.endswith(("_env", "_file")) or any(
+        word in key for word in SECRET_KEYS if len(word) > 3)
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
@@ -52,3 +53,46 @@ def test_no_secret_in_logs_or_check_config(tmp_path: Path, mosquitto: LocalServe
     assert '"sink.write_failed"' in log  # the run did log connection problems
     for secret in [*SECRETS.values(), "file-T0ken-never-logged"]:
         assert secret not in output
+
+
+def check_config(tmp_path: Path, settings: dict[str, Any], hidden: set[str]) -> str:
+    """What check-config says of ``settings`` (a bad config: exit 2), none of ``hidden``
+    in the environment."""
+    config = tmp_path / "edge.toml"
+    config.write_text(tomli_w.dumps(settings))
+    done = subprocess.run([sys.executable, "-m", "circlemade.cli", "check-config", str(config)],
+                          capture_output=True, text=True, cwd=REPO,
+                          env={k: v for k, v in os.environ.items() if k not in hidden})
+    assert done.returncode == 2, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_a_secret_written_in_the_config_is_never_printed(tmp_path: Path) -> None:
+    """Literally, under a secret's key: check-config names each field, prints no value."""
+    markers = [f"marker{i}Qz7" for i in range(3)]
+    said = check_config(tmp_path, {
+        "site": {"id": "secrets"}, "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
+        "terminal": {"listen": "127.0.0.1:8090", "pin": markers[0]},
+        "machines": [{"id": "x1c", "kind": "printer", "sources": [
+            {"profile": "bambu", "topic": "device/00M0/report", "access_code": markers[1]},
+            {"profile": "tasmota", "topic": "tele/p/+", "password": markers[2]}]}]},
+        set(markers))
+    assert not [m for m in markers if m.lower() in said.lower()], said
+    for field in ("terminal.pin", "sources[0].access_code", "sources[1].password"):
+        assert field in said, (field, said)
+
+
+def test_a_secret_pasted_where_its_name_belongs_is_never_printed(tmp_path: Path) -> None:
+    """Pasted into ``*_env`` instead of the variable's name: the name is not printed
+    unless it looks like one."""
+    markers = [f"marker{i}Qz7-x" for i in range(3)]
+    said = check_config(tmp_path, {
+        "site": {"id": "secrets"},
+        "brokers": [{"id": "main", "username": "edge", "password_env": markers[0]}],
+        "influx": {"api": "v2", "url": "http://127.0.0.1:9", "token_env": markers[1]},
+        "machines": [{"id": "mk4", "kind": "printer", "sources": [
+            {"profile": "prusalink", "endpoint": "http://127.0.0.1:9",
+             "api_key_env": markers[2]}]}]}, set(markers))
+    assert not [m for m in markers if m.lower() in said.lower()], said
+    for field in ("password_env", "token_env", "api_key_env"):
+        assert field in said, (field, said)
