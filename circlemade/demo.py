@@ -95,7 +95,7 @@ def run_demo(data_dir: Path, duration_s: float | None, speed: float,
             print(f"started InfluxDB 1.x on {influx_url}", flush=True)
         fleet = Fleet(demo_scenario(speed))
         port = local_servers.free_port()
-        os.environ.setdefault(PIN_ENV, f"{secrets.randbelow(10_000):04d}")
+        os.environ.setdefault(PIN_ENV, f"{secrets.randbelow(1_000_000):06d}")
         config = parse_config(demo_config(broker, influx_url, fleet, data_dir, port),
                               "<demo config>")
         print(f"the operators' terminal: http://127.0.0.1:{port}/ (PIN "

@@ -12,7 +12,7 @@ import os
 import string
 import tomllib
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -623,7 +623,7 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
         if terminal.pin_env is None and terminal.pin_file is None:
             yield Problem("terminal.pin_env", "the terminal needs a PIN: pin_env or pin_file")
         yield from _secret("terminal.pin", terminal.pin_env, terminal.pin_file, environ,
-                           secrets)
+                           secrets, _long_enough)
         if not config.operator_input():
             yield Problem("terminal.listen", "the terminal publishes to [operator] broker, "
                           "which is not defined or not enabled")
@@ -693,19 +693,37 @@ def _duplicates(section: str, ids: list[str]) -> Iterator[Problem]:
             first[item] = index
 
 
+MIN_PIN = 6
+"""The shortest terminal PIN (or passphrase) taken: the page faces the workshop's LAN."""
+
+
+def _long_enough(pin: str) -> str | None:
+    """Why a terminal PIN is refused (never saying what it is), or None."""
+    if len(pin.strip()) < MIN_PIN:
+        return (f"a PIN of at least {MIN_PIN} digits, or a passphrase of {MIN_PIN} characters "
+                "or more, is needed: an empty or short one lets anyone on the LAN in")
+    return None
+
+
 def _secret(
     field: str, env: str | None, file: Path | None, environ: Mapping[str, str] | None,
-    readable: bool = True,
+    readable: bool = True, refused: Callable[[str], str | None] | None = None,
 ) -> Iterator[Problem]:
+    """Problems of a secret's place; ``refused`` says why its value will not do."""
     if env is not None and file is not None:
         yield Problem(field + "_env", f"give either {field}_env or {field}_file, not both")
         return
     if not readable:
         return
+    where = field + ("_env" if env is not None else "_file")
     try:
-        read_secret(env, file, environ)
+        secret = read_secret(env, file, environ)
     except SecretUnavailable as exc:
-        yield Problem(field + ("_env" if env is not None else "_file"), str(exc))
+        yield Problem(where, str(exc))
+        return
+    why = refused(secret.get_secret_value()) if refused and secret is not None else None
+    if why:
+        yield Problem(where, why)
 
 
 _FRIENDLY = {

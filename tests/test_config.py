@@ -249,8 +249,26 @@ kind = "printer"
     try:
         result = subprocess.run([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
                                 capture_output=True, text=True, timeout=60, cwd=REPO,
-                                env={**os.environ, "PIN": "1234"})
+                                env={**os.environ, "PIN": "123456"})
     finally:
         taken.close()
     assert result.returncode == 1
     assert f"not started: [terminal] listen = '127.0.0.1:{port}'" in result.stderr
+
+
+@pytest.mark.parametrize("pin", ["", "   ", "4711", "12345"])
+def test_an_empty_or_short_terminal_pin_stops_the_start(tmp_path: Path, pin: str) -> None:
+    secret = tmp_path / "pin"
+    secret.write_text(pin)
+    base = {"site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},
+            "brokers": [{"id": "main"}], "machines": [{"id": "m", "kind": "printer",
+                                                      "sources": [{"topic": "t",
+                                                                   "profile": "json"}]}]}
+    for place, environ in (({"pin_env": "PIN"}, {"PIN": pin}), ({"pin_file": str(secret)}, {})):
+        with pytest.raises(ConfigError, match="terminal.pin_(env|file): a PIN of at least 6"
+                           ) as raised:
+            parse_config({**base, "terminal": {"listen": "127.0.0.1:8480", **place}},
+                         environ=environ)
+        assert not pin.strip() or pin not in str(raised.value)
+    parse_config({**base, "terminal": {"listen": "127.0.0.1:8480", "pin_env": "PIN"}},
+                 environ={"PIN": "471108"})

@@ -71,7 +71,7 @@ async def _said(url: str) -> set[str]:
 def test_demo_shows_data_arriving_in_influxdb(tmp_path: Path) -> None:
     out = run_demo(tmp_path, every_machine_has_jobs_and_oee)
     assert "started Mosquitto on 127.0.0.1:" in out and "started InfluxDB 1.x on" in out
-    assert re.search(r"the operators' terminal: http://127\.0\.0\.1:\d+/ \(PIN \d{4}", out)
+    assert re.search(r"the operators' terminal: http://127\.0\.0\.1:\d+/ \(PIN \d{6}", out)
     final = out[out.index("The shift, as stored in InfluxDB"):]
     for machine in MACHINES:
         assert re.search(rf"│ {machine}\s+│ (running|idle|stopped|fault)", final), final

@@ -25,7 +25,7 @@ from tests.conftest import REPO, unavailable
 from tests.talk import publish, stored
 from tests.waiting import logged, wait_for
 
-PIN = "4711"
+PIN = "471108"
 
 
 def query(url: str, statement: str) -> list[dict[str, Any]]:
@@ -100,7 +100,7 @@ def test_a_verdict_a_stop_reason_and_a_spool_from_the_tablet(
     page = browser()
     try:
         page.get(url)
-        page.find_element(By.NAME, "pin").send_keys("0000")
+        page.find_element(By.NAME, "pin").send_keys("000000")
         page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         shows(page, "Wrong PIN")
         page.find_element(By.NAME, "pin").send_keys(PIN)
@@ -178,7 +178,7 @@ def test_requests_without_the_pin_or_the_form_token_are_refused(
             return exc.code
 
     assert post("m/mk4/verdict", b"good=1") == 403  # no form token
-    assert post("login", b"pin=0000") == 401
+    assert post("login", b"pin=000000") == 401
     with urllib.request.urlopen(url + "m/mk4", timeout=30) as response:  # not signed in
         assert "pin" in response.read().decode()  # sent back to the PIN page
     assert post("m/mk4/verdict", b"x" * 20_000) == 413  # too big
