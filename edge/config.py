@@ -430,6 +430,8 @@ class ClusterSettings(StrictModel):
 class Config(StrictModel):
     site: Site
     brokers: list[Broker] = Field(default_factory=lambda: [Broker()])
+    """Default: one broker ``main`` at 127.0.0.1:1883, and only when an MQTT source needs
+    it: an edge with only HTTP, OPC UA or Modbus sources connects to no broker."""
     influx: Influx
     sinks: list[Influx] = Field(default_factory=list)
     """More stores the points are forwarded to, e.g. the cluster's central store
@@ -462,6 +464,16 @@ class Config(StrictModel):
     def others(self) -> frozenset[str]:
         """The machines other shards own (their operator input is theirs)."""
         return self._others
+
+    @model_validator(mode="after")
+    def _no_implicit_broker(self) -> Self:
+        """A broker nobody wrote is only assumed for MQTT sources: otherwise the edge
+        would connect to it for operator input and report it down for ever."""
+        mqtt = any(isinstance(source, MqttSourceBase)
+                   for machine in self.machines for source in machine.sources)
+        if "brokers" not in self.model_fields_set and not mqtt:
+            object.__setattr__(self, "brokers", [])
+        return self
 
     def operator_input(self) -> bool:
         """Whether operator input is subscribed to."""

@@ -272,3 +272,22 @@ def test_an_empty_or_short_terminal_pin_stops_the_start(tmp_path: Path, pin: str
         assert not pin.strip() or pin not in str(raised.value)
     parse_config({**base, "terminal": {"listen": "127.0.0.1:8480", "pin_env": "PIN"}},
                  environ={"PIN": "471108"})
+
+
+def test_no_broker_is_assumed_without_an_mqtt_source() -> None:
+    """An edge with only HTTP sources connects to no broker, so its health is not held
+    down for ever by a broker nobody configured; with an MQTT source the default stays."""
+    from edge.service import EdgeService
+
+    http_only = parse_config({
+        "site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},
+        "machines": [{"id": "mk4", "kind": "printer", "sources": [
+            {"profile": "prusalink", "endpoint": "http://127.0.0.1:9",
+             "api_key_env": "KEY"}]}]}, environ={"KEY": "k"})
+    assert http_only.brokers == [] and not http_only.operator_input()
+    assert EdgeService(http_only).gateways == []
+    mqtt = parse_config({
+        "site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},
+        "machines": [{"id": "m", "kind": "printer", "sources": [
+            {"topic": "t", "profile": "json"}]}]})
+    assert [b.id for b in mqtt.brokers] == ["main"] and mqtt.operator_input()
