@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterator
+from datetime import date, time
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -60,13 +62,37 @@ def _models(annotation: Any, many: bool = False) -> Iterator[tuple[type[BaseMode
             yield from _models(arg, many)
 
 
+def _field_type(field: FieldInfo) -> str:
+    """The type with the bounds pydantic keeps beside it (``Field(ge=..)``)."""
+    if field.metadata:
+        return _type(Annotated[(field.annotation, *field.metadata)])
+    return _type(field.annotation)
+
+
 def _type(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
-    text = text or str(annotation)
-    for noise in ("typing.", "pathlib.", "datetime.", "pydantic.types.", "annotated_types.",
-                  "contract.model.", "<class '", "'>"):
-        text = text.replace(noise, "")
-    return text.replace("NoneType", "None")
+    """A field's type in words: ``integer 0 to 2``, ``list of text``, ``one of: a, b``."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        bounds = [f"{name} {getattr(m, attr)}" for m in args[1:]
+                  for attr, name in (("ge", "at least"), ("gt", "above"), ("le", "at most"),
+                                     ("lt", "below"))
+                  if getattr(m, attr, None) is not None]
+        return ", ".join([_type(args[0]), *bounds])
+    if origin is Literal:
+        return "one of: " + ", ".join(repr(a) for a in args)
+    if origin in (list, tuple, set, frozenset):
+        return f"list of {_type(args[0])}" if args else "list"
+    if origin is dict:
+        return f"table of {_type(args[0])} to {_type(args[1])}" if args else "table"
+    if args and type(None) in args:  # Optional
+        return " or ".join(_type(a) for a in args if a is not type(None)) + ", or unset"
+    if args:  # another union
+        return " or ".join(_type(a) for a in args)
+    return _WORDS.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+_WORDS: dict[Any, str] = {str: "text", int: "integer", float: "number", bool: "true or false",
+                          Path: "path", time: "time of day", date: "date"}
 
 
 def _default(field: FieldInfo) -> str:
@@ -96,7 +122,7 @@ def reference() -> str:
                 continue
             text = field.description or (PROFILE_DOC if name == "profile" else "")
             description = " ".join(text.split()).replace("|", "\\|")
-            out.append(f"| `{name}` | `{_type(field.annotation)}` | {_default(field)} | "
+            out.append(f"| `{name}` | `{_field_type(field)}` | {_default(field)} | "
                        f"{description} |\n")
     return "".join(out)
 

@@ -8,10 +8,22 @@ import ssl
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from contract.model import Identifier, Port, PositiveSeconds, StrictModel
 from contract.secrets import read_secret
+
+
+def _not_qos_2(qos: int) -> int:
+    if qos == 2:
+        raise ValueError("QoS 2 is not taken: paho acknowledges it (PUBREC) as it arrives, "
+                         "before the buffer's commit, so a killed edge would lose the message; "
+                         "use 1: acknowledged after the commit, stored once through the buffer")
+    return qos
+
+
+Qos = Annotated[int, Field(ge=0, le=2), AfterValidator(_not_qos_2)]
+"""0 or 1: what the edge can acknowledge after its commit."""
 
 
 class Broker(StrictModel):
@@ -54,8 +66,9 @@ class Broker(StrictModel):
     end-to-end ingest from 8,000 to 5,800 msg/s (bench/README.md, history)."""
     session_expiry_s: Annotated[int, Field(ge=0)] = 86400
     """MQTT 5: how long the broker keeps the session while the edge is away."""
-    qos: Annotated[int, Field(ge=0, le=2)] = 1
-    """Default QoS of the subscriptions: 1 is at least once, acknowledged after commit."""
+    qos: Qos = 1
+    """Default QoS of the subscriptions: 1 is at least once, acknowledged after commit;
+    0 at most once; 2 is refused (paho would acknowledge it before the commit)."""
     reconnect_min_s: PositiveSeconds = 1.0
     """Backoff after a lost connection, doubling up to reconnect_max_s."""
     reconnect_max_s: PositiveSeconds = 30.0

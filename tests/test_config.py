@@ -291,3 +291,15 @@ def test_no_broker_is_assumed_without_an_mqtt_source() -> None:
         "machines": [{"id": "m", "kind": "printer", "sources": [
             {"topic": "t", "profile": "json"}]}]})
     assert [b.id for b in mqtt.brokers] == ["main"] and mqtt.operator_input()
+
+
+def test_qos_2_is_refused_with_its_reason() -> None:
+    base = {"site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"}}
+    source = {"topic": "t", "profile": "json"}
+    for config in ({**base, "brokers": [{"id": "main", "qos": 2}],
+                    "machines": [{"id": "m", "kind": "printer", "sources": [source]}]},
+                   {**base, "machines": [{"id": "m", "kind": "printer",
+                                          "sources": [{**source, "qos": 2}]}]}):
+        with pytest.raises(ConfigError, match=r"qos: QoS 2 is not taken: .* before the "
+                                              r"buffer's commit.* \(got 2\)"):
+            parse_config(config)

@@ -19,6 +19,7 @@ from contract.model import Identifier, StrictModel
 from contract.reading import Reading
 from contract.schema import SIGNALS
 from contract.units import UnitError, converter
+from gateways.broker import Qos
 from gateways.mqtt_topic import check_topic_filter
 
 if TYPE_CHECKING:
@@ -200,8 +201,8 @@ class MqttSourceBase(StrictModel):
     """Which ``[[brokers]]`` entry it comes over."""
     topic: TopicFilter
     """MQTT topic filter (+ and # allowed)."""
-    qos: Annotated[int, Field(ge=0, le=2)] | None = None
-    """Overrides the broker's qos for this subscription."""
+    qos: Qos | None = None
+    """Overrides the broker's qos for this subscription (0 or 1)."""
     meter: Identifier | None = None
     """Meter id for energy readings (the ``meter`` tag); the machine id when not given."""
 
