@@ -19,7 +19,7 @@ from circlemade.cli import parser
 from dashboards.provisioning import write
 from edge.config import Config, load_config
 from simulators.fleet import Fleet, Scenario
-from tests.conftest import REPO
+from tests.conftest import REPO, unavailable
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
@@ -149,3 +149,20 @@ def load_config_text_client_id() -> str:
     """The compose edge's client id as written: fixed, not derived from a host name."""
     settings = tomllib.loads((REPO / "deploy" / "edge.toml").read_text())
     return str(settings["brokers"][0]["client_id"])
+
+
+def test_the_unit_is_hardened_and_stops_on_a_bad_config() -> None:
+    """``systemd-analyze security`` rates the shipped unit at most 2.5 ("OK"); a bad
+    config (exit 2) is not restarted every 5 s for ever."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        unavailable("systemd-analyze (Debian's systemd package)")
+    unit = REPO / "deploy" / "circlemade-edge.service"
+    done = subprocess.run([analyze, "security", "--offline=true", "--no-pager", str(unit)],
+                          capture_output=True, text=True, timeout=60)
+    rating = re.search(r"Overall exposure level for \S+: ([\d.]+)", done.stdout)
+    assert rating is not None, done.stdout + done.stderr
+    assert float(rating.group(1)) <= 2.5, done.stdout
+    settings = [line.strip() for line in unit.read_text().splitlines()]
+    assert "RestartPreventExitStatus=2" in settings
+    assert "#SupplementaryGroups=dialout" in settings  # the RTU recipe, documented
