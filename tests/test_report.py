@@ -5,6 +5,7 @@ and export files, and a cluster report read from InfluxDB."""
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,16 @@ def test_a_cluster_report_from_influxdb_with_members_anonymised(
     # the store gives what the recording gives, to the rounding of the CSV
     assert products(tmp_path / "cluster-export", SITES[0][0]) == products(
         tmp_path / "alone-export", SITES[0][0])
+
+
+def test_without_its_extra_the_report_names_the_extra(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "example.toml").write_text(tomli_w.dumps(CONFIG))
+    (tmp_path / "example.jsonl").write_bytes(worked_example())
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    assert main(["report", "-c", str(tmp_path / "example.toml"), "--month", "2026-11",
+                 "--from-recording", str(tmp_path / "example.jsonl"),
+                 "-o", str(tmp_path / "example.html")]) == 2
+    said = capsys.readouterr().err
+    assert "pip install 'circlemade-edge[report]'" in said and "Traceback" not in said

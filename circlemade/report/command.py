@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
+from circlemade.extras import missing_extra
 from circlemade.report.export import Origin, write_export
 from circlemade.report.figures import (
     Row,
@@ -89,6 +91,12 @@ def main(config_path: Path, month: str, output: Path, site: str | None, cluster:
     except ReportError as exc:
         print(f"report: {exc}")
         return 1
+    except ModuleNotFoundError as exc:
+        told = missing_extra(exc, "report")
+        if told is None:
+            raise
+        print(f"report: {told}", file=sys.stderr)
+        return 2
     print(f"report: wrote {written[0]} and {len(written) - 1} export files in "
           f"{written[0].with_name(written[0].stem + '-export')}")
     return 0
