@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import socket
@@ -37,6 +38,7 @@ from functools import partial
 from typing import Any
 
 import paho.mqtt.client as paho
+from paho.mqtt import __version__ as paho_version
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -77,6 +79,25 @@ taken by another client with the same id: Mosquitto just closes the socket (paho
 "Unspecified error" with MQTT 3.1.1 and 5 alike). A broker that sends MQTT 5's reason 142,
 "Session taken over", is believed at once."""
 SESSION_TAKEN_OVER = 142
+
+PAHO_TESTED = ((2, 1), (2, 2))
+"""paho versions whose internals the fast path was tested with (``_in_packet``,
+``_packet_queue``): with another one the gateway reads and acknowledges as paho itself
+does, slower but sure, and says so once."""
+
+
+def paho_tested(version: str = paho_version) -> bool:
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    return parts in PAHO_TESTED
+
+
+@functools.cache
+def log_untested_paho() -> None:
+    """Once per process."""
+    log_event("mqtt.paho_untested", logging.WARNING, version=paho_version,
+              tested=[".".join(map(str, v)) for v in PAHO_TESTED],
+              action="reading and acknowledging as paho does, without the fast path")
+
 
 TOPIC_CACHE = 10_000
 """Topics whose routes are remembered; more than a workshop's devices ever use."""
@@ -141,7 +162,10 @@ class MqttGateway:
         self._topic_routes: dict[str, list[str]] = {}
         self._pending: list[RawMessage | Reading] = []
         self._unsent_acks: list[int] = []
-        self._fast_publish = broker.mqtt_version == "3.1.1"
+        self._tested_paho = paho_tested()
+        if not self._tested_paho:
+            log_untested_paho()
+        self._fast_publish = broker.mqtt_version == "3.1.1" and self._tested_paho
         """PUBLISH packets parsed by :mod:`gateways.mqtt_publish` (MQTT 5's, with their
         properties, are paho's)."""
         self._received = 0
@@ -436,7 +460,10 @@ class MqttGateway:
         the same in MQTT 3.1.1 and 5 for success), written as paho writes every packet;
         on a connection lost meanwhile they go as paho's own would, to the new one."""
         mids, self._unsent_acks = self._unsent_acks, []
-        if self._client is not None and mids:
+        if self._client is not None and mids and not self._tested_paho:
+            for mid in mids:  # paho's own, one packet each
+                self._client.ack(mid, 1)
+        elif self._client is not None and mids:
             packet = b"".join([_PUBACK(0x40, 2, mid) for mid in mids])
             self._client._packet_queue(paho.PUBACK, packet, 0, 0)
 

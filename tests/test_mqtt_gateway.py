@@ -179,3 +179,31 @@ async def test_the_acknowledgements_of_a_batch_are_one_write() -> None:
     await until("the acknowledgements queued", lambda: bool(client._out_packet))
     (packet,) = client._out_packet
     assert packet["packet"] == bytes([0x40, 2, 0, 7, 0x40, 2, 0, 8, 0x40, 2, 1, 44])
+
+
+@pytest.mark.servers
+async def test_an_untested_paho_is_read_and_acknowledged_as_paho_does(
+        mosquitto: local_servers.LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paho whose internals the fast path was not tested with: no fast path, paho's
+    own acknowledgements; every message arrives once, in order, and the broker's window
+    keeps moving (so they were acknowledged)."""
+    from gateways import mqtt
+
+    assert mqtt.paho_tested("2.2.0") and not mqtt.paho_tested("2.3.0")
+    assert not mqtt.paho_tested("3.0.0")
+    monkeypatch.setattr(mqtt, "paho_tested", lambda: False)
+    gateway = MqttGateway(Broker(port=mosquitto.port), "test-untested-paho",
+                          [Subscription("untested/+", 1, "route")])
+    assert not gateway._fast_publish
+    queue: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue()
+    task = asyncio.create_task(gateway.run(queue))
+    assert await asyncio.to_thread(gateway.connected.wait, 10)
+    publisher = Publisher("127.0.0.1", mosquitto.port, "test-untested-paho-pub")
+    publisher.wait_connected()
+    for i in range(3000):  # more than the broker's window of 1,000 unacknowledged
+        publisher.publish(f"untested/m{i % 3}", str(i).encode(), qos=1)
+    batches = await collect(queue, 3000)
+    publisher.close()
+    await gateway.stop()
+    await task
+    assert [int(m.payload) for b in batches for m in b] == list(range(3000))
