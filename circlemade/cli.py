@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import sys
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 from contract.eventlog import describe, log_event, setup_logging
@@ -43,11 +44,14 @@ def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="circlemade", description=DESCRIPTION,
         epilog="'circlemade COMMAND --help' says more about each command.")
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {package_version('circlemade-edge')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      help="what to do")
 
     check = commands.add_parser("check-config", help="validate a config file")
-    check.add_argument("file", type=Path, help="the config file (TOML)")
+    check.add_argument("file", type=Path, nargs="?", help="the config file (TOML), or -c")
+    check.add_argument("-c", "--config", type=Path, help=CONFIG_HELP + ", as for every command")
 
     run = commands.add_parser("run", help="run the edge service")
     run.add_argument("-c", "--config", type=Path, required=True, help=CONFIG_HELP)
@@ -201,7 +205,11 @@ def parser() -> argparse.ArgumentParser:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check-config":
-        return _check_config(args.file)
+        if (args.file is None) == (args.config is None):
+            print("check-config: name the config file once: -c FILE (or FILE)",
+                  file=sys.stderr)
+            return EXIT_BAD_CONFIG
+        return _check_config(args.config or args.file)
     if args.command == "run":
         return _run(args.config, args.log_level, args.reset_state)
     if args.command == "decode":

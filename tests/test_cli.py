@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
-from circlemade.cli import parser
+from circlemade.cli import main, parser
 from tests.conftest import REPO
 
 
@@ -64,3 +65,17 @@ def test_replay_into_head_ends_quietly_and_says_where_input_was_bad(tmp_path: Pa
     assert "Broken pipe" not in result.stderr and "Traceback" not in result.stderr
     assert ("ingest.decode_error source=m/json topic=t error=power_w: expected a number, "
             "got 'x' received=2026-11-23T09:00:05") in result.stderr
+
+
+def test_check_config_takes_c_like_every_command_and_there_is_a_version(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    example = str(REPO / "examples" / "workshop.toml")
+    assert main(["check-config", "-c", example]) == main(["check-config", example]) == 0
+    assert main(["check-config"]) == 2
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"circlemade {version('circlemade-edge')}"
