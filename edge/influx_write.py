@@ -29,9 +29,13 @@ class WriteFailed(Exception):
     """The write did not happen and may succeed later (after ``retry_after_s``, when
     InfluxDB said so in a ``Retry-After`` header)."""
 
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, retry_after_s: float | None = None,
+                 refused: bool = False) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.refused = refused
+        """Credentials or rights refused (401, 403): retried, but waiting will not heal
+        it, so ``circlemade status`` says so at once."""
 
 
 def retry_after(header: str | None) -> float | None:
@@ -56,12 +60,14 @@ class LineWriter(Protocol):
 
 
 _RETRYABLE_4XX = {401, 403, 404, 408, 429}
+_REFUSED = {401, 403}
 
 
 def _classify(status: int, message: str, retry_after_header: str | None = None) -> Exception:
     if 400 <= status < 500 and status not in _RETRYABLE_4XX:
         return WriteRejected(f"HTTP {status}: {message.strip()[:300]}")
-    return WriteFailed(f"HTTP {status}: {message.strip()[:300]}", retry_after(retry_after_header))
+    return WriteFailed(f"HTTP {status}: {message.strip()[:300]}", retry_after(retry_after_header),
+                       refused=status in _REFUSED)
 
 
 class InfluxV1Writer:

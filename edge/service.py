@@ -397,6 +397,7 @@ class EdgeService:
                 "last_write_s": counters.get("last_write_s"),
                 "points_written": counters.get("points_written", 0),
                 "failing_since_s": sink.failing_since_s, "last_error": sink.last_error,
+                "refused": sink.refused,
                 "dead_letters": counters.get("dead_letters", 0)}
         for own in ("buffer", "service", "ingest", "dead_letters"):
             sources.pop(own, None)

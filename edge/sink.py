@@ -88,6 +88,8 @@ class InfluxSink:
         """The newest chunk the in-order pass has begun to write."""
         self._turns = asyncio.Lock()
         """Previews and in-order writes of live chunks, one at a time."""
+        self.refused = False
+        """The store refused the credentials or rights at the last try (see WriteFailed)."""
         self.failing_since_s: float | None = None
         """Wall-clock time of the first failure of the current outage; None when writing."""
         self.last_error = ""
@@ -203,7 +205,7 @@ class InfluxSink:
                 await self._writer.write(lines)
             except WriteFailed as exc:
                 self._health.count(self.source, "write_errors")
-                self.last_error = str(exc)
+                self.last_error, self.refused = str(exc), exc.refused
                 self._mark_backlog(None)  # what waits when it is back is backlog
                 wait = delay if exc.retry_after_s is None else min(
                     max(delay, exc.retry_after_s), RETRY_AFTER_MAX_S)
@@ -220,6 +222,7 @@ class InfluxSink:
                 delay = min(delay * 2, self._retry_max)
                 continue
             source = self.source
+            self.refused = False
             self._health.set(source, "write_latency_ms", (time.perf_counter() - started) * 1000)
             self._health.count(source, "points_written", len(lines))
             self._health.set(source, "last_write_s", time.time())

@@ -73,6 +73,10 @@ def read_status(path: Path, interval_s: float, limits: StatusSettings | None = N
                      f"{status.get('last_write_error') or '?'}")
         if now - failing > limits.max_write_failure_s:
             problems.append(f"SINK FAILING for more than {limits.max_write_failure_s:.0f} s")
+    for name, store in sorted(stores.items()):
+        if store.get("refused") and store.get("failing_since_s"):
+            problems.append(f"REFUSED: store {name} refuses the edge's credentials or rights "
+                            f"({store['last_error']}); waiting will not heal it")
     if bound and depth > limits.max_buffer_share * bound:
         problems.append(f"BUFFER above {limits.max_buffer_share:.0%} of max_points")
     if status.get("buffer_full"):
