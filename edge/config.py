@@ -618,6 +618,9 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
                 yield Problem(f"machines[{m}].sources[{s}].broker",
                               f"no broker with this id; defined are: {', '.join(broker_ids)}",
                               repr(source.broker))
+            else:
+                for field, message in source.problems(config.broker(source.broker)):
+                    yield Problem(f"machines[{m}].sources[{s}].{field}", message)
     if config.operator.enabled and config.operator.broker not in broker_ids:  # asked for
         yield Problem("operator.broker", f"no broker with this id; defined are: "
                       f"{', '.join(broker_ids)}", repr(config.operator.broker))

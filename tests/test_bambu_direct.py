@@ -179,9 +179,11 @@ def test_check_config_on_a_printers_broker(tmp_path: Path, capsys: pytest.Captur
     from circlemade.cli import main
 
     config = tmp_path / "edge.toml"
+    (tmp_path / "code").write_text(ACCESS_CODE)
+    login = {"username": "bblp", "password_file": str(tmp_path / "code")}
     config.write_text(tomli_w.dumps({
         "site": {"id": "s"}, "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
-        "brokers": [{"host": "192.0.2.80", "port": 8883, "tls": True, **tls}],
+        "brokers": [{"host": "192.0.2.80", "port": 8883, "tls": True, **login, **tls}],
         "machines": [{"id": "x1c", "kind": "printer", "sources": [
             {"topic": f"device/{SERIAL}/report", "profile": "bambu"}]}]}))
     assert main(["check-config", str(config)]) == code

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -303,3 +304,30 @@ def test_qos_2_is_refused_with_its_reason() -> None:
         with pytest.raises(ConfigError, match=r"qos: QoS 2 is not taken: .* before the "
                                               r"buffer's commit.* \(got 2\)"):
             parse_config(config)
+
+
+def test_check_config_knows_what_a_bambu_printer_needs() -> None:
+    """A wildcard topic cannot ask for the full report; the printer's own broker needs
+    its login and a way to trust its certificate, which no system CA signs."""
+    base = {"site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"}}
+
+    def problems(topic: str, broker: dict[str, Any]) -> str:
+        with pytest.raises(ConfigError) as raised:
+            parse_config({**base, "brokers": [{"id": "x1c", **broker}], "machines": [
+                {"id": "p", "kind": "printer", "sources": [
+                    {"profile": "bambu", "topic": topic, "broker": "x1c"}]}]},
+                environ={"CODE": "12345678"})
+        return str(raised.value)
+
+    said = problems("device/+/report", {})
+    assert "machines[0].sources[0].topic: name the printer: device/<serial>/report" in said
+    said = problems("device/00M09A350100123/report", {"host": "192.0.2.7", "port": 8883,
+                                                      "tls": True})
+    assert 'needs username = "bblp" and password_env' in said
+    assert "give ca_file, or pin tls_fingerprint" in said
+    parse_config({**base, "brokers": [{
+        "id": "x1c", "port": 8883, "tls": True, "username": "bblp", "password_env": "CODE",
+        "tls_fingerprint": "sha256:" + "ab" * 32}], "machines": [
+        {"id": "p", "kind": "printer", "sources": [
+            {"profile": "bambu", "topic": "device/00M09A350100123/report", "broker": "x1c"}]}]},
+        environ={"CODE": "12345678"})

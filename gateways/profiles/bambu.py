@@ -54,6 +54,7 @@ from typing import Any, Literal
 import orjson
 
 from contract.reading import Reading
+from gateways.broker import Broker
 from gateways.profiles.base import (
     DecodeError,
     DecoderBase,
@@ -108,6 +109,24 @@ class BambuSource(MqttSourceBase):
         if not self.pushall or len(parts) != 3 or parts[2] != "report" or parts[1] in "+#":
             return []
         return [DeviceRequest(f"device/{parts[1]}/request", PUSHALL, PUSHALL_EVERY_S)]
+
+    def problems(self, broker: Broker) -> list[tuple[str, str]]:
+        found = []
+        if self.pushall and not self.requests():
+            found.append(("topic", "name the printer: device/<serial>/report; the full "
+                          "report request needs the serial, and P1 and A1 printers send "
+                          "only what changed without it (or set pushall = false)"))
+        if broker.tls:  # the printer's own broker, reached directly
+            if broker.username is None or (broker.password_env is None
+                                           and broker.password_file is None):
+                found.append(("broker", f"broker {broker.id!r}: a Bambu printer's broker "
+                              "needs username = \"bblp\" and password_env or password_file "
+                              "(its access code)"))
+            if broker.tls_verify and broker.ca_file is None and broker.tls_fingerprint is None:
+                found.append(("broker", f"broker {broker.id!r}: a Bambu printer's certificate "
+                              "is signed by Bambu's own CA, not the system's: give ca_file, "
+                              "or pin tls_fingerprint (circlemade tls fingerprint HOST:8883)"))
+        return found
 
     def decoder(self, site: str, machine: str) -> BambuDecoder:
         serial = self.machine_from_topic(self.topic) or ""

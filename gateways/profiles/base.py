@@ -19,7 +19,7 @@ from contract.model import Identifier, StrictModel
 from contract.reading import Reading
 from contract.schema import SIGNALS
 from contract.units import UnitError, converter
-from gateways.broker import Qos
+from gateways.broker import Broker, Qos
 from gateways.mqtt_topic import check_topic_filter
 
 if TYPE_CHECKING:
@@ -211,6 +211,11 @@ class MqttSourceBase(StrictModel):
 
     def requests(self) -> list[DeviceRequest]:
         """What the gateway asks the device for (none: most devices just publish)."""
+        return []
+
+    def problems(self, broker: Broker) -> list[tuple[str, str]]:
+        """(field, what is wrong) with this source on ``broker``, beyond its own fields:
+        what the device really needs (check-config names them)."""
         return []
 
     @classmethod
