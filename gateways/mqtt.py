@@ -459,6 +459,8 @@ class MqttGateway:
         """The PUBACKs of a batch as one packet on paho's outgoing queue (4 bytes each,
         the same in MQTT 3.1.1 and 5 for success), written as paho writes every packet;
         on a connection lost meanwhile they go as paho's own would, to the new one."""
+        if not self.connected.is_set():
+            return  # held until the CONNACK: a PUBACK ahead of CONNECT ends the connection
         mids, self._unsent_acks = self._unsent_acks, []
         if self._client is not None and mids and not self._tested_paho:
             for mid in mids:  # paho's own, one packet each
@@ -480,6 +482,8 @@ class MqttGateway:
         client.subscribe([(topic, self._qos[topic]) for topic in self._routes])
         self._ask(client)
         self.connected.set()
+        if self._unsent_acks and self._loop is not None:  # held while the socket opened
+            self._loop.call_soon_threadsafe(self._send_acks)
         log_event("mqtt.connected", broker=self.broker.id, host=self.broker.host,
                   port=self.broker.port, client_id=self.client_id,
                   session_present=bool(flags.session_present), topics=len(self._routes))

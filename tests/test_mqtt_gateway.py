@@ -173,12 +173,28 @@ async def test_the_acknowledgements_of_a_batch_are_one_write() -> None:
     gateway = MqttGateway(Broker(port=1), "test-acks", [Subscription("a/#", 1, "r")])
     gateway._loop = asyncio.get_running_loop()
     gateway._client = client = gateway._make_client()
+    gateway.connected.set()  # as after the CONNACK
     for mid in (7, 8, 300):
         gateway._acknowledge(mid)
     assert not client._out_packet  # nothing yet: the rest of the batch may follow
     await until("the acknowledgements queued", lambda: bool(client._out_packet))
     (packet,) = client._out_packet
     assert packet["packet"] == bytes([0x40, 2, 0, 7, 0x40, 2, 0, 8, 0x40, 2, 1, 44])
+
+
+async def test_acknowledgements_wait_for_the_connack() -> None:
+    """Committed while the connection is being made again: a PUBACK queued ahead of the
+    CONNECT makes the broker close the connection, so they wait for the CONNACK."""
+    gateway = MqttGateway(Broker(port=1), "test-acks-reconnect", [Subscription("a/#", 1, "r")])
+    gateway._loop = asyncio.get_running_loop()
+    gateway._client = client = gateway._make_client()
+    gateway._acknowledge(9)
+    await asyncio.sleep(0.05)  # the turn of the loop that would have queued it
+    assert not client._out_packet and gateway._unsent_acks == [9]
+    gateway.connected.set()  # the CONNACK, as _on_connect marks it
+    gateway._send_acks()
+    (packet,) = client._out_packet
+    assert packet["packet"] == bytes([0x40, 2, 0, 9])
 
 
 @pytest.mark.servers
