@@ -458,7 +458,7 @@ class MqttGateway:
     def _send_acks(self) -> None:
         """The PUBACKs of a batch as one packet on paho's outgoing queue (4 bytes each,
         the same in MQTT 3.1.1 and 5 for success), written as paho writes every packet;
-        on a connection lost meanwhile they go as paho's own would, to the new one."""
+        while the connection is being made again they wait for its CONNACK."""
         if not self.connected.is_set():
             return  # held until the CONNACK: a PUBACK ahead of CONNECT ends the connection
         mids, self._unsent_acks = self._unsent_acks, []
