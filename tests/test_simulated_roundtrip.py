@@ -148,7 +148,8 @@ async def test_malformed_payloads_are_counted_per_source_and_the_rest_flows(
         "buffer": {"path": str(tmp_path / "buffer.sqlite")},
         "machines": [
             {"id": "x1", "kind": "printer", "sources": [
-                {"topic": "bad/device/X1/report", "profile": "bambu"}]},
+                {"topic": "bad/device/X1/report", "profile": "bambu",
+                 "pushall": False}]},
             {"id": "plug", "kind": "meter", "sources": [
                 {"topic": "bad/tele/plug/+", "profile": "tasmota"}]},
             {"id": "cnc", "kind": "cnc", "sources": [
