@@ -74,7 +74,8 @@ def service(tmp_path: Path, servers: tuple[LocalServer, LocalServer],
     assert PIN not in log.read_text()  # never in the log
 
 
-def browser() -> Any:
+def browser(width: int = 1024, height: int = 768) -> Any:
+    """Chromium at a tablet's size (1024x768 landscape unless told)."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -86,7 +87,7 @@ def browser() -> Any:
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--window-size=1024,1366"):  # a tablet upright
+                     f"--window-size={width},{height}"):
         options.add_argument(argument)
     return webdriver.Chrome(options=options, service=Service(driver))
 
@@ -95,7 +96,7 @@ def test_a_verdict_a_stop_reason_and_a_spool_from_the_tablet(
         tmp_path: Path, service: tuple[str, LocalServer, LocalServer]) -> None:
     from selenium.webdriver.common.by import By
 
-    url, _, influx = service
+    url, mqtt, influx = service
     shots = Path(os.environ.get("CIRCLEMADE_SCREENSHOTS") or tmp_path)
     page = browser()
     try:
@@ -107,19 +108,32 @@ def test_a_verdict_a_stop_reason_and_a_spool_from_the_tablet(
         page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         shows(page, "Prusa MK4")
         assert "idle" in page.page_source
+        # the wall tablet follows the machine by itself
+        publish(mqtt.port, "p/mk4", {"ts": time.time() - 200, "state": "running",
+                                     "job_event": "start", "job_name": "hinge"})
+        shows(page, "Job: hinge")
         page.save_screenshot(str(shots / "terminal-machines.png"))
+        publish(mqtt.port, "p/mk4", {"ts": time.time() - 100, "state": "stopped",
+                                     "job_event": "end", "job_outcome": "good",
+                                     "filament_used_mm": 3000})
+        shows(page, "Last job: hinge")
 
         page.find_element(By.ID, "machine-mk4").click()
         shows(page, "Last job: how did it come out?")
-        assert "bracket" in page.page_source
+        assert "hinge" in page.page_source
+        assert not page.execute_script("return filling")  # reloads itself while untouched
         page.save_screenshot(str(shots / "terminal-machine.png"))
-        good, scrap = (page.find_element(By.NAME, name) for name in ("good", "scrap"))
-        good.clear()
-        good.send_keys("1")
-        scrap.clear()
-        scrap.send_keys("1")
+        set_count(page, "good", 0)
+        assert page.execute_script("return filling")  # no reload while a form is filled
+        set_count(page, "scrap", 0)
         page.find_element(By.CSS_SELECTOR, "#verdict button[value=warping]").click()
-        recorded(page, "Recorded: job bracket, good 1, scrap 1, reason warping")
+        recorded(page, "Not recorded: verdict")  # on the page, with the form as it was
+        assert counts(page) == (0, 0)
+        page.save_screenshot(str(shots / "terminal-refused.png"))
+        set_count(page, "good", 1)
+        set_count(page, "scrap", 1)
+        page.find_element(By.CSS_SELECTOR, "#verdict button[value=warping]").click()
+        recorded(page, "Recorded: job hinge, good 1, scrap 1, reason warping")
         page.find_element(By.CSS_SELECTOR, "#downtime button[value=waiting_material]").click()
         recorded(page, "reason waiting_material")
         for name, value in (("lot", "RPETG-2026-118"), ("recycled_pct", "100"),
@@ -130,18 +144,49 @@ def test_a_verdict_a_stop_reason_and_a_spool_from_the_tablet(
         page.find_element(By.CSS_SELECTOR, "#material form:nth-of-type(1) button").click()
         recorded(page, "lot RPETG-2026-118")
         page.save_screenshot(str(shots / "terminal-recorded.png"))
+        page.set_window_size(390, 844)  # a phone upright
+        page.find_element(By.ID, "all_good").click()
+        recorded(page, "Recorded: job hinge, good 2, scrap 0")
+        assert page.execute_script(  # nothing wider than the phone: no sideways scrolling
+            "return document.documentElement.scrollWidth <= window.innerWidth")
+        page.save_screenshot(str(shots / "terminal-phone.png"))
+        page.find_element(By.ID, "back").click()
+        shows(page, "Machines")
     finally:
         page.quit()
 
-    wait_for("the verdict stored", lambda: [
-        (row["good_parts"], row["scrap_parts"], row["reason"])
-        for row in query(influx.url, 'SELECT * FROM "job"')] == [(1.0, 1.0, "warping")])
+    wait_for("the verdicts stored", lambda: [
+        (row["job"], row["good_parts"], row["scrap_parts"], row["reason"])
+        for row in query(influx.url, 'SELECT * FROM "job"')] == [
+            ("bracket", 2.0, 0.0, None), ("hinge", 2.0, 0.0, "")])  # the last verdict wins
     wait_for("the stop's reason stored", lambda: bool(query(
         influx.url, 'SELECT * FROM "downtime" WHERE "reason" = \'waiting_material\'')))
     wait_for("the lot stored", lambda: [row["recycled_pct"] for row in query(
         influx.url, 'SELECT * FROM "material_lot"')] == [100.0])
     said = query(influx.url, 'SELECT * FROM "operator_input"')
     assert {row["by"] for row in said} == {"terminal"}
+
+
+def set_count(page: Any, name: str, target: int) -> None:
+    """Tap - or + beside a count until it shows ``target`` (no typing with gloves)."""
+    from selenium.webdriver.common.by import By
+
+    field = page.find_element(By.ID, name)
+    for _ in range(20):
+        value = int(field.get_attribute("value") or 0)
+        if value == target:
+            return
+        step = "-1" if value > target else "1"
+        page.find_element(By.CSS_SELECTOR, f'button[data-for={name}][data-step="{step}"]').click()
+    raise AssertionError(f"{name} never reached {target}")
+
+
+def counts(page: Any) -> tuple[int, int]:
+    from selenium.webdriver.common.by import By
+
+    good, scrap = (int(page.find_element(By.ID, name).get_attribute("value"))
+                   for name in ("good", "scrap"))
+    return good, scrap
 
 
 def shows(page: Any, text: str) -> None:

@@ -17,6 +17,8 @@ TEXT: dict[str, dict[str, str]] = {
         "recent_lots": "Load again", "running": "running", "idle": "idle",
         "stopped": "stopped", "fault": "fault", "maintenance": "maintenance",
         "offline": "offline", "unknown": "unknown", "unassigned": "no reason yet",
+        "refused": "Not recorded", "all_good": "All good", "all_scrap": "All scrap",
+        "scrap_reason": "Scrap? Tap the reason to record with it",
     },
     "fr": {
         "title": "Atelier", "pin": "Code", "enter": "Entrer", "wrong_pin": "Code erroné",
@@ -33,6 +35,9 @@ TEXT: dict[str, dict[str, str]] = {
         "recent_lots": "Recharger", "running": "en marche", "idle": "à l'arrêt (prête)",
         "stopped": "arrêtée", "fault": "en défaut", "maintenance": "en maintenance",
         "offline": "hors ligne", "unknown": "inconnu", "unassigned": "pas de raison",
+        "refused": "Pas enregistré", "all_good": "Toutes bonnes",
+        "all_scrap": "Toutes rebutées",
+        "scrap_reason": "Des rebuts ? Touchez la raison pour enregistrer avec elle",
     },
 }
 
