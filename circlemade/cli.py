@@ -1,6 +1,7 @@
 """The ``circlemade`` command line.
 
-    circlemade check-config FILE     validate a config; exit 0 when good, 2 when not
+    circlemade check-config -c FILE [--offline]   validate a config; exit 0 when good, 2 when not
+    circlemade example-config        print the example config, every field documented
     circlemade run -c FILE           run the edge service until SIGTERM or SIGINT
     circlemade decode --profile P --topic T [FILE|-]   what the edge makes of a payload
     circlemade simulate [--printers N --meters M --cnc K | --scenario F] --broker URL
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import os
 import sys
+from importlib import resources
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -52,6 +54,11 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("file", type=Path, nargs="?", help="the config file (TOML), or -c")
     check.add_argument("-c", "--config", type=Path, help=CONFIG_HELP + ", as for every command")
+    check.add_argument("--offline", action="store_true",
+                       help="check without reading the secrets (on a laptop, before install)")
+
+    commands.add_parser("example-config",
+                        help="print the example config, every field documented")
 
     run = commands.add_parser("run", help="run the edge service")
     run.add_argument("-c", "--config", type=Path, required=True, help=CONFIG_HELP)
@@ -209,7 +216,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             print("check-config: name the config file once: -c FILE (or FILE)",
                   file=sys.stderr)
             return EXIT_BAD_CONFIG
-        return _check_config(args.config or args.file)
+        return _check_config(args.config or args.file, offline=args.offline)
+    if args.command == "example-config":
+        print(resources.files("circlemade").joinpath("examples/workshop.toml").read_text(),
+              end="")
+        return 0
     if args.command == "run":
         return _run(args.config, args.log_level, args.reset_state)
     if args.command == "decode":
@@ -288,8 +299,8 @@ def _load(path: Path, secrets: bool = True) -> Config | None:
         return None
 
 
-def _check_config(path: Path) -> int:
-    config = _load(path)
+def _check_config(path: Path, offline: bool = False) -> int:
+    config = _load(path, secrets=not offline)
     if config is None:
         return EXIT_BAD_CONFIG
     sources = sum(len(m.sources) for m in config.machines)
@@ -300,7 +311,8 @@ def _check_config(path: Path) -> int:
                   "it instead: circlemade tls fingerprint HOST:PORT", file=sys.stderr)
     print(f"{path}: ok: site {config.site.id!r}, {len(config.machines)} machines, "
           f"{sources} sources, {len(config.brokers)} broker(s), "
-          f"InfluxDB {config.influx.api} at {config.influx.url}")
+          f"InfluxDB {config.influx.api} at {config.influx.url}"
+          + (" (offline: the secrets were not read)" if offline else ""))
     return 0
 
 

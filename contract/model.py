@@ -1,5 +1,5 @@
-"""The strict pydantic base of every config model, and the identifiers that become
-InfluxDB tags."""
+"""The strict pydantic base of every config model, the identifiers that become
+InfluxDB tags, and the forms of the config's other strings."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
+CPC_PATTERN = r"^\d{1,5}$"
+SHARD_PATTERN = r"^[1-9][0-9]*/[1-9][0-9]*$"
+TOPIC_LEVELS_PATTERN = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
 """Ids of sites, machines, meters and brokers: they become InfluxDB tags."""
 Port = Annotated[int, Field(ge=1, le=65535)]

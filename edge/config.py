@@ -2,7 +2,7 @@
 
 Errors name the file, the dotted field path (``machines[2].sources[0].topic``), the bad
 value and what was expected, so that a person can fix the file without reading code.
-See ``examples/workshop.toml`` for every field, documented.
+``circlemade example-config`` prints every field, documented.
 """
 
 from __future__ import annotations
@@ -29,7 +29,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from contract.model import Identifier, PositiveSeconds, StrictModel
+from contract.addresses import HttpUrl, Listen
+from contract.model import (
+    COUNTRY_PATTERN,
+    CPC_PATTERN,
+    IDENTIFIER_PATTERN,
+    SHARD_PATTERN,
+    TOPIC_LEVELS_PATTERN,
+    Identifier,
+    PositiveSeconds,
+    StrictModel,
+)
 from contract.reading import TimeBounds
 from contract.schema import MEASUREMENTS
 from contract.secrets import SECRET_KEYS, SecretUnavailable, read_secret
@@ -48,7 +58,7 @@ class Site(StrictModel):
     """For people: the live view, reports."""
     timezone: str = "Europe/Brussels"
     """IANA time zone of the calendar, quiet hours and messages."""
-    country: str = Field(default="BE", pattern=r"^[A-Z]{2}$")
+    country: str = Field(default="BE", pattern=COUNTRY_PATTERN)
     """ISO 3166-1 alpha-2 code of where the site is: product footprints say it."""
     language: Literal["en", "fr"] = "en"
     """Of the terminal page: English or French (Brussels)."""
@@ -78,7 +88,7 @@ class Influx(StrictModel):
     ``sink-<name>``; the first store's keep ``sink`` and ``buffer``)."""
     api: Literal["v1", "v2"]
     """v1: ``/write?db=&rp=`` (InfluxDB 1.x); v2: ``/api/v2/write`` (2.x, 3.x, 1.8+)."""
-    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
+    url: HttpUrl
     """Where InfluxDB (or a server speaking its write API) answers, without credentials."""
     database: str = "circlemade"
     """v1: the database, created when missing."""
@@ -391,7 +401,7 @@ class TerminalSettings(StrictModel):
     ``listen = "127.0.0.1:8480"`` serves this box only (a reverse proxy in front),
     ``"0.0.0.0:8480"`` the whole LAN."""
 
-    listen: str | None = Field(default=None, pattern=r"^[^\s:]+:\d{1,5}$")
+    listen: Listen | None = None
     """host:port to serve the page on; unset: no terminal."""
     pin_env: str | None = None
     """Environment variable holding the workshop's PIN."""
@@ -404,7 +414,7 @@ class Product(StrictModel):
 
     name: str = Field(min_length=1)
     """How reports name it."""
-    cpc: str = Field(default="369", pattern=r"^\d{1,5}$")
+    cpc: str = Field(default="369", pattern=CPC_PATTERN)
     """Its UN CPC class, for the PACT footprint (default 369: other plastics products)."""
     jobs: list[str] = Field(min_length=1)
     """Patterns of job names (``*`` and ``?``, as in file names), e.g. ``["bracket*"]``;
@@ -448,7 +458,7 @@ class Config(StrictModel):
     products: list[Product] = Field(default_factory=list)
     """Products by job name, for the monthly report (docs/report.md)."""
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
-    shard: str | None = Field(default=None, pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")
+    shard: str | None = Field(default=None, pattern=SHARD_PATTERN)
     """``k/N``: this instance runs the k-th of N shares of the machines (by a stable hash
     of their ids), for a workshop that outgrows one edge process; every instance gets
     the same file (docs/design.md, sharding). Unset: all of them."""
@@ -743,8 +753,18 @@ def _secret(
 
 _FRIENDLY = {
     "missing": "required field is missing",
-    "extra_forbidden": "unknown field (check the spelling against examples/workshop.toml)",
+    "extra_forbidden": "unknown field (check the spelling against "
+                       "'circlemade example-config')",
 }
+PATTERN_WORDS = {
+    IDENTIFIER_PATTERN: "an id: letters, digits, '_', '.' and '-', starting with a letter or "
+                        "digit, at most 64",
+    COUNTRY_PATTERN: "two capital letters (ISO 3166), like BE",
+    CPC_PATTERN: "a UN CPC code of up to 5 digits, like 369",
+    SHARD_PATTERN: "this shard of all: like 1/2",
+    TOPIC_LEVELS_PATTERN: "topic levels of letters, digits, '_', '.' and '-', like circlemade",
+}
+"""What each pattern of the config asks for, in words (pydantic would print the regex)."""
 
 
 def _problem(error: Mapping[str, Any]) -> Problem:
@@ -755,6 +775,8 @@ def _problem(error: Mapping[str, Any]) -> Problem:
                 if not (step in PROFILE_NAMES and i > 0 and isinstance(loc[i - 1], int)))
     path = _dotted(loc)
     message = _FRIENDLY.get(error["type"], error["msg"])
+    if error["type"] == "string_pattern_mismatch":
+        message = "expected " + PATTERN_WORDS.get(error["ctx"]["pattern"], "another form")
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         path += ".profile"
         message = f"unknown payload profile; expected one of: {', '.join(PROFILE_NAMES)}"

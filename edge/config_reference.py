@@ -1,7 +1,7 @@
 """The configuration reference, generated from the models themselves (each field's
 docstring is its description), so it cannot drift from what the service accepts:
 ``python -m edge.config_reference > docs/config.md``; a test checks it is current and
-that examples/workshop.toml shows every field it lists."""
+that the example config (circlemade/examples/workshop.toml) shows every field it lists."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ INTRO = """# Configuration reference
 
 Generated from the models by `python -m edge.config_reference > docs/config.md`; every
 field is also shown, set or commented, in
-[`examples/workshop.toml`](../examples/workshop.toml), which is the place to start.
+[`circlemade/examples/workshop.toml`](../circlemade/examples/workshop.toml) (printed by
+`circlemade example-config`), which is the place to start.
 Secrets are never written here: fields ending in `_env` name an environment variable,
 `_file` a file (e.g. a systemd credential) that holds them.
 """

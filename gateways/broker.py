@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
+from contract.addresses import Host
 from contract.model import Identifier, Port, PositiveSeconds, StrictModel
 from contract.secrets import read_secret
 
@@ -29,7 +30,7 @@ Qos = Annotated[int, Field(ge=0, le=2), AfterValidator(_not_qos_2)]
 class Broker(StrictModel):
     id: Identifier = "main"
     """Sources name their broker by this id."""
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     """The broker's host name or address."""
     port: Port = 1883
     """1883, or 8883 for TLS."""

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from contract.model import Identifier, StrictModel
+from contract.model import TOPIC_LEVELS_PATTERN, Identifier, StrictModel
 from contract.reading import Reading
 from gateways.profiles.base import DecodeError, json_object
 
@@ -48,7 +48,7 @@ class OperatorSettings(StrictModel):
     """Default: on when its broker is defined (an OPC UA-only edge has none)."""
     broker: Identifier = "main"
     """The broker operator input comes over."""
-    prefix: str = Field(default="circlemade", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    prefix: str = Field(default="circlemade", pattern=TOPIC_LEVELS_PATTERN)
     """Topics are ``<prefix>/<site>/<machine>/verdict|downtime|material``."""
     planned_stops: list[Identifier] = Field(default_factory=lambda: list(PLANNED_STOPS))
     """Stop reasons that are planned (not counted against availability)."""

@@ -72,6 +72,7 @@ def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
 
 
 REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "circlemade" / "examples" / "workshop.toml"
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from circlemade.cli import main, parser
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE, REPO
 
 
 def every_parser(root: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -71,7 +71,7 @@ def test_check_config_takes_c_like_every_command_and_there_is_a_version(
         capsys: pytest.CaptureFixture[str]) -> None:
     from importlib.metadata import version
 
-    example = str(REPO / "examples" / "workshop.toml")
+    example = str(EXAMPLE)
     assert main(["check-config", "-c", example]) == main(["check-config", example]) == 0
     assert main(["check-config"]) == 2
     capsys.readouterr()
@@ -79,3 +79,20 @@ def test_check_config_takes_c_like_every_command_and_there_is_a_version(
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"circlemade {version('circlemade-edge')}"
+
+
+def test_the_example_config_is_printed_and_a_config_checks_offline(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main(["example-config"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == EXAMPLE.read_text()
+    config = tmp_path / "workshop.toml"
+    config.write_text(printed.replace('# password_env = "CIRCLEMADE_MQTT_PASSWORD"',
+                                      'password_env = "NOT_ON_THIS_LAPTOP"', 1))
+    assert 'username' in config.read_text()
+    monkeypatch.delenv("NOT_ON_THIS_LAPTOP", raising=False)
+    assert main(["check-config", "-c", str(config)]) == 2
+    assert "environment variable NOT_ON_THIS_LAPTOP is not set" in capsys.readouterr().err
+    assert main(["check-config", "-c", str(config), "--offline"]) == 0
+    assert "offline: the secrets were not read" in capsys.readouterr().out

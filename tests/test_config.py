@@ -13,7 +13,7 @@ import pytest
 
 from circlemade.cli import main
 from edge.config import ConfigError, load_config, parse_config
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE, REPO
 
 GOOD = """
 [site]
@@ -60,7 +60,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_shipped_example_is_valid() -> None:
-    config = load_config(REPO / "examples" / "workshop.toml")
+    config = load_config(EXAMPLE)
     assert [m.kind for m in config.machines].count("printer") == 2
     assert any(m.kind == "cnc" for m in config.machines)
     assert any(getattr(s, "meter", None) for m in config.machines for s in m.sources)
@@ -185,11 +185,11 @@ def test_run_refuses_a_bad_config_before_starting(tmp_path: Path) -> None:
 
 
 def test_the_example_config_shows_every_field() -> None:
-    """examples/workshop.toml is the reference a workshop copies: every field of every
+    """The example config is the reference a workshop copies: every field of every
     table the config can hold (docs/config.md) is there, set or commented."""
     from edge.config_reference import _models, sections
 
-    text = (REPO / "examples" / "workshop.toml").read_text()
+    text = (EXAMPLE).read_text()
     keys = set(re.findall(r"(?:^|[\s#{,])([a-z0-9_]+)\s*=", text, re.MULTILINE))
     tables = set(re.findall(r"^\s*#?\s*\[\[?(?:[a-z_]+\.)*([a-z_]+)\]", text, re.MULTILINE))
     missing = [f"{table or 'top level'}: {name}" for table, model in sections()
@@ -331,3 +331,43 @@ def test_check_config_knows_what_a_bambu_printer_needs() -> None:
         {"id": "p", "kind": "printer", "sources": [
             {"profile": "bambu", "topic": "device/00M09A350100123/report", "broker": "x1c"}]}]},
         environ={"CODE": "12345678"})
+
+
+def test_addresses_are_checked_with_words_not_regular_expressions() -> None:
+    """The addresses a technician gets wrong (seen in the field), each refused with what is
+    wrong and what a right one looks like."""
+    raw = {"site": {"id": "s", "country": "be"},
+           "influx": {"api": "v1", "url": "http://host:80:80"},
+           "brokers": [{"host": "mqtts://broker.lan"}],
+           "terminal": {"listen": "0.0.0.0:99999", "pin_env": "PIN"},
+           "machines": [{"id": "m x", "kind": "meter", "sources": [
+               {"profile": "sdm630", "endpoint": "modbus+rtu:///dev/ttyUSB0?baudrate=960O"},
+               {"profile": "sdm630", "endpoint": "modbus+tcp://meter.lan:50 2"},
+               {"profile": "prusalink", "endpoint": "http://mk4.lan/api/v1",
+                "api_key_env": "KEY"},
+               {"profile": "mtconnect", "endpoint": "ftp://agent.lan"},
+               {"profile": "umati", "endpoint": "opc.tcp://mill.lan:48400x"}]}]}
+    with pytest.raises(ConfigError) as refused:
+        parse_config(raw, secrets=False)
+    said = {p.path: p.message for p in refused.value.problems}
+    assert said == {
+        "site.country": "expected two capital letters (ISO 3166), like BE",
+        "machines[0].id": "expected an id: letters, digits, '_', '.' and '-', starting with "
+                          "a letter or digit, at most 64",
+        "influx.url": "'80:80' is not a port (1 to 65535); like http://192.0.2.10:8086",
+        "brokers[0].host": "a host name or address, not a URL: the port goes in port, TLS in "
+                           "tls = true; like host = \"broker.lan\"",
+        "terminal.listen": "'99999' is not a port (1 to 65535); like 127.0.0.1:8480 or "
+                           "0.0.0.0:8480",
+        "machines[0].sources[0].endpoint": "baudrate = '960O' is not one of 1200, 2400, "
+                                           "4800, 9600, 19200, 38400, 57600, 115200",
+        "machines[0].sources[1].endpoint": "a URL has no spaces; like "
+                                           "modbus+tcp://192.0.2.40:502",
+        "machines[0].sources[2].endpoint": "give the address only, without a path; like "
+                                           "http://192.0.2.30",
+        "machines[0].sources[3].endpoint": "expected a URL starting with http:// or https://"
+                                           "; like http://192.0.2.60:5000",
+        "machines[0].sources[4].endpoint": "'48400x' is not a port (1 to 65535); like "
+                                           "opc.tcp://192.0.2.50:4840",
+    }
+    assert not any("^" in str(p) or "pattern" in str(p) for p in refused.value.problems)

@@ -126,6 +126,7 @@ def test_the_image_holds_every_package(tmp_path: Path) -> None:
     wanted = {str(path.relative_to(REPO)) for package in shipped
               for path in (REPO / package).rglob("*.py") if "__pycache__" not in path.parts}
     wanted |= {str(p.relative_to(REPO)) for p in (REPO / "edge").rglob("templates/*.html")}
+    wanted |= {"circlemade/examples/workshop.toml"}  # what 'circlemade example-config' prints
     assert wanted - inside == set()
 
 

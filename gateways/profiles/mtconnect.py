@@ -86,10 +86,11 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from contract.addresses import url
 from contract.eventlog import log_event
 from contract.reading import Reading
 from gateways.profiles.base import DecodeError, DecoderBase, Profile, ValueSourceBase
@@ -126,7 +127,8 @@ SAMPLE_COUNT = 1000
 class MTConnectSource(ValueSourceBase):
     transport: ClassVar[str] = "http"
     profile: Literal["mtconnect"]
-    endpoint: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$")
+    endpoint: Annotated[str, AfterValidator(url("http", "https",
+                                                 example="http://192.0.2.60:5000"))]
     """The agent, e.g. ``http://haas.local:8082/`` (a path prefix is kept)."""
     device: str | None = None
     """The device's name or uuid, when the agent serves several."""

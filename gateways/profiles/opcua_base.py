@@ -10,10 +10,11 @@ move when a server restarts or is updated, URIs and names do not.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from contract.addresses import OpcUaUrl
 from contract.counters import Counters
 from contract.model import StrictModel
 from contract.reading import Reading
@@ -22,8 +23,6 @@ from gateways.profiles.base import DecoderBase, SignalMapping, ValueSourceBase, 
 
 if TYPE_CHECKING:
     from gateways.gateway import Gateway, ValueDecoder
-
-Endpoint = Annotated[str, Field(pattern=r"^opc\.tcp://[^\s/]+(/\S*)?$")]
 
 
 class OpcUaSecurity(StrictModel):
@@ -59,7 +58,7 @@ class NodeSpec(SignalMapping):
 
 class OpcUaSourceBase(ValueSourceBase):
     transport: ClassVar[str] = "opcua"
-    endpoint: Endpoint
+    endpoint: OpcUaUrl
     """The server, e.g. ``opc.tcp://10.0.0.12:4840``."""
     root: str = ""
     """Browse path from Objects to the machine's root node; ``*`` matches the first child."""

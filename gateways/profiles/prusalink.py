@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import orjson
 from pydantic import Field, model_validator
 
+from contract.addresses import HttpAddress
 from contract.reading import Reading
 from contract.secrets import read_secret
 from gateways.profiles.base import (
@@ -62,7 +63,7 @@ TEMPERATURES = {"temp_nozzle": "nozzle_temp_c", "target_nozzle": "nozzle_target_
 class PrusaLinkSource(ValueSourceBase):
     transport: ClassVar[str] = "http"
     profile: Literal["prusalink"]
-    endpoint: str = Field(pattern=r"^https?://[^\s/]+/?$")
+    endpoint: HttpAddress
     """The printer's address, e.g. ``http://mk4-01.local`` or ``http://192.0.2.61``."""
     api_key_env: str | None = None
     """Environment variable holding the printer's API key (its settings page shows it)."""

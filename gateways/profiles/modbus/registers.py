@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from contract.addresses import ModbusEndpoint
 from contract.model import Identifier, StrictModel
 from contract.reading import Reading
 from contract.schema import SIGNALS
@@ -53,7 +54,6 @@ RegisterType = Literal["int16", "uint16", "int32", "uint32", "float32", "float64
 WORDS = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
 FORMATS = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f",
            "float64": ">d"}
-Endpoint = Field(pattern=r"^modbus\+(tcp://[^\s/:]+(:\d{1,5})?/?|rtu://(/[^\s?]+)(\?\S*)?)$")
 
 
 class Register(StrictModel):
@@ -89,7 +89,7 @@ class ModbusSourceBase(ValueSourceBase):
     """A Modbus device read by polling."""
 
     transport: ClassVar[str] = "modbus"
-    endpoint: str = Endpoint
+    endpoint: ModbusEndpoint
     """``modbus+tcp://HOST:PORT`` (port 502 by default) or
     ``modbus+rtu:///dev/ttyUSB0?baudrate=9600&parity=N&stopbits=1`` (RS-485)."""
     unit: int = Field(default=1, ge=0, le=247)
