@@ -35,48 +35,34 @@ def write_status(path: Path, status: dict[str, Any]) -> None:
 def read_status(path: Path, interval_s: float, limits: StatusSettings | None = None,
                 ) -> tuple[int, list[str]]:
     """(exit code, lines to print): 1 when the file is stale, a source is disconnected,
-    InfluxDB has refused writes for too long, the buffer is nearly full or dropped points,
-    or a task of the service crashed."""
+    a store refuses the credentials or has failed for too long, the buffer is nearly full
+    or dropped points, or a task of the service crashed."""
     limits = limits or StatusSettings()
     try:
         status = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
         return 1, [f"no status at {path}: is the service running? ({exc})"]
     now = time.time()
+    stores = status["sinks"]
     stopped = status.get("stopped_s")
     if stopped:
+        writes = ", ".join(f"{name} {_ago(store.get('last_write_s'))}"
+                           for name, store in sorted(stores.items()))
         return 1, [f"service pid {status['pid']} STOPPED {now - stopped:.0f} s ago, after "
                    f"{status['uptime_s']:.0f} s; buffer: {status['buffer_depth']:.0f} points "
-                   f"left for its next start; last write to InfluxDB: "
-                   f"{_ago(status.get('last_write_s'))}"]
+                   f"left for its next start; last write: {writes}"]
     age = now - float(status["written_s"])
     depth, bound = status["buffer_depth"], status.get("buffer_max_points") or 0
     lines = [f"service pid {status['pid']}, up {status['uptime_s']:.0f} s, status written "
              f"{age:.0f} s ago",
              f"buffer: {depth:.0f} points waiting" + (f" ({depth / bound:.0%} of its bound)"
-                                                       if bound else "")
-             + f"; last write to InfluxDB: {_ago(status.get('last_write_s'))}"]
-    stores = status.get("sinks", {})
-    for name, store in sorted(stores.items()) if len(stores) > 1 else ():
-        failing_since = store.get("failing_since_s")
-        lines.append(f"  store {name:<20} {store['depth']:.0f} waiting "
-                     f"({store['depth'] / store['max_points']:.0%} of its bound), last write "
-                     f"{_ago(store.get('last_write_s'))}" + (
-                         f", FAILING for {now - failing_since:.0f} s: {store['last_error']}"
-                         if failing_since else "") + f"  {store['url']}")
+                                                       if bound else "")]
     problems = []
     if age >= 3 * interval_s:
         problems.append(f"STALE: older than {3 * interval_s:.0f} s")
-    failing = status.get("write_failing_since_s")
-    if failing:
-        lines.append(f"writes to InfluxDB failing for {now - failing:.0f} s: "
-                     f"{status.get('last_write_error') or '?'}")
-        if now - failing > limits.max_write_failure_s:
-            problems.append(f"SINK FAILING for more than {limits.max_write_failure_s:.0f} s")
     for name, store in sorted(stores.items()):
-        if store.get("refused") and store.get("failing_since_s"):
-            problems.append(f"REFUSED: store {name} refuses the edge's credentials or rights "
-                            f"({store['last_error']}); waiting will not heal it")
+        lines.append(_store_line(name, store, now))
+        problems.extend(_store_problems(name, store, now, limits))
     if bound and depth > limits.max_buffer_share * bound:
         problems.append(f"BUFFER above {limits.max_buffer_share:.0%} of max_points")
     if status.get("buffer_full"):
@@ -97,6 +83,32 @@ def read_status(path: Path, interval_s: float, limits: StatusSettings | None = N
                      f", {source.get('messages_in', 0):.0f} in, "
                      f"{source.get('decode_errors', 0):.0f} errors")
     return (1 if problems else 0), lines + problems
+
+
+def _store_line(name: str, store: dict[str, Any], now: float) -> str:
+    """One line per store: its queue, its last write, and why it fails while it does."""
+    failing_since = store.get("failing_since_s")
+    return (f"  store {name:<20} {store['depth']:.0f} waiting "
+            f"({store['depth'] / store['max_points']:.0%} of its bound), last write "
+            f"{_ago(store.get('last_write_s'))}"
+            + (f", FAILING for {now - failing_since:.0f} s: {store['last_error']}"
+               if failing_since else "") + f"  {store['url']}")
+
+
+def _store_problems(name: str, store: dict[str, Any], now: float, limits: StatusSettings,
+                    ) -> list[str]:
+    """A refused login fails at once (waiting will not heal it); other errors after
+    ``max_write_failure_s`` (a restart of the store may take minutes)."""
+    failing_since = store.get("failing_since_s")
+    if not failing_since:
+        return []
+    if store.get("refused"):
+        return [f"REFUSED: store {name} refuses the edge's credentials or rights "
+                f"({store['last_error']}); waiting will not heal it"]
+    if now - failing_since > limits.max_write_failure_s:
+        return [f"STORE FAILING: {name} for more than {limits.max_write_failure_s:.0f} s "
+                f"({store['last_error']})"]
+    return []
 
 
 def _ago(stamp: float | None) -> str:

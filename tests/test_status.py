@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,23 @@ def healthy(now: float) -> dict[str, Any]:
             "buffer_max_points": 1000, "buffer_dropped": 0, "buffer_last_drop_s": None,
             "buffer_full": False, "last_write_s": now - 1, "write_failing_since_s": None,
             "last_write_error": "", "dead_letters": 0, "crashes": {},
-            "sources": {"mqtt:main": {"connected": True, "messages_in": 5}}}
+            "sources": {"mqtt:main": {"connected": True, "messages_in": 5}},
+            "sinks": {"influx": store(now), "central": store(now)}}
+
+
+def store(now: float, **change: Any) -> dict[str, Any]:
+    return {"url": "http://127.0.0.1:8086", "depth": 10, "max_points": 1000,
+            "last_write_s": now - 1, "failing_since_s": None, "last_error": "",
+            "refused": False, **change}
 
 
 @pytest.mark.parametrize(("change", "says"), [
-    ({"write_failing_since_s": -400, "last_write_error": "HTTP 401: unauthorized"},
-     "SINK FAILING for more than 300 s"),
+    ({"sinks": {"influx": {"failing_since_s": -400, "last_error": "HTTP 503: busy"}}},
+     "STORE FAILING: influx for more than 300 s (HTTP 503: busy)"),
+    ({"sinks": {"central": {"failing_since_s": -5, "last_error": "HTTP 401: unauthorized",
+                            "refused": True}}},
+     "REFUSED: store central refuses the edge's credentials or rights (HTTP 401: "
+     "unauthorized); waiting will not heal it"),
     ({"buffer_depth": 900}, "BUFFER above 80% of max_points"),
     ({"buffer_full": True}, "BUFFER FULL"),
     ({"buffer_dropped": 42, "buffer_last_drop_s": -60}, "DROPPED 42 points"),
@@ -38,6 +50,11 @@ def test_each_problem_makes_status_fail_and_says_what(
     status = healthy(now)
     for key, value in change.items():  # negative times: seconds before now
         status[key] = now + value if isinstance(value, int) and key.endswith("_s") else value
+    for name, store_change in change.get("sinks", {}).items():
+        status["sinks"] = healthy(now)["sinks"]
+        status["sinks"][name] = store(now, **{
+            key: now + value if isinstance(value, int) and key.endswith("_s") else value
+            for key, value in store_change.items()})
     for crash in status["crashes"].values():
         crash["at_s"] += now
     path = tmp_path / "b.status.json"
@@ -54,11 +71,18 @@ def test_a_healthy_service_exits_zero_and_shows_the_last_error_while_recent(
     path = tmp_path / "b.status.json"
     write_status(path, status)
     assert read_status(path, 10.0)[0] == 0
-    status.update(write_failing_since_s=now - 20, last_write_error="HTTP 503: busy")
+    status["sinks"]["central"].update(failing_since_s=now - 20, last_error="HTTP 503: busy",
+                                      last_write_s=now - 25)
     write_status(path, status)
     code, lines = read_status(path, 10.0)
     assert code == 0  # failing for 20 s: within the 300 s a restart of InfluxDB may take
-    assert "writes to InfluxDB failing for 20 s: HTTP 503: busy" in lines
+    # one line per store: the failing one says why, the other that it was just written
+    stores = [re.sub(r"\d+ s", "N s", line) for line in lines if "store" in line]
+    assert stores == [
+        "  store central              10 waiting (1% of its bound), last write N s ago, "
+        "FAILING for N s: HTTP 503: busy  http://127.0.0.1:8086",
+        "  store influx               10 waiting (1% of its bound), last write N s ago  "
+        "http://127.0.0.1:8086"]
 
 
 async def test_a_task_that_crashes_is_restarted_counted_and_shown(
