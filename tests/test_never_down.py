@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -32,7 +33,7 @@ from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO
 from tests.disks import fill, small_disk
 from tests.talk import start_edge, stop_edge
-from tests.test_fault_injection import BASE_MS, publish, wait_for_all
+from tests.test_fault_injection import BASE_MS, publish, stored, wait_for_all
 from tests.waiting import logged, until, wait_for
 
 WITHOUT_ROOTS_POWERS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner",
@@ -148,6 +149,49 @@ def test_a_full_disk_holds_messages_at_the_broker_and_resumes_by_itself(
     finally:
         proxy.close()
     assert found == set(range(count)), f"{count - len(found)} messages missing"
+
+
+def test_killed_between_receipt_and_commit_every_message_is_stored_once(
+        tmp_path: Path, servers: tuple[LocalServer, LocalServer]) -> None:
+    """At QoS 1 a message is acknowledged to the broker only after its commit (QoS 2 is
+    refused in the config). The first edge receives the messages but cannot commit them
+    (a floor of free disk above the disk's size) and is SIGKILLed there; the second, on
+    the same buffer and client id, gets each again from the broker and stores it once."""
+    mqtt, influx = servers
+    count = 300
+    floor = shutil.disk_usage(tmp_path).total * 2
+    first, second = tmp_path / "edge-1.log", tmp_path / "edge-2.log"
+    process = start_edge(config_file(tmp_path, mqtt, influx.url, buffer={
+        "min_free_bytes": floor}), first)
+    try:
+        wait_for("the first edge subscribed", logged(first, "mqtt.subscribed"))
+        publish(mqtt, 0, count, 1000, "kill-before-commit")
+        wait_for("messages received and not committed", logged(first, "buffer.blocked"))
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert stored(influx) == set()  # nothing was committed, so nothing was written
+    with running(config_file(tmp_path, mqtt, influx.url), second):
+        found = wait_for_all(influx, count)
+    assert found == set(range(count))
+    stopped = next(orjson.loads(line) for line in second.read_text().splitlines()
+                   if '"service.stopped"' in line)
+    received = sum(stopped["counters"].get(f"m{i}/json", {}).get("messages_in", 0)
+                   for i in range(2))
+    assert received == count  # each delivered again exactly once: none had been acknowledged
+    points = asyncio.run(stored_points(influx.url))
+    assert points == count  # one point per message, none twice
+
+
+async def stored_points(url: str) -> int:
+    from edge.influxql import InfluxQL
+
+    client = InfluxQL(url, "faults")
+    try:
+        series = await client.query('SELECT count("layer") FROM "telemetry"')
+    finally:
+        await client.close()
+    return int(series[0].rows[0]["count"])
 
 
 def test_a_read_only_state_directory_neither_stops_nor_loses(
