@@ -4,6 +4,7 @@
     circlemade example-config        print the example config, every field documented
     circlemade run -c FILE           run the edge service until SIGTERM or SIGINT
     circlemade decode --profile P --topic T [FILE|-]   what the edge makes of a payload
+    circlemade probe PROFILE ENDPOINT [KEY=VALUE ...]  ask a polled device once
     circlemade simulate [--printers N --meters M --cnc K | --scenario F] --broker URL
     circlemade buffer recover FILE -c CONFIG   what a damaged buffer still holds, to InfluxDB
     circlemade demo                  simulators, local servers, service and live view
@@ -18,6 +19,8 @@ import sys
 from importlib import resources
 from importlib.metadata import version as package_version
 from pathlib import Path
+
+import orjson
 
 from contract.eventlog import describe, log_event, setup_logging
 from edge.config import Config, ConfigError, load_config
@@ -107,6 +110,16 @@ def parser() -> argparse.ArgumentParser:
                                "busy the machine is)")
     simulate.add_argument("--print-config", action="store_true",
                           help="print the [[machines]] config that reads this fleet, and exit")
+
+    probe = commands.add_parser(
+        "probe", help="ask a polled device once: what came back, what its profile makes of it")
+    probe.add_argument("profile", help="a polled profile: prusalink, mtconnect, sdm630, ...")
+    probe.add_argument("endpoint", help="as in the config, e.g. http://192.0.2.30 or "
+                                        "modbus+tcp://192.0.2.40:502")
+    probe.add_argument("settings", nargs="*", metavar="KEY=VALUE",
+                       help='the profile\'s other keys as in the config: unit=2, '
+                            'api_key_env="PRUSA_KEY"')
+    probe.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
 
     opcua = commands.add_parser("opcua", help="OPC UA tools")
     opcua_commands = opcua.add_subparsers(dest="opcua_command", required=True,
@@ -227,6 +240,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _decode(args.profile, args.topic, args.machine, args.file)
     if args.command == "simulate":
         return _simulate(args)
+    if args.command == "probe":
+        return _probe(args.profile, args.endpoint, args.settings, args.timeout)
     if args.command == "opcua":
         return _opcua(args)
     if args.command in ("record", "replay"):
@@ -445,6 +460,31 @@ def _decode(profile: str, topic: str, machine: str | None, file: str) -> int:
         print(as_json_line(reading))
     if warning:
         print(f"decode: warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _probe(profile: str, endpoint: str, settings: list[str], timeout_s: float) -> int:
+    from edge.inspect_payload import as_json_line
+    from edge.probe import ProbeError, probe, source_of
+
+    try:
+        source = source_of(profile, endpoint, settings)
+    except ProbeError as exc:
+        print(f"probe: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    setup_logging("warning", sys.stderr, fmt="text")  # what the device answered instead
+    found = asyncio.run(probe(source, timeout_s))
+    print(f"{profile} at {endpoint}: {len(found.answers)} answer(s)")
+    for key, value in found.answers:
+        shown = value if isinstance(value, str) else orjson.dumps(value).decode()
+        print(f"  {key}: {shown[:300]}" + (" ..." if len(shown) > 300 else ""))
+    print(f"what the {profile} profile makes of it: {len(found.readings)} reading(s)")
+    for reading in found.readings:
+        print("  " + as_json_line(reading))
+    if found.failed:
+        print(f"probe: no usable answer from {endpoint} within {timeout_s:g} s "
+              "(the warnings above say what the device did)", file=sys.stderr)
+        return 1
     return 0
 
 
