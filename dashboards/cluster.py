@@ -14,6 +14,7 @@ from typing import Any
 from grafanalib.core import Dashboard, Templating, Time
 
 from contract.schema import CIRCULARITY, OEE
+from dashboards.grafana_json import dashboard_json
 from dashboards.panels import PanelSpec, build
 from edge.config import Config
 
@@ -121,9 +122,4 @@ def dashboard(key: str, sites: list[Member]) -> Dashboard:
 
 
 def as_json(key: str, sites: list[Member]) -> dict[str, Any]:
-    import json
-
-    from grafanalib._gen import DashboardEncoder
-
-    return dict(json.loads(json.dumps(dashboard(key, sites).to_json_data(),
-                                      cls=DashboardEncoder)))
+    return dashboard_json(dashboard(key, sites), tag="cluster")

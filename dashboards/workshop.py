@@ -25,6 +25,7 @@ from contract.schema import (
     SCRAP,
     TELEMETRY,
 )
+from dashboards.grafana_json import dashboard_json
 from dashboards.panels import DATASOURCE, PanelSpec, build
 from dashboards.queries import SCOPE, select, tag_values
 
@@ -258,9 +259,11 @@ def specs(key: str) -> list[PanelSpec]:
     return DASHBOARDS[key][1]()
 
 
+TO_MACHINE = {"title": "Open ${__field.labels.machine}",
+              "url": "/d/circlemade-machine/?var-machine=${__field.labels.machine}"
+                     "&${__url_time_range}"}
+"""From a machine's figure on the shop floor to its own dashboard (a Grafana data link)."""
+
+
 def as_json(key: str) -> dict[str, Any]:
-    import json
-
-    from grafanalib._gen import DashboardEncoder
-
-    return dict(json.loads(json.dumps(dashboard(key).to_json_data(), cls=DashboardEncoder)))
+    return dashboard_json(dashboard(key), data_link=TO_MACHINE if key == "shop-floor" else None)

@@ -178,3 +178,27 @@ def test_uids_are_unique_and_provisioning_names_no_secret(tmp_path: Path) -> Non
     assert "s3cr3t-token" not in text and "Token ${SHOP_TOKEN}" in text
     source = json.loads(text.split("\n", 2)[2])["datasources"][0]
     assert source["uid"] == DATASOURCE_UID and source["jsonData"]["dbName"] == "shop"
+
+
+@pytest.mark.parametrize("key", list(DASHBOARDS))
+def test_dashboards_are_current_grafana_json_and_link_to_each_other(key: str) -> None:
+    """Written as Grafana 10.3-11 writes them (no migration at load, no row-era keys), a
+    button to every circlemade dashboard keeping time and variables, and on the shop
+    floor each machine's figures open its own dashboard."""
+    board = as_json(key)
+    assert board["schemaVersion"] == 39
+    assert not {"rows", "style", "__inputs"} & set(board)
+    assert not any({"span", "height", "minSpan"} & set(panel) for panel in board["panels"])
+    (link,) = board["links"]
+    assert link["type"] == "dashboards" and link["tags"] == ["circlemade"]
+    assert link["includeVars"] and link["keepTime"]
+    linked = {panel["title"]: panel["fieldConfig"]["defaults"].get("links")
+              for panel in board["panels"] if "fieldConfig" in panel}
+    if key == "shop-floor":
+        assert linked["Jobs by outcome"] is None  # its series are outcomes, not machines
+        assert linked["OEE today"] == [{
+            "title": "Open ${__field.labels.machine}",
+            "url": "/d/circlemade-machine/?var-machine=${__field.labels.machine}"
+                   "&${__url_time_range}"}]
+    else:
+        assert not any(linked.values())
