@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from circlemade.report.figures import ProductFigures, SiteMonth, month_bounds
+from circlemade.report.figures import MachineFigures, ProductFigures, SiteMonth, month_bounds
 
 NAMESPACE = uuid.UUID("5b0c5e4e-6f0a-4c1d-9a57-1c2c1e0de001")
 """Footprint ids are derived from site, product and month: the same footprint, the same id."""
@@ -22,7 +22,8 @@ Table = tuple[list[str], list[list[Any]]]
 
 
 def tables(month: SiteMonth) -> dict[str, Table]:
-    """Every table of a site's month, as the report and the CSV files show it."""
+    """Every table of a site's month, as the report and the CSV files show it: counts as
+    whole numbers, time in whole seconds, a material a machine does not report as None."""
     return {
         "energy": (["machine", "kind", "energy_kwh", "running_kwh", "standby_kwh"],
                    [[e.machine, e.kind, e.energy_kwh, e.running_kwh, e.standby_kwh]
@@ -32,24 +33,31 @@ def tables(month: SiteMonth) -> dict[str, Table]:
                       for (material, lot), (used, recycled) in sorted(month.lots.items())]),
         "machines": (["machine", "kind", "good_parts", "scrap_parts", "material_g", "scrap_g",
                       "recycled_g", "availability", "performance", "quality", "oee"],
-                     [[m.machine, m.kind, m.good_parts, m.scrap_parts, m.material_g,
-                       m.scrap_g, m.recycled_g, m.availability, m.mean_performance,
-                       m.mean_quality, m.oee]
+                     [[m.machine, m.kind, round(m.good_parts), round(m.scrap_parts),
+                       *_measured(m, m.material_g, m.scrap_g, m.recycled_g),
+                       m.availability, m.mean_performance, m.mean_quality, m.oee]
                       for m in sorted(month.machines.values(), key=lambda m: m.machine)]),
         "scrap_reasons": (["reason", "scrap_parts", "scrap_g"],
-                          [[reason, parts, grams]
+                          [[reason, round(parts), grams]
                            for reason, (parts, grams) in sorted(month.scrap_reasons.items())]),
         "losses": (["reason", "stops", "lost_s"],
-                   [[reason, stops, lost]
+                   [[reason, round(stops), round(lost)]
                     for reason, (stops, lost) in sorted(month.losses.items())]),
         "jobs": (["outcome", "jobs"], [[o, n] for o, n in sorted(month.jobs.items())]),
         "products": (["product", "jobs", "parts", "good_parts", "energy_kwh", "material_g",
                       "recycled_g", "scrap_g", "co2e_kg", "co2e_kg_per_good_part"],
-                     [[p.product, p.jobs, p.parts, p.good_parts, p.energy_kwh, p.material_g,
-                       p.recycled_g, p.scrap_g, p.co2e_kg(month.co2e_kg_per_kwh),
+                     [[p.product, p.jobs, round(p.parts), round(p.good_parts), p.energy_kwh,
+                       p.material_g, p.recycled_g, p.scrap_g, p.co2e_kg(month.co2e_kg_per_kwh),
                        p.per_good_part(p.co2e_kg(month.co2e_kg_per_kwh))]
                       for p in sorted(month.products.values(), key=lambda p: p.product)]),
     }
+
+
+def _measured(machine: MachineFigures, *grams: float) -> list[float | None]:
+    """A machine's grams, or None each when it reports no material at all (a mill with
+    no stock mass, a laser): 0 g would say it used none."""
+    return list(grams) if any(grams) or not machine.good_parts + machine.scrap_parts \
+        else [None] * len(grams)
 
 
 @dataclass(frozen=True)
@@ -120,13 +128,13 @@ def footprint(month: SiteMonth, product: ProductFigures, origin: Origin, timezon
             "specVersion": "2.0.0",
             "dataSchema": "urn:circlemade:footprint-extension:1",
             "data": {
-                "goodParts": product.good_parts, "parts": product.parts,
-                "co2eKgPerGoodPart": per_part,
-                "energyKwhPerGoodPart": product.per_good_part(product.energy_kwh),
-                "materialGPerGoodPart": product.per_good_part(product.material_g),
-                "recycledGPerGoodPart": product.per_good_part(product.recycled_g),
-                "scrapGPerGoodPart": product.per_good_part(product.scrap_g),
-                "recycledContentShare": recycled,
+                "goodParts": round(product.good_parts), "parts": round(product.parts),
+                "co2eKgPerGoodPart": _significant(per_part),
+                "energyKwhPerGoodPart": _significant(product.per_good_part(product.energy_kwh)),
+                "materialGPerGoodPart": _significant(product.per_good_part(product.material_g)),
+                "recycledGPerGoodPart": _significant(product.per_good_part(product.recycled_g)),
+                "scrapGPerGoodPart": _significant(product.per_good_part(product.scrap_g)),
+                "recycledContentShare": _significant(recycled),
                 "emissionFactorKgCo2ePerKwh": factor,
                 "emissionFactorSource": origin.factor_source,
             }}],
@@ -136,6 +144,11 @@ def footprint(month: SiteMonth, product: ProductFigures, origin: Origin, timezon
 def _part_kg(product: ProductFigures) -> float:
     """The mass of one good part: the material of the good parts (what was not scrap)."""
     return (product.material_g - product.scrap_g) / product.good_parts / 1000
+
+
+def _significant(value: float | None) -> float | None:
+    """Six significant digits: what the meters and scales measure, without float noise."""
+    return None if value is None else float(f"{value:.6g}")
 
 
 def _decimal(value: float) -> str:
@@ -170,7 +183,7 @@ def _made(month: SiteMonth) -> Iterator[ProductFigures]:
 
 
 def _cell(value: Any) -> Any:
-    return "" if value is None else float(f"{value:.7g}") if isinstance(value, float) else value
+    return "" if value is None else _significant(value) if isinstance(value, float) else value
 
 
 def _slug(name: str) -> str:

@@ -36,7 +36,14 @@ def month_name(month: str) -> str:
 def _number(value: float | None, digits: int = 2, percent: bool = False) -> str:
     if value is None:
         return "-"
-    return f"{value * 100:.1f} %" if percent else f"{value:,.{digits}f}"
+    return f"{value * 100:.1f}\u00a0%" if percent else f"{value:,.{digits}f}"
+
+
+def hours_minutes(seconds: float) -> str:
+    """26,820 s -> ``7 h 27 min``: how people say a loss."""
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}\u00a0h\u00a0{minutes % 60:02d}\u00a0min" if minutes >= 60 \
+        else f"{minutes}\u00a0min"
 
 
 def _change(now: float | None, before: float | None, percent: bool) -> str:
@@ -76,20 +83,36 @@ def cluster_table(sites: list[SiteReport]) -> dict[str, Any]:
     return {"header": header, "rows": rows}
 
 
+HEADERS = {"lost_s": "lost time", "oee": "OEE", "co2e_kg": "CO2e kg",
+           "co2e_kg_per_good_part": "CO2e kg per good part"}
+"""Column names in words where the CSV's name would not do."""
+NOT_MEASURED = "not reported"
+"""A material figure of a machine that reports no material: not 0 g."""
+
+
 def _table(header: list[str], rows: list[list[Any]]) -> Markup:
     def cell(value: Any, column: str) -> str:
+        if value is None and column.endswith("_g"):
+            return NOT_MEASURED
+        if column.endswith("_s") and isinstance(value, int | float):
+            return hours_minutes(value)
+        if isinstance(value, int):
+            return f"{value:,}"
         if isinstance(value, float):
             share = column in ("availability", "performance", "quality", "oee")
             return _number(value, 3 if "per" in column or "kwh" in column else 1, share)
         return escape("-" if value is None or value == "" else str(value))
-    head = "".join(f"<th>{escape(h.replace('_', ' '))}</th>" for h in header)
+    head = "".join(f"<th>{escape(HEADERS.get(h, h.replace('_', ' ')))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{cell(v, h)}</td>" for v, h in zip(row, header,
                                                                           strict=True))
                    + "</tr>" for row in rows) or f'<tr><td colspan="{len(header)}">none</td></tr>'
     return Markup(f"<table><tr>{head}</tr>{body}</table>")
 
 
-def _svg(draw: Callable[[Any], None], height: float = 2.6) -> Markup:
+def _svg(draw: Callable[[Any, list[str]], None], groups: dict[str, list[str]],
+         height: float = 2.6) -> Markup:
+    """One chart, a panel per machine kind (its own scale: a printer's grams stay visible
+    beside a mill's kilograms), the legend above the panels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,10 +123,17 @@ def _svg(draw: Callable[[Any], None], height: float = 2.6) -> Markup:
     # text as text (the page's fonts), and ids of each chart its own within the page
     matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": f"chart{_charts}",
                                 "font.family": "DejaVu Sans"})
-    figure, axes = pyplot.subplots(figsize=(7.2, height))
-    draw(axes)
-    axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
+    kinds = sorted(groups) or [""]
+    figure, panels = pyplot.subplots(
+        1, len(kinds), figsize=(7.2, height), squeeze=False,
+        width_ratios=[max(len(groups.get(kind, [])), 1) + 0.6 for kind in kinds])
+    for axes, kind in zip(panels[0], kinds, strict=True):
+        draw(axes, groups.get(kind, []))
+        axes.set_title(kind, fontsize=8)
+        axes.spines[["top", "right"]].set_visible(False)
+    handles, labels = panels[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=7, ncols=4, frameon=False, loc="upper center")
+    figure.tight_layout(rect=(0, 0, 1, 0.86))
     out = io.StringIO()
     figure.savefig(out, format="svg")
     pyplot.close(figure)
@@ -111,10 +141,18 @@ def _svg(draw: Callable[[Any], None], height: float = 2.6) -> Markup:
     return Markup(text[text.index("<svg"):])
 
 
-def energy_chart(site: SiteReport) -> Markup:
-    machines = sorted(set(site.now.energy) | set(site.before.energy))
+def by_kind(kinds: dict[str, str]) -> dict[str, list[str]]:
+    """Machine ids by their kind, each sorted."""
+    groups: dict[str, list[str]] = {}
+    for machine, kind in sorted(kinds.items()):
+        groups.setdefault(kind or "other", []).append(machine)
+    return groups
 
-    def draw(axes: Any) -> None:
+
+def energy_chart(site: SiteReport) -> Markup:
+    kinds = {m: e.kind for month in (site.before, site.now) for m, e in month.energy.items()}
+
+    def draw(axes: Any, machines: list[str]) -> None:
         width = 0.38
         for offset, month, colours in ((-width / 2, site.before, (GREY, "#d8d8d8")),
                                        (width / 2, site.now, (GREEN, AMBER))):
@@ -125,32 +163,28 @@ def energy_chart(site: SiteReport) -> Markup:
             axes.bar(positions, running, width, color=colours[0], label=f"{label}: running")
             axes.bar(positions, standby, width, bottom=running, color=colours[1],
                      label=f"{label}: standby")
-        axes.set_xticks(range(len(machines)), machines)
-        axes.set_ylabel("kWh")
-        axes.legend(fontsize=7, ncols=2, frameon=False)
-    return _svg(draw)
+        axes.set_xticks(range(len(machines)), machines, fontsize=7)
+        axes.set_ylabel("kWh", fontsize=7)
+    return _svg(draw, by_kind(kinds))
 
 
 def machines_chart(site: SiteReport) -> Markup:
-    machines = sorted(site.now.machines)
+    figures = site.now.machines
 
-    def draw(axes: Any) -> None:
-        figures = [site.now.machines[m] for m in machines]
-        axes.bar(machines, [f.material_g - f.scrap_g for f in figures], color=GREEN,
-                 label="material in good parts and other use (g)")
-        axes.bar(machines, [f.scrap_g for f in figures],
-                 bottom=[f.material_g - f.scrap_g for f in figures], color=AMBER,
+    def draw(axes: Any, machines: list[str]) -> None:
+        made = [figures[m].material_g - figures[m].scrap_g for m in machines]
+        axes.bar(machines, made, color=GREEN, label="material in good parts and other use (g)")
+        axes.bar(machines, [figures[m].scrap_g for m in machines], bottom=made, color=AMBER,
                  label="scrap (g)")
-        axes.set_ylabel("g")
+        axes.set_ylabel("g", fontsize=7)
+        axes.tick_params(axis="x", labelsize=7)
         twin = axes.twinx()
-        twin.plot(machines, [(f.oee or 0) * 100 for f in figures], "o", color="#1d3b5b",
-                  label="OEE (%)")
+        twin.plot(machines, [(figures[m].oee or 0) * 100 for m in machines], "o",
+                  color="#1d3b5b")
         twin.set_ylim(0, 105)
-        twin.set_ylabel("OEE %")
+        twin.set_ylabel("OEE % (dots)", fontsize=7)
         twin.spines[["top"]].set_visible(False)
-        axes.legend(fontsize=7, loc="upper left", frameon=False)
-        twin.legend(fontsize=7, loc="upper right", frameon=False)
-    return _svg(draw)
+    return _svg(draw, by_kind({m: f.kind for m, f in figures.items()}))
 
 
 def html(sites: list[SiteReport], title: str, source: str, cluster: bool,
