@@ -35,7 +35,9 @@ class Broker(StrictModel):
     port: Port = 1883
     """1883, or 8883 for TLS."""
     client_id: str | None = None
-    """Stable client id for the persistent session; ``circlemade-<site>-<broker>`` if unset."""
+    """Stable client id for the persistent session; ``circlemade-<site>-<broker>-<host
+    name>`` if unset (so a config copied to a second box does not collide). Set it where the
+    host name changes (a recreated container): the session hangs on it."""
     username: str | None = None
     """Login, with the password from password_env or password_file."""
     password_env: str | None = None
