@@ -96,3 +96,40 @@ def test_the_example_config_is_printed_and_a_config_checks_offline(
     assert "environment variable NOT_ON_THIS_LAPTOP is not set" in capsys.readouterr().err
     assert main(["check-config", "-c", str(config), "--offline"]) == 0
     assert "offline: the secrets were not read" in capsys.readouterr().out
+
+
+def test_config_show_prints_the_effective_config_with_secrets_masked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The example command of the command recipe (CONTRIBUTING.md): defaults filled in,
+    where each secret comes from, and a pasted secret masked."""
+    import tomllib
+
+    config = tmp_path / "edge.toml"
+    config.write_text(
+        '[site]\nid = "s"\n[influx]\napi = "v2"\nurl = "http://127.0.0.1:8086"\n'
+        'token_env = "INFLUX_TOKEN"\n[[brokers]]\nusername = "edge"\n'
+        'password_env = "hT7xq9pLm2-pasted"\n'
+        '[[machines]]\nid = "m"\nkind = "printer"\n'
+        '[[machines.sources]]\ntopic = "t"\nprofile = "json"\n')
+    assert main(["config", "show", "-c", str(config)]) == 0
+    shown = capsys.readouterr().out
+    effective = tomllib.loads(shown)
+    assert effective["influx"]["token_env"] == "INFLUX_TOKEN"
+    assert effective["brokers"][0]["password_env"] == "(masked)"
+    assert "hT7xq9pLm2" not in shown
+    assert effective["brokers"][0]["port"] == 1883  # a default, filled in
+    assert effective["stop_timeout_s"] == 10.0
+
+
+def test_every_command_is_one_registered_module(capsys: pytest.CaptureFixture[str]) -> None:
+    from circlemade.commands import COMMANDS
+
+    names = {c.name for c in COMMANDS.values()}
+    assert {"run", "check-config", "config", "status", "probe", "report"} <= names
+    for name in names:  # each has its help
+        with pytest.raises(SystemExit) as done:
+            parser().parse_args([name, "--help"])
+        assert done.value.code == 0
+    modules = {path.stem for path in (REPO / "circlemade" / "commands").glob("*.py")}
+    assert modules - {"__init__", "config_file"} <= {
+        c.arguments.__module__.rsplit(".", 1)[1] for c in COMMANDS.values()}
