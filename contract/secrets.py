@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from contract.errors import ConfigProblem
+
 SECRET_KEYS = frozenset({"password", "token", "secret", "api_key", "apikey", "access_code",
                          "pin", "passphrase"})
 """Keys that must never appear in a config file with a literal value."""
@@ -28,7 +30,7 @@ def shown_variable(env: str) -> str:
     return "(name not shown: it does not look like a variable name, was the secret itself pasted?)"
 
 
-class SecretUnavailable(ValueError):
+class SecretUnavailable(ConfigProblem):
     """The named environment variable is unset, or the named file cannot be read."""
 
 

@@ -12,10 +12,12 @@ from typing import NamedTuple
 
 import pint
 
+from contract.errors import BadInput
+
 _registry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)  # type: ignore[var-annotated]
 
 
-class UnitError(ValueError):
+class UnitError(BadInput):
     """A unit string pint does not know, or two units that cannot be converted."""
 
 

@@ -58,6 +58,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from contract.errors import CirclemadeError, Unavailable
 from contract.eventlog import log_event
 from edge.health import Health
 
@@ -72,18 +73,18 @@ BLOCKED = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
 """SQLite's names for a disk that takes no more for now (the names' prefixes)."""
 
 
-class BufferUnavailable(Exception):
+class BufferUnavailable(Unavailable):
     """The buffer cannot be used at all (its directory or file is not writable): a start
     error, with the path in the text."""
 
 
-class Damaged(sqlite3.DatabaseError):
+class Damaged(CirclemadeError, sqlite3.DatabaseError):
     """SQLite opened the file, but its own check finds it damaged inside."""
 
     sqlite_errorname = "SQLITE_CORRUPT"
 
 
-class BufferBlocked(Exception):
+class BufferBlocked(CirclemadeError):
     """Nothing was appended, for now: the disk is full or below the free-space floor, or
     it has become read-only or failing. The caller keeps what it had and tries again."""
 

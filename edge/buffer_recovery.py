@@ -19,12 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract.errors import CirclemadeError
+
 MAGIC = b"SQLite format 3\x00"
 GIVE_UP_AFTER = 10_000
 """Ids probed past the last readable chunk when the file no longer says how many it has."""
 
 
-class NothingToRecover(Exception):
+class NothingToRecover(CirclemadeError):
     """The file is not a SQLite database at all (its header is gone)."""
 
 

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from contract.addresses import HttpUrl, Listen
+from contract.errors import ConfigProblem
 from contract.model import (
     COUNTRY_PATTERN,
     CPC_PATTERN,
@@ -532,7 +533,7 @@ class Problem:
         return f"{self.path}: {self.message}{got}" if self.path else f"{self.message}{got}"
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigProblem):
     """A config that must not start the service; ``str()`` lists every problem."""
 
     def __init__(self, file: Path | str, problems: list[Problem]) -> None:

@@ -17,15 +17,16 @@ from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
+from contract.errors import PeerError
 from contract.eventlog import describe
 from edge.config import Influx
 
 
-class WriteRejected(Exception):
+class WriteRejected(PeerError):
     """InfluxDB refused the data (4xx other than auth and rate limits); do not retry as is."""
 
 
-class WriteFailed(Exception):
+class WriteFailed(PeerError):
     """The write did not happen and may succeed later (after ``retry_after_s``, when
     InfluxDB said so in a ``Retry-After`` header)."""
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import aiohttp
 
+from contract.errors import PeerError
 from contract.eventlog import describe
 
 
-class QueryError(RuntimeError):
+class QueryError(PeerError, RuntimeError):
     pass
 
 

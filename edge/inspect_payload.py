@@ -11,13 +11,14 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from contract.errors import BadInput
 from contract.reading import Reading
 from contract.schema import SIGNALS
 from contract.units import converter
 from gateways.profiles import SOURCE_MODELS, DecodeError, MqttSource, PartialDecode
 
 
-class InspectError(ValueError):
+class InspectError(BadInput):
     pass
 
 

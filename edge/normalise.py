@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from contract.errors import BadInput
 from contract.machine_state import MachineState
 from contract.reading import DEFAULT_TIME_BOUNDS, Reading, TimeBounds
 from contract.schema import ENERGY, MACHINE_STATE, SIGNALS
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from edge.config import Config
 
 
-class NormaliseError(ValueError):
+class NormaliseError(BadInput):
     """A reading that cannot be stored: unknown signal, bad unit, absurd value."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from contract.errors import ConfigProblem
 from contract.reading import Reading
 from edge.health import Health
 from gateways.gateway import Outbox
@@ -26,7 +27,7 @@ ERRORS = ("http_errors", "modbus_errors", "decode_errors", "reconnects")
 """Counters of the gateways that mean the round failed."""
 
 
-class ProbeError(ValueError):
+class ProbeError(ConfigProblem):
     """The source cannot be built: the message names the key, as check-config would."""
 
 

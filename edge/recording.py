@@ -31,6 +31,7 @@ from typing import Any, TextIO
 import orjson
 from paho.mqtt.client import topic_matches_sub
 
+from contract.errors import BadInput
 from contract.raw_message import RawMessage
 from contract.reading import Reading, iso_time
 from edge.config import Config
@@ -47,7 +48,7 @@ TICK_S = 10
 BATCH = 2000
 
 
-class RecordingError(ValueError):
+class RecordingError(BadInput):
     """A line of a recording that cannot be replayed; says which line and why."""
 
 

@@ -37,6 +37,7 @@ import logging
 import sqlite3
 import time
 
+from contract.errors import CirclemadeError
 from contract.eventlog import Throttle, describe, log_event
 from contract.reading import iso_time
 from edge.buffer import DurableBuffer, Taken
@@ -51,7 +52,7 @@ RETRY_AFTER_MAX_S = 300.0
 """The longest ``Retry-After`` obeyed: a server asking for more is asked again sooner."""
 
 
-class Stopped(Exception):
+class Stopped(CirclemadeError):
     """The service stops while InfluxDB does not answer: the points stay in the buffer."""
 
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from contract.counters import Counters
+from contract.errors import PeerError
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
@@ -33,7 +34,7 @@ Fetch = Callable[[str], Awaitable[tuple[int, str]]]
 """GET a path of the device: (HTTP status, body)."""
 
 
-class HttpRefused(Exception):
+class HttpRefused(PeerError):
     """An answer that is not the document asked for; the text says what to check."""
 
 

@@ -26,6 +26,7 @@ from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 
 from contract.counters import Counters
+from contract.errors import PeerError
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
@@ -43,7 +44,7 @@ POLICIES = {
 FLUSH_S = 0.1
 
 
-class OpcUaError(Exception):
+class OpcUaError(PeerError):
     """A reason to drop the connection and start again."""
 
 

@@ -20,12 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contract.errors import Unavailable
+
 DEBIAN_PACKAGES = {"mosquitto": "mosquitto", "mosquitto_passwd": "mosquitto",
                    "influxd": "influxdb",
                    "victoria-metrics": "victoria-metrics"}
 
 
-class ServerUnavailable(RuntimeError):
+class ServerUnavailable(Unavailable, RuntimeError):
     """A server binary is missing or the server did not come up."""
 
 

@@ -17,3 +17,26 @@ def test_imports_run_one_way_down_the_layers() -> None:
                           cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "1 kept, 0 broken" in done.stdout
+
+
+def test_every_exception_of_ours_is_under_the_project_base() -> None:
+    """One tree (contract/errors.py): each exception class defined in our packages derives
+    from CirclemadeError, so a caller can tell ours from a library's."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from contract.errors import CirclemadeError
+
+    strays = []
+    for root in ("contract", "gateways", "edge", "dashboards", "simulators", "circlemade"):
+        package = importlib.import_module(root)
+        for info in pkgutil.walk_packages(package.__path__, f"{root}."):
+            if info.name.endswith("__main__"):
+                continue
+            module = importlib.import_module(info.name)
+            strays += [f"{info.name}.{name}" for name, value in vars(module).items()
+                       if inspect.isclass(value) and issubclass(value, BaseException)
+                       and value.__module__ == info.name
+                       and not issubclass(value, CirclemadeError)]
+    assert strays == []

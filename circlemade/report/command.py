@@ -18,10 +18,11 @@ from circlemade.report.figures import (
 )
 from circlemade.report.render import SiteReport, html, month_name, pdf
 from circlemade.report.sources import from_recording, from_store
+from contract.errors import CirclemadeError
 from edge.config import Config, load_config
 
 
-class ReportError(Exception):
+class ReportError(CirclemadeError):
     """A report that cannot be made as asked; the text says why."""
 
 

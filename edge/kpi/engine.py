@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from contract.errors import BadInput
 from contract.eventlog import describe
 from contract.reading import Reading
 from contract.units import DECIMALS
@@ -75,7 +76,7 @@ RECENT = 20
 NOT_RUNNING = frozenset({"idle", "stopped", "fault", "offline", "maintenance"})
 
 
-class OperatorRefused(ValueError):
+class OperatorRefused(BadInput):
     """Operator input that cannot be applied (no such job, no stop, no lot loaded)."""
 
 

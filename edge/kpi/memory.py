@@ -19,6 +19,7 @@ from typing import TypeVar
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from contract.errors import Unavailable
 from edge.kpi.energy_counter import EnergyCounter, PowerIntegrator
 from edge.kpi.oee import WindowTotals
 
@@ -155,7 +156,7 @@ class MachineMemory:
     alerts: dict[str, AlertState] = field(default_factory=dict)
 
 
-class StateRefused(Exception):
+class StateRefused(Unavailable):
     """Stored KPI state that this version cannot take; the text says what to do."""
 
 

@@ -29,6 +29,7 @@ import orjson
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from contract.errors import Unavailable
 from contract.eventlog import log_event
 from edge.config import Config
 from edge.kpi.engine import KpiEngine, MachineKpi
@@ -47,7 +48,7 @@ REFRESH_S = 10
 Publish = Callable[[str, bytes], bool]
 
 
-class TerminalUnavailable(Exception):
+class TerminalUnavailable(Unavailable):
     """The page cannot be served (its address is taken or not this machine's): a start
     error naming ``[terminal] listen``."""
 

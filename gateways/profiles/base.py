@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple, Protocol
 import orjson
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from contract.errors import BadInput
 from contract.machine_state import MachineState
 from contract.model import Identifier, StrictModel
 from contract.reading import Reading
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 TopicFilter = Annotated[str, AfterValidator(check_topic_filter)]
 
 
-class DecodeError(ValueError):
+class DecodeError(BadInput):
     """A message that does not fit its profile. The text says what was expected."""
 
 

@@ -21,6 +21,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from contract.counters import Counters
+from contract.errors import PeerError
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
@@ -37,7 +38,7 @@ UNANSWERED = 3
 """Requests in a row without an answer before the connection is made again."""
 
 
-class ModbusLost(Exception):
+class ModbusLost(PeerError):
     """A reason to drop the connection and start again."""
 
 
