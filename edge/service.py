@@ -48,7 +48,7 @@ from gateways.profiles import Decoder
 from gateways.profiles.base import DeviceRequest, MqttSourceBase
 
 if TYPE_CHECKING:
-    from edge.terminal import Terminal
+    from edge.terminal.app import Terminal
 
 HELD_MAX = 100_000
 """Lines of the health loop (KPI windows, counters) kept while the buffer's disk is full."""
@@ -259,7 +259,7 @@ class EdgeService:
         settings, operator = self.config.terminal, operator_decoder(self.config)
         if settings.listen is None or operator is None:
             return None
-        from edge.terminal import Terminal
+        from edge.terminal.app import Terminal
 
         pin = read_secret(settings.pin_env, settings.pin_file)
         assert pin is not None  # the config check requires one

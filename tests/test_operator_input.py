@@ -177,7 +177,7 @@ async def test_the_terminal_speaks_french_and_shows_what_the_edge_knows(
     from aiohttp.test_utils import TestClient, TestServer
 
     from edge.recording import Replayer, read_records
-    from edge.terminal import COOKIE, Terminal
+    from edge.terminal.app import COOKIE, Terminal
     from tests.replayed import write_recording
 
     config = parse_config({**CONFIG, "site": {**CONFIG["site"], "language": "fr"}})

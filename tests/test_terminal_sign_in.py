@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from edge.config import parse_config
 from edge.service import operator_decoder
-from edge.terminal import COOKIE, DEVICE_COOKIE, Terminal
+from edge.terminal.app import COOKIE, DEVICE_COOKIE, Terminal
 from edge.terminal.sign_in import (
     CLIENT_FREE_TRIES,
     MAX_CLIENTS,

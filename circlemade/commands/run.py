@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.buffer import BufferUnavailable
     from edge.kpi.memory import StateRefused
     from edge.service import EdgeService, stop_event
-    from edge.terminal import TerminalUnavailable
+    from edge.terminal.app import TerminalUnavailable
 
     async def serve() -> None:
         service = EdgeService(config, reset_state=args.reset_state)
