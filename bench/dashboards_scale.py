@@ -26,8 +26,8 @@ import orjson
 from bench.harness import servers_running
 from dashboards.workshop import DASHBOARDS, specs
 from edge.config import parse_config
-from edge.influxql import InfluxQL
-from edge.recording import Replayer, replay_to_influx
+from edge.storage.influxql import InfluxQL
+from edge.tools.recording import Replayer, replay_to_influx
 from simulators.fleet import Fleet, Scenario
 from simulators.recorded_shift import fleet_recording
 

@@ -29,13 +29,13 @@ PLACES = [
     ("PUBLISH fast path", ("mqtt_publish.py", "_take_publishes (")),
     ("hand-over to the pipeline", ("_deliver (", "_on_message (gateways")),
     ("payload decoding", ("gateways/profiles",)),
-    ("KPI stage", ("edge/kpi/",)),
-    ("checks and canonical units", ("canonical (edge/normalise",)),
-    ("line protocol of readings", ("encode (edge/normalise",)),
+    ("KPI stage", ("edge/pipeline/kpi/",)),
+    ("checks and canonical units", ("canonical (edge/pipeline/normalise",)),
+    ("line protocol of readings", ("encode (edge/pipeline/normalise",)),
     ("line protocol of KPI points", ("point_lines (", "derived (edge")),
-    ("ingest loop", ("edge/ingest.py",)),
-    ("SQLite buffer", ("edge/buffer.py",)),
-    ("sink and HTTP", ("edge/sink.py", "influx_write", "aiohttp")),
+    ("ingest loop", ("edge/pipeline/ingest.py",)),
+    ("SQLite buffer", ("edge/storage/buffer.py",)),
+    ("sink and HTTP", ("edge/storage/sink.py", "influx_write", "aiohttp")),
 ]
 IDLE = ("select (selectors", "epoll", "_worker (concurrent")
 
@@ -52,7 +52,7 @@ def place(stack: list[str]) -> str | None:
         return None
     if not any("run_forever" in f for f in stack):
         # the buffer's thread at work, or start-up and threads between tasks
-        return BUFFER_THREAD if any("edge/buffer.py" in f for f in stack) else None
+        return BUFFER_THREAD if any("edge/storage/buffer.py" in f for f in stack) else None
     for frame in reversed(stack):
         for name, marks in PLACES:
             if any(mark in frame for mark in marks):

@@ -41,7 +41,7 @@ from bench.harness import (
 )
 from bench.process_stats import cpu_s, peak_rss_mb
 from bench.workload import Workshop
-from edge.influxql import InfluxQL
+from edge.storage.influxql import InfluxQL
 from simulators import local_servers
 
 

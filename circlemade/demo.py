@@ -25,8 +25,8 @@ from circlemade.live_view import MachineRow, snapshot, table
 from contract.eventlog import setup_logging
 from dashboards.provisioning import write as write_dashboards
 from edge.config import Config, parse_config
-from edge.influxql import InfluxQL, QueryError
-from edge.service import EdgeService, stop_event
+from edge.service.wiring import EdgeService, stop_event
+from edge.storage.influxql import InfluxQL, QueryError
 from simulators import local_servers
 from simulators.fleet import Fleet, Scenario
 from simulators.prusalink import DEMO_KEY, PRUSALINK_KEY_ENV

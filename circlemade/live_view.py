@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dashboards.panels import STATE_COLOURS
-from edge.influxql import InfluxQL
+from edge.storage.influxql import InfluxQL
 
 SPARKS = "▁▂▃▄▅▆▇█"
 

@@ -17,8 +17,8 @@ from typing import Any
 from dashboards.panels import STATE_COLOURS
 from dashboards.workshop import DASHBOARDS, as_json
 from edge.config import parse_config
-from edge.influxql import InfluxQL
-from edge.recording import Replayer, read_records, replay_to_influx
+from edge.storage.influxql import InfluxQL
+from edge.tools.recording import Replayer, read_records, replay_to_influx
 from simulators import local_servers
 from simulators.fleet import Fleet, Scenario
 from simulators.recorded_shift import fleet_recording

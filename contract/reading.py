@@ -15,7 +15,7 @@ class Reading(NamedTuple):
 
     ``unit`` is the unit the device reported the value in (a pint unit string such as
     ``"degF"`` or ``"Wh"``), or ``None`` when the value is already in the signal's
-    canonical unit. :mod:`edge.normalise` converts it.
+    canonical unit. :mod:`edge.pipeline.normalise` converts it.
     """
 
     site: str

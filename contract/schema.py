@@ -1,6 +1,6 @@
 """The storage schema: the contract between the writer and the dashboards.
 
-Defined once here; :mod:`edge.normalise` writes by it and the dashboard generator reads
+Defined once here; :mod:`edge.pipeline.normalise` writes by it and the dashboard generator reads
 it, so a rename cannot silently break a panel. Tags are low-cardinality identifiers
 only; job ids, file names and free text are fields. Renames are breaking changes and
 need a migration note in the changelog.

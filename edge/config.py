@@ -250,7 +250,7 @@ class Machine(StrictModel):
     @field_validator("material")
     @classmethod
     def _material_name(cls, name: str) -> str:
-        from edge.kpi.material import DENSITY_G_PER_CM3
+        from edge.pipeline.kpi.material import DENSITY_G_PER_CM3
 
         return name.upper() if name.upper() in DENSITY_G_PER_CM3 else name
 
@@ -258,7 +258,7 @@ class Machine(StrictModel):
     def _known_material(self) -> Machine:
         """Any material name with its density; without one, a name whose density is
         known (PLA+, recycled PETG or a composite are as the workshop calls them)."""
-        from edge.kpi.material import DENSITY_G_PER_CM3
+        from edge.pipeline.kpi.material import DENSITY_G_PER_CM3
 
         if self.density_g_cm3 is None and self.material.upper() not in DENSITY_G_PER_CM3:
             raise ValueError(f"material: unknown material {self.material!r}; known are "

@@ -4,7 +4,7 @@ floor in seconds, for replays, dashboard checks and previews."""
 from __future__ import annotations
 
 from contract.raw_message import RawMessage
-from edge.recording import mqtt_record
+from edge.tools.recording import mqtt_record
 from simulators.fleet import Fleet
 
 

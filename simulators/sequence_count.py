@@ -4,7 +4,7 @@ numbers arrived."""
 
 from __future__ import annotations
 
-from edge.influxql import InfluxQL, QueryError
+from edge.storage.influxql import InfluxQL, QueryError
 
 
 async def stored_sequence(url: str, database: str) -> set[int]:

@@ -12,9 +12,9 @@ import tomli_w
 
 from circlemade.cli import main
 from edge.config import Config
-from edge.kpi.memory import dump
-from edge.line_protocol import Fields, Line, last_writes, parse
-from edge.recording import Replayer
+from edge.pipeline.kpi.memory import dump
+from edge.storage.line_protocol import Fields, Line, last_writes, parse
+from edge.tools.recording import Replayer
 
 
 def utc(text: str) -> int:
@@ -107,7 +107,7 @@ def replay_two_sites(influx: dict[str, Any], months: tuple[str, ...] = ("2026-10
     import asyncio
 
     from edge.config import parse_config
-    from edge.recording import replay_to_influx
+    from edge.tools.recording import replay_to_influx
     from simulators.cluster_month import SITES, recording, site_config
 
     written = 0

@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 
 from edge.config import Config, parse_config
-from edge.influxql import InfluxQL, Series
-from edge.service import EdgeService
+from edge.service.wiring import EdgeService
+from edge.storage.influxql import InfluxQL, Series
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import parse_config
-from edge.line_protocol import Line, last_writes
-from edge.recording import read_records
+from edge.storage.line_protocol import Line, last_writes
+from edge.tools.recording import read_records
 from tests.replayed import (
     around_the_clock,
     mqtt,

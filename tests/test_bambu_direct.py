@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import parse_config
-from edge.service import EdgeService
+from edge.service.wiring import EdgeService
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO, started, unavailable

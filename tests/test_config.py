@@ -187,7 +187,7 @@ def test_run_refuses_a_bad_config_before_starting(tmp_path: Path) -> None:
 def test_the_example_config_shows_every_field() -> None:
     """The example config is the reference a workshop copies: every field of every
     table the config can hold (docs/config.md) is there, set or commented."""
-    from edge.config_reference import _models, sections
+    from edge.tools.config_reference import _models, sections
 
     text = (EXAMPLE).read_text()
     keys = set(re.findall(r"(?:^|[\s#{,])([a-z0-9_]+)\s*=", text, re.MULTILINE))
@@ -201,10 +201,10 @@ def test_the_example_config_shows_every_field() -> None:
 
 
 def test_the_config_reference_is_current() -> None:
-    from edge.config_reference import reference
+    from edge.tools.config_reference import reference
 
     assert (REPO / "docs" / "config.md").read_text() == reference(), (
-        "stale: run python -m edge.config_reference > docs/config.md")
+        "stale: run python -m edge.tools.config_reference > docs/config.md")
 
 
 def test_the_terminal_needs_a_pin_and_the_operator_broker(tmp_path: Path) -> None:
@@ -278,7 +278,7 @@ def test_an_empty_or_short_terminal_pin_stops_the_start(tmp_path: Path, pin: str
 def test_no_broker_is_assumed_without_an_mqtt_source() -> None:
     """An edge with only HTTP sources connects to no broker, so its health is not held
     down for ever by a broker nobody configured; with an MQTT source the default stays."""
-    from edge.service import EdgeService
+    from edge.service.wiring import EdgeService
 
     http_only = parse_config({
         "site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},

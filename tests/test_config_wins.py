@@ -58,7 +58,7 @@ def test_a_corrected_meter_limit_is_taken_at_restart() -> None:
 
 def test_the_restored_shift_window_ends_where_the_calendar_now_says() -> None:
     from contract.reading import Reading
-    from edge.kpi.engine import KpiEngine
+    from edge.pipeline.kpi.engine import KpiEngine
 
     ns = 10**9
     before = KpiEngine(config("14:00"))

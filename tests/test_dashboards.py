@@ -15,12 +15,12 @@ from dashboards.panels import DATASOURCE_UID
 from dashboards.provisioning import write
 from dashboards.workshop import DASHBOARDS, as_json, specs
 from edge.config import Config, parse_config
-from edge.edge_alerts import EdgeAlerts
-from edge.health import Health
-from edge.influx_write import InfluxV1Writer
-from edge.influxql import InfluxQL
-from edge.normalise import Normaliser
-from edge.recording import Replayer, read_records, replay_to_influx
+from edge.pipeline.normalise import Normaliser
+from edge.service.edge_alerts import EdgeAlerts
+from edge.service.health import Health
+from edge.storage.influx_write import InfluxV1Writer
+from edge.storage.influxql import InfluxQL
+from edge.tools.recording import Replayer, read_records, replay_to_influx
 from simulators.fleet import Fleet, Scenario
 from simulators.local_servers import LocalServer
 from simulators.recorded_shift import fleet_recording

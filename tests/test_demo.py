@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.influxql import InfluxQL, QueryError
+from edge.storage.influxql import InfluxQL, QueryError
 from simulators import local_servers
 from tests.conftest import REPO
 from tests.waiting import wait_for

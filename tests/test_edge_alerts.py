@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from edge.config import AlertRule, Config, ConfigError, parse_config
-from edge.edge_alerts import KEY, EdgeAlerts
-from edge.kpi.alerts import Alert
+from edge.pipeline.kpi.alerts import Alert
+from edge.service.edge_alerts import KEY, EdgeAlerts
 
 S = 1_000_000_000
 T0 = 1_764_669_600  # 2025-12-02 10:00 UTC, in seconds

@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 
 from edge.config import Config, parse_config
-from edge.influxql import InfluxQL
-from edge.service import EdgeService
+from edge.service.wiring import EdgeService
+from edge.storage.influxql import InfluxQL
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import REPO

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import tomli_w
 
-from edge.kpi.material import filament_grams
+from edge.pipeline.kpi.material import filament_grams
 from simulators.local_servers import LocalServer
 from tests.talk import publish, stored
 from tests.test_kpi_restart import Edge

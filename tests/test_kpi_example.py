@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from edge.config import parse_config
-from edge.recording import replay_to_file
+from edge.tools.recording import replay_to_file
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG, T0, recording
 

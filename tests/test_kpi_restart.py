@@ -20,8 +20,8 @@ import tomli_w
 
 from contract.units import DECIMALS
 from edge.config import parse_config
-from edge.line_protocol import last_writes
-from edge.recording import read_records
+from edge.storage.line_protocol import last_writes
+from edge.tools.recording import read_records
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG as EXAMPLE_CONFIG

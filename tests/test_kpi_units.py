@@ -14,9 +14,9 @@ import tomli_w
 
 from contract.reading import Reading
 from edge.config import parse_config
-from edge.kpi.calendar import ShiftCalendar
-from edge.kpi.energy_counter import EnergyCounter
-from edge.kpi.engine import KPI_SIGNALS, OPERATOR_FIELDS, KpiEngine, MachineKpi
+from edge.pipeline.kpi.calendar import ShiftCalendar
+from edge.pipeline.kpi.energy_counter import EnergyCounter
+from edge.pipeline.kpi.engine import KPI_SIGNALS, OPERATOR_FIELDS, KpiEngine, MachineKpi
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG, recording
 

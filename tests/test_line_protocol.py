@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.line_protocol import LineProtocolError, encode
+from edge.storage.line_protocol import LineProtocolError, encode
 
 
 def test_tags_sorted_fields_float_and_escaped() -> None:

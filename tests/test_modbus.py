@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from edge.config import Config, parse_config
-from edge.recording import Replayer, read_records, record
+from edge.tools.recording import Replayer, read_records, record
 from simulators.local_servers import LocalServer, free_port
 from simulators.meter import SimulatedMeter
 from simulators.modbus_meter import ModbusMeters

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from edge.config import Config, parse_config
-from edge.influxql import InfluxQL
-from edge.service import EdgeService
+from edge.service.wiring import EdgeService
+from edge.storage.influxql import InfluxQL
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from tests.conftest import started, unavailable

@@ -23,10 +23,10 @@ import orjson
 import pytest
 import tomli_w
 
-from edge.buffer import DurableBuffer
-from edge.health import Health
-from edge.influx_write import InfluxV1Writer
-from edge.sink import InfluxSink
+from edge.service.health import Health
+from edge.storage.buffer import DurableBuffer
+from edge.storage.influx_write import InfluxV1Writer
+from edge.storage.sink import InfluxSink
 from simulators.fault_proxy import Fault, FaultProxy
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
@@ -184,7 +184,7 @@ def test_killed_between_receipt_and_commit_every_message_is_stored_once(
 
 
 async def stored_points(url: str) -> int:
-    from edge.influxql import InfluxQL
+    from edge.storage.influxql import InfluxQL
 
     client = InfluxQL(url, "faults")
     try:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from contract.reading import Reading, TimeBounds
-from edge.normalise import Normaliser
+from edge.pipeline.normalise import Normaliser
 
 T = 1_763_812_800_250_000_000
 

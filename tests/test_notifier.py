@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge import notifier
 from edge.config import Config, parse_config
-from edge.health import Health
-from edge.kpi.alerts import Alert
-from edge.notifier import Notifier
+from edge.pipeline.kpi.alerts import Alert
+from edge.service import notifier
+from edge.service.health import Health
+from edge.service.notifier import Notifier
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 

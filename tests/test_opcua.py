@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from edge.config import parse_config
-from edge.influxql import InfluxQL
-from edge.service import EdgeService
+from edge.service.wiring import EdgeService
+from edge.storage.influxql import InfluxQL
 from simulators.cnc import SimulatedCnc
 from simulators.local_servers import LocalServer, free_port
 from simulators.opcua_machine_tool import MachineToolServer

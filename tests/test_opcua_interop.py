@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from edge.config import parse_config
-from edge.influxql import InfluxQL, QueryError
-from edge.service import EdgeService
+from edge.service.wiring import EdgeService
+from edge.storage.influxql import InfluxQL, QueryError
 from simulators.cnc import SimulatedCnc
 from simulators.local_servers import LocalServer, free_port
 from simulators.opcua_machine_tool import NAMESPACE, MachineToolServer

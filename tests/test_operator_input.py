@@ -13,12 +13,12 @@ import pytest
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from edge.config import parse_config
-from edge.health import Health
-from edge.ingest import Ingest
-from edge.kpi.engine import KpiEngine
-from edge.line_protocol import Line, last_writes
-from edge.normalise import Normaliser
-from edge.service import OPERATOR_ROUTE, operator_decoder
+from edge.pipeline.ingest import Ingest
+from edge.pipeline.kpi.engine import KpiEngine
+from edge.pipeline.normalise import Normaliser
+from edge.service.health import Health
+from edge.service.wiring import OPERATOR_ROUTE, operator_decoder
+from edge.storage.line_protocol import Line, last_writes
 from tests.operator_session import CONFIG, SAY, T, entries, say
 from tests.replayed import replay, utc, windows
 from tests.test_kpi_example import documented
@@ -148,7 +148,7 @@ def test_what_cannot_be_applied_is_refused_and_the_rest_goes_on(
 def test_what_people_said_survives_a_restart(tmp_path: Path) -> None:
     """The session replayed in two halves, the KPI memory handed over as the service
     stores it: the same job, stop, scrap and lot points as in one go."""
-    from edge.recording import read_records
+    from edge.tools.recording import read_records
     from tests.replayed import replay_in_parts, write_recording
 
     config = parse_config(CONFIG)
@@ -176,8 +176,8 @@ async def test_the_terminal_speaks_french_and_shows_what_the_edge_knows(
         tmp_path: Path) -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
-    from edge.recording import Replayer, read_records
     from edge.terminal.app import COOKIE, Terminal
+    from edge.tools.recording import Replayer, read_records
     from tests.replayed import write_recording
 
     config = parse_config({**CONFIG, "site": {**CONFIG["site"], "language": "fr"}})

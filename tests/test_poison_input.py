@@ -20,13 +20,13 @@ from contract.eventlog import describe
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from edge.config import parse_config
-from edge.health import Health
-from edge.ingest import Ingest
-from edge.kpi import engine
-from edge.kpi.engine import KpiEngine
-from edge.normalise import Normaliser
-from edge.recording import Replayer
-from edge.service import routes
+from edge.pipeline.ingest import Ingest
+from edge.pipeline.kpi import engine
+from edge.pipeline.kpi.engine import KpiEngine
+from edge.pipeline.normalise import Normaliser
+from edge.service.health import Health
+from edge.service.wiring import routes
+from edge.tools.recording import Replayer
 from gateways.profiles.bambu import BambuDecoder
 from gateways.profiles.base import Decoder, MqttSourceBase
 from gateways.profiles.moonraker import MoonrakerDecoder

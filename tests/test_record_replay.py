@@ -12,7 +12,7 @@ import orjson
 import tomli_w
 
 from edge.config import load_config
-from edge.recording import Replayer, read_records, record, replay_to_file
+from edge.tools.recording import Replayer, read_records, record, replay_to_file
 from simulators.fleet import Fleet, MachineToolSpec, MeterSpec, PrinterSpec, Scenario
 from simulators.local_servers import LocalServer, free_port
 from tests.waiting import until
@@ -71,7 +71,7 @@ def test_replay_rejects_a_broken_line(tmp_path: Path) -> None:
     import pytest
 
     from edge.config import parse_config
-    from edge.recording import RecordingError
+    from edge.tools.recording import RecordingError
 
     config = parse_config({"site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},
                            "machines": [{"id": "m", "kind": "meter", "sources": [

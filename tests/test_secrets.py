@@ -105,7 +105,7 @@ def test_every_secret_field_with_a_marker_never_shows_anywhere(
     service runs and fails at every door (stores, devices, alerts, a wrong PIN), then
     check-config, status, the log, the terminal's pages and every file the service wrote
     are searched for the markers."""
-    from edge.config_reference import sections
+    from edge.tools.config_reference import sections
 
     nowhere, port = f"127.0.0.1:{free_port()}", free_port()
     settings: dict[str, Any] = {

@@ -107,7 +107,7 @@ def test_an_mqtt_only_service_does_not_load_opcua(tmp_path: Path) -> None:
         "machines": [{"id": "m", "kind": "meter", "sources": [
             {"topic": "lean/m", "profile": "tasmota"}]}]}))
     probe = ("import sys; from edge.config import load_config; "
-             "from edge.service import EdgeService; "
+             "from edge.service.wiring import EdgeService; "
              f"EdgeService(load_config({str(config)!r})); "
              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'asyncua')[:3])")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
@@ -117,7 +117,7 @@ def test_an_mqtt_only_service_does_not_load_opcua(tmp_path: Path) -> None:
 
 
 def test_the_heap_is_settled_after_start() -> None:
-    probe = ("import gc; from edge.heap import settle_after_start, YOUNG_THRESHOLD; "
+    probe = ("import gc; from edge.service.heap import settle_after_start, YOUNG_THRESHOLD; "
              "before = gc.get_freeze_count(); settle_after_start(); "
              "print(before == 0, gc.get_freeze_count() > 10_000, "
              "gc.get_threshold()[0] == YOUNG_THRESHOLD, gc.isenabled())")

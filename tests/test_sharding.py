@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from edge.config import ConfigError, parse_config, shard_of
-from edge.service import client_id, operator_decoder
+from edge.service.wiring import client_id, operator_decoder
 from simulators.local_servers import LocalServer
 from tests.talk import publish, rows, running
 from tests.waiting import until

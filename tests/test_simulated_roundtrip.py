@@ -15,10 +15,10 @@ from paho.mqtt.client import topic_matches_sub
 from contract.schema import SIGNALS
 from contract.units import converter
 from edge.config import Config, parse_config
-from edge.influxql import InfluxQL
-from edge.kpi.engine import KpiEngine
-from edge.normalise import Normaliser
-from edge.service import EdgeService, routes
+from edge.pipeline.kpi.engine import KpiEngine
+from edge.pipeline.normalise import Normaliser
+from edge.service.wiring import EdgeService, routes
+from edge.storage.influxql import InfluxQL
 from gateways.profiles import PartialDecode
 from gateways.profiles.base import MqttSourceBase
 from simulators.fleet import CncSpec, Fleet, MeterSpec, PrinterSpec, Scenario

@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 import pytest
 
-from edge.buffer import DurableBuffer
-from edge.dead_letters import DeadLetters
-from edge.health import Health
-from edge.influx_write import WriteFailed, WriteRejected
-from edge.sink import InfluxSink
+from edge.service.health import Health
+from edge.storage.buffer import DurableBuffer
+from edge.storage.dead_letters import DeadLetters
+from edge.storage.influx_write import WriteFailed, WriteRejected
+from edge.storage.sink import InfluxSink
 
 
 class ScriptedWriter:

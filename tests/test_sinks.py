@@ -17,9 +17,9 @@ import orjson
 import pytest
 import tomli_w
 
-from edge.buffer import DurableBuffer, Queue
 from edge.config import ConfigError, parse_config
-from edge.health import Health
+from edge.service.health import Health
+from edge.storage.buffer import DurableBuffer, Queue
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher

@@ -18,7 +18,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_test(args: argparse.Namespace) -> int:
-    from edge.notifier import send_test
+    from edge.service.notifier import send_test
 
     config = load(args.config)
     if config is None:

@@ -27,8 +27,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_recover(args: argparse.Namespace) -> int:
-    from edge import recording
-    from edge.buffer_recovery import NothingToRecover, Recovery, recovered_lines
+    from edge.storage.buffer_recovery import NothingToRecover, Recovery, recovered_lines
+    from edge.tools import recording
 
     config = load(args.config)
     if config is None:

@@ -20,7 +20,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.inspect_payload import InspectError, as_json_line, decode_payload
+    from edge.tools.inspect_payload import InspectError, as_json_line, decode_payload
 
     try:
         payload = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()

@@ -1,4 +1,4 @@
-"""``circlemade probe``: ask a polled device once, before a config (edge/probe.py)."""
+"""``circlemade probe``: ask a polled device once, before a config (edge/tools/probe.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.inspect_payload import as_json_line
-    from edge.probe import ProbeError, probe, source_of
+    from edge.tools.inspect_payload import as_json_line
+    from edge.tools.probe import ProbeError, probe, source_of
 
     try:
         source = source_of(args.profile, args.endpoint, args.settings)

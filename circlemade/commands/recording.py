@@ -11,7 +11,7 @@ from pathlib import Path
 from circlemade.commands import Command
 from circlemade.commands.config_file import EXIT_BAD_CONFIG, add_config, load
 from contract.eventlog import setup_logging
-from edge.heap import settle_after_start
+from edge.service.heap import settle_after_start
 
 
 def record_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +23,7 @@ def record_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def record(args: argparse.Namespace) -> int:
-    from edge import recording
+    from edge.tools import recording
 
     config = load(args.config)
     if config is None:
@@ -43,7 +43,7 @@ def replay_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from edge import recording
+    from edge.tools import recording
 
     config = load(args.config)
     if config is None:

@@ -10,7 +10,7 @@ import sys
 from circlemade.commands import Command
 from circlemade.commands.config_file import EXIT_BAD_CONFIG, add_config, load
 from contract.eventlog import describe, log_event, setup_logging
-from edge.heap import settle_after_start
+from edge.service.heap import settle_after_start
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     setup_logging(args.log_level or config.logging.level, fmt=config.logging.format)
     os.umask(0o077)  # buffer, dead letters (payloads verbatim) and status: the service's own
-    from edge.buffer import BufferUnavailable
-    from edge.kpi.memory import StateRefused
-    from edge.service import EdgeService, stop_event
+    from edge.pipeline.kpi.memory import StateRefused
+    from edge.service.wiring import EdgeService, stop_event
+    from edge.storage.buffer import BufferUnavailable
     from edge.terminal.app import TerminalUnavailable
 
     async def serve() -> None:

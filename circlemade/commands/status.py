@@ -1,5 +1,5 @@
 """``circlemade status -c FILE``: what the running service's sources and stores do; exit 1
-when something needs a person (edge/status.py)."""
+when something needs a person (edge/service/status.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.status import read_status, status_path
+    from edge.service.status import read_status, status_path
 
     config = load(args.config, secrets=False)  # reads files only: no secrets needed
     if config is None:

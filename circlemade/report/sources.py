@@ -8,9 +8,9 @@ from typing import Any
 
 from circlemade.report.figures import MEASUREMENTS, Row, rows_from_points
 from edge.config import Config, Influx
-from edge.influxql import InfluxQL
-from edge.line_protocol import parse
-from edge.recording import Replayer, read_records
+from edge.storage.influxql import InfluxQL
+from edge.storage.line_protocol import parse
+from edge.tools.recording import Replayer, read_records
 
 
 def from_recording(config: Config, recording: Path) -> dict[str, list[Row]]:

@@ -32,7 +32,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from contract.errors import Unavailable
 from contract.eventlog import log_event
 from edge.config import Config
-from edge.kpi.engine import KpiEngine, MachineKpi
+from edge.pipeline.kpi.engine import KpiEngine, MachineKpi
 from edge.terminal.sign_in import Sessions, SignInPace
 from edge.terminal.text import TEXT, reason_label
 from gateways.operator_input import OperatorDecoder

@@ -1,7 +1,7 @@
 """Sending alerts to people, through apprise (ntfy, email, Telegram, Signal, Slack,
 Matrix, webhooks and a hundred more), off the hot path.
 
-The KPI stage decides what fires and resolves (edge/kpi/alerts.py) and writes it as
+The KPI stage decides what fires and resolves (edge/pipeline/kpi/alerts.py) and writes it as
 points; the service offers those alerts here once their batch is committed, so a
 restart never sends one twice. A bounded queue holds them; one task sends them in a
 worker thread (apprise blocks), with retries and a rate limit overall, so a target that
@@ -24,8 +24,8 @@ import apprise
 
 from contract.eventlog import log_event
 from edge.config import AlertRule, Config, notify_urls
-from edge.health import Health
-from edge.kpi.alerts import Alert
+from edge.pipeline.kpi.alerts import Alert
+from edge.service.health import Health
 
 SOURCE = "alerts"
 QUEUE = 1000

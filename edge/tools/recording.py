@@ -35,11 +35,11 @@ from contract.errors import BadInput
 from contract.raw_message import RawMessage
 from contract.reading import Reading, iso_time
 from edge.config import Config
-from edge.health import Health
-from edge.ingest import Ingest
-from edge.kpi.engine import KpiEngine
-from edge.normalise import Normaliser
-from edge.service import OPERATOR_ROUTE, EdgeService, operator_decoder, routes, stop_event
+from edge.pipeline.ingest import Ingest
+from edge.pipeline.kpi.engine import KpiEngine
+from edge.pipeline.normalise import Normaliser
+from edge.service.health import Health
+from edge.service.wiring import OPERATOR_ROUTE, EdgeService, operator_decoder, routes, stop_event
 from gateways.gateway import CONNECTION_LOST, Tap, ValueDecoder
 from gateways.profiles import Decoder
 from gateways.profiles.base import MqttSourceBase
@@ -206,8 +206,8 @@ def _time(entry: dict[str, Any], number: int) -> int:
 
 
 async def replay_to_influx(config: Config, lines: Iterator[str]) -> int:
-    from edge.influx_write import InfluxV1Writer, make_writer
-    from edge.sink import InfluxSink
+    from edge.storage.influx_write import InfluxV1Writer, make_writer
+    from edge.storage.sink import InfluxSink
 
     writer = make_writer(config.influx)
     if isinstance(writer, InfluxV1Writer):
@@ -215,7 +215,7 @@ async def replay_to_influx(config: Config, lines: Iterator[str]) -> int:
             await writer.ensure_database()
     import tempfile
 
-    from edge.buffer import DurableBuffer
+    from edge.storage.buffer import DurableBuffer
 
     health = Health(config.site.id)
     sink = InfluxSink(writer, health, config.influx.batch_size, 0.5, drain_timeout_s=60)

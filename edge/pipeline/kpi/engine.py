@@ -2,7 +2,7 @@
 derived points out. Time comes from the readings (and ``tick``), never from the wall
 clock, so a replay computes exactly what the live service did.
 
-Per machine it keeps a :class:`~edge.kpi.memory.MachineMemory`: the state and since
+Per machine it keeps a :class:`~edge.pipeline.kpi.memory.MachineMemory`: the state and since
 when, each meter's energy counter or power integral, the material consumed, the open job
 and the windows. The service stores it with the points it produced (``take_state``) and
 gives it back at start, so a restart changes no figure.
@@ -24,11 +24,11 @@ from contract.eventlog import describe
 from contract.reading import Reading
 from contract.units import DECIMALS
 from edge.config import Config, Machine
-from edge.kpi.alerts import Alert, MachineAlerts
-from edge.kpi.calendar import ShiftCalendar
-from edge.kpi.energy_counter import EnergyCounter, PowerIntegrator
-from edge.kpi.material import filament_grams
-from edge.kpi.memory import (
+from edge.pipeline.kpi.alerts import Alert, MachineAlerts
+from edge.pipeline.kpi.calendar import ShiftCalendar
+from edge.pipeline.kpi.energy_counter import EnergyCounter, PowerIntegrator
+from edge.pipeline.kpi.material import filament_grams
+from edge.pipeline.kpi.memory import (
     UNKNOWN,
     EndedJob,
     Lot,
@@ -38,7 +38,7 @@ from edge.kpi.memory import (
     dump,
     load,
 )
-from edge.kpi.oee import WindowTotals
+from edge.pipeline.kpi.oee import WindowTotals
 
 NS = 1_000_000_000
 WINDOW_KINDS = ("hour", "shift", "day")
@@ -692,7 +692,7 @@ def _share_after(start_ns: int, since: int | None, t: int, span: int) -> float:
 class KpiEngine:
     def __init__(self, config: Config, memories: Mapping[str, bytes] | None = None) -> None:
         """``memories``: machine id -> what :meth:`take_state` gave for it, from the last
-        run (:class:`~edge.kpi.memory.StateRefused` when one does not read back)."""
+        run (:class:`~edge.pipeline.kpi.memory.StateRefused` when one does not read back)."""
         calendar = config.calendar
         self.calendar = ShiftCalendar(
             config.site.timezone, list(calendar.weekdays),

@@ -40,10 +40,10 @@ import time
 from contract.errors import CirclemadeError
 from contract.eventlog import Throttle, describe, log_event
 from contract.reading import iso_time
-from edge.buffer import DurableBuffer, Taken
-from edge.dead_letters import DeadLetters
-from edge.health import Health
-from edge.influx_write import LineWriter, WriteFailed, WriteRejected
+from edge.service.health import Health
+from edge.storage.buffer import DurableBuffer, Taken
+from edge.storage.dead_letters import DeadLetters
+from edge.storage.influx_write import LineWriter, WriteFailed, WriteRejected
 
 SINK = "sink"
 BACKLOG_BATCHES = 2

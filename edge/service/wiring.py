@@ -25,21 +25,21 @@ from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from contract.secrets import read_secret
-from edge.buffer import BufferBlocked, DurableBuffer, Queue
 from edge.config import Config
-from edge.dead_letters import DeadLetters
-from edge.edge_alerts import KEY, EdgeAlerts
-from edge.health import Health
-from edge.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
-from edge.ingest import Ingest
-from edge.kpi.alerts import Alert
-from edge.kpi.engine import KpiEngine
-from edge.kpi.memory import FORMAT_VERSION, StateRefused
-from edge.normalise import Normaliser
-from edge.notifier import Notifier
-from edge.sink import InfluxSink
-from edge.status import status_path, write_status
-from edge.systemd import notify
+from edge.pipeline.ingest import Ingest
+from edge.pipeline.kpi.alerts import Alert
+from edge.pipeline.kpi.engine import KpiEngine
+from edge.pipeline.kpi.memory import FORMAT_VERSION, StateRefused
+from edge.pipeline.normalise import Normaliser
+from edge.service.edge_alerts import KEY, EdgeAlerts
+from edge.service.health import Health
+from edge.service.notifier import Notifier
+from edge.service.status import status_path, write_status
+from edge.service.systemd import notify
+from edge.storage.buffer import BufferBlocked, DurableBuffer, Queue
+from edge.storage.dead_letters import DeadLetters
+from edge.storage.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
+from edge.storage.sink import InfluxSink
 from gateways.broker import Broker
 from gateways.gateway import Gateway, Outbox
 from gateways.mqtt import MqttGateway, Subscription
@@ -86,7 +86,7 @@ def operator_decoder(config: Config) -> OperatorDecoder | None:
     """The decoder of operator input (route ``operator``), when it is subscribed to."""
     if not config.operator_input():
         return None
-    from edge.kpi.material import DENSITY_G_PER_CM3
+    from edge.pipeline.kpi.material import DENSITY_G_PER_CM3
     return OperatorDecoder(config.site.id, {m.id for m in config.machines}, config.operator,
                            set(DENSITY_G_PER_CM3), others=config.others)
 

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading, iso_time
-from edge.buffer import BufferBlocked, DurableBuffer
-from edge.dead_letters import DeadLetters
-from edge.health import Health
-from edge.kpi.alerts import Alert
-from edge.kpi.engine import KpiEngine, Point
-from edge.line_protocol import LineProtocolError
-from edge.normalise import Normaliser
+from edge.pipeline.kpi.alerts import Alert
+from edge.pipeline.kpi.engine import KpiEngine, Point
+from edge.pipeline.normalise import Normaliser
+from edge.service.health import Health
+from edge.storage.buffer import BufferBlocked, DurableBuffer
+from edge.storage.dead_letters import DeadLetters
+from edge.storage.line_protocol import LineProtocolError
 from gateways.profiles import DecodeError, Decoder, PartialDecode
 
 

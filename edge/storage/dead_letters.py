@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from contract.eventlog import describe, log_event
-from edge.health import Health
+from edge.service.health import Health
 
 SOURCE = "dead_letters"
 

@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 
 from contract.schema import EDGE_HEALTH
-from edge import line_protocol
+from edge.storage import line_protocol
 
 
 class Health:

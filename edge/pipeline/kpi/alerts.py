@@ -6,7 +6,7 @@ points): the alert fires once when its condition has held long enough (and again
 ``repeat_min`` if asked) and resolves once when it no longer holds, and a restart
 neither fires it again nor forgets to resolve it. ``job_done`` and ``fault`` with
 ``on_scrap`` are events of a job's end. The edge's own trouble is watched in
-edge/edge_alerts.py with the same states and words.
+edge/service/edge_alerts.py with the same states and words.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from edge.config import AlertRule, Machine
-from edge.kpi.memory import AlertState, EndedJob, MachineMemory
+from edge.pipeline.kpi.memory import AlertState, EndedJob, MachineMemory
 
 NS = 1_000_000_000
 NOT_RUNNING = ("idle", "stopped")

@@ -4,7 +4,7 @@ Everything here is what the next reading needs to be counted right: the state an
 when, each meter's counter or power integral, the material and part counters, the open
 job and the open (and recently closed) windows. It is kept in the durable buffer's file,
 written in the same transaction as the points it produced, so a restarted edge goes on
-exactly where its last committed batch left off (``edge/buffer.py``).
+exactly where its last committed batch left off (``edge/storage/buffer.py``).
 
 The format is versioned: a file written by another version, or one that does not read
 back, is refused with a message, never silently replaced (``circlemade run
@@ -20,8 +20,8 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from contract.errors import Unavailable
-from edge.kpi.energy_counter import EnergyCounter, PowerIntegrator
-from edge.kpi.oee import WindowTotals
+from edge.pipeline.kpi.energy_counter import EnergyCounter, PowerIntegrator
+from edge.pipeline.kpi.oee import WindowTotals
 
 FORMAT_VERSION = 1
 """Raised whenever a field's meaning changes; a field added with a default keeps it."""
@@ -174,7 +174,7 @@ def load(blob: bytes, where: str) -> MachineMemory:
 
 
 def load_alerts(blob: bytes, where: str) -> dict[str, AlertState]:
-    """The edge's own alert states (edge/edge_alerts.py), kept beside the machines'."""
+    """The edge's own alert states (edge/service/edge_alerts.py), kept beside the machines'."""
     return _read(_ALERTS, blob, where)
 
 

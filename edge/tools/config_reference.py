@@ -1,6 +1,6 @@
 """The configuration reference, generated from the models themselves (each field's
 docstring is its description), so it cannot drift from what the service accepts:
-``python -m edge.config_reference > docs/config.md``; a test checks it is current and
+``python -m edge.tools.config_reference > docs/config.md``; a test checks it is current and
 that the example config (circlemade/examples/workshop.toml) shows every field it lists."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from edge.config import Config
 
 INTRO = """# Configuration reference
 
-Generated from the models by `python -m edge.config_reference > docs/config.md`; every
+Generated from the models by `python -m edge.tools.config_reference > docs/config.md`; every
 field is also shown, set or commented, in
 [`circlemade/examples/workshop.toml`](../circlemade/examples/workshop.toml) (printed by
 `circlemade example-config`), which is the place to start.

@@ -1,0 +1,1 @@
+"""Back ends of commands: record and replay, decode, probe, the config reference."""
