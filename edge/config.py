@@ -24,12 +24,14 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from contract.addresses import HttpUrl, Listen
+from contract.addresses import Listen
+from contract.addresses import url as url_check
 from contract.errors import ConfigProblem
 from contract.model import (
     COUNTRY_PATTERN,
@@ -87,10 +89,12 @@ class Influx(StrictModel):
     name: Identifier = "influx"
     """Names this store in ``circlemade status``, the logs and the health counters (source
     ``sink-<name>``; the first store's keep ``sink`` and ``buffer``)."""
-    api: Literal["v1", "v2"]
-    """v1: ``/write?db=&rp=`` (InfluxDB 1.x); v2: ``/api/v2/write`` (2.x, 3.x, 1.8+)."""
-    url: HttpUrl
-    """Where InfluxDB (or a server speaking its write API) answers, without credentials."""
+    api: str
+    """The kind of store (edge/storage/stores/): v1: ``/write?db=&rp=`` (InfluxDB 1.x);
+    v2: ``/api/v2/write`` (2.x, 3.x, 1.8+); json-lines: a local file, for debugging."""
+    url: str
+    """Where InfluxDB (or a server speaking its write API) answers, without credentials;
+    json-lines: ``file:///path``."""
     database: str = "circlemade"
     """v1: the database, created when missing."""
     retention_policy: str | None = None
@@ -136,6 +140,30 @@ class Influx(StrictModel):
                 raise ValueError(f"unknown measurement {name!r}; expected some of: "
                                  f"{', '.join(MEASUREMENTS)}")
         return names
+
+    @field_validator("api")
+    @classmethod
+    def _known_store(cls, api: str) -> str:
+        from edge.storage.stores import STORES
+
+        if api not in STORES:
+            raise ValueError(f"unknown kind of store; expected one of: {', '.join(STORES)}")
+        return api
+
+    @field_validator("url")
+    @classmethod
+    def _store_url(cls, value: str, info: ValidationInfo) -> str:
+        """The URL its kind of store takes (a file store: ``file:///path``)."""
+        from edge.storage.stores import STORES
+
+        store = STORES.get(info.data.get("api", ""))
+        if store is None:
+            return value
+        if store.schemes == ("file",):
+            if not value.startswith("file:///") or value.endswith("/"):
+                raise ValueError(f"expected a file URL; like {store.example}")
+            return value
+        return url_check(*store.schemes, example=store.example)(value)
 
     @field_validator("url")
     @classmethod

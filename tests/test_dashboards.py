@@ -18,8 +18,8 @@ from edge.config import Config, parse_config
 from edge.pipeline.normalise import Normaliser
 from edge.service.edge_alerts import EdgeAlerts
 from edge.service.health import Health
-from edge.storage.influx_write import InfluxV1Writer
 from edge.storage.influxql import InfluxQL
+from edge.storage.stores.influx_v1 import InfluxV1Writer
 from edge.tools.recording import Replayer, read_records, replay_to_influx
 from simulators.fleet import Fleet, Scenario
 from simulators.local_servers import LocalServer

@@ -25,8 +25,8 @@ import tomli_w
 
 from edge.service.health import Health
 from edge.storage.buffer import DurableBuffer
-from edge.storage.influx_write import InfluxV1Writer
 from edge.storage.sink import InfluxSink
+from edge.storage.stores.influx_v1 import InfluxV1Writer
 from simulators.fault_proxy import Fault, FaultProxy
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
@@ -326,7 +326,7 @@ async def test_retry_after_from_influxdb_is_obeyed(tmp_path: Path,
         from edge.config import Influx
 
         writer = InfluxV1Writer(Influx(api="v1", url=proxy.url, database="retry"))
-        await writer.ensure_database()
+        await writer.prepare()
         health = Health("s")
         buffer = DurableBuffer(tmp_path / "b.sqlite", health)
         await buffer.open()

@@ -20,6 +20,7 @@ from circlemade.report.render import SiteReport, html, month_name, pdf
 from circlemade.report.sources import from_recording, from_store
 from contract.errors import CirclemadeError
 from edge.config import Config, load_config
+from edge.storage.stores import STORES
 
 
 class ReportError(CirclemadeError):
@@ -77,6 +78,9 @@ def _rows(config: Config, before: str, month: str, recording: Path | None,
     if chosen is None:
         raise ReportError(f"--store {store}: no store of that name (the config has "
                           f"{', '.join(stores)})")
+    if not STORES[chosen.api].readable:
+        raise ReportError(f"store {chosen.name} ({chosen.api}) cannot be read back; name a "
+                          "store InfluxQL reads with --store")
     start = month_bounds(before, config.site.timezone)[0]
     end = month_bounds(month, config.site.timezone)[1]
     return asyncio.run(from_store(chosen, start, end))

@@ -38,8 +38,9 @@ from edge.service.status import status_path, write_status
 from edge.service.systemd import notify
 from edge.storage.buffer import BufferBlocked, DurableBuffer, Queue
 from edge.storage.dead_letters import DeadLetters
-from edge.storage.influx_write import InfluxV1Writer, LineWriter, WriteFailed, make_writer
+from edge.storage.influx_write import LineWriter, Preparing, WriteFailed
 from edge.storage.sink import InfluxSink
+from edge.storage.stores import make_writer
 from gateways.broker import Broker
 from gateways.gateway import Gateway, Outbox
 from gateways.mqtt import MqttGateway, Subscription
@@ -338,9 +339,9 @@ class EdgeService:
 
     async def _prepare_database(self) -> None:
         for writer, store in zip(self._writers, self.config.stores(), strict=True):
-            if isinstance(writer, InfluxV1Writer):
+            if isinstance(writer, Preparing):
                 try:
-                    await writer.ensure_database()
+                    await writer.prepare()
                 except WriteFailed as exc:  # InfluxDB may come later; the sink retries
                     log_event("sink.database_not_ready", sink=store.name, error=str(exc))
 

@@ -206,13 +206,14 @@ def _time(entry: dict[str, Any], number: int) -> int:
 
 
 async def replay_to_influx(config: Config, lines: Iterator[str]) -> int:
-    from edge.storage.influx_write import InfluxV1Writer, make_writer
+    from edge.storage.influx_write import Preparing
     from edge.storage.sink import InfluxSink
+    from edge.storage.stores import make_writer
 
     writer = make_writer(config.influx)
-    if isinstance(writer, InfluxV1Writer):
+    if isinstance(writer, Preparing):
         with contextlib.suppress(Exception):
-            await writer.ensure_database()
+            await writer.prepare()
     import tempfile
 
     from edge.storage.buffer import DurableBuffer

@@ -1,0 +1,57 @@
+"""The kinds of store points are written to: one module each, found here by its
+``STORE`` declaration, as device profiles and commands are.
+
+A store's module holds its writer (``write(lines)`` and ``close()`` of line protocol,
+raising :class:`~edge.storage.influx_write.WriteFailed` for what a retry may heal and
+:class:`~edge.storage.influx_write.WriteRejected` for what it cannot; ``prepare()``
+when it has something to do first) and ``STORE = Store(api, Writer, description)``.
+A config's ``[influx]`` or ``[[sinks]]`` entry chooses it with ``api = "<api>"``; the
+sink, the buffer's queue per store, the status line and the retries come with it.
+CONTRIBUTING.md has the recipe.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from edge.storage.influx_write import LineWriter
+
+if TYPE_CHECKING:
+    from edge.config import Influx
+
+
+@dataclass(frozen=True)
+class Store:
+    api: str
+    """What ``api = "..."`` names it in the config."""
+    writer: Callable[[Influx], LineWriter]
+    description: str
+    """One line for the config reference."""
+    readable: bool = False
+    """InfluxQL can read it back: the report, the cluster dashboards and Grafana can use it."""
+    schemes: tuple[str, ...] = ("http", "https")
+    """What its ``url`` may start with."""
+    example: str = "http://192.0.2.10:8086"
+
+
+def _declared() -> dict[str, Store]:
+    found: dict[str, Store] = {}
+    for info in pkgutil.iter_modules(__path__, f"{__name__}."):
+        store: Store | None = getattr(importlib.import_module(info.name), "STORE", None)
+        if store is not None:
+            if store.api in found:
+                raise RuntimeError(f"store api {store.api!r} declared twice")
+            found[store.api] = store
+    return dict(sorted(found.items()))
+
+
+STORES = _declared()
+"""Every kind of store by its ``api`` name."""
+
+
+def make_writer(config: Influx) -> LineWriter:
+    return STORES[config.api].writer(config)
