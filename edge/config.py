@@ -362,15 +362,13 @@ class Calendar(StrictModel):
         return {shift.name: shift.breaks_with(self.breaks) for shift in self.shifts}
 
 
-AlertRuleName = Literal["fault", "stopped", "standby", "silent", "edge", "job_done"]
-
-
 class AlertRule(StrictModel):
     """One ``[[alerts]]`` entry (docs/alerts.md): a rule, the machines it watches, its
     parameters. Rules run on the KPI stage's clock, so a replay computes the same alerts."""
 
-    rule: AlertRuleName
-    """fault, stopped, standby, silent, edge or job_done (docs/alerts.md)."""
+    rule: str
+    """fault, silent, standby, stopped (a module each in edge/pipeline/kpi/rules/), edge
+    or job_done (docs/alerts.md)."""
     machines: list[str] = Field(default_factory=lambda: ["*"])
     """Machine ids, or "*" for all (narrowed by ``kind``)."""
     kind: MachineKind | None = None
@@ -409,10 +407,23 @@ class AlertRule(StrictModel):
                 raise ValueError(f"{span!r}: expected HH:MM-HH:MM, e.g. 22:00-07:00") from None
         return spans
 
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, rule: str) -> str:
+        from edge.pipeline.kpi.rules import RULE_NAMES
+
+        if rule not in RULE_NAMES:
+            *first, last = (repr(name) for name in RULE_NAMES)
+            raise ValueError(f"Input should be {', '.join(first)} or {last}")
+        return rule
+
     @model_validator(mode="after")
     def _parameters(self) -> AlertRule:
-        if self.rule == "standby" and self.above_w is None:
-            raise ValueError("above_w: the standby rule needs the power it watches for")
+        from edge.pipeline.kpi.rules import RULES
+
+        for name, why in getattr(RULES.get(self.rule), "needs", {}).items():
+            if getattr(self, name) is None:
+                raise ValueError(f"{name}: the {self.rule} rule needs {why}")
         if self.rule == "edge" and (self.machines != ["*"] or self.kind is not None):
             raise ValueError("machines, kind: the edge rule watches the edge itself, not "
                              "machines")

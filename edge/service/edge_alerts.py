@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from edge.config import AlertRule, Config
-from edge.pipeline.kpi.alerts import MESSAGES, NS, Alert, Condition, number, step
+from edge.pipeline.kpi.alerts import MESSAGES, Alert, number, step
 from edge.pipeline.kpi.engine import Point
 from edge.pipeline.kpi.memory import AlertState, dump, load_alerts
+from edge.pipeline.kpi.rules import NS, Condition
 
 KEY = "@edge"
 """Its row in the buffer's ``kpi_state`` (no machine id starts with @)."""

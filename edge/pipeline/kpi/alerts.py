@@ -16,21 +16,10 @@ from typing import NamedTuple
 
 from edge.config import AlertRule, Machine
 from edge.pipeline.kpi.memory import AlertState, EndedJob, MachineMemory
+from edge.pipeline.kpi.rules import NS, RULES, Condition, Watch
 
-NS = 1_000_000_000
-NOT_RUNNING = ("idle", "stopped")
-
-MESSAGES: dict[str, dict[str, str]] = {
+BASE_MESSAGES: dict[str, dict[str, str]] = {
     "en": {
-        "fault": "{name}: in fault since {since}",
-        "fault/resolved": "{name}: out of fault",
-        "stopped": "{name}: standing still for {minutes} min of planned time, no reason given",
-        "stopped/resolved": "{name}: running again, or a reason was given",
-        "standby": "{name}: not running but drawing {watts} W for {minutes} min; "
-                   "{kwh} kWh since ({co2e} kg CO2e)",
-        "standby/resolved": "{name}: no longer drawing power while idle; {kwh} kWh used",
-        "silent": "{name}: no message for {minutes} min",
-        "silent/resolved": "{name}: speaking again",
         "job": "{name}: {noun} {job} {outcome}{progress} after {duration}{figures}.",
         "job/progress": " at {pct} %",
         "job/scrap": " to scrap",
@@ -43,15 +32,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "edge/dropped/resolved": "{name}: no points dropped for {minutes} min",
     },
     "fr": {
-        "fault": "{name} : en défaut depuis {since}",
-        "fault/resolved": "{name} : sortie de défaut",
-        "stopped": "{name} : à l'arrêt depuis {minutes} min de temps planifié, sans raison",
-        "stopped/resolved": "{name} : repart, ou une raison a été donnée",
-        "standby": "{name} : ne tourne pas mais consomme {watts} W depuis {minutes} min ; "
-                   "{kwh} kWh ({co2e} kg CO2e)",
-        "standby/resolved": "{name} : ne consomme plus à l'arrêt ; {kwh} kWh utilisés",
-        "silent": "{name} : aucun message depuis {minutes} min",
-        "silent/resolved": "{name} : parle de nouveau",
         "job": "{name} : {noun} {job}, {outcome}{progress} après {duration}{figures}.",
         "job/progress": " à {pct} %",
         "job/scrap": " au rebut",
@@ -64,6 +44,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "edge/dropped/resolved": "{name} : aucun point abandonné depuis {minutes} min",
     },
 }
+MESSAGES: dict[str, dict[str, str]] = {
+    language: {**words, **{
+        key: text for rule in RULES.values() for went, text in rule.messages[language].items()
+        for key in [rule.name if went == "firing" else f"{rule.name}/{went}"]}}
+    for language, words in BASE_MESSAGES.items()}
+"""Every alert's words: the rules' own (rules/), a job's end and the edge's."""
 NOUNS = {"en": {"printer": "print", "cnc": "program"},
          "fr": {"printer": "impression", "cnc": "programme", "laser": "découpe"}}
 OTHER_NOUN = {"en": "job", "fr": "travail"}
@@ -88,13 +74,6 @@ class Alert(NamedTuple):
     time_ns: int
     check: str = ""
     """What the edge rule found: buffer, sink or dropped."""
-
-
-class Condition(NamedTuple):
-    since_ns: int
-    """When it began to hold."""
-    due_ns: int
-    """When the alert fires, if it still holds."""
 
 
 def step(state: AlertState, condition: Condition | None, rule: AlertRule, now_ns: int,
@@ -146,7 +125,7 @@ class MachineAlerts:
     def check(self, m: MachineMemory, now_ns: int) -> list[Alert]:
         alerts = []
         for index, rule in self.rules:
-            if rule.rule == "job_done":
+            if rule.rule not in RULES:  # job_done: an event of a job's end
                 continue
             state = m.alerts.setdefault(f"{index}:{rule.rule}", AlertState())
             condition = self._condition(rule, m, now_ns, state.since_ns or now_ns)
@@ -191,23 +170,7 @@ class MachineAlerts:
     def _condition(self, rule: AlertRule, m: MachineMemory, now_ns: int, held_since: int,
                    ) -> Condition | None:
         """Whether the rule's condition holds now, since when, and when it is due."""
-        wait = int(rule.after_min * 60 * NS)
-        if rule.rule == "fault":
-            since = m.state_ns or now_ns
-            return Condition(since, since) if m.state == "fault" else None
-        if rule.rule == "silent":
-            due = m.last_seen_ns + wait
-            return Condition(m.last_seen_ns, due) if m.last_seen_ns and now_ns >= due else None
-        if rule.rule == "stopped":  # planned time standing still, nobody said why
-            stop = m.stop
-            if stop is None or m.state not in NOT_RUNNING or stop.reason != "unassigned":
-                return None
-            planned = self.planned_ns(stop.start_ns, now_ns)
-            return Condition(stop.start_ns, now_ns if planned >= wait else now_ns + 1)
-        above = rule.above_w or 0.0  # standby: drawing power while not running
-        if m.state in ("running", "unknown") or m.power_w is None or m.power_w < above:
-            return None
-        return Condition(held_since, held_since + wait)
+        return RULES[rule.rule].condition(rule, m, Watch(now_ns, held_since, self.planned_ns))
 
     def _say(self, key: str, m: MachineMemory, state: AlertState, now_ns: int) -> str:
         # what the meters reported since, and what a power-only meter's held power has

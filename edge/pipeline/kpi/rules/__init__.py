@@ -1,0 +1,75 @@
+"""The alert rules that watch a machine: one module each, found here by its ``RULE``
+declaration, as device profiles, stores and commands are.
+
+A rule's module holds its condition (does it hold now, since when, and when is it due),
+its messages in English and French, and the parameters it needs; ``[[alerts]] rule =
+"<name>"`` chooses it. Firing, resolving, repeating, quiet hours, the ``alert`` point,
+the notification and the state kept across restarts are edge/pipeline/kpi/alerts.py's,
+the same for every rule. (``job_done`` is an event of a job's end and ``edge`` watches
+the edge itself, in edge/service/edge_alerts.py: neither is a machine's condition.)
+CONTRIBUTING.md has the recipe.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
+
+from edge.pipeline.kpi.memory import MachineMemory
+
+if TYPE_CHECKING:
+    from edge.config import AlertRule
+
+NS = 1_000_000_000
+NOT_RUNNING = ("idle", "stopped")
+"""States in which a machine stands still (neither running nor in fault)."""
+EVENT_RULES = ("edge", "job_done")
+"""Rules that are not a machine's condition (see above)."""
+
+
+class Condition(NamedTuple):
+    since_ns: int
+    """When it began to hold."""
+    due_ns: int
+    """When the alert fires, if it still holds."""
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What a condition may look at besides the machine's memory."""
+
+    now_ns: int
+    held_since_ns: int
+    """Since when this rule's condition has held (now, the first time)."""
+    planned_ns: Callable[[int, int], int]
+    """Planned production time between two instants (the calendar)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    condition: Callable[[AlertRule, MachineMemory, Watch], Condition | None]
+    messages: dict[str, dict[str, str]]
+    """Per language: ``firing`` and ``resolved``, with {name}, {since}, {minutes},
+    {watts}, {kwh} and {co2e} to fill in."""
+    needs: dict[str, str] = field(default_factory=dict)
+    """Parameters of ``[[alerts]]`` it cannot go without, and what each is for."""
+
+
+def _declared() -> dict[str, Rule]:
+    found: dict[str, Rule] = {}
+    for info in pkgutil.iter_modules(__path__, f"{__name__}."):
+        rule: Rule | None = getattr(importlib.import_module(info.name), "RULE", None)
+        if rule is not None:
+            if rule.name in found or rule.name in EVENT_RULES:
+                raise RuntimeError(f"alert rule {rule.name!r} declared twice")
+            found[rule.name] = rule
+    return dict(sorted(found.items()))
+
+
+RULES = _declared()
+"""Every rule that watches a machine, by name."""
+RULE_NAMES = (*RULES, *EVENT_RULES)

@@ -1,0 +1,24 @@
+"""``fault``: the machine is in fault. Fires at once; with ``on_scrap`` a job that ends
+as scrap or aborted is told too (an event of the job's end, in alerts.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from edge.pipeline.kpi.memory import MachineMemory
+from edge.pipeline.kpi.rules import Condition, Rule, Watch
+
+if TYPE_CHECKING:
+    from edge.config import AlertRule
+
+
+def in_fault(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
+    since = m.state_ns or watch.now_ns
+    return Condition(since, since) if m.state == "fault" else None
+
+
+RULE = Rule("fault", in_fault, {
+    "en": {"firing": "{name}: in fault since {since}", "resolved": "{name}: out of fault"},
+    "fr": {"firing": "{name} : en défaut depuis {since}",
+           "resolved": "{name} : sortie de défaut"},
+})

@@ -1,0 +1,24 @@
+"""``silent``: no message from the machine for ``after_min`` minutes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from edge.pipeline.kpi.memory import MachineMemory
+from edge.pipeline.kpi.rules import NS, Condition, Rule, Watch
+
+if TYPE_CHECKING:
+    from edge.config import AlertRule
+
+
+def quiet_too_long(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
+    due = m.last_seen_ns + int(rule.after_min * 60 * NS)
+    return Condition(m.last_seen_ns, due) if m.last_seen_ns and watch.now_ns >= due else None
+
+
+RULE = Rule("silent", quiet_too_long, {
+    "en": {"firing": "{name}: no message for {minutes} min",
+           "resolved": "{name}: speaking again"},
+    "fr": {"firing": "{name} : aucun message depuis {minutes} min",
+           "resolved": "{name} : parle de nouveau"},
+})
