@@ -1,5 +1,5 @@
 """What a gateway counts (messages, reconnects, last message) and how: the edge's health
-counters (edge/service/health.py) fit this, and so does a test's."""
+counters (edge/storage/health.py) fit this, and so does a test's."""
 
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 from contract.addresses import Listen
 from contract.addresses import url as url_check
 from contract.errors import ConfigProblem
+from contract.materials import DENSITY_G_PER_CM3
 from contract.model import (
     COUNTRY_PATTERN,
     CPC_PATTERN,
@@ -278,16 +279,12 @@ class Machine(StrictModel):
     @field_validator("material")
     @classmethod
     def _material_name(cls, name: str) -> str:
-        from edge.pipeline.kpi.material import DENSITY_G_PER_CM3
-
         return name.upper() if name.upper() in DENSITY_G_PER_CM3 else name
 
     @model_validator(mode="after")
     def _known_material(self) -> Machine:
         """Any material name with its density; without one, a name whose density is
         known (PLA+, recycled PETG or a composite are as the workshop calls them)."""
-        from edge.pipeline.kpi.material import DENSITY_G_PER_CM3
-
         if self.density_g_cm3 is None and self.material.upper() not in DENSITY_G_PER_CM3:
             raise ValueError(f"material: unknown material {self.material!r}; known are "
                              f"{', '.join(DENSITY_G_PER_CM3)} (or give density_g_cm3)")

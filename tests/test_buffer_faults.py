@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from edge.service.health import Health
 from edge.storage.buffer import BufferBlocked, BufferUnavailable, DurableBuffer
 from edge.storage.buffer_recovery import NothingToRecover, Recovery, recovered_lines
+from edge.storage.health import Health
 from edge.storage.influxql import InfluxQL
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO, unavailable
@@ -182,7 +182,7 @@ def test_each_commit_reaches_the_disk_before_it_returns(tmp_path: Path) -> None:
     script = tmp_path / "append.py"
     script.write_text(
         "import asyncio, sys\nfrom pathlib import Path\n"
-        "from edge.storage.buffer import DurableBuffer\nfrom edge.service.health import Health\n"
+        "from edge.storage.buffer import DurableBuffer\nfrom edge.storage.health import Health\n"
         "async def main():\n"
         "    b = DurableBuffer(Path(sys.argv[1]), Health('s'))\n"
         "    await b.open()\n"

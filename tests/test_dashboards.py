@@ -17,7 +17,7 @@ from dashboards.workshop import DASHBOARDS, as_json, specs
 from edge.config import Config, parse_config
 from edge.pipeline.normalise import Normaliser
 from edge.service.edge_alerts import EdgeAlerts
-from edge.service.health import Health
+from edge.storage.health import Health
 from edge.storage.influxql import InfluxQL
 from edge.storage.stores.influx_v1 import InfluxV1Writer
 from edge.tools.recording import Replayer, read_records, replay_to_influx

@@ -23,8 +23,8 @@ import orjson
 import pytest
 import tomli_w
 
-from edge.service.health import Health
 from edge.storage.buffer import DurableBuffer
+from edge.storage.health import Health
 from edge.storage.sink import InfluxSink
 from edge.storage.stores.influx_v1 import InfluxV1Writer
 from simulators.fault_proxy import Fault, FaultProxy

@@ -14,8 +14,8 @@ import pytest
 from edge.config import Config, parse_config
 from edge.pipeline.kpi.alerts import Alert
 from edge.service import notifier
-from edge.service.health import Health
 from edge.service.notifier import Notifier
+from edge.storage.health import Health
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 

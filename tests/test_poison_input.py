@@ -24,8 +24,8 @@ from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi import engine
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
-from edge.service.health import Health
 from edge.service.wiring import routes
+from edge.storage.health import Health
 from edge.tools.recording import Replayer
 from gateways.profiles.bambu import BambuDecoder
 from gateways.profiles.base import Decoder, MqttSourceBase

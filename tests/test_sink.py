@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 import pytest
 
-from edge.service.health import Health
 from edge.storage.buffer import DurableBuffer
 from edge.storage.dead_letters import DeadLetters
+from edge.storage.health import Health
 from edge.storage.influx_write import WriteFailed, WriteRejected
 from edge.storage.sink import InfluxSink
 

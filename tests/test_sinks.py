@@ -18,8 +18,8 @@ import pytest
 import tomli_w
 
 from edge.config import ConfigError, parse_config
-from edge.service.health import Health
 from edge.storage.buffer import DurableBuffer, Queue
+from edge.storage.health import Health
 from simulators import local_servers
 from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher

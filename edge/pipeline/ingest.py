@@ -22,9 +22,9 @@ from contract.reading import Reading, iso_time
 from edge.pipeline.kpi.alerts import Alert
 from edge.pipeline.kpi.engine import KpiEngine, Point
 from edge.pipeline.normalise import Normaliser
-from edge.service.health import Health
 from edge.storage.buffer import BufferBlocked, DurableBuffer
 from edge.storage.dead_letters import DeadLetters
+from edge.storage.health import Health
 from edge.storage.line_protocol import LineProtocolError
 from gateways.profiles import DecodeError, Decoder, PartialDecode
 

@@ -25,7 +25,7 @@ import apprise
 from contract.eventlog import log_event
 from edge.config import AlertRule, Config, notify_urls
 from edge.pipeline.kpi.alerts import Alert
-from edge.service.health import Health
+from edge.storage.health import Health
 
 SOURCE = "alerts"
 QUEUE = 1000

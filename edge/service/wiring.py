@@ -22,6 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from contract.eventlog import Throttle, describe, log_event
+from contract.materials import DENSITY_G_PER_CM3
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from contract.secrets import read_secret
@@ -32,12 +33,12 @@ from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.kpi.memory import FORMAT_VERSION, StateRefused
 from edge.pipeline.normalise import Normaliser
 from edge.service.edge_alerts import KEY, EdgeAlerts
-from edge.service.health import Health
 from edge.service.notifier import Notifier
 from edge.service.status import status_path, write_status
 from edge.service.systemd import notify
 from edge.storage.buffer import BufferBlocked, DurableBuffer, Queue
 from edge.storage.dead_letters import DeadLetters
+from edge.storage.health import Health
 from edge.storage.influx_write import LineWriter, Preparing, WriteFailed
 from edge.storage.sink import InfluxSink
 from edge.storage.stores import make_writer
@@ -87,7 +88,6 @@ def operator_decoder(config: Config) -> OperatorDecoder | None:
     """The decoder of operator input (route ``operator``), when it is subscribed to."""
     if not config.operator_input():
         return None
-    from edge.pipeline.kpi.material import DENSITY_G_PER_CM3
     return OperatorDecoder(config.site.id, {m.id for m in config.machines}, config.operator,
                            set(DENSITY_G_PER_CM3), others=config.others)
 

@@ -60,7 +60,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from contract.errors import CirclemadeError, Unavailable
 from contract.eventlog import log_event
-from edge.service.health import Health
+from edge.storage.health import Health
 
 T = TypeVar("T")
 SOURCE = "buffer"

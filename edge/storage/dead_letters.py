@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from contract.eventlog import describe, log_event
-from edge.service.health import Health
+from edge.storage.health import Health
 
 SOURCE = "dead_letters"
 

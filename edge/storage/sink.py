@@ -40,9 +40,9 @@ import time
 from contract.errors import CirclemadeError
 from contract.eventlog import Throttle, describe, log_event
 from contract.reading import iso_time
-from edge.service.health import Health
 from edge.storage.buffer import DurableBuffer, Taken
 from edge.storage.dead_letters import DeadLetters
+from edge.storage.health import Health
 from edge.storage.influx_write import LineWriter, WriteFailed, WriteRejected
 
 SINK = "sink"

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from contract.errors import ConfigProblem
 from contract.reading import Reading
-from edge.service.health import Health
+from edge.storage.health import Health
 from gateways.gateway import Outbox
 from gateways.profiles import PROFILES, Source, ValueSourceBase
 

@@ -38,8 +38,8 @@ from edge.config import Config
 from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
-from edge.service.health import Health
 from edge.service.wiring import OPERATOR_ROUTE, EdgeService, operator_decoder, routes, stop_event
+from edge.storage.health import Health
 from gateways.gateway import CONNECTION_LOST, Tap, ValueDecoder
 from gateways.profiles import Decoder
 from gateways.profiles.base import MqttSourceBase

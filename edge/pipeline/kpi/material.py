@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 
-DENSITY_G_PER_CM3 = {"PLA": 1.24, "PETG": 1.27, "ABS": 1.04, "ASA": 1.07, "TPU": 1.21}
+from contract.materials import DENSITY_G_PER_CM3
+
 DEFAULT_MATERIAL = "PLA"
 DEFAULT_DIAMETER_MM = 1.75
 

@@ -16,19 +16,46 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+from pydantic import SecretStr
 
 from edge.storage.influx_write import LineWriter
 
-if TYPE_CHECKING:
-    from edge.config import Influx
+
+class StoreSettings(Protocol):
+    """What a writer reads of its store's config entry (``[influx]``, ``[[sinks]]``):
+    the config's ``Influx`` model has all of it, and a store needs none of the rest."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def api(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def database(self) -> str: ...
+    @property
+    def retention_policy(self) -> str | None: ...
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def org(self) -> str: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def timeout_s(self) -> float: ...
+
+    def password(self) -> SecretStr | None: ...
+
+    def token(self) -> SecretStr | None: ...
 
 
 @dataclass(frozen=True)
 class Store:
     api: str
     """What ``api = "..."`` names it in the config."""
-    writer: Callable[[Influx], LineWriter]
+    writer: Callable[[StoreSettings], LineWriter]
     description: str
     """One line for the config reference."""
     readable: bool = False
@@ -53,5 +80,5 @@ STORES = _declared()
 """Every kind of store by its ``api`` name."""
 
 
-def make_writer(config: Influx) -> LineWriter:
+def make_writer(config: StoreSettings) -> LineWriter:
     return STORES[config.api].writer(config)

@@ -3,22 +3,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import aiohttp
 
 from contract.eventlog import describe
 from edge.storage.influx_write import WriteFailed, classify
-from edge.storage.stores import Store
-
-if TYPE_CHECKING:
-    from edge.config import Influx
+from edge.storage.stores import Store, StoreSettings
 
 
 class InfluxV1Writer:
     """``POST /write?db=&rp=&precision=ns`` of InfluxDB 1.x (and 1.x compatibility APIs)."""
 
-    def __init__(self, config: Influx) -> None:
+    def __init__(self, config: StoreSettings) -> None:
         self._config = config
         self._params = {"db": config.database, "precision": "ns"}
         if config.retention_policy:

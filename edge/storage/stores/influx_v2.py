@@ -4,7 +4,6 @@ influxdb-client's async API, with a token."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import aiohttp
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
@@ -13,16 +12,13 @@ from influxdb_client.rest import ApiException
 
 from contract.eventlog import describe
 from edge.storage.influx_write import WriteFailed, classify
-from edge.storage.stores import Store
-
-if TYPE_CHECKING:
-    from edge.config import Influx
+from edge.storage.stores import Store, StoreSettings
 
 
 class InfluxV2Writer:
     """``POST /api/v2/write`` through influxdb-client's async API (2.x, 3.x, Cloud, 1.8+)."""
 
-    def __init__(self, config: Influx) -> None:
+    def __init__(self, config: StoreSettings) -> None:
         self._config = config
         self._client: InfluxDBClientAsync | None = None
 

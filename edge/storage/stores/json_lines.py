@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import orjson
 
 from edge.storage.influx_write import WriteFailed
 from edge.storage.line_protocol import parse
-from edge.storage.stores import Store
-
-if TYPE_CHECKING:
-    from edge.config import Influx
+from edge.storage.stores import Store, StoreSettings
 
 
 class JsonLinesWriter:
-    def __init__(self, config: Influx) -> None:
+    def __init__(self, config: StoreSettings) -> None:
         self.path = Path(unquote(urlsplit(config.url).path))
 
     async def write(self, lines: list[str]) -> None:
