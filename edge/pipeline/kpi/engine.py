@@ -14,7 +14,7 @@ write of a series and time, so every write must be the whole window, never the l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -65,12 +65,6 @@ OPERATOR_FIELDS = frozenset({
     "verdict_good", "verdict_scrap", "reason", "job", "by", "product", "from_s", "to_s", "lot",
     "lot_material", "recycled_pct", "supplier", "mass_g", "density_g_cm3", "remaining_g"})
 """Signals of operator input that come before its ``action`` (gateways/operator_input.py)."""
-KPI_SIGNALS = OPERATOR_FIELDS | {
-    "state", "energy_kwh", "power_w", "filament_used_mm", "parts_produced", "parts_good",
-    "parts_scrap", "progress_pct", "job_name", "remaining_time_s", "job_event", "job_outcome",
-    "action"}
-"""What :meth:`MachineKpi.observe` acts on; the rest (temperatures, layers) only passes,
-and most readings are of the rest."""
 RECENT = 20
 """Ended jobs and stops kept for a verdict or a reason that comes later."""
 NOT_RUNNING = frozenset({"idle", "stopped", "fault", "offline", "maintenance"})
@@ -113,82 +107,109 @@ class MachineKpi:
     # -- readings ---------------------------------------------------------------------
 
     def observe(self, r: Reading, out: list[Reading], points: list[Point]) -> None:
-        m = self.m
-        t, signal, value = r.time_ns, r.signal, r.value
+        """Take one reading: the KPI signals to their handler (``HANDLERS``), which says
+        whether the reading passes on as it is; the rest passes on untouched."""
+        m, t = self.m, r.time_ns
         if t > m.last_seen_ns:
             m.last_seen_ns = t
         if m.silenced is not None:
             previous, m.silenced = m.silenced, None
-            if signal != "state":
+            if r.signal != "state":
                 self._set_state(previous, t, points)
                 out.append(Reading(self.site, self.machine.id, "state", previous, None, t))
-        if signal not in KPI_SIGNALS:
+        handler = HANDLERS.get(r.signal)
+        if handler is None or handler(self, r, out, points):
             out.append(r)
-            return
-        if signal == "state":
-            if r.meter is not None and value == "offline":  # a meter gone, not the machine
-                if m.state in (UNKNOWN, "offline"):
-                    return  # what the machine does was never known: it stays unknown
-                m.silenced = m.state  # back with the next message, as after silence
-            elif r.meter is None:
-                m.device_states = True
-            self._set_state(str(value), t, points)
-        elif signal == "energy_kwh":
-            meter = r.meter or self.machine.id
-            counter = m.counters.get(meter)
-            if counter is None:
-                counter = m.counters[meter] = EnergyCounter(self.machine.max_power_w,
-                                                            self.machine.counter_wrap_kwh)
-            m.integrators.pop(meter, None)  # a meter with a counter is not integrated
-            before, since = counter.total_kwh, counter.last_ns
-            total = counter.update(float(value), t)
-            if before is not None:  # a counter's first value is where it stands, not use
-                self._spent(total - before, since, t, meter)
-            out.append(r._replace(value=round(total, DECIMALS)))
-            return
-        elif signal == "power_w":
-            m.power_w = float(value)
-            meter = r.meter or self.machine.id
-            if meter not in m.counters:
-                integrator = m.integrators.get(meter)
-                if integrator is None:
-                    integrator = m.integrators[meter] = PowerIntegrator()
-                since, before = integrator.last_ns, integrator.total_kwh
-                total = integrator.update(float(value), t)
-                self._spent(total - before, since, t, meter)
-                if since is not None:  # by the second reading a counter would have shown itself
-                    out.append(Reading(r.site, r.machine, "energy_kwh", round(total, DECIMALS),
-                                       None, t, meter))
-            self._power_state(float(value), t, out, points)
-        elif signal == "filament_used_mm":
-            used = float(value)
-            delta = used - m.filament_mm if used >= m.filament_mm else used
-            m.filament_mm = used
-            self._consume(self._filament_grams(delta), t, points)
-        elif signal in ("parts_produced", "parts_good", "parts_scrap"):
-            self._counter(signal, float(value), t, points)
-        elif signal == "progress_pct":
-            if m.job is not None:
-                m.job.progress_pct = float(value)
-        elif signal == "job_name":
-            self._named(str(value), t, points)
-        elif signal == "remaining_time_s":
-            m.remaining = (float(value), t)
-            job = m.job
-            if job is not None and job.ideal_s is None and float(value) > 0:
-                job.ideal_s = (t - job.start_ns) / NS + float(value)
-        elif signal == "job_event" and value == "start":
-            self._start_job(t, points)
-        elif signal == "job_outcome":
-            self._end_job(str(value), t, points)
-        elif signal in OPERATOR_FIELDS:
-            self._said.append(r)  # stored with its action, or not at all
-            return
-        elif signal == "action":
-            said, self._said = self._said, []
-            self._operator(str(value), {x.signal: x.value for x in said}, t, points)
-            out.extend(said)
-        out.append(r)
+
+    def _on_state(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        m = self.m
+        if r.meter is not None and r.value == "offline":  # a meter gone, not the machine
+            if m.state in (UNKNOWN, "offline"):
+                return False  # what the machine does was never known: it stays unknown
+            m.silenced = m.state  # back with the next message, as after silence
+        elif r.meter is None:
+            m.device_states = True
+        self._set_state(str(r.value), r.time_ns, points)
+        return True
+
+    def _on_energy(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        m, t = self.m, r.time_ns
+        meter = r.meter or self.machine.id
+        counter = m.counters.get(meter)
+        if counter is None:
+            counter = m.counters[meter] = EnergyCounter(self.machine.max_power_w,
+                                                        self.machine.counter_wrap_kwh)
+        m.integrators.pop(meter, None)  # a meter with a counter is not integrated
+        before, since = counter.total_kwh, counter.last_ns
+        total = counter.update(float(r.value), t)
+        if before is not None:  # a counter's first value is where it stands, not use
+            self._spent(total - before, since, t, meter)
+        out.append(r._replace(value=round(total, DECIMALS)))
+        return False
+
+    def _on_power(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        m, t, power_w = self.m, r.time_ns, float(r.value)
+        m.power_w = power_w
+        meter = r.meter or self.machine.id
+        if meter not in m.counters:
+            integrator = m.integrators.get(meter)
+            if integrator is None:
+                integrator = m.integrators[meter] = PowerIntegrator()
+            since, before = integrator.last_ns, integrator.total_kwh
+            total = integrator.update(power_w, t)
+            self._spent(total - before, since, t, meter)
+            if since is not None:  # by the second reading a counter would have shown itself
+                out.append(Reading(r.site, r.machine, "energy_kwh", round(total, DECIMALS),
+                                   None, t, meter))
+        self._power_state(power_w, t, out, points)
+        return True
+
+    def _on_filament(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        m, used = self.m, float(r.value)
+        delta = used - m.filament_mm if used >= m.filament_mm else used
+        m.filament_mm = used
+        self._consume(self._filament_grams(delta), r.time_ns, points)
+        return True
+
+    def _on_parts(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        self._counter(r.signal, float(r.value), r.time_ns, points)
+        return True
+
+    def _on_progress(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        if self.m.job is not None:
+            self.m.job.progress_pct = float(r.value)
+        return True
+
+    def _on_job_name(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        self._named(str(r.value), r.time_ns, points)
+        return True
+
+    def _on_remaining(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        t, left = r.time_ns, float(r.value)
+        self.m.remaining = (left, t)
+        job = self.m.job
+        if job is not None and job.ideal_s is None and left > 0:
+            job.ideal_s = (t - job.start_ns) / NS + left
+        return True
+
+    def _on_job_event(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        if r.value == "start":
+            self._start_job(r.time_ns, points)
+        return True
+
+    def _on_outcome(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        self._end_job(str(r.value), r.time_ns, points)
+        return True
+
+    def _on_said(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        self._said.append(r)  # stored with its action, or not at all
+        return False
+
+    def _on_action(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        said, self._said = self._said, []
+        self._operator(str(r.value), {x.signal: x.value for x in said}, r.time_ns, points)
+        out.extend(said)
+        return True
 
     def check_silence(self, now_ns: int, points: list[Point]) -> list[Reading]:
         """Offline after ``silence_s`` without a message (from when that passed, as far
@@ -682,6 +703,23 @@ class MachineKpi:
             self._write_stop(self.m.stop, now, points)
         if self.m.lot is not None:
             self._write_lot(self.m.lot, None, points)
+
+
+Handler = Callable[[MachineKpi, Reading, list[Reading], list[Point]], bool]
+HANDLERS: dict[str, Handler] = {
+    "state": MachineKpi._on_state, "energy_kwh": MachineKpi._on_energy,
+    "power_w": MachineKpi._on_power, "filament_used_mm": MachineKpi._on_filament,
+    "parts_produced": MachineKpi._on_parts, "parts_good": MachineKpi._on_parts,
+    "parts_scrap": MachineKpi._on_parts, "progress_pct": MachineKpi._on_progress,
+    "job_name": MachineKpi._on_job_name, "remaining_time_s": MachineKpi._on_remaining,
+    "job_event": MachineKpi._on_job_event, "job_outcome": MachineKpi._on_outcome,
+    "action": MachineKpi._on_action,
+    **{signal: MachineKpi._on_said for signal in OPERATOR_FIELDS},
+}
+"""The KPI signals and what takes each; a new KPI signal is a handler and a line here."""
+KPI_SIGNALS = frozenset(HANDLERS)
+"""What :meth:`MachineKpi.observe` acts on; the rest (temperatures, layers) only passes,
+and most readings are of the rest."""
 
 
 def _share_after(start_ns: int, since: int | None, t: int, span: int) -> float:
