@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import ssl
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
@@ -136,3 +136,13 @@ def fetch_fingerprint(host: str, port: int, timeout_s: float = 10.0) -> tuple[st
     digest = hashlib.sha256(der).hexdigest()
     subject = x509.load_der_x509_certificate(der).subject.rfc4514_string()
     return "sha256:" + ":".join(digest[i:i + 2] for i in range(0, 64, 2)), subject
+
+
+class DeviceRequest(NamedTuple):
+    """A message the gateway publishes to a device: on each connection, then every
+    ``every_s`` while connected (a Bambu printer's full report). The only writes the
+    service ever makes to a device."""
+
+    topic: str
+    payload: bytes
+    every_s: float

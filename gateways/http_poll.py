@@ -25,8 +25,8 @@ from contract.errors import PeerError
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
+from gateways.decoding import DecodeError, PartialDecode
 from gateways.gateway import Outage, Outbox, Tap, ValueDecoder
-from gateways.profiles.base import DecodeError, PartialDecode
 
 FAILED_ROUNDS = 3
 """Rounds in a row without an answer before the device is taken for gone."""

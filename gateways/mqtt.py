@@ -47,10 +47,9 @@ from contract.counters import Counters
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
-from gateways.broker import Broker
+from gateways.broker import Broker, DeviceRequest
 from gateways.gateway import Tap
 from gateways.mqtt_publish import next_publish
-from gateways.profiles.base import DeviceRequest
 from gateways.read_ahead_socket import ReadAheadSocket
 
 LINGER_S = 0.005

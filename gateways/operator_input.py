@@ -30,7 +30,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from contract.model import TOPIC_LEVELS_PATTERN, Identifier, StrictModel
 from contract.reading import Reading
-from gateways.profiles.base import DecodeError, json_object
+from gateways.decoding import DecodeError
+from gateways.profiles.base import json_object
 
 PLANNED_STOPS = ["changeover", "maintenance", "break", "no_order", "cleaning"]
 UNPLANNED_STOPS = ["fault", "waiting_material", "waiting_operator", "tooling",

@@ -19,7 +19,7 @@ from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
 from edge.service.wiring import EdgeService, routes
 from edge.storage.influxql import InfluxQL
-from gateways.profiles import PartialDecode
+from gateways.decoding import PartialDecode
 from gateways.profiles.base import MqttSourceBase
 from simulators.fleet import CncSpec, Fleet, MeterSpec, PrinterSpec, Scenario
 from simulators.local_servers import LocalServer

@@ -26,7 +26,8 @@ from edge.storage.buffer import BufferBlocked, DurableBuffer
 from edge.storage.dead_letters import DeadLetters
 from edge.storage.health import Health
 from edge.storage.line_protocol import LineProtocolError
-from gateways.profiles import DecodeError, Decoder, PartialDecode
+from gateways.decoding import DecodeError, PartialDecode
+from gateways.profiles import Decoder
 
 
 class Ingest:

@@ -42,12 +42,12 @@ from edge.storage.health import Health
 from edge.storage.influx_write import LineWriter, Preparing, WriteFailed
 from edge.storage.sink import InfluxSink
 from edge.storage.stores import make_writer
-from gateways.broker import Broker
+from gateways.broker import Broker, DeviceRequest
 from gateways.gateway import Gateway, Outbox
 from gateways.mqtt import MqttGateway, Subscription
 from gateways.operator_input import OperatorDecoder
 from gateways.profiles import Decoder
-from gateways.profiles.base import DeviceRequest, MqttSourceBase
+from gateways.profiles.base import MqttSourceBase
 
 if TYPE_CHECKING:
     from edge.terminal.app import Terminal

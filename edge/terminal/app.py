@@ -35,8 +35,8 @@ from edge.config import Config
 from edge.pipeline.kpi.engine import KpiEngine, MachineKpi
 from edge.terminal.sign_in import Sessions, SignInPace
 from edge.terminal.text import TEXT, reason_label
+from gateways.decoding import DecodeError
 from gateways.operator_input import OperatorDecoder
-from gateways.profiles.base import DecodeError
 
 COOKIE = "circlemade_terminal"
 DEVICE_COOKIE = "circlemade_device"

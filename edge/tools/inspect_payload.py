@@ -15,7 +15,8 @@ from contract.errors import BadInput
 from contract.reading import Reading
 from contract.schema import SIGNALS
 from contract.units import converter
-from gateways.profiles import SOURCE_MODELS, DecodeError, MqttSource, PartialDecode
+from gateways.decoding import DecodeError, PartialDecode
+from gateways.profiles import SOURCE_MODELS, MqttSource
 
 
 class InspectError(BadInput):

@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
+from gateways.decoding import DecodeError, PartialDecode
 from gateways.profiles.base import (
-    DecodeError,
     Decoder,
     MqttSourceBase,
-    PartialDecode,
     Profile,
     ValueSourceBase,
 )

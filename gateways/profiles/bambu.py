@@ -54,11 +54,10 @@ from typing import Any, Literal
 import orjson
 
 from contract.reading import Reading
-from gateways.broker import Broker
+from gateways.broker import Broker, DeviceRequest
+from gateways.decoding import DecodeError
 from gateways.profiles.base import (
-    DecodeError,
     DecoderBase,
-    DeviceRequest,
     MqttSourceBase,
     Profile,
     as_number,

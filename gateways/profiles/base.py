@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple, Protocol, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, Self
 
 import orjson
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from contract.errors import BadInput
 from contract.machine_state import MachineState
 from contract.model import Identifier, StrictModel
 from contract.reading import Reading
 from contract.schema import SIGNALS
 from contract.units import UnitError, converter
-from gateways.broker import Broker, Qos
+from gateways.broker import Broker, DeviceRequest, Qos
+from gateways.decoding import DecodeError
 from gateways.mqtt_topic import check_topic_filter
 
 if TYPE_CHECKING:
@@ -28,19 +28,6 @@ if TYPE_CHECKING:
     from gateways.gateway import Gateway, ValueDecoder
 
 TopicFilter = Annotated[str, AfterValidator(check_topic_filter)]
-
-
-class DecodeError(BadInput):
-    """A message that does not fit its profile. The text says what was expected."""
-
-
-class PartialDecode(DecodeError):
-    """Readings that are good, with a problem worth counting (e.g. a Sparkplug sequence
-    gap: the data is valid, but messages were lost before it)."""
-
-    def __init__(self, message: str, readings: list[Reading]) -> None:
-        super().__init__(message)
-        self.readings = readings
 
 
 def json_object(payload: bytes) -> dict[str, Any]:
@@ -181,16 +168,6 @@ def canonical_state(value: Any, states: dict[str, MachineState] | None, where: s
     except ValueError:
         known = ", ".join(sorted(states)) if states else "canonical state names"
         raise DecodeError(f"{where}: unknown state {key!r:.40}; mapped are {known}") from None
-
-
-class DeviceRequest(NamedTuple):
-    """A message the gateway publishes to a device: on each connection, then every
-    ``every_s`` while connected (a Bambu printer's full report). The only writes the
-    service ever makes to a device."""
-
-    topic: str
-    payload: bytes
-    every_s: float
 
 
 class MqttSourceBase(StrictModel):

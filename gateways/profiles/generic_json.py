@@ -37,9 +37,9 @@ from contract.machine_state import MachineState
 from contract.model import StrictModel
 from contract.reading import Reading
 from contract.schema import SIGNALS
+from gateways.decoding import DecodeError
 from gateways.profiles.base import (
     LATEST_UNIX_S,
-    DecodeError,
     DecoderBase,
     MqttSourceBase,
     Profile,

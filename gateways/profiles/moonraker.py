@@ -27,14 +27,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from contract.reading import Reading
-from gateways.profiles.base import (
-    DecodeError,
-    DecoderBase,
-    MqttSourceBase,
-    Profile,
-    as_number,
-    json_object,
-)
+from gateways.decoding import DecodeError
+from gateways.profiles.base import DecoderBase, MqttSourceBase, Profile, as_number, json_object
 
 PRINT_STATES = {"standby": "idle", "printing": "running", "paused": "stopped",
                 "complete": "idle", "cancelled": "idle", "error": "fault"}

@@ -93,7 +93,8 @@ from pydantic import AfterValidator, Field
 from contract.addresses import url
 from contract.eventlog import log_event
 from contract.reading import Reading
-from gateways.profiles.base import DecodeError, DecoderBase, Profile, ValueSourceBase
+from gateways.decoding import DecodeError
+from gateways.profiles.base import DecoderBase, Profile, ValueSourceBase
 
 if TYPE_CHECKING:
     from contract.counters import Counters

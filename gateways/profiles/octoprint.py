@@ -30,8 +30,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from contract.reading import Reading
+from gateways.decoding import DecodeError
 from gateways.profiles.base import (
-    DecodeError,
     DecoderBase,
     MqttSourceBase,
     Profile,

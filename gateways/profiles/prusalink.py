@@ -38,13 +38,8 @@ from pydantic import Field, model_validator
 from contract.addresses import HttpAddress
 from contract.reading import Reading
 from contract.secrets import read_secret
-from gateways.profiles.base import (
-    DecodeError,
-    DecoderBase,
-    Profile,
-    ValueSourceBase,
-    as_number,
-)
+from gateways.decoding import DecodeError
+from gateways.profiles.base import DecoderBase, Profile, ValueSourceBase, as_number
 
 if TYPE_CHECKING:
     from contract.counters import Counters

@@ -50,8 +50,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from contract.reading import Reading
+from gateways.decoding import DecodeError
 from gateways.profiles.base import (
-    DecodeError,
     PlugDecoder,
     PlugSourceBase,
     Profile,

@@ -52,11 +52,10 @@ from pydantic import Field
 
 from contract.reading import Reading
 from contract.schema import SIGNALS
+from gateways.decoding import DecodeError, PartialDecode
 from gateways.profiles.base import (
-    DecodeError,
     DecoderBase,
     MqttSourceBase,
-    PartialDecode,
     Profile,
     SignalMapping,
     canonical_state,

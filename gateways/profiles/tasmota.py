@@ -24,14 +24,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from contract.reading import Reading
-from gateways.profiles.base import (
-    DecodeError,
-    PlugDecoder,
-    PlugSourceBase,
-    Profile,
-    as_number,
-    json_object,
-)
+from gateways.decoding import DecodeError
+from gateways.profiles.base import PlugDecoder, PlugSourceBase, Profile, as_number, json_object
 
 ENERGY_FIELDS = {"Total": "energy_kwh", "Power": "power_w", "Voltage": "voltage_v",
                  "Current": "current_a"}

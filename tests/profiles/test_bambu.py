@@ -3,7 +3,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from gateways.profiles import DecodeError, bambu
+from gateways.decoding import DecodeError
+from gateways.profiles import bambu
 from tests.profiles.docstring_examples import literal_blocks
 from tests.profiles.helpers import decoder_for, values
 

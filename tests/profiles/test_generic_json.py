@@ -8,8 +8,8 @@ import pytest
 from pydantic import TypeAdapter
 
 from contract.reading import Reading
+from gateways.decoding import DecodeError
 from gateways.profiles import MqttSource, generic_json
-from gateways.profiles.base import DecodeError
 from tests.profiles.docstring_examples import literal_blocks
 
 PAYLOAD, SOURCE = literal_blocks(generic_json.__doc__ or "")

@@ -9,8 +9,8 @@ import struct
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from gateways.profiles import PartialDecode, Source
-from gateways.profiles.base import DecodeError
+from gateways.decoding import DecodeError, PartialDecode
+from gateways.profiles import Source
 from gateways.profiles.modbus import eastron
 from gateways.profiles.modbus.registers import ModbusSourceBase, RegisterDecoder, blocks
 from tests.profiles.helpers import values

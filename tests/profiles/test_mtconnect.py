@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from gateways.decoding import DecodeError
 from gateways.profiles import mtconnect
-from gateways.profiles.base import DecodeError
 from tests.profiles.docstring_examples import literal_blocks
 from tests.profiles.helpers import values
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateways.profiles import DecodeError, octoprint
+from gateways.decoding import DecodeError
+from gateways.profiles import octoprint
 from tests.profiles.docstring_examples import literal_blocks
 from tests.profiles.helpers import decoder_for, values
 

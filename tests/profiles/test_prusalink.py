@@ -9,8 +9,8 @@ import orjson
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from gateways.decoding import DecodeError
 from gateways.profiles import Source, prusalink
-from gateways.profiles.base import DecodeError
 from tests.profiles.docstring_examples import literal_blocks
 from tests.profiles.helpers import values
 

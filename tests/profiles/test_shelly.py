@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateways.profiles import DecodeError, shelly
+from gateways.decoding import DecodeError
+from gateways.profiles import shelly
 from tests.profiles.docstring_examples import literal_blocks
 from tests.profiles.helpers import decoder_for, values
 

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from gateways.profiles import DecodeError, PartialDecode, sparkplug_b
+from gateways.decoding import DecodeError, PartialDecode
+from gateways.profiles import sparkplug_b
 from gateways.profiles.sparkplug_b_payload import (
     DOUBLE,
     FLOAT,

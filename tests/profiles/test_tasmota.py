@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateways.profiles import DecodeError, tasmota
+from gateways.decoding import DecodeError
+from gateways.profiles import tasmota
 from tests.profiles.docstring_examples import literal_blocks
 from tests.profiles.helpers import decoder_for, values
 

@@ -25,8 +25,8 @@ from contract.errors import PeerError
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
+from gateways.decoding import DecodeError, PartialDecode
 from gateways.gateway import Outage, Outbox, Tap
-from gateways.profiles.base import DecodeError, PartialDecode
 from gateways.profiles.modbus.registers import Block, ModbusSourceBase, RegisterDecoder
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # we log, counted and throttled

@@ -34,13 +34,8 @@ from contract.addresses import ModbusEndpoint
 from contract.model import Identifier, StrictModel
 from contract.reading import Reading
 from contract.schema import SIGNALS
-from gateways.profiles.base import (
-    DecodeError,
-    DecoderBase,
-    PartialDecode,
-    Profile,
-    ValueSourceBase,
-)
+from gateways.decoding import DecodeError, PartialDecode
+from gateways.profiles.base import DecoderBase, Profile, ValueSourceBase
 
 if TYPE_CHECKING:
     from contract.counters import Counters
