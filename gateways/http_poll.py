@@ -11,8 +11,6 @@ again after a capped backoff. Nothing a device answers stops the gateway.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -22,11 +20,12 @@ import aiohttp
 
 from contract.counters import Counters
 from contract.errors import PeerError
-from contract.eventlog import Throttle, describe, log_event
+from contract.eventlog import describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.decoding import DecodeError, PartialDecode
-from gateways.gateway import Outage, Outbox, Tap, ValueDecoder
+from gateways.gateway import Outbox, ValueDecoder
+from gateways.value_gateway import ValueGatewayBase
 
 FAILED_ROUNDS = 3
 """Rounds in a row without an answer before the device is taken for gone."""
@@ -56,22 +55,17 @@ class HttpSettings(Protocol):
         ...
 
 
-class HttpGateway:
+class HttpGateway(ValueGatewayBase):
+    transport = "http"
+
     def __init__(self, source: HttpSettings, route: str, decoder: ValueDecoder,
                  counters: Counters, poller: Poller) -> None:
-        self.source, self.route, self.decoder, self.health = source, route, decoder, counters
-        self.poller = poller
-        self.name, self.status_key = f"http:{route}", route
-        self.connected = asyncio.Event()
-        self.tap: Tap | None = None
-        """Sees every document (key, value, time) before decoding: recording."""
-        self._stopping = asyncio.Event()
-        self._throttle = Throttle()
-        self._outage = Outage(decoder)
+        super().__init__(route, decoder, counters, source.reconnect_min_s,
+                         source.reconnect_max_s)
+        self.source, self.decoder, self.poller = source, decoder, poller
         self._base = source.endpoint.rstrip("/")
 
     async def run(self, out: Outbox) -> None:
-        delay = self.source.reconnect_min_s
         while not self._stopping.is_set():
             timeout = aiohttp.ClientTimeout(total=self.source.timeout_s)
             async with aiohttp.ClientSession(timeout=timeout,
@@ -79,14 +73,9 @@ class HttpGateway:
                 failed = await self._poll(session, out)
             if failed and not self._stopping.is_set():
                 await self._gone(out)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), delay)
-                delay = min(delay * 2, self.source.reconnect_max_s)
+                await self.back_off()
             else:
-                delay = self.source.reconnect_min_s
-
-    async def stop(self) -> None:
-        self._stopping.set()
+                self.reconnected()
 
     async def _poll(self, session: aiohttp.ClientSession, out: Outbox) -> bool:
         """Rounds until the device fails ``FAILED_ROUNDS`` in a row (True) or a stop."""
@@ -123,8 +112,7 @@ class HttpGateway:
                 readings = self._decoded(answers, time.time_ns())
                 if readings:
                     await out.put(readings)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.source.poll_interval_s)
+            await self.pause(self.source.poll_interval_s)
         return False
 
     def _decoded(self, answers: list[tuple[str, Any]], now: int,

@@ -27,12 +27,13 @@ from asyncua.crypto.validator import CertificateValidator, CertificateValidatorO
 
 from contract.counters import Counters
 from contract.errors import PeerError
-from contract.eventlog import Throttle, describe, log_event
+from contract.eventlog import describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways import opcua_variant_types
-from gateways.gateway import Outage, Outbox, Tap
+from gateways.gateway import Outbox
 from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
+from gateways.value_gateway import ValueGatewayBase
 
 opcua_variant_types.install()
 
@@ -48,29 +49,25 @@ class OpcUaError(PeerError):
     """A reason to drop the connection and start again."""
 
 
-class OpcUaGateway:
+class OpcUaGateway(ValueGatewayBase):
+    transport = "opcua"
+
     def __init__(self, source: OpcUaSourceBase, route: str, decoder: OpcUaDecoder,
                  health: Counters) -> None:
-        self.source, self.route, self.decoder, self.health = source, route, decoder, health
-        self.name, self.status_key = f"opcua:{route}", route
-        self.connected = asyncio.Event()
+        super().__init__(route, decoder, health, source.reconnect_min_s,
+                         source.reconnect_max_s)
+        self.source, self.decoder = source, decoder
         self._pending: list[RawMessage | Reading] = []
         self._last_seen: dict[str, tuple[Any, Any]] = {}
-        self._stopping = asyncio.Event()
-        self._throttle = Throttle()
-        self._outage = Outage(decoder)
-        self.tap: Tap | None = None
-        """Sees every accepted value (node key, value, time) before decoding: recording."""
 
     async def run(self, out: Outbox) -> None:
         flusher = asyncio.create_task(self._flush_forever(out))
-        delay = self.source.reconnect_min_s
         try:
             while not self._stopping.is_set():
                 client = self._client()
                 try:
                     await self._session(client)
-                    delay = self.source.reconnect_min_s
+                    self.reconnected()
                 except Exception as exc:  # whatever happens, the gateway starts again
                     self._lost(exc)
                 finally:
@@ -79,10 +76,7 @@ class OpcUaGateway:
                         async with asyncio.timeout(self.source.timeout_s):
                             await client.disconnect()
                 if not self._stopping.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(delay):
-                            await self._stopping.wait()
-                    delay = min(delay * 2, self.source.reconnect_max_s)
+                    await self.back_off()
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -90,9 +84,6 @@ class OpcUaGateway:
             if self._pending:
                 batch, self._pending = self._pending, []
                 await out.put(batch)
-
-    async def stop(self) -> None:
-        self._stopping.set()
 
     def _client(self) -> Client:
         client = Client(self.source.endpoint, timeout=self.source.timeout_s)

@@ -10,8 +10,6 @@ machine goes offline once per outage (unless ``offline_state`` is false).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -22,12 +20,13 @@ from pymodbus.exceptions import ModbusException
 
 from contract.counters import Counters
 from contract.errors import PeerError
-from contract.eventlog import Throttle, describe, log_event
+from contract.eventlog import describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.decoding import DecodeError, PartialDecode
-from gateways.gateway import Outage, Outbox, Tap
+from gateways.gateway import Outbox
 from gateways.profiles.modbus.registers import Block, ModbusSourceBase, RegisterDecoder
+from gateways.value_gateway import ValueGatewayBase
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # we log, counted and throttled
 EXCEPTION_CODES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",
@@ -57,20 +56,16 @@ def client_for(endpoint: str, timeout_s: float) -> AsyncModbusTcpClient | AsyncM
         reconnect_delay=0)
 
 
-class ModbusGateway:
+class ModbusGateway(ValueGatewayBase):
+    transport = "modbus"
+
     def __init__(self, source: ModbusSourceBase, route: str, decoder: RegisterDecoder,
                  counters: Counters) -> None:
-        self.source, self.route, self.decoder, self.health = source, route, decoder, counters
-        self.name, self.status_key = f"modbus:{route}", route
-        self.connected = asyncio.Event()
-        self.tap: Tap | None = None
-        """Sees every block read (key, registers, time) before decoding: recording."""
-        self._stopping = asyncio.Event()
-        self._throttle = Throttle()
-        self._outage = Outage(decoder)
+        super().__init__(route, decoder, counters, source.reconnect_min_s,
+                         source.reconnect_max_s)
+        self.source, self.decoder = source, decoder
 
     async def run(self, out: Outbox) -> None:
-        delay = self.source.reconnect_min_s
         while not self._stopping.is_set():
             client = client_for(self.source.endpoint, self.source.timeout_s)
             try:
@@ -81,20 +76,14 @@ class ModbusGateway:
                 self._outage.over()
                 log_event("modbus.connected", route=self.route, endpoint=self.source.endpoint,
                           unit=self.source.unit, blocks=list(self.decoder.blocks))
-                delay = self.source.reconnect_min_s
+                self.reconnected()
                 await self._poll(client, out)
             except (ModbusLost, ModbusException, OSError) as exc:
                 await self._lost(exc, out)
             finally:
                 self.connected.clear()
                 client.close()
-            try:
-                await asyncio.wait_for(self._stopping.wait(), delay)
-            except TimeoutError:
-                delay = min(delay * 2, self.source.reconnect_max_s)
-
-    async def stop(self) -> None:
-        self._stopping.set()
+            await self.back_off()
 
     async def _poll(self, client: Any, out: Outbox) -> None:
         unanswered = 0
@@ -113,8 +102,7 @@ class ModbusGateway:
                 readings += self._decoded(block, words, now)
             if readings:
                 await out.put(readings)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.source.poll_interval_s)
+            await self.pause(self.source.poll_interval_s)
 
     async def _read(self, client: Any, block: Block) -> list[int] | None:
         """The block's registers; None when the request went unanswered (a timeout)."""
