@@ -16,7 +16,8 @@ def test_a_sample_counts_at_its_innermost_place(tmp_path: Path) -> None:
         f"{LOOP};Ingest.process (edge/pipeline/ingest.py:140);"
         "KpiEngine.process (edge/pipeline/kpi/engine.py:9) 5",
         # paho reading, inside the gateway's hand-over
-        f"{LOOP};MqttGateway._readable (gateways/mqtt.py:3);Client.loop_read (paho/c.py:1) 3",
+        f"{LOOP};MqttGateway._readable (gateways/transports/mqtt.py:3);"
+        "Client.loop_read (paho/c.py:1) 3",
         # the buffer's thread at work, not inside the event loop
         "_worker (concurrent/futures/thread.py:81);"
         "DurableBuffer._append (edge/storage/buffer.py:9) 2",

@@ -16,8 +16,8 @@ import pytest
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.broker import Broker
-from gateways.mqtt import MAX_PENDING, READ_BURST, MqttGateway, Subscription
-from gateways.read_ahead_socket import ReadAheadSocket
+from gateways.transports.mqtt import MAX_PENDING, READ_BURST, MqttGateway, Subscription
+from gateways.transports.read_ahead_socket import ReadAheadSocket
 from simulators import local_servers
 from simulators.mqtt_publisher import Publisher
 from tests.conftest import serve
@@ -203,7 +203,7 @@ async def test_an_untested_paho_is_read_and_acknowledged_as_paho_does(
     """A paho whose internals the fast path was not tested with: no fast path, paho's
     own acknowledgements; every message arrives once, in order, and the broker's window
     keeps moving (so they were acknowledged)."""
-    from gateways import mqtt
+    from gateways.transports import mqtt
 
     assert mqtt.paho_tested("2.2.0") and not mqtt.paho_tested("2.3.0")
     assert not mqtt.paho_tested("3.0.0")

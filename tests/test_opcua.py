@@ -133,7 +133,7 @@ async def test_polling_mode(influxdb1: LocalServer) -> None:
 
 
 async def test_browse_prints_the_tree() -> None:
-    from gateways.opcua_browse import browse
+    from gateways.transports.opcua_browse import browse
 
     server = MachineToolServer(SimulatedCnc("mill-7"), free_port())
     await server.start()
@@ -149,7 +149,7 @@ async def test_browse_prints_the_tree() -> None:
 
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from gateways.opcua_certificates import make_certificate
+    from gateways.transports.opcua_certificates import make_certificate
 
     folder = tmp_path_factory.mktemp("pki")
     server = make_certificate(folder / "server", "urn:circlemade:sim:mill-1", server=True)

@@ -8,7 +8,7 @@ import pytest
 from asyncua import ua
 from asyncua.ua import ua_binary
 
-from gateways import opcua_variant_types
+from gateways.transports import opcua_variant_types
 
 CASES: list[Any] = [*range(-2, 70), ua.NodeId(11), ua.NodeId(30), "11", 11.0, True, None]
 
@@ -28,7 +28,7 @@ def test_same_answer_as_asyncua(value: Any) -> None:
 
 
 def test_the_gateway_installs_it_where_the_decoder_looks() -> None:
-    import gateways.opcua  # noqa: F401 - installs the table
+    import gateways.transports.opcua  # noqa: F401 - installs the table
 
     assert ua.datatype_to_varianttype is opcua_variant_types.datatype_to_varianttype
     for value in [3.5, 7, "spindle", [1.0, 2.0]]:

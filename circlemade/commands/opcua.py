@@ -28,7 +28,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_browse(args: argparse.Namespace) -> int:
-    from gateways.opcua_browse import browse
+    from gateways.transports.opcua_browse import browse
 
     try:
         for line in asyncio.run(browse(args.endpoint, args.depth, args.start)):
@@ -40,7 +40,7 @@ def run_browse(args: argparse.Namespace) -> int:
 
 
 def run_make_cert(args: argparse.Namespace) -> int:
-    from gateways.opcua_certificates import make_certificate
+    from gateways.transports.opcua_certificates import make_certificate
 
     cert, key = make_certificate(args.dir, args.uri)
     print(f"certificate {cert}\nprivate key {key} (keep it private)\n"

@@ -44,10 +44,10 @@ from edge.storage.sink import InfluxSink
 from edge.storage.stores import make_writer
 from gateways.broker import Broker, DeviceRequest
 from gateways.gateway import Gateway, Outbox
-from gateways.mqtt import MqttGateway, Subscription
 from gateways.operator_input import OperatorDecoder
 from gateways.profiles import Decoder
 from gateways.profiles.base import MqttSourceBase
+from gateways.transports.mqtt import MqttGateway, Subscription
 
 if TYPE_CHECKING:
     from edge.terminal.app import Terminal

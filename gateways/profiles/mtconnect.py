@@ -99,7 +99,7 @@ from gateways.profiles.base import DecoderBase, Profile, ValueSourceBase
 if TYPE_CHECKING:
     from contract.counters import Counters
     from gateways.gateway import Gateway, ValueDecoder
-    from gateways.http_poll import Fetch
+    from gateways.transports.http_poll import Fetch
 
 EXECUTION = {"ACTIVE": "running", "READY": "idle", "WAIT": "idle",
              "PROGRAM_COMPLETED": "idle", "INTERRUPTED": "stopped", "FEED_HOLD": "stopped",
@@ -149,7 +149,7 @@ class MTConnectSource(ValueSourceBase):
         return MTConnectDecoder(site, machine, self.device)
 
     def gateway(self, route: str, decoder: ValueDecoder, counters: Counters) -> Gateway:
-        from gateways.http_poll import HttpGateway
+        from gateways.transports.http_poll import HttpGateway
 
         return HttpGateway(self, route, decoder, counters, MTConnectPoller(route, self.device))
 
@@ -189,7 +189,7 @@ class MTConnectPoller:
         self.next: int | None = None
 
     async def round(self, fetch: Fetch) -> list[tuple[str, Any]]:
-        from gateways.http_poll import HttpRefused
+        from gateways.transports.http_poll import HttpRefused
 
         answers: list[tuple[str, Any]] = []
         where = f"/{self.device}" if self.device else ""
@@ -222,7 +222,7 @@ class MTConnectPoller:
         return answers
 
     async def _get(self, fetch: Fetch, path: str) -> str:
-        from gateways.http_poll import HttpRefused
+        from gateways.transports.http_poll import HttpRefused
 
         status, body = await fetch(path)
         if status != 200 and "OUT_OF_RANGE" not in body[:2000]:

@@ -100,7 +100,7 @@ class OpcUaSourceBase(ValueSourceBase):
     def gateway(self, route: str, decoder: ValueDecoder, counters: Counters) -> Gateway:
         # imported on use: asyncua and its cryptography are 20 MB of RSS that an
         # MQTT-only workshop should not carry
-        from gateways.opcua import OpcUaGateway
+        from gateways.transports.opcua import OpcUaGateway
 
         assert isinstance(decoder, OpcUaDecoder)
         return OpcUaGateway(self, route, decoder, counters)

@@ -44,7 +44,7 @@ from gateways.profiles.base import DecoderBase, Profile, ValueSourceBase, as_num
 if TYPE_CHECKING:
     from contract.counters import Counters
     from gateways.gateway import Gateway, ValueDecoder
-    from gateways.http_poll import Fetch
+    from gateways.transports.http_poll import Fetch
 
 STATES = {"PRINTING": "running", "PAUSED": "stopped", "ATTENTION": "fault", "ERROR": "fault",
           "IDLE": "idle", "READY": "idle", "BUSY": "idle", "FINISHED": "idle",
@@ -107,7 +107,7 @@ class PrusaLinkSource(ValueSourceBase):
         return PrusaLinkDecoder(site, machine)
 
     def gateway(self, route: str, decoder: ValueDecoder, counters: Counters) -> Gateway:
-        from gateways.http_poll import HttpGateway
+        from gateways.transports.http_poll import HttpGateway
 
         return HttpGateway(self, route, decoder, counters, PrusaLinkPoller())
 
@@ -117,7 +117,7 @@ class PrusaLinkPoller:
     status; each as the printer wrote it."""
 
     async def round(self, fetch: Fetch) -> list[tuple[str, Any]]:
-        from gateways.http_poll import HttpRefused
+        from gateways.transports.http_poll import HttpRefused
 
         answers: list[tuple[str, Any]] = []
         for key, path in (("job", "/api/v1/job"), ("status", "/api/v1/status")):

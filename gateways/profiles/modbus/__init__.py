@@ -1,11 +1,9 @@
-"""Modbus TCP and RTU energy meters and devices: one folder, its transport and its
-profiles.
+"""Modbus TCP and RTU energy meters and devices: one folder of profiles (their transport
+is gateways/transports/modbus.py).
 
 - ``registers.py``: a register map (address, function, type, word order, scale, signal),
   how registers become numbers, and the ``modbus`` profile whose map is in the config;
 - ``eastron.py``: the ``sdm120`` and ``sdm630`` profiles (Eastron DIN-rail meters);
-- ``gateway.py``: the transport, pymodbus's async client behind a thin gateway that
-  polls one request per contiguous register block.
 """
 
 from gateways.profiles.modbus import eastron, registers

@@ -111,7 +111,7 @@ class ModbusSourceBase(ValueSourceBase):
                                self.offline_state)
 
     def gateway(self, route: str, decoder: ValueDecoder, counters: Counters) -> Gateway:
-        from gateways.profiles.modbus.gateway import ModbusGateway
+        from gateways.transports.modbus import ModbusGateway
 
         assert isinstance(decoder, RegisterDecoder)
         return ModbusGateway(self, route, decoder, counters)

@@ -26,7 +26,7 @@ from contract.reading import Reading
 from gateways.decoding import DecodeError, PartialDecode
 from gateways.gateway import Outbox
 from gateways.profiles.modbus.registers import Block, ModbusSourceBase, RegisterDecoder
-from gateways.value_gateway import ValueGatewayBase
+from gateways.transports.value_gateway import ValueGatewayBase
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # we log, counted and throttled
 EXCEPTION_CODES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",

@@ -25,7 +25,7 @@ from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.decoding import DecodeError, PartialDecode
 from gateways.gateway import Outbox, ValueDecoder
-from gateways.value_gateway import ValueGatewayBase
+from gateways.transports.value_gateway import ValueGatewayBase
 
 FAILED_ROUNDS = 3
 """Rounds in a row without an answer before the device is taken for gone."""

@@ -36,7 +36,7 @@ class ReadAheadSocket:
 
     def held(self) -> tuple[bytes, int]:
         """The bytes read ahead and where the next read starts, for a reader that takes
-        whole packets from them (gateways/mqtt_publish.py); :meth:`advance` past what it
+        whole packets from them (gateways/transports/mqtt_publish.py); :meth:`advance` past what it
         took."""
         return self._buffer, self._position
 

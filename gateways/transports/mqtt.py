@@ -49,8 +49,8 @@ from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.broker import Broker, DeviceRequest
 from gateways.gateway import Tap
-from gateways.mqtt_publish import next_publish
-from gateways.read_ahead_socket import ReadAheadSocket
+from gateways.transports.mqtt_publish import next_publish
+from gateways.transports.read_ahead_socket import ReadAheadSocket
 
 LINGER_S = 0.005
 """After a wake-up, let messages gather this long before taking the batch: at high rates
@@ -165,7 +165,7 @@ class MqttGateway:
         if not self._tested_paho:
             log_untested_paho()
         self._fast_publish = broker.mqtt_version == "3.1.1" and self._tested_paho
-        """PUBLISH packets parsed by :mod:`gateways.mqtt_publish` (MQTT 5's, with their
+        """PUBLISH packets parsed by :mod:`gateways.transports.mqtt_publish` (MQTT 5's, with their
         properties, are paho's)."""
         self._received = 0
         self._wake = asyncio.Event()
@@ -360,7 +360,7 @@ class MqttGateway:
 
     def _take_publishes(self, client: paho.Client, sock: ReadAheadSocket, until: int) -> None:
         """The whole QoS 0/1 PUBLISH packets read ahead, parsed here rather than by paho
-        (gateways/mqtt_publish.py), in order, until ``until`` messages were received:
+        (gateways/transports/mqtt_publish.py), in order, until ``until`` messages were received:
         only while paho is between packets."""
         if client._in_packet["command"]:  # paho holds the start of a packet
             return

@@ -30,10 +30,10 @@ from contract.errors import PeerError
 from contract.eventlog import describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
-from gateways import opcua_variant_types
 from gateways.gateway import Outbox
 from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
-from gateways.value_gateway import ValueGatewayBase
+from gateways.transports import opcua_variant_types
+from gateways.transports.value_gateway import ValueGatewayBase
 
 opcua_variant_types.install()
 
