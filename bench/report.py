@@ -108,6 +108,11 @@ def markdown(results: dict[str, Any]) -> str:
         "CPU us per message | peak RSS |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    return "\n".join([*out, *_throughput(tp), *_others(results)])
+
+
+def _throughput(tp: list[dict[str, Any]]) -> list[str]:
+    out = []
     for r in tp:
         share = r["msg_per_s"] / _ceiling(tp, r["qos"])
         points = f"{r['points_per_s']:,.0f}" if r["points_per_s"] else "-"
@@ -115,8 +120,13 @@ def markdown(results: dict[str, Any]) -> str:
         out.append(f"| {r['name']} | {r['msg_per_s']:,.0f} | {runs} | {share:.0%} | {points} | "
                    f"{r['cpu_pct']:.0f} | {r.get('cpu_us_per_message', 0):.0f} | "
                    f"{r['peak_rss_mb']:.0f} MB |")
+    return out
+
+
+def _others(results: dict[str, Any]) -> list[str]:
+    """Latency, memory, OPC UA, backlog and replay."""
     lat, mem, rep = results["latency"], results["memory"], results["replay"]
-    out += [
+    return [
         "",
         f"## Latency, device time to InfluxDB acceptance, at {lat['achieved_rate']:,.0f} msg/s",
         "",
@@ -151,7 +161,6 @@ def markdown(results: dict[str, Any]) -> str:
         "![benchmark chart](results.png)",
         "",
     ]
-    return "\n".join(out)
 
 
 def _backlog(results: dict[str, Any]) -> list[str]:

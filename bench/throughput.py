@@ -25,6 +25,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench import node_red
@@ -161,6 +162,38 @@ def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
     work.mkdir()
     client_id = f"bench-{sequence}"
     database = f"bench_{sequence}"
+    start = _starter(servers, case, workshop, messages, work, client_id, database)
+    if case.contender != "bare paho":  # make the session, then go away
+        first = start()
+        first.wait_connected()
+        time.sleep(0.5)
+        first.stop()
+    publish(servers.mqtt.port, workshop, messages, sequence)
+    process = start()
+    process.wait_connected()
+    if on_connected is not None:
+        on_connected(process)
+    pid = process.popen.pid
+    cpu_before = cpu_s(pid)
+    if case.contender == "bare paho":
+        process.popen.wait(900)
+        done = json.loads(next(line for line in process.lines if '"done"' in line))
+        finished, cpu_after, rss = done["t"], done["cpu_s"], done["peak_rss_mb"]
+        points = 0
+    else:
+        finished = wait_marker(servers, case, database, sequence, process)
+        cpu_after, rss = cpu_s(pid), peak_rss_mb(pid)
+        process.stop()
+        points = (points_written(process) if case.contender == "circlemade-edge"
+                  else expected_points(workshop, messages))
+    forget_session(servers.mqtt.port, client_id)
+    seconds = finished - process.connected_at
+    return Drain(seconds, 100 * (cpu_after - cpu_before) / seconds, rss, points)
+
+
+def _starter(servers: Servers, case: Case, workshop: Workshop, messages: int, work: Path,
+             client_id: str, database: str) -> Callable[[], Process]:
+    """How to start the contender (prepared: its session, its database, its flows)."""
     start: Callable[[], Process]
     if case.contender == "bare paho":
         base = [sys.executable, str(REPO / "bench" / "bare_subscriber.py"), "--port",
@@ -188,32 +221,7 @@ def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
         def start() -> Process:
             return Process(command, lambda line: "Connected to broker" in line,
                            cwd=work / "node-red")
-    if case.contender != "bare paho":  # make the session, then go away
-        first = start()
-        first.wait_connected()
-        time.sleep(0.5)
-        first.stop()
-    publish(servers.mqtt.port, workshop, messages, sequence)
-    process = start()
-    process.wait_connected()
-    if on_connected is not None:
-        on_connected(process)
-    pid = process.popen.pid
-    cpu_before = cpu_s(pid)
-    if case.contender == "bare paho":
-        process.popen.wait(900)
-        done = json.loads(next(line for line in process.lines if '"done"' in line))
-        finished, cpu_after, rss = done["t"], done["cpu_s"], done["peak_rss_mb"]
-        points = 0
-    else:
-        finished = wait_marker(servers, case, database, sequence, process)
-        cpu_after, rss = cpu_s(pid), peak_rss_mb(pid)
-        process.stop()
-        points = (points_written(process) if case.contender == "circlemade-edge"
-                  else expected_points(workshop, messages))
-    forget_session(servers.mqtt.port, client_id)
-    seconds = finished - process.connected_at
-    return Drain(seconds, 100 * (cpu_after - cpu_before) / seconds, rss, points)
+    return start
 
 
 async def _create_database(url: str, database: str) -> None:

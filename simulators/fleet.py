@@ -138,10 +138,21 @@ class Fleet:
         self.machines: dict[str, SimulatedMachine] = {}
         self.published = 0
         self.on_publish: Callable[[str, bytes], None] | None = None
-        seed = scenario.seed
         self.http: list[PrusaLinkPrinter | MTConnectAgent] = []
         """Devices that answer HTTP: started and stopped with the fleet."""
-        for i, spec in enumerate(scenario.printers):
+        self._add_printers(scenario.seed)
+        self._add_cnc(scenario.seed)
+        self.operator = SimulatedOperator(scenario.operator_site, {
+            m.id: m.physics for m in self.machines.values()
+            if isinstance(m.physics, SimulatedPrinter)}, scenario.seed) \
+            if scenario.operator_site else None
+        self.machine_tools: list[MachineToolServer] = []
+        self.modbus = ModbusMeters({}, scenario.modbus_port)
+        self._add_machine_tools(scenario.seed)
+        self._add_meters(scenario.seed)
+
+    def _add_printers(self, seed: int) -> None:
+        for i, spec in enumerate(self.scenario.printers):
             printer = SimulatedPrinter(spec.id, seed=seed + i, behaviour=PrinterBehaviour(
                 fail_rate=spec.fail_rate, cancel_rate=spec.cancel_rate))
             device: Device
@@ -159,7 +170,9 @@ class Fleet:
                 device = BambuPrinter(printer, f"00M00C{seed:03d}{i:06d}",
                                       partial=spec.format == "bambu_p1")
             self.machines[spec.id] = SimulatedMachine(spec.id, "printer", printer, [device])
-        for i, cnc_spec in enumerate(scenario.cnc):
+
+    def _add_cnc(self, seed: int) -> None:
+        for i, cnc_spec in enumerate(self.scenario.cnc):
             cnc = SimulatedCnc(cnc_spec.id, seed=seed + 200 + i, alarm_rate=cnc_spec.alarm_rate)
             node: Device
             if cnc_spec.format == "mtconnect":
@@ -170,11 +183,9 @@ class Fleet:
                 node = SparkplugCncNode(cnc, cnc_spec.group,
                                         cnc_spec.node or f"{cnc_spec.id}-gw", cnc_spec.id)
             self.machines[cnc_spec.id] = SimulatedMachine(cnc_spec.id, "cnc", cnc, [node])
-        self.operator = SimulatedOperator(scenario.operator_site, {
-            m.id: m.physics for m in self.machines.values()
-            if isinstance(m.physics, SimulatedPrinter)}, seed) if scenario.operator_site else None
-        self.machine_tools: list[MachineToolServer] = []
-        self.modbus = ModbusMeters({}, scenario.modbus_port)
+
+    def _add_machine_tools(self, seed: int) -> None:
+        scenario = self.scenario
         for i, tool_spec in enumerate(scenario.machine_tools):
             mill = SimulatedCnc(tool_spec.id, seed=seed + 300 + i, alarm_rate=tool_spec.alarm_rate,
                                 scrap_rate=tool_spec.scrap_rate)
@@ -182,7 +193,9 @@ class Fleet:
                 mill, tool_spec.port or 4840 + i, speed=scenario.speed,
                 interval_s=min(scenario.interval_s, 0.5)))
             self.machines[tool_spec.id] = SimulatedMachine(tool_spec.id, "cnc", None)
-        for i, meter_spec in enumerate(scenario.meters):
+
+    def _add_meters(self, seed: int) -> None:
+        for i, meter_spec in enumerate(self.scenario.meters):
             target = self.machines.get(meter_spec.machine or "")
             physics = target.physics if target else None
             if target is not None and physics is None:  # a machine tool: its CNC is served

@@ -103,41 +103,55 @@ def footprint(month: SiteMonth, product: ProductFigures, origin: Origin, timezon
         "comment": "Electricity the machines drew for the jobs, from the workshop's meters; "
                    "the material's own (embodied) emissions are not included. Per kilogram "
                    "of good part: a piece is unitaryProductAmount kilograms.",
-        "pcf": {
-            "declaredUnit": "kilogram",
-            "unitaryProductAmount": _decimal(part_kg),
-            "pCfExcludingBiogenic": _decimal(per_part / part_kg),
-            "pCfIncludingBiogenic": _decimal(per_part / part_kg),
-            "fossilGhgEmissions": _decimal(per_part / part_kg),
-            "fossilCarbonContent": "0",
-            "biogenicCarbonContent": "0",
-            "referencePeriodStart": start,
-            "referencePeriodEnd": end,
-            "geographyCountry": origin.country,
-            "primaryDataShare": 100.0,
-            "boundaryProcessesDescription": "gate-to-gate: electricity of the workshop's "
-                                            "machines during the product's jobs",
-            "crossSectoralStandardsUsed": ["GHG Protocol Product standard"],
-            "characterizationFactors": "AR6",
-            "ipccCharacterizationFactorsSources": ["AR6"],
-            "exemptedEmissionsPercent": 0.0,
-            "exemptedEmissionsDescription": "none exempted within the gate-to-gate boundary",
-            "packagingEmissionsIncluded": False,
+        "pcf": _pcf(per_part / part_kg, part_kg, start, end, origin.country),
+        "extensions": [_extension(product, per_part, recycled, factor, origin)],
+    }
+
+
+def _pcf(per_kg: float, part_kg: float, start: str, end: str, country: str,
+         ) -> dict[str, Any]:
+    """The PACT ``pcf`` of a product: per kilogram of good part, gate to gate."""
+    return {
+        "declaredUnit": "kilogram",
+        "unitaryProductAmount": _decimal(part_kg),
+        "pCfExcludingBiogenic": _decimal(per_kg),
+        "pCfIncludingBiogenic": _decimal(per_kg),
+        "fossilGhgEmissions": _decimal(per_kg),
+        "fossilCarbonContent": "0",
+        "biogenicCarbonContent": "0",
+        "referencePeriodStart": start,
+        "referencePeriodEnd": end,
+        "geographyCountry": country,
+        "primaryDataShare": 100.0,
+        "boundaryProcessesDescription": "gate-to-gate: electricity of the workshop's "
+                                        "machines during the product's jobs",
+        "crossSectoralStandardsUsed": ["GHG Protocol Product standard"],
+        "characterizationFactors": "AR6",
+        "ipccCharacterizationFactorsSources": ["AR6"],
+        "exemptedEmissionsPercent": 0.0,
+        "exemptedEmissionsDescription": "none exempted within the gate-to-gate boundary",
+        "packagingEmissionsIncluded": False,
+    }
+
+
+def _extension(product: ProductFigures, per_part: float, recycled: float, factor: float,
+               origin: Origin) -> dict[str, Any]:
+    """What PACT has no field for: the figures per good part, the recycled share and the
+    grid factor used."""
+    return {
+        "specVersion": "2.0.0",
+        "dataSchema": "urn:circlemade:footprint-extension:1",
+        "data": {
+            "goodParts": round(product.good_parts), "parts": round(product.parts),
+            "co2eKgPerGoodPart": _significant(per_part),
+            "energyKwhPerGoodPart": _significant(product.per_good_part(product.energy_kwh)),
+            "materialGPerGoodPart": _significant(product.per_good_part(product.material_g)),
+            "recycledGPerGoodPart": _significant(product.per_good_part(product.recycled_g)),
+            "scrapGPerGoodPart": _significant(product.per_good_part(product.scrap_g)),
+            "recycledContentShare": _significant(recycled),
+            "emissionFactorKgCo2ePerKwh": factor,
+            "emissionFactorSource": origin.factor_source,
         },
-        "extensions": [{
-            "specVersion": "2.0.0",
-            "dataSchema": "urn:circlemade:footprint-extension:1",
-            "data": {
-                "goodParts": round(product.good_parts), "parts": round(product.parts),
-                "co2eKgPerGoodPart": _significant(per_part),
-                "energyKwhPerGoodPart": _significant(product.per_good_part(product.energy_kwh)),
-                "materialGPerGoodPart": _significant(product.per_good_part(product.material_g)),
-                "recycledGPerGoodPart": _significant(product.per_good_part(product.recycled_g)),
-                "scrapGPerGoodPart": _significant(product.per_good_part(product.scrap_g)),
-                "recycledContentShare": _significant(recycled),
-                "emissionFactorKgCo2ePerKwh": factor,
-                "emissionFactorSource": origin.factor_source,
-            }}],
     }
 
 

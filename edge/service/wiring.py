@@ -195,11 +195,7 @@ class EdgeService:
         raw: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue(QUEUE_BATCHES)
         started = time.monotonic()
         self._started_s = time.time()
-        settings = self.config.buffer
-        buffer = DurableBuffer(self.config.buffer_path(), self.health,
-                               max_bytes=settings.max_bytes,
-                               min_free_bytes=settings.min_free_bytes, fsync=settings.fsync,
-                               queues=self.queues())
+        buffer = self._buffer()
         await buffer.open()
         try:  # a start error (state refused, the terminal's port taken) leaves no thread
             self._ingest.kpi = await self._restore_kpi(buffer)
@@ -247,13 +243,24 @@ class EdgeService:
             task.cancel()
         await asyncio.gather(*every, return_exceptions=True)
         await buffer.close()
-        try:  # the last word: stopped, with what the buffer still holds
+        self._last_status(buffer)
+        log_event("service.stopped", uptime_s=round(time.monotonic() - started, 1),
+                  counters=self.health.snapshot())
+
+    def _buffer(self) -> DurableBuffer:
+        settings = self.config.buffer
+        return DurableBuffer(self.config.buffer_path(), self.health,
+                             max_bytes=settings.max_bytes,
+                             min_free_bytes=settings.min_free_bytes, fsync=settings.fsync,
+                             queues=self.queues())
+
+    def _last_status(self, buffer: DurableBuffer) -> None:
+        """The last word: stopped, with what the buffer still holds."""
+        try:
             write_status(status_path(self.config.buffer_path()),
                          {**self.status(self._started_s, buffer), "stopped_s": time.time()})
         except OSError as exc:
             log_event("status.write_failed", logging.ERROR, error=describe(exc))
-        log_event("service.stopped", uptime_s=round(time.monotonic() - started, 1),
-                  counters=self.health.snapshot())
 
     async def _start_terminal(self) -> Terminal | None:
         """The page for the workshop's tablet, on this event loop, when configured."""
