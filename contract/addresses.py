@@ -32,6 +32,15 @@ def url(*schemes: str, example: str, path: bool = True) -> Callable[[str], str]:
     return check
 
 
+def file_url(example: str) -> Callable[[str], str]:
+    """A check of a ``file:///absolute/path`` URL naming a file (not a directory)."""
+    def check(value: str) -> str:
+        if not value.startswith("file:///") or value.endswith("/"):
+            raise ValueError(f"expected a file URL; like {example}")
+        return value
+    return check
+
+
 def _port_of(netloc: str, like: str) -> None:
     """Refuse a port that is not a number from 1 to 65535 (``host:80:80``, ``host:80a``)."""
     address = netloc.rpartition("@")[2]

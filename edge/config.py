@@ -31,7 +31,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from contract.addresses import Listen
-from contract.addresses import url as url_check
 from contract.errors import ConfigProblem
 from contract.materials import DENSITY_G_PER_CM3
 from contract.model import (
@@ -158,13 +157,7 @@ class Influx(StrictModel):
         from edge.storage.stores import STORES
 
         store = STORES.get(info.data.get("api", ""))
-        if store is None:
-            return value
-        if store.schemes == ("file",):
-            if not value.startswith("file:///") or value.endswith("/"):
-                raise ValueError(f"expected a file URL; like {store.example}")
-            return value
-        return url_check(*store.schemes, example=store.example)(value)
+        return value if store is None else store.check_url(value)
 
     @field_validator("url")
     @classmethod

@@ -29,6 +29,23 @@ class Command:
     """More of ``add_parser``'s keywords (a longer description)."""
 
 
+Tools = argparse._SubParsersAction  # argparse's own name for a command's sub-parsers
+
+
+def tools(parser: argparse.ArgumentParser) -> Tools[argparse.ArgumentParser]:
+    """The sub-tools of a command with several (``circlemade opcua browse|make-cert``)."""
+    return parser.add_subparsers(dest="tool", required=True, metavar="TOOL",
+                                 help="the tool to run")
+
+
+def tool(tools: Tools[argparse.ArgumentParser], name: str, help: str,
+         run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """One sub-tool: its parser, which runs ``run``."""
+    parser = tools.add_parser(name, help=help)
+    parser.set_defaults(run=run)
+    return parser
+
+
 def _declared() -> dict[str, Command]:
     found: dict[str, Command] = {}
     for info in pkgutil.iter_modules(__path__, f"{__name__}."):

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from circlemade.commands import Command
+from circlemade.commands import Command, tool, tools
 from circlemade.commands.config_file import EXIT_BAD_CONFIG, add_config, load
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    tools = parser.add_subparsers(dest="alerts_command", required=True, metavar="TOOL",
-                                  help="test")
-    test = tools.add_parser("test", help="send one test message to every target of every "
-                                         "[[alerts]] rule, and say which worked")
-    add_config(test)
-    test.set_defaults(run=run_test)
+    add_config(tool(tools(parser), "test", "send one test message to every target of every "
+                                           "[[alerts]] rule, and say which worked", run_test))
 
 
 def run_test(args: argparse.Namespace) -> int:

@@ -7,23 +7,20 @@ import asyncio
 import sys
 from pathlib import Path
 
-from circlemade.commands import Command
+from circlemade.commands import Command, tool, tools
 from circlemade.commands.config_file import EXIT_BAD_CONFIG, load
 from contract.eventlog import setup_logging
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    tools = parser.add_subparsers(dest="buffer_command", required=True, metavar="TOOL",
-                                  help="recover")
-    recover = tools.add_parser(
-        "recover", help="write what a damaged buffer file still holds to InfluxDB")
+    recover = tool(tools(parser), "recover",
+                   "write what a damaged buffer file still holds to InfluxDB", run_recover)
     recover.add_argument("file", type=Path, help="e.g. the <name>.damaged-<time> file the "
                          "service set aside")
     recover.add_argument("-c", "--config", type=Path, required=True,
                          help="the config whose InfluxDB receives the points")
     recover.add_argument("--out", type=Path, default=None,
                          help="write line protocol to this file (- stdout) instead")
-    recover.set_defaults(run=run_recover)
 
 
 def run_recover(args: argparse.Namespace) -> int:

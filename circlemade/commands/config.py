@@ -9,7 +9,7 @@ from typing import Any
 
 import tomli_w
 
-from circlemade.commands import Command
+from circlemade.commands import Command, tool, tools
 from circlemade.commands.config_file import EXIT_BAD_CONFIG, add_config, load
 from contract.secrets import shown_variable
 
@@ -17,12 +17,8 @@ MASKED = "(masked)"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    tools = parser.add_subparsers(dest="config_command", required=True, metavar="TOOL",
-                                  help="show")
-    show = tools.add_parser("show", help="print the effective config, defaults filled in, "
-                                         "secrets masked")
-    add_config(show)
-    show.set_defaults(run=run_show)
+    add_config(tool(tools(parser), "show", "print the effective config, defaults filled in, "
+                                           "secrets masked", run_show))
 
 
 def run_show(args: argparse.Namespace) -> int:

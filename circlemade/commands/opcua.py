@@ -8,23 +8,20 @@ import asyncio
 import sys
 from pathlib import Path
 
-from circlemade.commands import Command
+from circlemade.commands import Command, tool, tools
 from contract.eventlog import describe
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    tools = parser.add_subparsers(dest="opcua_command", required=True, metavar="TOOL",
-                                  help="browse or make-cert")
-    browse = tools.add_parser("browse", help="print an OPC UA address space as a tree")
+    each = tools(parser)
+    browse = tool(each, "browse", "print an OPC UA address space as a tree", run_browse)
     browse.add_argument("endpoint", help="opc.tcp://HOST:PORT/PATH")
     browse.add_argument("--depth", type=int, default=4, help="levels to print (default 4)")
     browse.add_argument("--start", default="", help="browse path from Objects to start at")
-    browse.set_defaults(run=run_browse)
-    cert = tools.add_parser("make-cert", help="make a client certificate and key")
+    cert = tool(each, "make-cert", "make a client certificate and key", run_make_cert)
     cert.add_argument("--dir", type=Path, required=True,
                       help="directory for client.pem and client.key")
     cert.add_argument("--uri", default="urn:circlemade:edge", help="application URI")
-    cert.set_defaults(run=run_make_cert)
 
 
 def run_browse(args: argparse.Namespace) -> int:

@@ -5,18 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from circlemade.commands import Command
+from circlemade.commands import Command, tool, tools
 from circlemade.commands.config_file import EXIT_BAD_CONFIG
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    tools = parser.add_subparsers(dest="tls_command", required=True, metavar="TOOL",
-                                  help="fingerprint")
-    fingerprint = tools.add_parser(
-        "fingerprint", help="print a TLS server's certificate fingerprint, to pin it "
-                            "(tls_fingerprint), e.g. a Bambu printer's broker")
+    fingerprint = tool(tools(parser), "fingerprint",
+                       "print a TLS server's certificate fingerprint, to pin it "
+                       "(tls_fingerprint), e.g. a Bambu printer's broker", run_fingerprint)
     fingerprint.add_argument("address", help="HOST:PORT, e.g. 192.0.2.80:8883")
-    fingerprint.set_defaults(run=run_fingerprint)
 
 
 def run_fingerprint(args: argparse.Namespace) -> int:

@@ -16,7 +16,6 @@ nonce; every URL is relative, so the page works behind a reverse proxy under any
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import secrets
 import time
@@ -126,14 +125,9 @@ class Terminal:
     async def login(self, request: web.Request) -> web.StreamResponse:
         """Check the PIN in this client's turn: wrong ones slow the next tries down."""
         client = _device(request) or f"address {request.remote}"
-        wait_s = self.pace.wait_s(client)
+        wait_s = await self.pace.take_turn(client)
         if wait_s is None:
             raise web.HTTPTooManyRequests(text="too many PIN tries at once: wait a minute")
-        self.pace.waiting += 1
-        try:
-            await asyncio.sleep(wait_s)
-        finally:
-            self.pace.waiting -= 1
         form = await request.post()
         if not hmac.compare_digest(str(form.get("pin", "")).encode(), self._pin.encode()):
             self.pace.failed(client)

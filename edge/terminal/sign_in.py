@@ -14,6 +14,7 @@ that device only, a restart ends all of them.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -58,6 +59,19 @@ class SignInPace:
         self.page = Pace(PAGE_FREE_TRIES)
         self.clients: OrderedDict[str, Pace] = OrderedDict()
         self.waiting = 0
+
+    async def take_turn(self, client: str) -> float | None:
+        """Wait for this client's turn to have its PIN checked; the seconds waited, or
+        None when too many tries are waiting already (answer "busy")."""
+        wait_s = self.wait_s(client)
+        if wait_s is None:
+            return None
+        self.waiting += 1
+        try:
+            await asyncio.sleep(wait_s)
+        finally:
+            self.waiting -= 1
+        return wait_s
 
     def wait_s(self, client: str) -> float | None:
         """Seconds until this try is checked, or None when too many are waiting."""

@@ -60,8 +60,7 @@ class HttpGateway(ValueGatewayBase):
 
     def __init__(self, source: HttpSettings, route: str, decoder: ValueDecoder,
                  counters: Counters, poller: Poller) -> None:
-        super().__init__(route, decoder, counters, source.reconnect_min_s,
-                         source.reconnect_max_s)
+        super().__init__(route, decoder, counters, source)
         self.source, self.decoder, self.poller = source, decoder, poller
         self._base = source.endpoint.rstrip("/")
 

@@ -61,8 +61,7 @@ class ModbusGateway(ValueGatewayBase):
 
     def __init__(self, source: ModbusSourceBase, route: str, decoder: RegisterDecoder,
                  counters: Counters) -> None:
-        super().__init__(route, decoder, counters, source.reconnect_min_s,
-                         source.reconnect_max_s)
+        super().__init__(route, decoder, counters, source)
         self.source, self.decoder = source, decoder
 
     async def run(self, out: Outbox) -> None:

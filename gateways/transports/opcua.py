@@ -54,8 +54,7 @@ class OpcUaGateway(ValueGatewayBase):
 
     def __init__(self, source: OpcUaSourceBase, route: str, decoder: OpcUaDecoder,
                  health: Counters) -> None:
-        super().__init__(route, decoder, health, source.reconnect_min_s,
-                         source.reconnect_max_s)
+        super().__init__(route, decoder, health, source)
         self.source, self.decoder = source, decoder
         self._pending: list[RawMessage | Reading] = []
         self._last_seen: dict[str, tuple[Any, Any]] = {}

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from contract.counters import Counters
 from contract.eventlog import Throttle
 from gateways.gateway import Outage, Tap, ValueDecoder
+
+
+class Reconnecting(Protocol):
+    """What the base reads of a source's settings."""
+
+    @property
+    def reconnect_min_s(self) -> float: ...
+    @property
+    def reconnect_max_s(self) -> float: ...
 
 
 class ValueGatewayBase:
@@ -19,7 +28,7 @@ class ValueGatewayBase:
     """Its name's prefix: ``opcua``, ``modbus``, ``http``."""
 
     def __init__(self, route: str, decoder: ValueDecoder, counters: Counters,
-                 reconnect_min_s: float, reconnect_max_s: float) -> None:
+                 source: Reconnecting) -> None:
         self.route, self.health = route, counters
         self.name, self.status_key = f"{self.transport}:{route}", route
         self.connected = asyncio.Event()
@@ -28,8 +37,8 @@ class ValueGatewayBase:
         self._stopping = asyncio.Event()
         self._throttle = Throttle()
         self._outage = Outage(decoder)
-        self._min_s, self._max_s = reconnect_min_s, reconnect_max_s
-        self._delay_s = reconnect_min_s
+        self._min_s, self._max_s = source.reconnect_min_s, source.reconnect_max_s
+        self._delay_s = self._min_s
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
+from contract.addresses import url
 from edge.storage.influx_write import LineWriter
 
 
@@ -51,6 +52,10 @@ class StoreSettings(Protocol):
     def token(self) -> SecretStr | None: ...
 
 
+HTTP_URL = url("http", "https", example="http://192.0.2.10:8086")
+"""The URL of a store reached over HTTP: the default of every kind but a file."""
+
+
 @dataclass(frozen=True)
 class Store:
     api: str
@@ -60,9 +65,8 @@ class Store:
     """One line for the config reference."""
     readable: bool = False
     """InfluxQL can read it back: the report, the cluster dashboards and Grafana can use it."""
-    schemes: tuple[str, ...] = ("http", "https")
-    """What its ``url`` may start with."""
-    example: str = "http://192.0.2.10:8086"
+    check_url: Callable[[str], str] = HTTP_URL
+    """Refuses, with a message in words, a ``url`` this kind of store cannot take."""
 
 
 def _declared() -> dict[str, Store]:

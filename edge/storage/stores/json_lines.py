@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
+from contract.addresses import file_url
 from edge.storage.influx_write import WriteFailed
 from edge.storage.line_protocol import parse
 from edge.storage.stores import Store, StoreSettings
@@ -43,4 +44,4 @@ class JsonLinesWriter:
 
 
 STORE = Store("json-lines", JsonLinesWriter, "a local file of JSON lines, one per point "
-              "(debugging)", schemes=("file",), example="file:///var/tmp/points.jsonl")
+              "(debugging)", check_url=file_url("file:///var/tmp/points.jsonl"))
