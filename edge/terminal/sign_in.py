@@ -106,36 +106,40 @@ SESSION_IDLE_S = 12 * 3600.0
 MAX_SESSIONS = 256
 
 
+@dataclass
+class Session:
+    csrf: str
+    last_use: float
+
+
 class Sessions:
-    """The signed-in devices: a random token each, its CSRF token, its last use."""
+    """The signed-in devices: a random token each, with its CSRF token and last use; the
+    least recently used first."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._last_use: OrderedDict[str, float] = OrderedDict()
-        self._csrf: dict[str, str] = {}
+        self._open: OrderedDict[str, Session] = OrderedDict()
 
     def open(self) -> str:
         token = secrets.token_urlsafe(32)
-        self._last_use[token] = self.clock()
-        self._csrf[token] = secrets.token_urlsafe(24)
-        while len(self._last_use) > MAX_SESSIONS:
-            self.close(next(iter(self._last_use)))
+        self._open[token] = Session(secrets.token_urlsafe(24), self.clock())
+        while len(self._open) > MAX_SESSIONS:
+            self._open.popitem(last=False)
         return token
 
     def valid(self, token: str) -> bool:
         """Whether the token is a live session; using it keeps it alive."""
-        used = self._last_use.get(token)
-        now = self.clock()
-        if used is None or now - used > SESSION_IDLE_S:
+        session, now = self._open.get(token), self.clock()
+        if session is None or now - session.last_use > SESSION_IDLE_S:
             self.close(token)
             return False
-        self._last_use[token] = now
-        self._last_use.move_to_end(token)
+        session.last_use = now
+        self._open.move_to_end(token)
         return True
 
     def csrf(self, token: str) -> str:
-        return self._csrf.get(token, "")
+        session = self._open.get(token)
+        return "" if session is None else session.csrf
 
     def close(self, token: str) -> None:
-        self._last_use.pop(token, None)
-        self._csrf.pop(token, None)
+        self._open.pop(token, None)
