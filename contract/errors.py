@@ -7,7 +7,7 @@
     │   DecodeError > PartialDecode   a device's payload (gateways/profiles/base.py)
     │   UnitError, NormaliseError     a reading's unit or value
     │   LineProtocolError             a point (edge/storage/line_protocol.py)
-    │   OperatorRefused               what a person said (edge/pipeline/kpi/engine.py)
+    │   OperatorRefused               what a person said (edge/pipeline/kpi/context.py)
     │   RecordingError, InspectError  a recording, a payload given to a command
     ├── ConfigProblem (ValueError)    the config or a secret's place: stop the start, exit 2
     │   ConfigError, SecretUnavailable, ProbeError

@@ -65,6 +65,6 @@ def test_the_restored_shift_window_ends_where_the_calendar_now_says() -> None:
     before.process([Reading("s", "m", "state", "running", None, T * ns),
                     Reading("s", "m", "state", "running", None, (T + 3600) * ns)])
     memories = before.take_state()
-    assert before.machines["m"].m.windows["shift"][T * ns].end_ns == (T + 8 * 3600) * ns
+    assert before.machines["m"].m.windows.open["shift"][T * ns].end_ns == (T + 8 * 3600) * ns
     after = KpiEngine(config("18:00"), memories)
-    assert after.machines["m"].m.windows["shift"][T * ns].end_ns == (T + 12 * 3600) * ns
+    assert after.machines["m"].m.windows.open["shift"][T * ns].end_ns == (T + 12 * 3600) * ns

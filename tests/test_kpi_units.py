@@ -15,7 +15,8 @@ from contract.reading import Reading
 from edge.config import parse_config
 from edge.pipeline.kpi.calendar import ShiftCalendar
 from edge.pipeline.kpi.energy_counter import EnergyCounter
-from edge.pipeline.kpi.engine import KPI_SIGNALS, OPERATOR_FIELDS, KpiEngine, MachineKpi
+from edge.pipeline.kpi.engine import KPI_SIGNALS, Handler, KpiEngine, MachineKpi
+from edge.pipeline.kpi.operator import OPERATOR_FIELDS
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG, recording
 
@@ -86,7 +87,7 @@ def test_a_meter_gone_makes_a_known_machine_offline_until_it_speaks() -> None:
                                               f"meter-{machine}")])
         said += [(machine, r.value, r.time_ns // NS) for r in readings if r.signal == "state"]
     assert said == [("laser", "running", 0), ("laser", "offline", 5), ("laser", "running", 9)]
-    assert engine.machines["dryer"].m.state == "unknown"
+    assert engine.machines["dryer"].m.clock.state == "unknown"
 
 
 def test_calendar_night_shift_and_holiday() -> None:
@@ -116,16 +117,19 @@ def test_replay_command_writes_the_same_file_twice(tmp_path: Path) -> None:
 
 
 def test_every_signal_the_kpi_stage_acts_on_is_let_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    """observe() hands each KPI signal to its handler from one table (HANDLERS), and
-    passes every other signal untouched: each signal of the table reaches its handler."""
+    """observe() hands each KPI signal to its calculator's handler from one table
+    (HANDLERS), and passes every other signal untouched: each signal of the table reaches
+    its handler."""
     from edge.pipeline.kpi import engine
 
     assert set(engine.HANDLERS) == KPI_SIGNALS and OPERATOR_FIELDS <= KPI_SIGNALS
     reached: list[str] = []
 
-    def handler(kpi: MachineKpi, r: Reading, out: list[Reading], points: list[Any]) -> bool:
-        reached.append(r.signal)
-        return True
+    def handler(kpi: MachineKpi) -> Handler:
+        def take(r: Reading, out: list[Reading], points: list[Any]) -> bool:
+            reached.append(r.signal)
+            return True
+        return take
 
     for signal in engine.HANDLERS:
         monkeypatch.setitem(engine.HANDLERS, signal, handler)

@@ -21,7 +21,8 @@ from contract.raw_message import RawMessage
 from contract.reading import Reading
 from edge.config import parse_config
 from edge.pipeline.ingest import Ingest
-from edge.pipeline.kpi import engine
+from edge.pipeline.kpi import engine, windows
+from edge.pipeline.kpi.context import Point
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
 from edge.service.wiring import routes
@@ -113,9 +114,9 @@ def test_a_reading_dated_2199_is_refused_and_the_machine_goes_on() -> None:
     later = NOW_NS + 3600 * 10**9
     ingest.guarded([message("meter/json", "din/1", {"ts": later / 1e9, "P": 100.0, "E": 10.1,
                                                      "state": "running"}, later)])
-    assert sum(map(len, meter.m.windows.values())) <= 6  # hour, shift, day; twice at most
-    assert meter.m.since_ns == later  # the clock moved with the normal reading
-    hours = [w.energy_kwh for w in meter.m.windows["hour"].values()]
+    assert sum(map(len, meter.m.windows.open.values())) <= 6  # hour, shift, day; twice at most
+    assert meter.m.clock.since_ns == later  # the clock moved with the normal reading
+    hours = [w.energy_kwh for w in meter.m.windows.open["hour"].values()]
     assert sum(hours) == pytest.approx(0.1)  # the 10.0 -> 10.1 kWh hour, counted
 
 
@@ -128,9 +129,9 @@ def test_one_reading_walks_at_most_a_week_of_windows() -> None:
     year_later = NOW_NS + 365 * 86400 * 10**9
     ingest.guarded([message("meter/json", "din/1", {"ts": year_later / 1e9, "state": "idle"},
                             year_later)])
-    hours = list(meter.m.windows["hour"])
+    hours = list(meter.m.windows.open["hour"])
     assert len(hours) == 7 * 24  # the last week before the reading, hour by hour
-    assert min(hours) >= year_later - engine.MAX_SPAN_NS - 3600 * 10**9
+    assert min(hours) >= year_later - windows.MAX_SPAN_NS - 3600 * 10**9
 
 
 def test_a_kpi_failure_dead_letters_the_reading_and_the_rest_flows(
@@ -139,7 +140,7 @@ def test_a_kpi_failure_dead_letters_the_reading_and_the_rest_flows(
     observe = engine.MachineKpi.observe
 
     def broken(self: engine.MachineKpi, r: Reading, out: list[Reading],
-               points: list[engine.Point]) -> None:
+               points: list[Point]) -> None:
         if r.signal == "bed_temp_c":
             raise ZeroDivisionError("a bug in the KPI stage")
         observe(self, r, out, points)
@@ -268,8 +269,8 @@ def test_random_payloads_and_times_through_the_whole_pipeline(
     assert health.get("ingest", "batch_errors") == 0
     assert ingest.kpi is not None
     for machine in ingest.kpi.machines.values():
-        kept = sum(map(len, machine.m.windows.values()))
-        assert kept <= 3 * (engine.MAX_SPAN_NS // (3600 * 10**9) + 2)
+        kept = sum(map(len, machine.m.windows.open.values()))
+        assert kept <= 3 * (windows.MAX_SPAN_NS // (3600 * 10**9) + 2)
 
 
 def test_replay_survives_a_recording_with_bad_times(tmp_path: Path) -> None:
@@ -299,7 +300,7 @@ def test_a_figure_past_what_a_float_holds_is_refused_not_a_crash() -> None:
     for seconds in (0, 60):
         ingest.guarded([message("meter/json", "din/1", {"ts": NOW_NS / 1e9 + seconds,
                                                          "P": 100.0, "state": "running"})])
-    hour = next(iter(ingest.kpi.machines["meter"].m.windows["hour"].values()))
+    hour = next(iter(ingest.kpi.machines["meter"].m.windows.open["hour"].values()))
     hour.material_g = float("inf")
     lines = ingest.tick(NOW_NS + 61 * 10**9, partial=True)
     assert not any("material_g=inf" in line for line in lines)

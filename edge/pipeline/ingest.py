@@ -20,7 +20,8 @@ from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading, iso_time
 from edge.pipeline.kpi.alerts import Alert
-from edge.pipeline.kpi.engine import KpiEngine, Point
+from edge.pipeline.kpi.context import Point
+from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
 from edge.storage.buffer import BufferBlocked, DurableBuffer
 from edge.storage.dead_letters import DeadLetters

@@ -19,7 +19,7 @@ from contract.machine_state import MachineState
 from contract.reading import DEFAULT_TIME_BOUNDS, Reading, TimeBounds
 from contract.schema import ENERGY, MACHINE_STATE, SIGNALS
 from contract.units import DECIMALS, UnitError, converter
-from edge.pipeline.kpi.engine import Point
+from edge.pipeline.kpi.context import Point
 from edge.storage import line_protocol
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from edge.config import AlertRule, Config
 from edge.pipeline.kpi.alerts import MESSAGES, Alert, number, step
-from edge.pipeline.kpi.engine import Point
+from edge.pipeline.kpi.context import Point
 from edge.pipeline.kpi.memory import AlertState, dump, load_alerts
 from edge.pipeline.kpi.rules import NS, Condition
 

@@ -30,7 +30,7 @@ from edge.config import Config
 from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi.alerts import Alert
 from edge.pipeline.kpi.engine import KpiEngine
-from edge.pipeline.kpi.memory import FORMAT_VERSION, StateRefused
+from edge.pipeline.kpi.memory import FORMAT_VERSION, READS, StateRefused
 from edge.pipeline.normalise import Normaliser
 from edge.service.edge_alerts import KEY, EdgeAlerts
 from edge.service.notifier import Notifier
@@ -289,20 +289,20 @@ class EdgeService:
             await buffer.reset_state(str(FORMAT_VERSION))
             self._watch_edge(None)
             return KpiEngine(self.config)
-        if version != str(FORMAT_VERSION):
+        if version not in READS:
             raise StateRefused(
                 f"{buffer.path}: the KPI state stored there is of format {version}, this "
-                f"version reads format {FORMAT_VERSION}; 'circlemade run --reset-state' "
+                f"version reads formats {' and '.join(sorted(READS))}; 'circlemade run --reset-state' "
                 "starts the KPIs afresh (open jobs and windows are lost)")
         try:
             engine = KpiEngine(self.config, memories)
         except StateRefused as exc:
             raise StateRefused(f"{buffer.path}: {exc}; 'circlemade run --reset-state' starts "
                                "the KPIs afresh (open jobs and windows are lost)") from None
-        buffer.state_version = version
+        buffer.state_version = str(FORMAT_VERSION)  # what it writes from now on
         self._watch_edge(edge_memory)
         log_event("kpi.state_restored", machines=len(memories),
-                  open_jobs=sum(k.m.job is not None for k in engine.machines.values()))
+                  open_jobs=sum(k.m.jobs.open is not None for k in engine.machines.values()))
         return engine
 
     def _watch_edge(self, memory: bytes | None) -> None:

@@ -392,7 +392,7 @@ class DurableBuffer:
                 db.executemany("INSERT OR REPLACE INTO kpi_state (machine, state) "
                                "VALUES (?, ?)", state.items())
                 if self.state_version is not None:
-                    db.execute("INSERT OR IGNORE INTO meta (key, value) "
+                    db.execute("INSERT OR REPLACE INTO meta (key, value) "
                                "VALUES ('kpi_state_version', ?)", (self.state_version,))
             for name, queue in self.queues.items():
                 excess = counts.get(name, 0) - queue.max_points

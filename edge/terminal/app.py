@@ -209,21 +209,22 @@ class Terminal:
 
     def _view(self, kpi: MachineKpi) -> dict[str, Any]:
         m = kpi.m
-        last = m.ended[-1] if m.ended else None
+        stop, lot = m.stops.current, m.material.lot
+        last = m.jobs.ended[-1] if m.jobs.ended else None
         return {
             "id": kpi.machine.id, "name": kpi.machine.name or kpi.machine.id,
-            "state": m.state, "since": self._clock(m.state_ns),
-            "job": m.job.name if m.job is not None else "",
+            "state": m.clock.state, "since": self._clock(m.clock.state_ns),
+            "job": m.jobs.open.name if m.jobs.open is not None else "",
             "last_job": last.name if last is not None else "",
             "last_good": int(last.good) if last is not None else 0,
             "last_scrap": int(last.scrap) if last is not None else 0,
             "last_parts": f"{last.good:g} / {last.scrap:g}" if last is not None else "",
             "parts": _parts(last.good + last.scrap if last is not None else 0,
                             kpi.machine.parts_per_job),
-            "stop": self._clock(m.stop.start_ns) if m.stop is not None else "",
-            "stop_reason": m.stop.reason if m.stop is not None else "",
-            "lot": m.lot.lot if m.lot is not None else "",
-            "material": m.lot.material if m.lot is not None else kpi.machine.material,
+            "stop": self._clock(stop.start_ns) if stop is not None else "",
+            "stop_reason": stop.reason if stop is not None else "",
+            "lot": lot.lot if lot is not None else "",
+            "material": lot.material if lot is not None else kpi.machine.material,
         }
 
     def _clock(self, time_ns: int) -> str:

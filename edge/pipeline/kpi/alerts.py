@@ -177,14 +177,14 @@ class MachineAlerts:
         # used since its last report (reported with its next one)
         since = state.since_ns or now_ns
         held = sum(i.last_w * (now_ns - max(i.last_ns, since)) / 3.6e15
-                   for i in m.integrators.values()
+                   for i in m.energy.integrators.values()
                    if i.last_w is not None and i.last_ns is not None and i.last_ns < now_ns)
         kwh = state.energy_kwh + held
         minutes = max(0, (now_ns - state.since_ns) // (60 * NS)) if state.since_ns else 0
         language = self.language
         return self.words[key].format(
             name=self.name, since=self.clock(state.since_ns), minutes=minutes,
-            watts=number(m.power_w or 0.0, 0, language), kwh=number(kwh, 2, language),
+            watts=number(m.energy.power_w or 0.0, 0, language), kwh=number(kwh, 2, language),
             co2e=number(kwh * self.co2e, 2, language))
 
 

@@ -14,7 +14,7 @@ back, is refused with a message, never silently replaced (``circlemade run
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -23,8 +23,10 @@ from contract.errors import Unavailable
 from edge.pipeline.kpi.energy_counter import EnergyCounter, PowerIntegrator
 from edge.pipeline.kpi.oee import WindowTotals
 
-FORMAT_VERSION = 1
-"""Raised whenever a field's meaning changes; a field added with a default keeps it."""
+FORMAT_VERSION = 2
+"""Raised whenever a field's meaning changes; a field added with a default keeps it.
+2: one slice per calculator (1 had every field at the top, and still reads)."""
+READS = frozenset({"1", "2"})
 UNKNOWN = "unknown"
 """The state of a machine that has not said (a plug without ``power_thresholds``)."""
 
@@ -111,7 +113,9 @@ class AlertState:
 
 
 @dataclass
-class MachineMemory:
+class ClockMemory:
+    """The machine's state and since when, and how far its time has been accounted."""
+
     state: str = UNKNOWN
     prior_state: str = UNKNOWN
     state_ns: int = 0
@@ -120,12 +124,38 @@ class MachineMemory:
     """How far the state's time has been accounted into windows."""
     last_seen_ns: int = 0
     device_states: bool = False
+    """The device says its state: power thresholds do not."""
+    silenced: str | None = None
+    """The state before silence made the machine offline, restored when it speaks again."""
+
+
+@dataclass
+class EnergyMemory:
     counters: dict[str, EnergyCounter] = field(default_factory=dict)
     integrators: dict[str, PowerIntegrator] = field(default_factory=dict)
+    power_w: float | None = None
+    """The last power reported."""
+
+
+@dataclass
+class MaterialMemory:
     consumed_g: float = 0.0
     filament_mm: float = 0.0
-    parts: dict[str, float] = field(default_factory=dict)
+    """The open job's filament so far, as the device counts it."""
+    lot: Lot | None = None
+    consumed_by: dict[str, float] = field(default_factory=dict)
+    """Material consumed, cumulative per material."""
+
+
+@dataclass
+class PartsMemory:
+    counts: dict[str, float] = field(default_factory=dict)
+    """Each part counter's last value."""
     has_counters: bool = False
+
+
+@dataclass
+class JobsMemory:
     program: str = ""
     program_ns: int = 0
     """When the program or job name last came."""
@@ -135,25 +165,63 @@ class MachineMemory:
     """When a start came that was taken for the open job's (announced again)."""
     remaining: tuple[float, int] | None = None
     """The slicer's last estimate of the time left, and when it came."""
-    silenced: str | None = None
-    """The state before silence made the machine offline, restored when it speaks again."""
-    job: OpenJob | None = None
-    windows: dict[str, dict[int, WindowTotals]] = field(default_factory=dict)
-    """Kind -> start -> totals: the open windows and those closed less than
-    ``LATE_S`` ago (a late reading updates them and they are written again)."""
-    settled_ns: int = 0
-    """Windows that ended before this are written for good and forgotten."""
+    open: OpenJob | None = None
     ended: list[EndedJob] = field(default_factory=list)
     """The last jobs written, newest last (a verdict may still change them)."""
-    stop: Stop | None = None
-    stops: list[Stop] = field(default_factory=list)
+
+
+@dataclass
+class StopsMemory:
+    current: Stop | None = None
+    ended: list[Stop] = field(default_factory=list)
     """The last stops that ended, newest last (a reason may still come for them)."""
-    lot: Lot | None = None
-    consumed_by: dict[str, float] = field(default_factory=dict)
-    """Material consumed, cumulative per material."""
-    power_w: float | None = None
-    """The last power reported."""
+
+
+@dataclass
+class WindowsMemory:
+    open: dict[str, dict[int, WindowTotals]] = field(default_factory=dict)
+    """Kind -> start -> totals: the open windows and those closed less than ``KEEP_NS``
+    ago (a late reading updates them and they are written again)."""
+    settled_ns: int = 0
+    """Windows that ended before this are written for good and forgotten."""
+
+
+@dataclass
+class MachineMemory:
+    """One slice per calculator of the KPI stage, each written only by its owner."""
+
+    clock: ClockMemory = field(default_factory=ClockMemory)
+    energy: EnergyMemory = field(default_factory=EnergyMemory)
+    material: MaterialMemory = field(default_factory=MaterialMemory)
+    parts: PartsMemory = field(default_factory=PartsMemory)
+    jobs: JobsMemory = field(default_factory=JobsMemory)
+    stops: StopsMemory = field(default_factory=StopsMemory)
+    windows: WindowsMemory = field(default_factory=WindowsMemory)
     alerts: dict[str, AlertState] = field(default_factory=dict)
+
+
+FORMAT_1_SLICES = {
+    "clock": {"state": "state", "prior_state": "prior_state", "state_ns": "state_ns",
+              "since_ns": "since_ns", "last_seen_ns": "last_seen_ns",
+              "device_states": "device_states", "silenced": "silenced"},
+    "energy": {"counters": "counters", "integrators": "integrators", "power_w": "power_w"},
+    "material": {"consumed_g": "consumed_g", "filament_mm": "filament_mm", "lot": "lot",
+                 "consumed_by": "consumed_by"},
+    "parts": {"parts": "counts", "has_counters": "has_counters"},
+    "jobs": {"program": "program", "program_ns": "program_ns", "last_end_ns": "last_end_ns",
+             "start_seen_ns": "start_seen_ns", "remaining": "remaining", "job": "open",
+             "ended": "ended"},
+    "stops": {"stop": "current", "stops": "ended"},
+    "windows": {"windows": "open", "settled_ns": "settled_ns"},
+}
+"""Format 1 kept every field at the top: where each one lives now."""
+
+
+def _from_format_1(flat: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {"alerts": flat.get("alerts", {})}
+    for slice_name, fields in FORMAT_1_SLICES.items():
+        nested[slice_name] = {new: flat[old] for old, new in fields.items() if old in flat}
+    return nested
 
 
 class StateRefused(Unavailable):
@@ -170,6 +238,13 @@ def dump(memory: MachineMemory | dict[str, AlertState]) -> bytes:
 
 
 def load(blob: bytes, where: str) -> MachineMemory:
+    """A machine's memory, in format 2 or (as an edge of the version before wrote it) 1."""
+    try:
+        raw = orjson.loads(blob)
+    except orjson.JSONDecodeError as exc:
+        raise StateRefused(f"{where}: stored KPI state does not read back ({exc})") from None
+    if isinstance(raw, dict) and isinstance(raw.get("state"), str):
+        blob = orjson.dumps(_from_format_1(raw))
     return _read(_MACHINE, blob, where)
 
 

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 
 def in_fault(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
-    since = m.state_ns or watch.now_ns
-    return Condition(since, since) if m.state == "fault" else None
+    since = m.clock.state_ns or watch.now_ns
+    return Condition(since, since) if m.clock.state == "fault" else None
 
 
 RULE = Rule("fault", in_fault, {

@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 
 
 def quiet_too_long(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
-    due = m.last_seen_ns + int(rule.after_min * 60 * NS)
-    return Condition(m.last_seen_ns, due) if m.last_seen_ns and watch.now_ns >= due else None
+    seen = m.clock.last_seen_ns
+    due = seen + int(rule.after_min * 60 * NS)
+    return Condition(seen, due) if seen and watch.now_ns >= due else None
 
 
 RULE = Rule("silent", quiet_too_long, {

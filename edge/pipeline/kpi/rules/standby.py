@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 def left_on(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
     above = rule.above_w or 0.0
-    if m.state in ("running", "unknown") or m.power_w is None or m.power_w < above:
+    power_w = m.energy.power_w
+    if m.clock.state in ("running", "unknown") or power_w is None or power_w < above:
         return None
     return Condition(watch.held_since_ns, watch.held_since_ns + int(rule.after_min * 60 * NS))
 

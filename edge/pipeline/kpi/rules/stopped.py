@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 
 def stopped_unexplained(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
-    stop = m.stop
-    if stop is None or m.state not in NOT_RUNNING or stop.reason != "unassigned":
+    stop = m.stops.current
+    if stop is None or m.clock.state not in NOT_RUNNING or stop.reason != "unassigned":
         return None
     planned = watch.planned_ns(stop.start_ns, watch.now_ns)
     due = watch.now_ns if planned >= int(rule.after_min * 60 * NS) else watch.now_ns + 1

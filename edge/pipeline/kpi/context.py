@@ -1,0 +1,45 @@
+"""What every calculator of one machine reads and none of them changes: the machine's
+config, the site, the calendar; the point they write and what they refuse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from contract.errors import BadInput
+from edge.config import Machine
+from edge.pipeline.kpi.calendar import ShiftCalendar
+
+NS = 1_000_000_000
+Tags = tuple[tuple[str, str], ...]
+Figures = tuple[tuple[str, float], ...]
+
+
+class OperatorRefused(BadInput):
+    """Operator input that cannot be applied (no such job, no stop, no lot loaded)."""
+
+
+class Point(NamedTuple):
+    measurement: str
+    tags: Tags
+    fields: tuple[tuple[str, float | str], ...]
+    time_ns: int
+
+
+@dataclass(frozen=True)
+class MachineContext:
+    machine: Machine
+    site: str
+    calendar: ShiftCalendar
+    co2e_kg_per_kwh: float
+    planned_stops: frozenset[str]
+
+    def tags(self, *extra: tuple[str, str]) -> Tags:
+        return (("site", self.site), ("machine", self.machine.id),
+                ("kind", self.machine.kind), *extra)
+
+    def ideal_cycle_s(self, program: str) -> float | None:
+        return self.machine.program_cycle_s.get(program, self.machine.ideal_cycle_s)
+
+    def stock_g(self, program: str) -> float:
+        return self.machine.stock_g.get(program, self.machine.stock_g.get("*", 0.0))

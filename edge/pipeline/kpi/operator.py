@@ -1,0 +1,60 @@
+"""What people say at the terminal: a verdict on a job, a reason for a stop, a lot loaded
+or unloaded. Its signals come before their ``action`` (gateways/operator_input.py) and
+are applied together when it comes."""
+
+from __future__ import annotations
+
+from contract.reading import Reading
+from edge.pipeline.kpi.context import NS, OperatorRefused, Point
+from edge.pipeline.kpi.jobs import Jobs
+from edge.pipeline.kpi.material import Material
+from edge.pipeline.kpi.stops import Stops
+
+OPERATOR_FIELDS = frozenset({
+    "verdict_good", "verdict_scrap", "reason", "job", "by", "product", "from_s", "to_s", "lot",
+    "lot_material", "recycled_pct", "supplier", "mass_g", "density_g_cm3", "remaining_g"})
+"""Signals of operator input that come before its ``action``."""
+
+
+class OperatorInput:
+    def __init__(self, machine: str, jobs: Jobs, stops: Stops, material: Material) -> None:
+        self.machine, self.jobs, self.stops, self.material = machine, jobs, stops, material
+        self._said: list[Reading] = []
+        """The operator input of the message being read, until its action."""
+
+    def on_said(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        self._said.append(r)  # stored with its action, or not at all
+        return False
+
+    def on_action(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        said, self._said = self._said, []
+        self._apply(str(r.value), {x.signal: x.value for x in said}, r.time_ns, points)
+        out.extend(said)
+        return True
+
+    def _apply(self, action: str, said: dict[str, float | str], t: int,
+               points: list[Point]) -> None:
+        if action == "verdict":
+            self.jobs.verdict(said, points)
+        elif action == "downtime":
+            self._downtime(said, t, points)
+        elif action == "load":
+            self.material.load(said, t, points)
+        elif action == "unload":
+            self.material.unload(said, t, points)
+        else:
+            raise OperatorRefused(f"action: unknown action {action!r:.30}")
+
+    def _downtime(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
+        """A reason for the stop in progress or the last one, or for every stop that
+        began between ``from`` and ``to``."""
+        between = "from_s" in said
+        begin = float(said["from_s"]) * NS if between else None
+        chosen = self.stops.told(str(said["reason"]), str(said.get("by", "")), begin,
+                                 float(said.get("to_s", 0.0)) * NS)
+        if not chosen:
+            raise OperatorRefused(f"downtime: {self.machine} has no stop "
+                                  + ("that began between from and to" if between
+                                     else "to give a reason for"))
+        for stop in chosen:
+            self.stops.write(stop, t, points)

@@ -1,0 +1,59 @@
+"""An edge upgraded in the middle of a job: the KPI memory an edge of the version before
+stored (format 1, tests/fixtures/kpi_memory_v1.md) is read by this version, which goes
+on to the same figures as a run never interrupted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from edge.config import parse_config
+from edge.pipeline.kpi.memory import StateRefused, dump, load
+from edge.tools.recording import Replayer
+from simulators.cluster_month import SITES, recording, site_config
+
+FIXTURE = Path(__file__).parent / "fixtures" / "kpi_memory_v1.json"
+SPLIT = "2026-11-10T09:30"
+
+
+def test_a_format_1_memory_is_the_memory_this_version_keeps_at_the_same_point() -> None:
+    """The same session, replayed to the same instant by this version, leaves exactly
+    the memory the format 1 file holds, and the edge goes on from either alike."""
+    site, name, seed = SITES[0]
+    config = parse_config(site_config(site, name, seed))
+    records = [orjson.loads(line) for line in recording(site, seed, ["2026-11"])]
+    split = next(i for i, entry in enumerate(records) if entry["time"] >= SPLIT)
+    stored = {machine: orjson.dumps(memory)
+              for machine, memory in orjson.loads(FIXTURE.read_bytes()).items()}
+    assert all(isinstance(orjson.loads(blob)["state"], str) for blob in stored.values())
+
+    replayer = Replayer(config)
+    list(replayer.lines(enumerate(records[:split], 1)))
+    kept = replayer.ingest.kpi.take_state()
+    assert set(kept) == set(stored)
+    for machine, blob in stored.items():
+        assert load(blob, machine) == load(kept[machine], machine), machine
+
+    rest = list(enumerate(records[split:], split + 1))
+    from_format_1 = list(Replayer(config, stored).lines(iter(rest)))
+    assert from_format_1 == list(Replayer(config, kept).lines(iter(rest)))
+    assert sum(line.startswith("job,") for line in from_format_1) >= 3
+
+
+def test_each_format_1_field_lands_in_its_slice() -> None:
+    flat = orjson.loads(FIXTURE.read_bytes())["printer-2"]
+    memory = load(orjson.dumps(flat), "machine printer-2")
+    assert memory.clock.state == flat["state"] and memory.clock.since_ns == flat["since_ns"]
+    assert memory.jobs.open is not None and memory.jobs.open.name == flat["job"]["name"]
+    assert memory.material.lot is not None and memory.material.lot.lot == flat["lot"]["lot"]
+    assert set(memory.energy.counters) == set(flat["counters"])
+    assert set(memory.windows.open) == set(flat["windows"])
+    assert len(memory.stops.ended) == len(flat["stops"])
+    assert load(dump(memory), "again") == memory  # format 2 reads back as it was
+
+
+def test_a_blob_that_is_not_json_is_refused_with_where_it_came_from() -> None:
+    with pytest.raises(StateRefused, match="machine p: stored KPI state does not read back"):
+        load(b'{"stat', "machine p")
