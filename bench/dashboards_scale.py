@@ -25,7 +25,7 @@ import orjson
 
 from bench.harness import servers_running
 from dashboards.workshop import DASHBOARDS, specs
-from edge.config import parse_config
+from edge.service.config import parse_config
 from edge.storage.influxql import InfluxQL
 from edge.tools.recording import Replayer, replay_to_influx
 from simulators.fleet import Fleet, Scenario

@@ -24,7 +24,7 @@ from rich.live import Live
 from circlemade.live_view import MachineRow, snapshot, table
 from contract.eventlog import setup_logging
 from dashboards.provisioning import write as write_dashboards
-from edge.config import Config, parse_config
+from edge.service.config import Config, parse_config
 from edge.service.wiring import EdgeService, stop_event
 from edge.storage.influxql import InfluxQL, QueryError
 from simulators import local_servers

@@ -16,7 +16,7 @@ from typing import Any
 
 from dashboards.panels import STATE_COLOURS
 from dashboards.workshop import DASHBOARDS, as_json
-from edge.config import parse_config
+from edge.service.config import parse_config
 from edge.storage.influxql import InfluxQL
 from edge.tools.recording import Replayer, read_records, replay_to_influx
 from simulators import local_servers

@@ -15,8 +15,8 @@ from grafanalib.core import Dashboard, Templating, Time
 
 from contract.schema import CIRCULARITY, OEE
 from dashboards.grafana_json import dashboard_json
+from dashboards.inputs import SiteConfig
 from dashboards.panels import PanelSpec, build
-from edge.config import Config
 
 Member = tuple[str, str]
 """Site id and the name its series carry."""
@@ -24,7 +24,7 @@ HOURLY = "\"window\" = 'hour'"
 DAILY = "\"window\" = 'day'"
 
 
-def members(config: Config) -> list[Member]:
+def members(config: SiteConfig) -> list[Member]:
     """The [cluster] sites with their shown names (every site, as one series per site, when
     none are listed)."""
     return list(config.shown_names([site.id for site in config.cluster.sites]).items())

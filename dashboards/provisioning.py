@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from dashboards import cluster
+from dashboards.inputs import SiteConfig
 from dashboards.panels import DATASOURCE_UID
 from dashboards.workshop import DASHBOARDS, as_json
-from edge.config import Config
 
 
-def datasource(config: Config) -> dict[str, Any]:
+def datasource(config: SiteConfig) -> dict[str, Any]:
     influx = config.influx
     source: dict[str, Any] = {
         "name": "circlemade InfluxDB", "uid": DATASOURCE_UID, "type": "influxdb",
@@ -43,7 +43,7 @@ def provider(dashboards_path: str) -> dict[str, Any]:
         "options": {"path": dashboards_path}}]}
 
 
-def write(config: Config, out: Path, dashboards_path: str) -> list[Path]:
+def write(config: SiteConfig, out: Path, dashboards_path: str) -> list[Path]:
     """The workshop's dashboards, the cluster's when [cluster] lists its members, and
     the provisioning files."""
     boards = {key: as_json(key) for key in DASHBOARDS}

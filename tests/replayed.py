@@ -11,8 +11,8 @@ import orjson
 import tomli_w
 
 from circlemade.cli import main
-from edge.config import Config
 from edge.pipeline.kpi.memory import dump
+from edge.service.config import Config
 from edge.storage.line_protocol import Fields, Line, last_writes, parse
 from edge.tools.recording import Replayer
 
@@ -106,7 +106,7 @@ def replay_two_sites(influx: dict[str, Any], months: tuple[str, ...] = ("2026-10
     through the pipeline into the store ``influx``; the points written."""
     import asyncio
 
-    from edge.config import parse_config
+    from edge.service.config import parse_config
     from edge.tools.recording import replay_to_influx
     from simulators.cluster_month import SITES, recording, site_config
 

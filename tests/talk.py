@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from edge.config import Config, parse_config
+from edge.service.config import Config, parse_config
 from edge.service.wiring import EdgeService
 from edge.storage.influxql import InfluxQL, Series
 from simulators.local_servers import LocalServer

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from edge.config import ConfigError, parse_config
 from edge.pipeline.kpi.alerts import MESSAGES
 from edge.pipeline.kpi.rules import RULE_NAMES, RULES
+from edge.service.config import parse_config
+from edge.service.config_problems import ConfigError
 
 WORDS = {"name": "x1c", "since": "09:15", "minutes": 12, "watts": "80", "kwh": "0.02",
          "co2e": "0.00"}

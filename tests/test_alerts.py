@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edge.config import parse_config
+from edge.service.config import parse_config
 from edge.storage.line_protocol import Line, last_writes
 from edge.tools.recording import read_records
 from tests.replayed import (

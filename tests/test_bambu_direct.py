@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.config import parse_config
+from edge.service.config import parse_config
 from edge.service.wiring import EdgeService
 from simulators import local_servers
 from simulators.local_servers import LocalServer

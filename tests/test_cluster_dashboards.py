@@ -12,7 +12,7 @@ import pytest
 
 from dashboards.cluster import CLUSTER_DASHBOARDS, as_json, members
 from dashboards.provisioning import write
-from edge.config import parse_config
+from edge.service.config import parse_config
 from simulators.cluster_month import SITES, site_config
 from simulators.local_servers import LocalServer
 from tests.replayed import replay_two_sites, utc

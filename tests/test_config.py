@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from circlemade.cli import main
-from edge.config import ConfigError, load_config, parse_config
+from edge.service.config import load_config, parse_config
+from edge.service.config_problems import ConfigError
 from tests.conftest import EXAMPLE, REPO
 
 GOOD = """

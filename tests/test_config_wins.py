@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from edge.config import parse_config
+from edge.service.config import parse_config
 from tests.replayed import mqtt, replay_in_parts, utc, windows
 
 T = utc("2026-11-24T06:00:00")  # UTC site: 06:00 is 06:00

@@ -14,8 +14,8 @@ import pytest
 from dashboards.panels import DATASOURCE_UID
 from dashboards.provisioning import write
 from dashboards.workshop import DASHBOARDS, as_json, specs
-from edge.config import Config, parse_config
 from edge.pipeline.normalise import Normaliser
+from edge.service.config import Config, parse_config
 from edge.service.edge_alerts import EdgeAlerts
 from edge.storage.health import Health
 from edge.storage.influxql import InfluxQL

@@ -17,7 +17,7 @@ import yaml
 
 from circlemade.cli import parser
 from dashboards.provisioning import write
-from edge.config import Config, load_config
+from edge.service.config import Config, load_config
 from simulators.fleet import Fleet, Scenario
 from tests.conftest import REPO, unavailable
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from edge.config import AlertRule, Config, ConfigError, parse_config
 from edge.pipeline.kpi.alerts import Alert
+from edge.pipeline.kpi.settings import AlertRule
+from edge.service.config import Config, parse_config
+from edge.service.config_problems import ConfigError
 from edge.service.edge_alerts import KEY, EdgeAlerts
 
 S = 1_000_000_000

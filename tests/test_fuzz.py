@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from contract.reading import Reading
-from edge.config import ConfigError, parse_config
+from edge.service.config import parse_config
+from edge.service.config_problems import ConfigError
 from gateways.profiles import PROFILES, Source, ValueSourceBase
 from tests.profiles.helpers import decoder_for
 

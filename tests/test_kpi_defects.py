@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from edge.config import ConfigError, parse_config
+from edge.service.config import parse_config
+from edge.service.config_problems import ConfigError
 from tests.replayed import (
     around_the_clock,
     job_starts,

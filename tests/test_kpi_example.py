@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from edge.config import parse_config
+from edge.service.config import parse_config
 from edge.tools.recording import replay_to_file
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG, T0, recording

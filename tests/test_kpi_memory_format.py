@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from edge.config import parse_config
 from edge.pipeline.kpi.memory import StateRefused, dump, load
+from edge.service.config import parse_config
 from edge.tools.recording import Replayer
 from simulators.cluster_month import SITES, recording, site_config
 
@@ -31,6 +31,7 @@ def test_a_format_1_memory_is_the_memory_this_version_keeps_at_the_same_point() 
 
     replayer = Replayer(config)
     list(replayer.lines(enumerate(records[:split], 1)))
+    assert replayer.ingest.kpi is not None
     kept = replayer.ingest.kpi.take_state()
     assert set(kept) == set(stored)
     for machine, blob in stored.items():

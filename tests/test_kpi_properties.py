@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract.reading import Reading
-from edge.config import parse_config
 from edge.pipeline.kpi.calendar import ShiftCalendar
 from edge.pipeline.kpi.energy_counter import NS_PER_H, EnergyCounter, PowerIntegrator
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.kpi.oee import WindowTotals
+from edge.service.config import parse_config
 
 NS = 10**9
 steps = st.lists(st.tuples(st.integers(1, 3600), st.floats(0, 1e5, allow_nan=False)),

@@ -19,8 +19,8 @@ import pytest
 import tomli_w
 
 from contract.units import DECIMALS
-from edge.config import parse_config
 from edge.pipeline.kpi.memory import FORMAT_VERSION
+from edge.service.config import parse_config
 from edge.storage.line_protocol import last_writes
 from edge.tools.recording import read_records
 from simulators.local_servers import LocalServer
@@ -175,8 +175,8 @@ def test_a_state_of_another_format_is_refused_unless_reset(
                               "--reset-state"], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, cwd=REPO, env={**os.environ})
     try:
-        wait_for("started afresh", lambda: _version(tmp_path / "buffer.sqlite") == str(FORMAT_VERSION)
-                 and _rows(tmp_path / "buffer.sqlite") == 0)
+        wait_for("started afresh", lambda: _version(tmp_path / "buffer.sqlite")
+                 == str(FORMAT_VERSION) and _rows(tmp_path / "buffer.sqlite") == 0)
     finally:
         fresh.send_signal(signal.SIGTERM)
         assert fresh.wait(60) == 0

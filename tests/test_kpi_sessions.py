@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract.reading import Reading
-from edge.config import parse_config
 from edge.pipeline.kpi.context import Point
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.kpi.memory import dump
 from edge.pipeline.kpi.windows import KEEP_NS
+from edge.service.config import parse_config
 
 NS = 10**9
 T0 = 1_792_400_000  # 2026-10-18, a week before the autumn clock change in Brussels

@@ -12,11 +12,11 @@ import pytest
 import tomli_w
 
 from contract.reading import Reading
-from edge.config import parse_config
 from edge.pipeline.kpi.calendar import ShiftCalendar
 from edge.pipeline.kpi.energy_counter import EnergyCounter
 from edge.pipeline.kpi.engine import KPI_SIGNALS, Handler, KpiEngine, MachineKpi
 from edge.pipeline.kpi.operator import OPERATOR_FIELDS
+from edge.service.config import parse_config
 from tests.conftest import REPO
 from tests.kpi_session import CONFIG, recording
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import Config, parse_config
+from edge.service.config import Config, parse_config
 from edge.service.wiring import EdgeService
 from edge.storage.influxql import InfluxQL
 from simulators import local_servers

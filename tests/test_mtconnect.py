@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import Config
+from edge.service.config import Config
 from edge.tools.recording import Replayer, read_records, record
 from simulators.cnc import SimulatedCnc
 from simulators.local_servers import LocalServer, free_port

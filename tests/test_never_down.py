@@ -323,7 +323,7 @@ async def test_retry_after_from_influxdb_is_obeyed(tmp_path: Path,
     """Issue 14, defect 9: ``Retry-After`` on 429 and 503 was ignored."""
     proxy = FaultProxy(influxdb1.url, Fault(status=429, retry_after="2"))
     try:
-        from edge.config import Influx
+        from edge.storage.settings import Influx
 
         writer = InfluxV1Writer(Influx(api="v1", url=proxy.url, database="retry"))
         await writer.prepare()

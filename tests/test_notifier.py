@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.config import Config, parse_config
 from edge.pipeline.kpi.alerts import Alert
 from edge.service import notifier
+from edge.service.config import Config, parse_config
 from edge.service.notifier import Notifier
 from edge.storage.health import Health
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from edge.config import parse_config
+from edge.service.config import parse_config
 from edge.service.wiring import EdgeService
 from edge.storage.influxql import InfluxQL
 from simulators.cnc import SimulatedCnc

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import parse_config
+from edge.service.config import parse_config
 from edge.service.wiring import EdgeService
 from edge.storage.influxql import InfluxQL, QueryError
 from simulators.cnc import SimulatedCnc

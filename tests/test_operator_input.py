@@ -12,10 +12,10 @@ import pytest
 
 from contract.raw_message import RawMessage
 from contract.reading import Reading
-from edge.config import parse_config
 from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
+from edge.service.config import parse_config
 from edge.service.wiring import OPERATOR_ROUTE, operator_decoder
 from edge.storage.health import Health
 from edge.storage.line_protocol import Line, last_writes

@@ -14,7 +14,7 @@ from typing import Any
 
 import tomli_w
 
-from edge.config import load_config
+from edge.service.config import load_config
 from edge.tools.recording import replay_to_file
 from simulators.local_servers import LocalServer
 from tests.conftest import REPO

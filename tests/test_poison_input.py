@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from contract.eventlog import describe
 from contract.raw_message import RawMessage
 from contract.reading import Reading
-from edge.config import parse_config
 from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi import engine, windows
 from edge.pipeline.kpi.context import Point
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
+from edge.service.config import parse_config
 from edge.service.wiring import routes
 from edge.storage.health import Health
 from edge.tools.recording import Replayer

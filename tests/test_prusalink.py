@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from edge.config import Config, parse_config
+from edge.service.config import Config, parse_config
 from edge.tools.recording import Replayer, read_records, record
 from simulators.local_servers import LocalServer, free_port
 from simulators.printer import PrinterBehaviour, SimulatedPrinter

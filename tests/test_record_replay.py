@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import tomli_w
 
-from edge.config import load_config
+from edge.service.config import load_config
 from edge.tools.recording import Replayer, read_records, record, replay_to_file
 from simulators.fleet import Fleet, MachineToolSpec, MeterSpec, PrinterSpec, Scenario
 from simulators.local_servers import LocalServer, free_port
@@ -70,7 +70,7 @@ async def test_record_then_replay_is_deterministic(tmp_path: Path,
 def test_replay_rejects_a_broken_line(tmp_path: Path) -> None:
     import pytest
 
-    from edge.config import parse_config
+    from edge.service.config import parse_config
     from edge.tools.recording import RecordingError
 
     config = parse_config({"site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},

@@ -16,7 +16,7 @@ import tomli_w
 
 from circlemade.cli import main
 from circlemade.report.figures import month_bounds
-from edge.config import parse_config
+from edge.service.config import parse_config
 from edge.storage.line_protocol import last_writes, parse
 from edge.tools.recording import Replayer, read_records
 from simulators.cluster_month import SITES, recording, site_config

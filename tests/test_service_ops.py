@@ -106,7 +106,7 @@ def test_an_mqtt_only_service_does_not_load_opcua(tmp_path: Path) -> None:
         "buffer": {"path": str(tmp_path / "buffer.sqlite")},
         "machines": [{"id": "m", "kind": "meter", "sources": [
             {"topic": "lean/m", "profile": "tasmota"}]}]}))
-    probe = ("import sys; from edge.config import load_config; "
+    probe = ("import sys; from edge.service.config import load_config; "
              "from edge.service.wiring import EdgeService; "
              f"EdgeService(load_config({str(config)!r})); "
              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'asyncua')[:3])")

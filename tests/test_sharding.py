@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from edge.config import ConfigError, parse_config, shard_of
+from edge.service.config import parse_config, shard_of
+from edge.service.config_problems import ConfigError
 from edge.service.wiring import client_id, operator_decoder
 from simulators.local_servers import LocalServer
 from tests.talk import publish, rows, running

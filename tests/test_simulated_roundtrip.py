@@ -14,9 +14,9 @@ from paho.mqtt.client import topic_matches_sub
 
 from contract.schema import SIGNALS
 from contract.units import converter
-from edge.config import Config, parse_config
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
+from edge.service.config import Config, parse_config
 from edge.service.wiring import EdgeService, routes
 from edge.storage.influxql import InfluxQL
 from gateways.decoding import PartialDecode

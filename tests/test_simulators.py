@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from edge.config import parse_config
+from edge.service.config import parse_config
 from simulators.fleet import Fleet, Scenario
 from simulators.local_servers import LocalServer
 from simulators.meter import SimulatedMeter

@@ -17,7 +17,8 @@ import orjson
 import pytest
 import tomli_w
 
-from edge.config import ConfigError, parse_config
+from edge.service.config import parse_config
+from edge.service.config_problems import ConfigError
 from edge.storage.buffer import DurableBuffer, Queue
 from edge.storage.health import Health
 from simulators import local_servers

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from edge.config import StatusSettings
+from edge.service.config import StatusSettings
 from edge.service.status import read_status, write_status
 
 
@@ -87,7 +87,7 @@ def test_a_healthy_service_exits_zero_and_shows_the_last_error_while_recent(
 
 async def test_a_task_that_crashes_is_restarted_counted_and_shown(
         caplog: pytest.LogCaptureFixture) -> None:
-    from edge.config import parse_config
+    from edge.service.config import parse_config
     from edge.service.wiring import EdgeService
 
     service = EdgeService(parse_config({

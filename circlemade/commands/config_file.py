@@ -7,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge.config import Config, ConfigError, load_config
+from edge.service.config import Config, load_config
+from edge.service.config_problems import ConfigError
 
 EXIT_BAD_CONFIG = 2
 CONFIG_HELP = "the service's config file (TOML)"

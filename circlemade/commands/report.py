@@ -10,7 +10,7 @@ from pathlib import Path
 
 from circlemade.commands import Command
 from circlemade.commands.config_file import EXIT_BAD_CONFIG, add_config
-from edge.config import ConfigError
+from edge.service.config_problems import ConfigError
 
 
 def month(text: str) -> str:

@@ -19,7 +19,7 @@ from circlemade.report.figures import (
 from circlemade.report.render import SiteReport, html, month_name, pdf
 from circlemade.report.sources import from_recording, from_store
 from contract.errors import CirclemadeError
-from edge.config import Config, load_config
+from edge.service.config import Config, load_config
 from edge.storage.stores import STORES
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from circlemade.report.figures import MEASUREMENTS, Row, rows_from_points
-from edge.config import Config, Influx
+from edge.service.config import Config
 from edge.storage.influxql import InfluxQL
 from edge.storage.line_protocol import parse
+from edge.storage.settings import Influx
 from edge.tools.recording import Replayer, read_records
 
 

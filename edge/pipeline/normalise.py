@@ -23,7 +23,7 @@ from edge.pipeline.kpi.context import Point
 from edge.storage import line_protocol
 
 if TYPE_CHECKING:
-    from edge.config import Config
+    from edge.pipeline.settings import PipelineConfig
 
 
 class NormaliseError(BadInput):
@@ -75,7 +75,7 @@ class Normaliser:
         self._series: dict[tuple[str, str, str, str | None], str] = {}
 
     @classmethod
-    def for_config(cls, config: Config) -> Normaliser:
+    def for_config(cls, config: PipelineConfig) -> Normaliser:
         return cls({m.id: m.kind for m in config.machines},
                    {m.id: m.max_power_w for m in config.machines}, config.clock.bounds())
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from edge.config import AlertRule, Config
 from edge.pipeline.kpi.alerts import MESSAGES, Alert, number, step
 from edge.pipeline.kpi.context import Point
 from edge.pipeline.kpi.memory import AlertState, dump, load_alerts
 from edge.pipeline.kpi.rules import NS, Condition
+from edge.pipeline.kpi.settings import AlertRule
+from edge.service.config import Config
 
 KEY = "@edge"
 """Its row in the buffer's ``kpi_state`` (no machine id starts with @)."""

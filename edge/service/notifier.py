@@ -16,15 +16,17 @@ import asyncio
 import logging
 import time as clock
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import apprise
 
 from contract.eventlog import log_event
-from edge.config import AlertRule, Config, notify_urls
+from contract.secrets import read_secret
 from edge.pipeline.kpi.alerts import Alert
+from edge.pipeline.kpi.settings import AlertRule
+from edge.service.config import Config
 from edge.storage.health import Health
 
 SOURCE = "alerts"
@@ -114,3 +116,15 @@ def send_test(config: Config) -> list[tuple[str, bool]]:
             results.append((f"alerts[{index}] target {number + 1} ({url.split(':', 1)[0]})",
                             went))
     return results
+
+
+def notify_urls(alert: AlertRule, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The rule's apprise URLs, those with secrets read from the environment or files."""
+    urls = list(alert.notify)
+    for env in alert.notify_env:
+        secret = read_secret(env, None, environ)
+        urls += [secret.get_secret_value()] if secret is not None else []
+    for file in alert.notify_file:
+        secret = read_secret(None, file, environ)
+        urls += secret.get_secret_value().split() if secret is not None else []
+    return urls

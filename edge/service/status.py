@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from edge.config import StatusSettings
+from edge.service.config import StatusSettings
 
 
 def status_path(buffer_path: Path) -> Path:

@@ -26,12 +26,12 @@ from contract.materials import DENSITY_G_PER_CM3
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from contract.secrets import read_secret
-from edge.config import Config
 from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi.alerts import Alert
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.kpi.memory import FORMAT_VERSION, READS, StateRefused
 from edge.pipeline.normalise import Normaliser
+from edge.service.config import Config
 from edge.service.edge_alerts import KEY, EdgeAlerts
 from edge.service.notifier import Notifier
 from edge.service.status import status_path, write_status
@@ -292,8 +292,8 @@ class EdgeService:
         if version not in READS:
             raise StateRefused(
                 f"{buffer.path}: the KPI state stored there is of format {version}, this "
-                f"version reads formats {' and '.join(sorted(READS))}; 'circlemade run --reset-state' "
-                "starts the KPIs afresh (open jobs and windows are lost)")
+                f"version reads formats {' and '.join(sorted(READS))}; 'circlemade run "
+                "--reset-state' starts the KPIs afresh (open jobs and windows are lost)")
         try:
             engine = KpiEngine(self.config, memories)
         except StateRefused as exc:

@@ -30,8 +30,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from contract.errors import Unavailable
 from contract.eventlog import log_event
-from edge.config import Config
 from edge.pipeline.kpi.engine import KpiEngine, MachineKpi
+from edge.pipeline.settings import PipelineConfig
 from edge.terminal.sign_in import Sessions, SignInPace
 from edge.terminal.text import TEXT, reason_label
 from gateways.decoding import DecodeError
@@ -53,7 +53,7 @@ class TerminalUnavailable(Unavailable):
 
 
 class Terminal:
-    def __init__(self, config: Config, pin: str, engine: Callable[[], KpiEngine | None],
+    def __init__(self, config: PipelineConfig, pin: str, engine: Callable[[], KpiEngine | None],
                  decoder: OperatorDecoder, publish: Publish) -> None:
         self.config, self.engine, self.decoder, self.publish = config, engine, decoder, publish
         self._pin = pin

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from edge.config import Config
+from edge.service.config import Config
 
 INTRO = """# Configuration reference
 

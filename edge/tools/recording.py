@@ -34,10 +34,10 @@ from paho.mqtt.client import topic_matches_sub
 from contract.errors import BadInput
 from contract.raw_message import RawMessage
 from contract.reading import Reading, iso_time
-from edge.config import Config
 from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
+from edge.service.config import Config
 from edge.service.wiring import OPERATOR_ROUTE, EdgeService, operator_decoder, routes, stop_event
 from edge.storage.health import Health
 from gateways.gateway import CONNECTION_LOST, Tap, ValueDecoder

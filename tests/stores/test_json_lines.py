@@ -10,7 +10,8 @@ import orjson
 import pytest
 import tomli_w
 
-from edge.config import ConfigError, parse_config
+from edge.service.config import parse_config
+from edge.service.config_problems import ConfigError
 from simulators.local_servers import LocalServer
 from tests.talk import publish, start_edge, stop_edge, stored
 from tests.waiting import logged, wait_for

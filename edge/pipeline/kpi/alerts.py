@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from edge.config import AlertRule, Machine
 from edge.pipeline.kpi.memory import AlertState, EndedJob, MachineMemory
 from edge.pipeline.kpi.rules import NS, RULES, Condition, Watch
+from edge.pipeline.kpi.settings import AlertRule
+from edge.pipeline.settings import Machine
 
 BASE_MESSAGES: dict[str, dict[str, str]] = {
     "en": {

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from contract.errors import BadInput
-from edge.config import Machine
 from edge.pipeline.kpi.calendar import ShiftCalendar
+from edge.pipeline.settings import Machine
 
 NS = 1_000_000_000
 Tags = tuple[tuple[str, str], ...]

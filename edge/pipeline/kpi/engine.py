@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 from contract.eventlog import describe
 from contract.reading import Reading
-from edge.config import Config, Machine
 from edge.pipeline.kpi.alerts import Alert, MachineAlerts
 from edge.pipeline.kpi.calendar import ShiftCalendar
 from edge.pipeline.kpi.context import NS, MachineContext, Point
@@ -29,9 +28,11 @@ from edge.pipeline.kpi.material import Material
 from edge.pipeline.kpi.memory import EndedJob, MachineMemory, dump, load
 from edge.pipeline.kpi.operator import OPERATOR_FIELDS, OperatorInput
 from edge.pipeline.kpi.parts import Parts
+from edge.pipeline.kpi.settings import KpiConfig
 from edge.pipeline.kpi.state import MachineState
 from edge.pipeline.kpi.stops import Stops
 from edge.pipeline.kpi.windows import Windows
+from edge.pipeline.settings import Machine
 
 
 class MachineKpi:
@@ -122,7 +123,7 @@ and most readings are of the rest."""
 
 
 class KpiEngine:
-    def __init__(self, config: Config, memories: Mapping[str, bytes] | None = None) -> None:
+    def __init__(self, config: KpiConfig, memories: Mapping[str, bytes] | None = None) -> None:
         """``memories``: machine id -> what :meth:`take_state` gave for it, from the last
         run (:class:`~edge.pipeline.kpi.memory.StateRefused` when one does not read back)."""
         calendar = config.calendar

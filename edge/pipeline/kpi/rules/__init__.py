@@ -16,18 +16,26 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 from edge.pipeline.kpi.memory import MachineMemory
-
-if TYPE_CHECKING:
-    from edge.config import AlertRule
 
 NS = 1_000_000_000
 NOT_RUNNING = ("idle", "stopped")
 """States in which a machine stands still (neither running nor in fault)."""
 EVENT_RULES = ("edge", "job_done")
 """Rules that are not a machine's condition (see above)."""
+
+
+class Parameters(Protocol):
+    """What a rule's condition reads of its ``[[alerts]]`` entry
+    (edge/pipeline/kpi/settings.py ``AlertRule``); a rule that needs another parameter
+    adds it here and there."""
+
+    @property
+    def after_min(self) -> float: ...
+    @property
+    def above_w(self) -> float | None: ...
 
 
 class Condition(NamedTuple):
@@ -51,7 +59,7 @@ class Watch:
 @dataclass(frozen=True)
 class Rule:
     name: str
-    condition: Callable[[AlertRule, MachineMemory, Watch], Condition | None]
+    condition: Callable[[Parameters, MachineMemory, Watch], Condition | None]
     messages: dict[str, dict[str, str]]
     """Per language: ``firing`` and ``resolved``, with {name}, {since}, {minutes},
     {watts}, {kwh} and {co2e} to fill in."""

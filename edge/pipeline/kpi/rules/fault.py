@@ -3,16 +3,11 @@ as scrap or aborted is told too (an event of the job's end, in alerts.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from edge.pipeline.kpi.memory import MachineMemory
-from edge.pipeline.kpi.rules import Condition, Rule, Watch
-
-if TYPE_CHECKING:
-    from edge.config import AlertRule
+from edge.pipeline.kpi.rules import Condition, Parameters, Rule, Watch
 
 
-def in_fault(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
+def in_fault(rule: Parameters, m: MachineMemory, watch: Watch) -> Condition | None:
     since = m.clock.state_ns or watch.now_ns
     return Condition(since, since) if m.clock.state == "fault" else None
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from edge.pipeline.kpi.memory import MachineMemory
-from edge.pipeline.kpi.rules import NS, Condition, Rule, Watch
-
-if TYPE_CHECKING:
-    from edge.config import AlertRule
+from edge.pipeline.kpi.rules import NS, Condition, Parameters, Rule, Watch
 
 
-def quiet_too_long(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
+def quiet_too_long(rule: Parameters, m: MachineMemory, watch: Watch) -> Condition | None:
     seen = m.clock.last_seen_ns
     due = seen + int(rule.after_min * 60 * NS)
     return Condition(seen, due) if seen and watch.now_ns >= due else None

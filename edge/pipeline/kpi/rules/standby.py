@@ -3,16 +3,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from edge.pipeline.kpi.memory import MachineMemory
-from edge.pipeline.kpi.rules import NS, Condition, Rule, Watch
-
-if TYPE_CHECKING:
-    from edge.config import AlertRule
+from edge.pipeline.kpi.rules import NS, Condition, Parameters, Rule, Watch
 
 
-def left_on(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
+def left_on(rule: Parameters, m: MachineMemory, watch: Watch) -> Condition | None:
     above = rule.above_w or 0.0
     power_w = m.energy.power_w
     if m.clock.state in ("running", "unknown") or power_w is None or power_w < above:

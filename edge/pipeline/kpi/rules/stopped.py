@@ -3,16 +3,11 @@ said why (the stop's reason is still ``unassigned``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from edge.pipeline.kpi.memory import MachineMemory
-from edge.pipeline.kpi.rules import NOT_RUNNING, NS, Condition, Rule, Watch
-
-if TYPE_CHECKING:
-    from edge.config import AlertRule
+from edge.pipeline.kpi.rules import NOT_RUNNING, NS, Condition, Parameters, Rule, Watch
 
 
-def stopped_unexplained(rule: AlertRule, m: MachineMemory, watch: Watch) -> Condition | None:
+def stopped_unexplained(rule: Parameters, m: MachineMemory, watch: Watch) -> Condition | None:
     stop = m.stops.current
     if stop is None or m.clock.state not in NOT_RUNNING or stop.reason != "unassigned":
         return None

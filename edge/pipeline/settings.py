@@ -1,0 +1,130 @@
+"""The settings of the pipeline: the site, its machines and which reading times are
+believed; and what the pipeline reads of the whole config."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, date, datetime, time
+from typing import Literal, Protocol
+
+from pydantic import Field, field_validator, model_validator
+
+from contract.materials import DENSITY_G_PER_CM3
+from contract.model import COUNTRY_PATTERN, Identifier, StrictModel
+from contract.reading import TimeBounds
+from gateways.operator_input import OperatorSettings
+from gateways.profiles import Source
+
+MachineKind = Literal["printer", "cnc", "laser", "meter", "router", "other"]
+
+
+class Site(StrictModel):
+    id: Identifier
+    """Becomes the ``site`` tag: letters, digits, ``.``, ``_``, ``-``."""
+    name: str = ""
+    """For people: the live view, reports."""
+    timezone: str = "Europe/Brussels"
+    """IANA time zone of the calendar, quiet hours and messages."""
+    country: str = Field(default="BE", pattern=COUNTRY_PATTERN)
+    """ISO 3166-1 alpha-2 code of where the site is: product footprints say it."""
+    language: Literal["en", "fr"] = "en"
+    """Of the terminal page: English or French (Brussels)."""
+    co2e_kg_per_kwh: float = Field(default=0.16, ge=0)
+    """Grid emission factor for jobs' CO2e (Belgian grid mix, order of magnitude)."""
+    co2e_source: str = "order of magnitude for the Belgian grid mix; set your own"
+    """Where co2e_kg_per_kwh comes from (your supplier's figure, a national inventory):
+    reports and product footprints state it beside the factor."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone; expected an IANA name such as "
+                             "'Europe/Brussels'") from None
+        return name
+
+
+class PowerThresholds(StrictModel):
+    """State from power, for a machine that only has a smart plug."""
+
+    running_w: float = Field(gt=0)
+    """At or above this power the machine is running."""
+    idle_w: float = Field(default=0.0, ge=0)
+    """At or above this (and below running_w) idle; below, stopped."""
+
+
+class Machine(StrictModel):
+    id: Identifier
+    """Becomes the ``machine`` tag: letters, digits, ``.``, ``_``, ``-``."""
+    kind: MachineKind
+    """printer, cnc, laser, meter, router or other: picks the dashboards' groups."""
+    name: str = ""
+    """For people: dashboards, terminal, alert messages."""
+    sources: list[Source] = Field(min_length=1)
+    power_thresholds: PowerThresholds | None = None
+    silence_s: float = Field(default=300.0, gt=0)
+    """No message for this long marks the machine offline."""
+    material: str = "PLA"
+    """The material it uses when no lot is loaded (PLA, PETG, ABS, ASA, TPU, or any
+    name with density_g_cm3)."""
+    filament_diameter_mm: float = Field(default=1.75, gt=0)
+    """Printers: filament length to grams."""
+    density_g_cm3: float | None = Field(default=None, gt=0)
+    """The material's density, for a material the edge does not know."""
+    stock_g: dict[str, float] = Field(default_factory=dict)
+    """CNC, laser: stock mass per program; key "*" for any other program."""
+    ideal_cycle_s: float | None = Field(default=None, gt=0)
+    """The ideal time of one job or part, for OEE performance (a slicer's estimate
+    takes precedence)."""
+    program_cycle_s: dict[str, float] = Field(default_factory=dict)
+    """Ideal cycle time per program name, over ideal_cycle_s."""
+    parts_per_job: int = Field(default=1, ge=0)
+    """Parts one job makes, for machines that do not count them."""
+    max_power_w: float = Field(default=30_000.0, gt=0)
+    """Plausibility bound for energy counters: more than this is a replaced meter."""
+    counter_wrap_kwh: float | None = Field(default=None, gt=0)
+    """Where the energy counter wraps to 0, when its device wraps it."""
+
+    @field_validator("material")
+    @classmethod
+    def _material_name(cls, name: str) -> str:
+        return name.upper() if name.upper() in DENSITY_G_PER_CM3 else name
+
+    @model_validator(mode="after")
+    def _known_material(self) -> Machine:
+        """Any material name with its density; without one, a name whose density is
+        known (PLA+, recycled PETG or a composite are as the workshop calls them)."""
+        if self.density_g_cm3 is None and self.material.upper() not in DENSITY_G_PER_CM3:
+            raise ValueError(f"material: unknown material {self.material!r}; known are "
+                             f"{', '.join(DENSITY_G_PER_CM3)} (or give density_g_cm3)")
+        return self
+
+
+class ClockSettings(StrictModel):
+    """Which reading times are believed; a reading outside them is bad input (counted and
+    dead-lettered), never stored or given to the KPI stage."""
+
+    max_ahead_s: float = Field(default=300.0, gt=0)
+    """Readings dated more than this ahead of the edge's clock (in replay: the recording's
+    clock) are refused."""
+    earliest: date = date(2000, 1, 1)
+    """Readings dated before this day (UTC) are refused: a device whose clock was never set."""
+
+    def bounds(self) -> TimeBounds:
+        earliest = datetime.combine(self.earliest, time(), UTC)
+        return TimeBounds(int(earliest.timestamp()) * 10**9, int(self.max_ahead_s * 1e9))
+
+
+class PipelineConfig(Protocol):
+    """What the pipeline reads of the whole config (edge/service/config.py)."""
+
+    @property
+    def site(self) -> Site: ...
+    @property
+    def machines(self) -> list[Machine]: ...
+    @property
+    def clock(self) -> ClockSettings: ...
+    @property
+    def operator(self) -> OperatorSettings: ...
