@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from edge.storage.buffer import BufferBlocked, BufferUnavailable, DurableBuffer
+from edge.storage.buffer import BufferBlocked, DurableBuffer
+from edge.storage.buffer_file import BufferUnavailable
 from edge.storage.buffer_recovery import NothingToRecover, Recovery, recovered_lines
 from edge.storage.health import Health
 from edge.storage.influxql import InfluxQL

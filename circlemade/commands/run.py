@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     os.umask(0o077)  # buffer, dead letters (payloads verbatim) and status: the service's own
     from edge.pipeline.kpi.memory import StateRefused
     from edge.service.wiring import EdgeService, stop_event
-    from edge.storage.buffer import BufferUnavailable
+    from edge.storage.buffer_file import BufferUnavailable
     from edge.terminal.app import TerminalUnavailable
 
     async def serve() -> None:

@@ -40,7 +40,8 @@ import time
 from contract.errors import CirclemadeError
 from contract.eventlog import Throttle, describe, log_event
 from contract.reading import iso_time
-from edge.storage.buffer import DurableBuffer, Taken
+from edge.storage.buffer import DurableBuffer
+from edge.storage.chunks import Taken
 from edge.storage.dead_letters import DeadLetters
 from edge.storage.health import Health
 from edge.storage.influx_write import LineWriter, WriteFailed, WriteRejected
