@@ -16,7 +16,8 @@ import pytest
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.broker import Broker
-from gateways.transports.mqtt import MAX_PENDING, READ_BURST, MqttGateway, Subscription
+from gateways.transports.mqtt import MAX_PENDING, READ_BURST, MqttGateway
+from gateways.transports.mqtt_routes import Subscription
 from gateways.transports.read_ahead_socket import ReadAheadSocket
 from simulators import local_servers
 from simulators.mqtt_publisher import Publisher
@@ -175,7 +176,7 @@ async def test_the_acknowledgements_of_a_batch_are_one_write() -> None:
     gateway._client = client = gateway._make_client()
     gateway.connected.set()  # as after the CONNACK
     for mid in (7, 8, 300):
-        gateway._acknowledge(mid)
+        gateway._acks.acknowledge(mid)
     assert not client._out_packet  # nothing yet: the rest of the batch may follow
     await until("the acknowledgements queued", lambda: bool(client._out_packet))
     (packet,) = client._out_packet
@@ -188,11 +189,11 @@ async def test_acknowledgements_wait_for_the_connack() -> None:
     gateway = MqttGateway(Broker(port=1), "test-acks-reconnect", [Subscription("a/#", 1, "r")])
     gateway._loop = asyncio.get_running_loop()
     gateway._client = client = gateway._make_client()
-    gateway._acknowledge(9)
+    gateway._acks.acknowledge(9)
     await asyncio.sleep(0.05)  # the turn of the loop that would have queued it
-    assert not client._out_packet and gateway._unsent_acks == [9]
+    assert not client._out_packet and gateway._acks.unsent == [9]
     gateway.connected.set()  # the CONNACK, as _on_connect marks it
-    gateway._send_acks()
+    gateway._acks.send()
     (packet,) = client._out_packet
     assert packet["packet"] == bytes([0x40, 2, 0, 9])
 
@@ -203,10 +204,10 @@ async def test_an_untested_paho_is_read_and_acknowledged_as_paho_does(
     """A paho whose internals the fast path was not tested with: no fast path, paho's
     own acknowledgements; every message arrives once, in order, and the broker's window
     keeps moving (so they were acknowledged)."""
-    from gateways.transports import mqtt
+    from gateways.transports import mqtt, mqtt_client
 
-    assert mqtt.paho_tested("2.2.0") and not mqtt.paho_tested("2.3.0")
-    assert not mqtt.paho_tested("3.0.0")
+    assert mqtt_client.paho_tested("2.2.0") and not mqtt_client.paho_tested("2.3.0")
+    assert not mqtt_client.paho_tested("3.0.0")
     monkeypatch.setattr(mqtt, "paho_tested", lambda: False)
     gateway = MqttGateway(Broker(port=mosquitto.port), "test-untested-paho",
                           [Subscription("untested/+", 1, "route")])

@@ -15,8 +15,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.raw_message import RawMessage
 from gateways.broker import Broker
-from gateways.transports.mqtt import MqttGateway, Subscription
+from gateways.transports.mqtt import MqttGateway
 from gateways.transports.mqtt_publish import Publish, next_publish
+from gateways.transports.mqtt_routes import Subscription
 from gateways.transports.read_ahead_socket import ReadAheadSocket
 
 Delivered = tuple[str, bytes, tuple[int, ...]]

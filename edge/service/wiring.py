@@ -47,7 +47,8 @@ from gateways.gateway import Gateway, Outbox
 from gateways.operator_input import OperatorDecoder
 from gateways.profiles import Decoder
 from gateways.profiles.base import MqttSourceBase
-from gateways.transports.mqtt import MqttGateway, Subscription
+from gateways.transports.mqtt import MqttGateway
+from gateways.transports.mqtt_routes import Subscription
 
 if TYPE_CHECKING:
     from edge.terminal.app import Terminal
