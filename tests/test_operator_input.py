@@ -16,7 +16,7 @@ from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
 from edge.service.config import parse_config
-from edge.service.wiring import OPERATOR_ROUTE, operator_decoder
+from edge.service.sources import OPERATOR_ROUTE, operator_decoder
 from edge.storage.health import Health
 from edge.storage.line_protocol import Line, last_writes
 from tests.operator_session import CONFIG, SAY, T, entries, say

@@ -25,7 +25,7 @@ from edge.pipeline.kpi.context import Point
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
 from edge.service.config import parse_config
-from edge.service.wiring import routes
+from edge.service.sources import routes
 from edge.storage.health import Health
 from edge.tools.recording import Replayer
 from gateways.profiles.bambu import BambuDecoder

@@ -12,7 +12,7 @@ import pytest
 
 from edge.service.config import parse_config, shard_of
 from edge.service.config_problems import ConfigError
-from edge.service.wiring import client_id, operator_decoder
+from edge.service.sources import client_id, operator_decoder
 from simulators.local_servers import LocalServer
 from tests.talk import publish, rows, running
 from tests.waiting import until

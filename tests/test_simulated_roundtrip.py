@@ -17,7 +17,8 @@ from contract.units import converter
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
 from edge.service.config import Config, parse_config
-from edge.service.wiring import EdgeService, routes
+from edge.service.sources import routes
+from edge.service.wiring import EdgeService
 from edge.storage.influxql import InfluxQL
 from gateways.decoding import PartialDecode
 from gateways.profiles.base import MqttSourceBase

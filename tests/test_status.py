@@ -102,9 +102,9 @@ async def test_a_task_that_crashes_is_restarted_counted_and_shown(
             raise KeyError("a bug")
 
     with caplog.at_level("ERROR", logger="circlemade"):
-        await service._supervised("sink", flaky)
+        await service._supervisor.start("sink", flaky)
     assert len(calls) == 2
     assert service.health.get("service", "task_restarts") == 1
-    assert service.crashes["sink"][1] == "KeyError: 'a bug'"
+    assert service._supervisor.crashes["sink"][1] == "KeyError: 'a bug'"
     crashed = [r for r in caplog.records if getattr(r, "event", "") == "service.task_crashed"]
     assert "Traceback" in crashed[0].fields["traceback"]  # type: ignore[attr-defined]

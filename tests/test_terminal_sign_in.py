@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from edge.service.config import parse_config
-from edge.service.wiring import operator_decoder
+from edge.service.sources import operator_decoder
 from edge.terminal.app import COOKIE, DEVICE_COOKIE, Terminal
 from edge.terminal.sign_in import (
     CLIENT_FREE_TRIES,

@@ -18,6 +18,11 @@ from typing import Any
 import orjson
 
 from edge.service.config import StatusSettings
+from edge.storage.buffer import DurableBuffer
+from edge.storage.health import Health
+from edge.storage.settings import Influx
+from edge.storage.sink import InfluxSink
+from gateways.gateway import Gateway
 
 
 def status_path(buffer_path: Path) -> Path:
@@ -113,3 +118,55 @@ def _store_problems(name: str, store: dict[str, Any], now: float, limits: Status
 
 def _ago(stamp: float | None) -> str:
     return "never" if not stamp else f"{time.time() - stamp:.0f} s ago"
+
+
+def service_status(started_s: float, health: Health, gateways: list[Gateway],
+                   stores: list[tuple[InfluxSink, Influx]], buffer: DurableBuffer,
+                   buffer_full: bool, crashes: dict[str, tuple[float, str]],
+                   ) -> dict[str, Any]:
+    """What the status file says: each store's queue and writes, each source's counters
+    and connection, the supervised tasks' crashes."""
+    sources: dict[str, dict[str, Any]] = {
+        source: dict(fields) for source, fields in health.snapshot().items()}
+    for gateway in gateways:
+        sources.setdefault(gateway.status_key, {})["connected"] = gateway.connected.is_set()
+    shown = {}
+    for sink, store in stores:
+        counters = sources.pop(sink.source, {})
+        queue = buffer.queues[sink.queue]
+        shown[sink.queue] = {
+            "url": store.url, "depth": queue.depth, "max_points": queue.max_points,
+            "dropped": health.get(queue.health_source, "buffer_dropped"),
+            "last_drop_s": queue.last_drop_s,
+            "last_write_s": counters.get("last_write_s"),
+            "points_written": counters.get("points_written", 0),
+            "failing_since_s": sink.failing_since_s, "last_error": sink.last_error,
+            "refused": sink.refused,
+            "dead_letters": counters.get("dead_letters", 0)}
+    for own in ("buffer", "service", "ingest", "dead_letters"):
+        sources.pop(own, None)
+    return {"pid": os.getpid(), "written_s": time.time(), "uptime_s": time.time() - started_s,
+            **summary(shown), "buffer_full": buffer_full, "sinks": shown,
+            "crashes": {name: {"at_s": at, "error": error}
+                        for name, (at, error) in crashes.items()},
+            "sources": sources}
+
+
+def summary(stores: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The status's headline over every store: the queue nearest its bound, the oldest
+    outage and last write, every drop (what ``status`` and the edge alerts check)."""
+    fullest = max(stores.values(), key=lambda s: s["depth"] / s["max_points"])
+    failing = [(s["failing_since_s"], name) for name, s in stores.items()
+               if s["failing_since_s"] is not None]
+    since, name = min(failing) if failing else (None, "")
+    error = stores[name]["last_error"] if name else next(
+        (s["last_error"] for s in stores.values() if s["last_error"]), "")
+    writes = [s["last_write_s"] for s in stores.values()]
+    drops = [s["last_drop_s"] for s in stores.values() if s["last_drop_s"]]
+    return {"buffer_depth": fullest["depth"], "buffer_max_points": fullest["max_points"],
+            "buffer_dropped": sum(s["dropped"] for s in stores.values()),
+            "buffer_last_drop_s": max(drops, default=None),
+            "last_write_s": None if None in writes else min(writes),
+            "write_failing_since_s": since,
+            "last_write_error": f"{name}: {error}" if name and len(stores) > 1 else error,
+            "dead_letters": sum(s["dead_letters"] for s in stores.values())}

@@ -12,29 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import socket
 import time
-import traceback
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from contract.eventlog import Throttle, describe, log_event
-from contract.materials import DENSITY_G_PER_CM3
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from contract.secrets import read_secret
 from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi.alerts import Alert
-from edge.pipeline.kpi.engine import KpiEngine
-from edge.pipeline.kpi.memory import FORMAT_VERSION, READS, StateRefused
 from edge.pipeline.normalise import Normaliser
 from edge.service.config import Config
-from edge.service.edge_alerts import KEY, EdgeAlerts
+from edge.service.edge_alerts import EdgeAlerts
 from edge.service.notifier import Notifier
-from edge.service.status import status_path, write_status
+from edge.service.restore import restore
+from edge.service.sources import Sources, operator_decoder
+from edge.service.status import service_status, status_path, write_status
+from edge.service.supervisor import Supervisor
 from edge.service.systemd import notify
 from edge.storage.buffer import BufferBlocked, DurableBuffer, Queue
 from edge.storage.dead_letters import DeadLetters
@@ -42,13 +38,7 @@ from edge.storage.health import Health
 from edge.storage.influx_write import LineWriter, Preparing, WriteFailed
 from edge.storage.sink import InfluxSink
 from edge.storage.stores import make_writer
-from gateways.broker import Broker, DeviceRequest
 from gateways.gateway import Gateway, Outbox
-from gateways.operator_input import OperatorDecoder
-from gateways.profiles import Decoder
-from gateways.profiles.base import MqttSourceBase
-from gateways.transports.mqtt import MqttGateway
-from gateways.transports.mqtt_routes import Subscription
 
 if TYPE_CHECKING:
     from edge.terminal.app import Terminal
@@ -70,60 +60,10 @@ def stop_event(duration_s: float | None = None) -> asyncio.Event:
     return stop
 
 
-def routes(config: Config) -> dict[str, tuple[str, int]]:
-    """Route name (``machine/profile``, the health ``source``) -> (machine id, source index)."""
-    table: dict[str, tuple[str, int]] = {}
-    for machine in config.machines:
-        for index, source in enumerate(machine.sources):
-            name = f"{machine.id}/{source.profile}"
-            if name in table:
-                name = f"{name}/{index}"
-            table[name] = (machine.id, index)
-    return table
-
-
-OPERATOR_ROUTE = "operator"
-
-
-def operator_decoder(config: Config) -> OperatorDecoder | None:
-    """The decoder of operator input (route ``operator``), when it is subscribed to."""
-    if not config.operator_input():
-        return None
-    return OperatorDecoder(config.site.id, {m.id for m in config.machines}, config.operator,
-                           set(DENSITY_G_PER_CM3), others=config.others)
-
-
-def client_id(config: Config, broker: Broker) -> str:
-    """The configured id, or one that a config copied to a second box does not share:
-    two clients with one id take the persistent session from each other."""
-    chosen = broker.client_id or f"circlemade-{config.site.id}-{broker.id}-{socket.gethostname()}"
-    return f"{chosen}-shard-{config.shard.replace('/', '-of-')}" if config.shard else chosen
-
-
 def health_source(index: int, name: str) -> tuple[str, str]:
     """Where a store's sink and queue count in ``edge_health``: the first store's keep
     the names they had before there were several."""
     return ("sink", "buffer") if index == 0 else (f"sink-{name}", f"sink-{name}")
-
-
-def summary(stores: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The status's headline over every store: the queue nearest its bound, the oldest
-    outage and last write, every drop (what ``status`` and the edge alerts check)."""
-    fullest = max(stores.values(), key=lambda s: s["depth"] / s["max_points"])
-    failing = [(s["failing_since_s"], name) for name, s in stores.items()
-               if s["failing_since_s"] is not None]
-    since, name = min(failing) if failing else (None, "")
-    error = stores[name]["last_error"] if name else next(
-        (s["last_error"] for s in stores.values() if s["last_error"]), "")
-    writes = [s["last_write_s"] for s in stores.values()]
-    drops = [s["last_drop_s"] for s in stores.values() if s["last_drop_s"]]
-    return {"buffer_depth": fullest["depth"], "buffer_max_points": fullest["max_points"],
-            "buffer_dropped": sum(s["dropped"] for s in stores.values()),
-            "buffer_last_drop_s": max(drops, default=None),
-            "last_write_s": None if None in writes else min(writes),
-            "write_failing_since_s": since,
-            "last_write_error": f"{name}: {error}" if name and len(stores) > 1 else error,
-            "dead_letters": sum(s["dead_letters"] for s in stores.values())}
 
 
 class EdgeService:
@@ -136,44 +76,16 @@ class EdgeService:
         self.health = Health(config.site.id)
         self._writers = [writer if writer is not None and index == 0 else make_writer(store)
                          for index, store in enumerate(config.stores())]
-        machines = {m.id: m for m in config.machines}
-        decoders: dict[str, Decoder] = {}
-        subscriptions: dict[str, list[Subscription]] = {b.id: [] for b in config.brokers}
-        requests: dict[str, list[DeviceRequest]] = {b.id: [] for b in config.brokers}
-        self.value_gateways: list[Gateway] = []
-        """One per OPC UA, Modbus or HTTP source: each reads and decodes its values."""
-        self.value_routes: list[tuple[str, str]] = []
+        sources = Sources(config, self.health, client_suffix)
+        self.gateways, self.value_gateways = sources.mqtt, sources.values
+        self.value_routes = sources.value_routes
         """The transport and route of each value gateway, as recorded."""
-        for route, (machine_id, index) in routes(config).items():
-            source = machines[machine_id].sources[index]
-            if not isinstance(source, MqttSourceBase):
-                self.value_gateways.append(source.gateway(
-                    route, source.decoder(config.site.id, machine_id), self.health))
-                self.value_routes.append((source.transport, route))
-                continue
-            decoders[route] = source.decoder(config.site.id, machine_id)
-            qos = source.qos if source.qos is not None else config.broker(source.broker).qos
-            subscriptions[source.broker].append(Subscription(source.topic, qos, route))
-            requests[source.broker] += source.requests()
-        operator = operator_decoder(config)
-        if operator is not None:
-            decoders[OPERATOR_ROUTE] = operator
-            broker = config.broker(config.operator.broker)
-            subscriptions[broker.id].append(Subscription(operator.topic, max(broker.qos, 1),
-                                                         OPERATOR_ROUTE))
-        self.gateways = [
-            MqttGateway(broker, client_id(config, broker) + client_suffix,
-                        subscriptions[broker.id], self.health, requests[broker.id])
-            for broker in config.brokers
-            if subscriptions[broker.id]
-        ]
         normaliser = Normaliser.for_config(config)
         dead_letters = DeadLetters(config.buffer_path().with_suffix(".deadletters.jsonl"),
                                    self.health)
         self._throttle = Throttle()
-        self.crashes: dict[str, tuple[float, str]] = {}
-        """Task name -> (when, error) of the last crash of each supervised task."""
-        self._ingest = Ingest(decoders, normaliser, self.health, None, dead_letters)
+        self._supervisor = Supervisor(self.health)
+        self._ingest = Ingest(sources.decoders, normaliser, self.health, None, dead_letters)
         self._notifier = Notifier(config, self.health) if config.alerts else None
         self._edge_alerts: EdgeAlerts | None = None
         if self._notifier is not None:
@@ -199,7 +111,8 @@ class EdgeService:
         buffer = self._buffer()
         await buffer.open()
         try:  # a start error (state refused, the terminal's port taken) leaves no thread
-            self._ingest.kpi = await self._restore_kpi(buffer)
+            self._ingest.kpi, self._edge_alerts = await restore(self.config, buffer,
+                                                                self.reset_state)
             await self._prepare_database()
             terminal = await self._start_terminal()
         except BaseException:
@@ -211,13 +124,14 @@ class EdgeService:
                   sources=[g.name for g in self.value_gateways],
                   stores={s.name: f"{s.api} {s.url}" for s in self.config.stores()})
         gateway_tasks = self.gateway_tasks(raw)
-        ingest_task = self._supervised("ingest", lambda: self._ingest.run(raw, buffer))
+        ingest_task = self._supervisor.start("ingest", lambda: self._ingest.run(raw, buffer))
         sink_stop = asyncio.Event()
-        sink_tasks = [self._supervised(f"sink {sink.queue}", partial(sink.run, buffer, sink_stop))
+        sink_tasks = [self._supervisor.start(f"sink {sink.queue}",
+                                             partial(sink.run, buffer, sink_stop))
                       for sink in self._sinks]
-        health_task = self._supervised("health", lambda: self._report_health(buffer))
+        health_task = self._supervisor.start("health", lambda: self._report_health(buffer))
         notifier = self._notifier
-        alerts_task = (self._supervised("alerts", notifier.run) if notifier is not None
+        alerts_task = (self._supervisor.start("alerts", notifier.run) if notifier is not None
                        else asyncio.create_task(asyncio.sleep(0)))
         await stop.wait()
         log_event("service.stopping", timeout_s=self.config.stop_timeout_s)
@@ -278,68 +192,11 @@ class EdgeService:
         await terminal.start(settings.listen)
         return terminal
 
-    async def _restore_kpi(self, buffer: DurableBuffer) -> KpiEngine:
-        """The KPI stage as the last run left it (:class:`StateRefused` for a state this
-        version cannot read, unless told to start afresh)."""
-        version, memories = await buffer.load_state()
-        edge_memory = memories.pop(KEY, None)
-        if self.reset_state or not (memories or edge_memory):
-            if memories:
-                log_event("kpi.state_reset", logging.WARNING, path=str(buffer.path),
-                          machines=len(memories))
-            await buffer.reset_state(str(FORMAT_VERSION))
-            self._watch_edge(None)
-            return KpiEngine(self.config)
-        if version not in READS:
-            raise StateRefused(
-                f"{buffer.path}: the KPI state stored there is of format {version}, this "
-                f"version reads formats {' and '.join(sorted(READS))}; 'circlemade run "
-                "--reset-state' starts the KPIs afresh (open jobs and windows are lost)")
-        try:
-            engine = KpiEngine(self.config, memories)
-        except StateRefused as exc:
-            raise StateRefused(f"{buffer.path}: {exc}; 'circlemade run --reset-state' starts "
-                               "the KPIs afresh (open jobs and windows are lost)") from None
-        buffer.state_version = str(FORMAT_VERSION)  # what it writes from now on
-        self._watch_edge(edge_memory)
-        log_event("kpi.state_restored", machines=len(memories),
-                  open_jobs=sum(k.m.jobs.open is not None for k in engine.machines.values()))
-        return engine
-
-    def _watch_edge(self, memory: bytes | None) -> None:
-        if any(rule.rule == "edge" for rule in self.config.alerts):
-            try:
-                self._edge_alerts = EdgeAlerts(self.config, memory)
-            except StateRefused as exc:
-                raise StateRefused(f"{self.config.buffer_path()}: {exc}; 'circlemade run "
-                                   "--reset-state' starts the KPIs afresh") from None
-
-    def _supervised(self, name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
-        """A task that restarts ``run`` when it fails: one bug must not stop the service.
-        The crash is logged with its traceback, counted and shown by ``status``."""
-
-        async def supervise() -> None:
-            delay = 1.0
-            while True:
-                try:
-                    await run()
-                    return
-                except Exception as exc:
-                    self.health.count("service", "task_restarts")
-                    self.crashes[name] = (time.time(), describe(exc))
-                    log_event("service.task_crashed", logging.ERROR, task=name,
-                              error=describe(exc), traceback=traceback.format_exc(),
-                              restart_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-        return asyncio.create_task(supervise(), name=name)
-
     def every_gateway(self) -> list[Gateway]:
         return [*self.gateways, *self.value_gateways]
 
     def gateway_tasks(self, raw: Outbox) -> list[asyncio.Task[None]]:
-        return [self._supervised(g.name, partial(g.run, raw)) for g in self.every_gateway()]
+        return [self._supervisor.start(g.name, partial(g.run, raw)) for g in self.every_gateway()]
 
     async def stop_gateways(self) -> None:
         for gateway in self.every_gateway():
@@ -391,27 +248,6 @@ class EdgeService:
                 await asyncio.to_thread(letters.flush)
 
     def status(self, started_s: float, buffer: DurableBuffer) -> dict[str, Any]:
-        sources: dict[str, dict[str, Any]] = {
-            source: dict(fields) for source, fields in self.health.snapshot().items()}
-        for gateway in self.every_gateway():
-            sources.setdefault(gateway.status_key, {})["connected"] = gateway.connected.is_set()
-        stores = {}
-        for sink, store in zip(self._sinks, self.config.stores(), strict=True):
-            counters = sources.pop(sink.source, {})
-            queue = buffer.queues[sink.queue]
-            stores[sink.queue] = {
-                "url": store.url, "depth": queue.depth, "max_points": queue.max_points,
-                "dropped": self.health.get(queue.health_source, "buffer_dropped"),
-                "last_drop_s": queue.last_drop_s,
-                "last_write_s": counters.get("last_write_s"),
-                "points_written": counters.get("points_written", 0),
-                "failing_since_s": sink.failing_since_s, "last_error": sink.last_error,
-                "refused": sink.refused,
-                "dead_letters": counters.get("dead_letters", 0)}
-        for own in ("buffer", "service", "ingest", "dead_letters"):
-            sources.pop(own, None)
-        return {"pid": os.getpid(), "written_s": time.time(), "uptime_s": time.time() - started_s,
-                **summary(stores), "buffer_full": self._ingest.full, "sinks": stores,
-                "crashes": {name: {"at_s": at, "error": error}
-                            for name, (at, error) in self.crashes.items()},
-                "sources": sources}
+        return service_status(started_s, self.health, self.every_gateway(),
+                              list(zip(self._sinks, self.config.stores(), strict=True)),
+                              buffer, self._ingest.full, self._supervisor.crashes)

@@ -38,7 +38,8 @@ from edge.pipeline.ingest import Ingest
 from edge.pipeline.kpi.engine import KpiEngine
 from edge.pipeline.normalise import Normaliser
 from edge.service.config import Config
-from edge.service.wiring import OPERATOR_ROUTE, EdgeService, operator_decoder, routes, stop_event
+from edge.service.sources import OPERATOR_ROUTE, operator_decoder, routes
+from edge.service.wiring import EdgeService, stop_event
 from edge.storage.health import Health
 from gateways.gateway import CONNECTION_LOST, Tap, ValueDecoder
 from gateways.profiles import Decoder

@@ -26,13 +26,13 @@ from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 
 from contract.counters import Counters
-from contract.errors import PeerError
 from contract.eventlog import describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.gateway import Outbox
-from gateways.profiles.opcua_base import NodeSpec, OpcUaDecoder, OpcUaSourceBase
+from gateways.profiles.opcua_base import OpcUaDecoder, OpcUaSourceBase
 from gateways.transports import opcua_variant_types
+from gateways.transports.opcua_nodes import OpcUaError, resolve
 from gateways.transports.value_gateway import ValueGatewayBase
 
 opcua_variant_types.install()
@@ -43,10 +43,6 @@ POLICIES = {
     "Aes256_Sha256_RsaPss": security_policies.SecurityPolicyAes256Sha256RsaPss,
 }
 FLUSH_S = 0.1
-
-
-class OpcUaError(PeerError):
-    """A reason to drop the connection and start again."""
 
 
 class OpcUaGateway(ValueGatewayBase):
@@ -102,7 +98,7 @@ class OpcUaGateway(ValueGatewayBase):
             if source.security is not None:
                 await self._secure(client)
             await client.connect()
-            nodes = await self._resolve(client)
+            nodes = await resolve(client, self.source, self._throttle, self.route)
             if source.mode == "subscribe":
                 subscription = await self._subscribe(client, nodes)
                 receiver = asyncio.create_task(self._receive_all(
@@ -154,37 +150,6 @@ class OpcUaGateway(ValueGatewayBase):
         client.certificate_validator = CertificateValidator(
             CertificateValidatorOptions.TRUSTED | CertificateValidatorOptions.TIME_RANGE
             | CertificateValidatorOptions.PEER_SERVER, store)
-
-    async def _resolve(self, client: Client) -> dict[str, Node]:
-        children = Children()
-        root = await browse_path(client.nodes.objects, self.source.root, children)
-        if root is None:
-            raise OpcUaError(f"root {self.source.root!r} not found under Objects")
-        nodes: dict[str, Node] = {}
-        for spec in self.source.node_specs():
-            node = await self._node(client, root, spec, children)
-            if node is None:
-                self._throttle.event(f"missing|{spec.key}", "opcua.node_not_found",
-                                     route=self.route, node=spec.key)
-            else:
-                nodes[spec.key] = node
-        if not nodes:
-            raise OpcUaError("none of the configured nodes exists on the server")
-        return nodes
-
-    async def _node(self, client: Client, root: Node, spec: NodeSpec,
-                    children: Children) -> Node | None:
-        if spec.path is not None:
-            return await browse_path(root, spec.path, children)
-        assert spec.node_id is not None
-        if spec.node_id.startswith("nsu="):
-            uri, _, identifier = spec.node_id[4:].partition(";")
-            try:
-                index = await client.get_namespace_index(uri)
-            except ValueError:
-                return None
-            return client.get_node(f"ns={index};{identifier}")
-        return client.get_node(spec.node_id)
 
     async def _subscribe(self, client: Client, nodes: dict[str, Node]) -> Subscription:
         # asyncua's iterator mode, its queue unbounded (maxsize 0) so that nothing is
@@ -264,36 +229,6 @@ class OpcUaGateway(ValueGatewayBase):
             if self._pending:
                 batch, self._pending = self._pending, []
                 await out.put(batch)
-
-
-class Children:
-    """Each parent's children by browse name, from one Browse request per parent.
-
-    Reading browse names child by child made resolving N nodes under one parent N x N
-    round trips: 10,000 nodes did not resolve in five minutes (bench/README.md)."""
-
-    def __init__(self) -> None:
-        self._known: dict[Any, list[tuple[str, Node]]] = {}
-
-    async def of(self, parent: Node) -> list[tuple[str, Node]]:
-        if parent.nodeid not in self._known:
-            descriptions = await parent.get_children_descriptions()
-            self._known[parent.nodeid] = [(d.BrowseName.Name, Node(parent.session, d.NodeId))
-                                          for d in descriptions]
-        return self._known[parent.nodeid]
-
-
-async def browse_path(start: Node, path: str, children: Children | None = None) -> Node | None:
-    """Follow ``A/B/C`` by browse name (any namespace); ``*`` takes the first child."""
-    children = children or Children()
-    node = start
-    for name in [p for p in path.split("/") if p]:
-        match = next((child for child_name, child in await children.of(node)
-                      if name in ("*", child_name)), None)
-        if match is None:
-            return None
-        node = match
-    return node
 
 
 def _ns(stamp: datetime) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 from asyncua import Client, ua
 
-from gateways.transports.opcua import browse_path
+from gateways.transports.opcua_nodes import browse_path
 
 
 async def browse(endpoint: str, depth: int = 4, start: str = "", timeout_s: float = 10,
