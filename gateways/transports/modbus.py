@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
@@ -24,8 +25,7 @@ from contract.eventlog import describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
 from gateways.decoding import DecodeError, PartialDecode
-from gateways.gateway import Outbox
-from gateways.profiles.modbus.registers import Block, ModbusSourceBase, RegisterDecoder
+from gateways.gateway import Outbox, ValueDecoder
 from gateways.transports.value_gateway import ValueGatewayBase
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # we log, counted and throttled
@@ -35,6 +35,41 @@ EXCEPTION_CODES = {1: "illegal function", 2: "illegal data address", 3: "illegal
 """Modbus exception codes (Modbus application protocol, 7)."""
 UNANSWERED = 3
 """Requests in a row without an answer before the connection is made again."""
+
+
+class Block(Protocol):
+    """Registers read with one request (gateways/profiles/modbus/registers.py)."""
+
+    @property
+    def function(self) -> str: ...
+    @property
+    def address(self) -> int: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+
+
+class RegisterDecoder(ValueDecoder, Protocol):
+    @property
+    def blocks(self) -> Mapping[str, Block]: ...
+
+
+class ModbusSettings(Protocol):
+    """What the gateway reads of its source (the profiles' ``ModbusSourceBase``)."""
+
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def unit(self) -> int: ...
+    @property
+    def poll_interval_s(self) -> float: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def reconnect_min_s(self) -> float: ...
+    @property
+    def reconnect_max_s(self) -> float: ...
 
 
 class ModbusLost(PeerError):
@@ -59,7 +94,7 @@ def client_for(endpoint: str, timeout_s: float) -> AsyncModbusTcpClient | AsyncM
 class ModbusGateway(ValueGatewayBase):
     transport = "modbus"
 
-    def __init__(self, source: ModbusSourceBase, route: str, decoder: RegisterDecoder,
+    def __init__(self, source: ModbusSettings, route: str, decoder: RegisterDecoder,
                  counters: Counters) -> None:
         super().__init__(route, decoder, counters, source)
         self.source, self.decoder = source, decoder

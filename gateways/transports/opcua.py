@@ -29,10 +29,10 @@ from contract.counters import Counters
 from contract.eventlog import describe, log_event
 from contract.raw_message import RawMessage
 from contract.reading import Reading
-from gateways.gateway import Outbox
-from gateways.profiles.opcua_base import OpcUaDecoder, OpcUaSourceBase
+from gateways.gateway import Outbox, ValueDecoder
 from gateways.transports import opcua_variant_types
 from gateways.transports.opcua_nodes import OpcUaError, resolve
+from gateways.transports.opcua_settings import OpcUaSettings
 from gateways.transports.value_gateway import ValueGatewayBase
 
 opcua_variant_types.install()
@@ -48,7 +48,7 @@ FLUSH_S = 0.1
 class OpcUaGateway(ValueGatewayBase):
     transport = "opcua"
 
-    def __init__(self, source: OpcUaSourceBase, route: str, decoder: OpcUaDecoder,
+    def __init__(self, source: OpcUaSettings, route: str, decoder: ValueDecoder,
                  health: Counters) -> None:
         super().__init__(route, decoder, health, source)
         self.source, self.decoder = source, decoder
@@ -237,7 +237,7 @@ def _ns(stamp: datetime) -> int:
     return int(stamp.timestamp() * 1_000_000) * 1000
 
 
-def _password(source: OpcUaSourceBase) -> str | None:
+def _password(source: OpcUaSettings) -> str | None:
     from contract.secrets import read_secret
 
     secret = read_secret(source.password_env, source.password_file)

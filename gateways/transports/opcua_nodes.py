@@ -10,14 +10,14 @@ from asyncua import Client, Node
 
 from contract.errors import PeerError
 from contract.eventlog import Throttle
-from gateways.profiles.opcua_base import NodeSpec, OpcUaSourceBase
+from gateways.transports.opcua_settings import NodeAddress, OpcUaSettings
 
 
 class OpcUaError(PeerError):
     """A reason to drop the connection and start again."""
 
 
-async def resolve(client: Client, source: OpcUaSourceBase, throttle: Throttle,
+async def resolve(client: Client, source: OpcUaSettings, throttle: Throttle,
                   route: str) -> dict[str, Node]:
     """The source's nodes on this server, found again on every connection (by path or
     namespace URI: indexes can move); one that is missing is told once and skipped."""
@@ -38,7 +38,7 @@ async def resolve(client: Client, source: OpcUaSourceBase, throttle: Throttle,
     return nodes
 
 
-async def _node(client: Client, root: Node, spec: NodeSpec, children: Children,
+async def _node(client: Client, root: Node, spec: NodeAddress, children: Children,
                 ) -> Node | None:
     if spec.path is not None:
         return await browse_path(root, spec.path, children)
