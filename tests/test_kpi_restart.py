@@ -123,28 +123,7 @@ def test_a_job_survives_sigterm_and_sigkill(tmp_path: Path,
     edge.start()  # the last write of every window comes with the stop; one more start...
     edge.stop(signal.SIGTERM)  # ...and stop changes none of them
 
-    (job,) = query(influx.url, 'SELECT * FROM "job"')
-    assert job["job"] == "bracket"
-    assert job["duration_s"] == pytest.approx(c + 1 - (a + 10), abs=1e-5)
-    # what the meter reported by the job's end: 200 W from a+10 to its report at c (the
-    # second after c is reported at c+2, after the job was written)
-    assert job["energy_kwh"] == pytest.approx(200 * (c - (a + 10)) / 3.6e6, rel=1e-5)
-
-    energy = [row["energy_kwh"] for row in query(
-        influx.url, 'SELECT "energy_kwh" FROM "energy" WHERE "meter" = \'plug\'')]
-    assert len(energy) == energy_points - 1  # each report once, the first makes none
-    assert energy == sorted(energy)  # monotonic across both restarts
-    assert energy[-1] == pytest.approx((10 * 10 + 200 * (c + 2 - (a + 10))) / 3.6e6, rel=1e-5)
-
-    events = query(influx.url, 'SELECT * FROM "job_event"')
-    assert [e["job_event"] for e in events] == ["start", "end"]
-    (day,) = query(influx.url, 'SELECT * FROM "oee" WHERE "window" = \'day\'')
-    if time.gmtime(a).tm_yday == time.gmtime(c).tm_yday:  # not across midnight
-        assert day["run_s"] == pytest.approx(c + 1 - (a + 10), abs=1e-5)
-        # KPI values are stored to DECIMALS places: late in the day availability is small
-        assert day["availability"] == pytest.approx(day["run_s"] / day["planned_s"],
-                                                    abs=10 ** -DECIMALS)
-
+    check_the_job_and_the_energy(influx, a, c, energy_points)
 
 @pytest.mark.servers
 def test_a_state_of_another_format_is_refused_unless_reset(
@@ -180,6 +159,34 @@ def test_a_state_of_another_format_is_refused_unless_reset(
     finally:
         fresh.send_signal(signal.SIGTERM)
         assert fresh.wait(60) == 0
+
+
+def check_the_job_and_the_energy(influx: LocalServer, a: float, c: float,
+                                 energy_points: int) -> None:
+    """One job from a + 10 to c + 1 at 200 W, and the plug's energy monotonic across
+    the restarts, each report stored once."""
+    (job,) = query(influx.url, 'SELECT * FROM "job"')
+    assert job["job"] == "bracket"
+    assert job["duration_s"] == pytest.approx(c + 1 - (a + 10), abs=1e-5)
+    # what the meter reported by the job's end: 200 W from a+10 to its report at c (the
+    # second after c is reported at c+2, after the job was written)
+    assert job["energy_kwh"] == pytest.approx(200 * (c - (a + 10)) / 3.6e6, rel=1e-5)
+
+    energy = [row["energy_kwh"] for row in query(
+        influx.url, 'SELECT "energy_kwh" FROM "energy" WHERE "meter" = \'plug\'')]
+    assert len(energy) == energy_points - 1  # each report once, the first makes none
+    assert energy == sorted(energy)  # monotonic across both restarts
+    assert energy[-1] == pytest.approx((10 * 10 + 200 * (c + 2 - (a + 10))) / 3.6e6, rel=1e-5)
+
+    events = query(influx.url, 'SELECT * FROM "job_event"')
+    assert [e["job_event"] for e in events] == ["start", "end"]
+    (day,) = query(influx.url, 'SELECT * FROM "oee" WHERE "window" = \'day\'')
+    if time.gmtime(a).tm_yday == time.gmtime(c).tm_yday:  # not across midnight
+        assert day["run_s"] == pytest.approx(c + 1 - (a + 10), abs=1e-5)
+        # KPI values are stored to DECIMALS places: late in the day availability is small
+        assert day["availability"] == pytest.approx(day["run_s"] / day["planned_s"],
+                                                    abs=10 ** -DECIMALS)
+
 
 
 def _rows(path: Path) -> int:

@@ -26,9 +26,8 @@ def query(url: str, statement: str) -> list[dict[str, Any]]:
     return stored(url, "floor", statement)
 
 
-def test_what_people_say_reaches_influxdb_and_replays_the_same(
-        tmp_path: Path, servers: tuple[LocalServer, LocalServer]) -> None:
-    mqtt, influx = servers
+def write_floor_config(tmp_path: Path, mqtt: LocalServer, influx: LocalServer) -> Path:
+    """A PETG printer that makes two parts a job, planned around the clock."""
     config = tmp_path / "edge.toml"
     config.write_text(tomli_w.dumps({
         "site": {"id": "floor", "timezone": "UTC"},
@@ -42,6 +41,13 @@ def test_what_people_say_reaches_influxdb_and_replays_the_same(
                       "parts_per_job": 2, "sources": [
                           {"topic": "p/mk4", "profile": "json",
                            "time": {"path": "ts", "format": "unix_s"}}]}]}))
+    return config
+
+
+def test_what_people_say_reaches_influxdb_and_replays_the_same(
+        tmp_path: Path, servers: tuple[LocalServer, LocalServer]) -> None:
+    mqtt, influx = servers
+    config = write_floor_config(tmp_path, mqtt, influx)
     log, recorder_log = tmp_path / "edge.log", tmp_path / "record.log"
     with log.open("w") as out, recorder_log.open("w") as recorder_out:
         edge = subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],

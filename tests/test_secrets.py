@@ -108,26 +108,7 @@ def test_every_secret_field_with_a_marker_never_shows_anywhere(
     from edge.tools.config_reference import sections
 
     nowhere, port = f"127.0.0.1:{free_port()}", free_port()
-    settings: dict[str, Any] = {
-        "site": {"id": "secrets"},
-        "brokers": [{"port": mosquitto.port, "username": "edge", "password_env": "S_BROKER"}],
-        "influx": {"api": "v2", "url": f"http://{nowhere}", "token_env": "S_TOKEN",
-                   "retry_max_s": 1},
-        "sinks": [{"name": "central", "api": "v1", "url": f"http://{nowhere}",
-                   "username": "edge", "password_env": "S_CENTRAL", "retry_max_s": 1}],
-        "buffer": {"path": str(tmp_path / "state" / "buffer.sqlite")},
-        "terminal": {"listen": f"127.0.0.1:{port}", "pin_env": "S_PIN"},
-        "alerts": [{"rule": "fault", "machines": ["m"], "notify_env": ["S_NOTIFY"]}],
-        "machines": [{"id": "m", "kind": "printer", "sources": [
-            {"topic": "s/m", "profile": "json"}]}, {"id": "devices", "kind": "cnc", "sources": [
-            {"profile": "prusalink", "endpoint": f"http://{nowhere}",
-             "api_key_env": "S_PRUSA_KEY"},
-            {"profile": "prusalink", "endpoint": f"http://{nowhere}", "username": "maker",
-             "password_env": "S_PRUSA_PASSWORD"},
-            {"profile": "opcua", "endpoint": f"opc.tcp://{nowhere}", "username": "edge",
-             "password_env": "S_OPCUA", "nodes": [{"path": "A/B", "signal": "power_w"}]},
-            {"profile": "umati", "endpoint": f"opc.tcp://{nowhere}", "username": "edge",
-             "password_env": "S_UMATI"}]}]}
+    settings = every_door(nowhere, port, mosquitto.port, tmp_path)
     driven = {"[[brokers]] password_env", "[influx] token_env", "[influx] password_env",
               "[terminal] pin_env", "[[alerts]] notify_env"} | {
         f'[[machines.sources]] with profile = "{s["profile"]}" {key}'
@@ -176,6 +157,31 @@ def test_every_secret_field_with_a_marker_never_shows_anywhere(
     for name, secret in secrets.items():
         marker = secret.rpartition("/")[2]
         assert not [text[:200] for text in said if marker in text], name
+
+
+def every_door(nowhere: str, port: int, broker_port: int, tmp_path: Path) -> dict[str, Any]:
+    """A config with a secret behind every door: stores, broker, devices, the terminal's
+    PIN, an alert's target; ``nowhere`` answers nothing."""
+    return {
+        "site": {"id": "secrets"},
+        "brokers": [{"port": broker_port, "username": "edge", "password_env": "S_BROKER"}],
+        "influx": {"api": "v2", "url": f"http://{nowhere}", "token_env": "S_TOKEN",
+                   "retry_max_s": 1},
+        "sinks": [{"name": "central", "api": "v1", "url": f"http://{nowhere}",
+                   "username": "edge", "password_env": "S_CENTRAL", "retry_max_s": 1}],
+        "buffer": {"path": str(tmp_path / "state" / "buffer.sqlite")},
+        "terminal": {"listen": f"127.0.0.1:{port}", "pin_env": "S_PIN"},
+        "alerts": [{"rule": "fault", "machines": ["m"], "notify_env": ["S_NOTIFY"]}],
+        "machines": [{"id": "m", "kind": "printer", "sources": [
+            {"topic": "s/m", "profile": "json"}]}, {"id": "devices", "kind": "cnc", "sources": [
+            {"profile": "prusalink", "endpoint": f"http://{nowhere}",
+             "api_key_env": "S_PRUSA_KEY"},
+            {"profile": "prusalink", "endpoint": f"http://{nowhere}", "username": "maker",
+             "password_env": "S_PRUSA_PASSWORD"},
+            {"profile": "opcua", "endpoint": f"opc.tcp://{nowhere}", "username": "edge",
+             "password_env": "S_OPCUA", "nodes": [{"path": "A/B", "signal": "power_w"}]},
+            {"profile": "umati", "endpoint": f"opc.tcp://{nowhere}", "username": "edge",
+             "password_env": "S_UMATI"}]}]}
 
 
 def terminal_pages(url: str, pin: str) -> list[str]:

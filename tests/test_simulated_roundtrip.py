@@ -141,22 +141,7 @@ async def test_malformed_payloads_are_counted_per_source_and_the_rest_flows(
 
     ddata = Payload(seq=3)
     add_metric(ddata, None, 1.0, DOUBLE, alias=1)
-    config = parse_config({
-        "site": {"id": "bad-input"},
-        "brokers": [{"port": mosquitto.port, "client_id": "bad-input-edge"}],
-        "influx": {"api": "v1", "url": influxdb1.url, "database": "bad_input",
-                   "flush_interval_s": 0.2},
-        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
-        "machines": [
-            {"id": "x1", "kind": "printer", "sources": [
-                {"topic": "bad/device/X1/report", "profile": "bambu",
-                 "pushall": False}]},
-            {"id": "plug", "kind": "meter", "sources": [
-                {"topic": "bad/tele/plug/+", "profile": "tasmota"}]},
-            {"id": "cnc", "kind": "cnc", "sources": [
-                {"topic": "spBv1.0/bad/+/gw/#", "profile": "sparkplug_b", "device": "cnc"}]},
-        ],
-    })
+    config = bad_input_config(mosquitto.port, influxdb1.url, tmp_path)
     bad = [
         ("bad/device/X1/report", b'{"print": {"nozzle_temper": 2'),        # truncated JSON
         ("bad/device/X1/report", b'{"print": {"nozzle_temper": "hot"}}'),  # wrong type
@@ -208,6 +193,26 @@ async def test_malformed_payloads_are_counted_per_source_and_the_rest_flows(
             "x1/bambu", "x1/bambu", "plug/tasmota", "plug/tasmota", "cnc/sparkplug_b"],
             strict=True)]
     assert kept[2]["encoding"] == "base64" and "not JSON" in kept[0]["error"]
+
+
+def bad_input_config(broker_port: int, influx_url: str, tmp_path: Any) -> Config:
+    """A Bambu printer, a Tasmota plug and a Sparkplug CNC, each to be sent bad input."""
+    return parse_config({
+        "site": {"id": "bad-input"},
+        "brokers": [{"port": broker_port, "client_id": "bad-input-edge"}],
+        "influx": {"api": "v1", "url": influx_url, "database": "bad_input",
+                   "flush_interval_s": 0.2},
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "machines": [
+            {"id": "x1", "kind": "printer", "sources": [
+                {"topic": "bad/device/X1/report", "profile": "bambu",
+                 "pushall": False}]},
+            {"id": "plug", "kind": "meter", "sources": [
+                {"topic": "bad/tele/plug/+", "profile": "tasmota"}]},
+            {"id": "cnc", "kind": "cnc", "sources": [
+                {"topic": "spBv1.0/bad/+/gw/#", "profile": "sparkplug_b", "device": "cnc"}]},
+        ],
+    })
 
 
 def counts(health: Any, route: str) -> tuple[int, int]:

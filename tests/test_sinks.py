@@ -155,6 +155,18 @@ class Workshop:
         return self.steps * len(MACHINES), self.steps // JOB_STEPS * len(MACHINES)
 
 
+def each_once(local: LocalServer, central: LocalServer, telemetry: int, jobs: int) -> None:
+    """Every point in each store once, KPI windows only in the local one, and the
+    central sink's own counters in the local store."""
+    assert in_local(local) == in_central(central) == (telemetry, jobs)  # once, no more
+    print(f"in each store, once: {telemetry} telemetry points, {jobs} jobs")
+    assert stored(local.url, "local", 'SELECT "run_s" FROM "oee"')
+    assert victoria_export(central, "oee_run_s") == []  # not sent to central
+    sinks = stored(local.url, "local", "SELECT last(points_written) FROM edge_health "
+                                       "WHERE source = 'sink-central'")
+    assert sinks and sinks[0]["last"] > 0  # the central sink's own counters
+
+
 def in_local(local: LocalServer) -> tuple[int, int]:
     counts = []
     for statement in ('SELECT count("nozzle_temp_c") FROM "telemetry"',
@@ -234,13 +246,7 @@ def test_outages_of_either_store_both_and_a_killed_edge_lose_and_double_nothing(
         wait_for("both caught up after the kill",
                  lambda: in_local(local) == workshop.expected() == in_central(central))
         stop_edge(edges[1])
-        assert in_local(local) == in_central(central) == (telemetry, jobs)  # once, no more
-        print(f"in each store, once: {telemetry} telemetry points, {jobs} jobs")
-        assert stored(local.url, "local", 'SELECT "run_s" FROM "oee"')
-        assert victoria_export(central, "oee_run_s") == []  # not sent to central
-        sinks = stored(local.url, "local", "SELECT last(points_written) FROM edge_health "
-                                           "WHERE source = 'sink-central'")
-        assert sinks and sinks[0]["last"] > 0  # the central sink's own counters
+        each_once(local, central, telemetry, jobs)
     finally:
         for edge in edges:
             edge.kill()

@@ -136,12 +136,7 @@ def test_a_verdict_a_stop_reason_and_a_spool_from_the_tablet(
         recorded(page, "Recorded: job hinge, good 1, scrap 1, reason warping")
         page.find_element(By.CSS_SELECTOR, "#downtime button[value=waiting_material]").click()
         recorded(page, "reason waiting_material")
-        for name, value in (("lot", "RPETG-2026-118"), ("recycled_pct", "100"),
-                            ("supplier", "Filamentz Brussels"), ("mass_g", "1000")):
-            field = page.find_element(By.CSS_SELECTOR, f"#material input[name={name}]")
-            field.clear()
-            field.send_keys(value)
-        page.find_element(By.CSS_SELECTOR, "#material form:nth-of-type(1) button").click()
+        load_a_spool(page)
         recorded(page, "lot RPETG-2026-118")
         page.save_screenshot(str(shots / "terminal-recorded.png"))
         page.set_window_size(390, 844)  # a phone upright
@@ -155,6 +150,23 @@ def test_a_verdict_a_stop_reason_and_a_spool_from_the_tablet(
     finally:
         page.quit()
 
+    said_in_influxdb(influx)
+
+
+def load_a_spool(page: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    for name, value in (("lot", "RPETG-2026-118"), ("recycled_pct", "100"),
+                        ("supplier", "Filamentz Brussels"), ("mass_g", "1000")):
+        field = page.find_element(By.CSS_SELECTOR, f"#material input[name={name}]")
+        field.clear()
+        field.send_keys(value)
+    page.find_element(By.CSS_SELECTOR, "#material form:nth-of-type(1) button").click()
+
+
+def said_in_influxdb(influx: LocalServer) -> None:
+    """Both verdicts (the last one wins), the stop's reason and the lot, each by the
+    terminal."""
     wait_for("the verdicts stored", lambda: [
         (row["job"], row["good_parts"], row["scrap_parts"], row["reason"])
         for row in query(influx.url, 'SELECT * FROM "job"')] == [
@@ -165,6 +177,7 @@ def test_a_verdict_a_stop_reason_and_a_spool_from_the_tablet(
         influx.url, 'SELECT * FROM "material_lot"')] == [100.0])
     said = query(influx.url, 'SELECT * FROM "operator_input"')
     assert {row["by"] for row in said} == {"terminal"}
+
 
 
 def set_count(page: Any, name: str, target: int) -> None:
