@@ -78,6 +78,8 @@ TELEMETRY = _measurement(
         FieldSpec("spindle_override_pct", "percent", doc="spindle speed override"),
         FieldSpec("feed_override_pct", "percent", doc="feed rate override"),
         FieldSpec("feed_rate_mm_min", "mm/min", doc="path feed rate"),
+        FieldSpec("laser_power_pct", "percent", doc="laser power, share of the tube's maximum",
+                  limits=(0, 100)),
         FieldSpec("parts_produced", None, doc="machine's part counter, cumulative",
                   limits=(0, 1e12)),
         FieldSpec("parts_good", None, doc="machine's good-part counter, cumulative",
@@ -132,7 +134,7 @@ OPERATOR_INPUT = _measurement(
     "reason for a stop, a material lot loaded or unloaded; docs/operators.md); the KPI "
     "stage applies it to jobs, stops and windows.",
     [
-        FieldSpec("action", None, "string", "verdict, downtime, load or unload"),
+        FieldSpec("action", None, "string", "verdict, downtime, load, unload or maintenance"),
         FieldSpec("by", None, "string", "who said it"),
         FieldSpec("job", None, "string", "verdict: the job (default the last ended)"),
         FieldSpec("verdict_good", None, doc="verdict: good parts", limits=(0, 100_000)),
@@ -150,6 +152,10 @@ OPERATOR_INPUT = _measurement(
         FieldSpec("density_g_cm3", None, doc="load: density, for a material not known",
                   limits=(0, 25)),
         FieldSpec("remaining_g", "g", doc="unload: what is left", limits=(0, 1e6)),
+        FieldSpec("component", None, "string", "maintenance: the component"),
+        FieldSpec("maintenance_action", None, "string",
+                  "maintenance: serviced, replaced or inspected"),
+        FieldSpec("note", None, "string", "maintenance: what was done"),
     ],
 )
 
@@ -289,6 +295,60 @@ MATERIAL_LOT = _measurement(
     ],
 )
 
+LIFETIME = _measurement(
+    "lifetime",
+    "What a machine and each of its components has done since installation, never reset, "
+    "and what falls due (docs/lifetime.md); at each hour's end and when a status changes. "
+    "A component with several counters (hours and days) is due by the most urgent.",
+    [
+        *(FieldSpec(name, unit, doc=doc) for name, unit, doc in (
+            ("powered_h", "h", "hours drawing more than standby (any state but stopped, "
+             "offline or unknown)"),
+            ("run_h", "h", "hours running"),
+            ("jobs", None, "jobs ended"),
+            ("good_parts", None, "good parts made"),
+            ("kwh", "kWh", "energy its meters reported"),
+            ("filament_m", "m", "filament fed"),
+            ("days", None, "days since installation"))),
+        FieldSpec("since_service", None, doc="the count since the last service, in the "
+                  "unit of the most urgent counter"),
+        FieldSpec("due_in", None, doc="what is left of the interval (negative: overdue)"),
+        FieldSpec("due_pct", "percent", doc="the share of the interval used"),
+        FieldSpec("status", None, "string", "ok, warning, due or overdue"),
+        FieldSpec("due_counts", None, "string", "which counter is the most urgent"),
+    ],
+    extra_tags=("component",),
+)
+
+MAINTENANCE = _measurement(
+    "maintenance",
+    "A component serviced, replaced or inspected, as a person recorded it; with the "
+    "component's counts at that moment.",
+    [
+        FieldSpec("action", None, "string", "serviced, replaced or inspected"),
+        FieldSpec("note", None, "string", "what was done"),
+        FieldSpec("by", None, "string", "who did it"),
+        FieldSpec("since_service", None, doc="the count since the service before"),
+    ],
+    extra_tags=("component",),
+)
+
+RELIABILITY = _measurement(
+    "reliability",
+    "Failures and repairs per machine and window (hour, shift, day), for MTBF and MTTR "
+    "(ISO 22400-2; docs/metrics.md): a failure is a stop whose reason is one of "
+    "[operator] failure_stops, or that began in fault.",
+    [
+        FieldSpec("failures", None, doc="failures that began in the window"),
+        FieldSpec("operating_s", "s", doc="run time in the window"),
+        FieldSpec("repairs", None, doc="failures that ended (running again) in the window"),
+        FieldSpec("repair_s", "s", doc="the time to restoration of those repairs"),
+        FieldSpec("mtbf_s", "s", doc="operating_s / failures (when there were failures)"),
+        FieldSpec("mttr_s", "s", doc="repair_s / repairs (when there were repairs)"),
+    ],
+    extra_tags=("window",),
+)
+
 EDGE_HEALTH = MeasurementSpec(
     name="edge_health",
     tags=("site", "source"),
@@ -327,7 +387,7 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
     m.name: m
     for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT, MATERIAL, JOB,
               OEE, CIRCULARITY, ENERGY_HOURLY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT,
-              EDGE_HEALTH)
+              LIFETIME, MAINTENANCE, RELIABILITY, EDGE_HEALTH)
 }
 
 

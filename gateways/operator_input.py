@@ -11,13 +11,17 @@ device's. The contract (fields may be added, never renamed)::
         "material": "PETG", "recycled_pct": 100, "supplier": "Filamentz Brussels",
         "mass_g": 1000}
     circlemade/<site>/<machine>/material  {"action": "unload", "remaining_g": 412}
+    circlemade/<site>/<machine>/maintenance  {"component": "hotend",
+        "action": "serviced", "note": "new nozzle", "by": "amina"}
 
 ``time`` (ISO 8601) defaults to arrival; a verdict's ``job`` to the machine's last ended
 job; a downtime without ``from`` and ``to`` is for the stop in progress, or the last one.
 Reasons come from ``[operator]`` in the config. What does not fit (an unknown machine or
 reason, a negative count, a field that is not in the contract) is refused with a message
 saying what was expected; what the KPI stage cannot apply (a verdict for a job it does not
-know, an unload without a load) is refused there. Each message becomes readings of one
+know, an unload without a load) is refused there. A maintenance names a component of
+the machine (``[[machines.components]]``, or ``machine``): serviced, replaced or
+inspected. Each message becomes readings of one
 instant that end with ``action``, the signal the KPI stage acts on.
 """
 
@@ -50,16 +54,19 @@ class OperatorSettings(StrictModel):
     broker: Identifier = "main"
     """The broker operator input comes over."""
     prefix: str = Field(default="circlemade", pattern=TOPIC_LEVELS_PATTERN)
-    """Topics are ``<prefix>/<site>/<machine>/verdict|downtime|material``."""
+    """Topics are ``<prefix>/<site>/<machine>/verdict|downtime|material|maintenance``."""
     planned_stops: list[Identifier] = Field(default_factory=lambda: list(PLANNED_STOPS))
     """Stop reasons that are planned (not counted against availability)."""
     unplanned_stops: list[Identifier] = Field(default_factory=lambda: list(UNPLANNED_STOPS))
     """Stop reasons that are losses."""
     scrap_reasons: list[Identifier] = Field(default_factory=lambda: list(SCRAP_REASONS))
     """Reasons a verdict may give for scrap."""
+    failure_stops: list[Identifier] = Field(default_factory=lambda: ["fault"])
+    """Stop reasons that are failures, for MTBF and MTTR (a stop that begins in the state
+    fault is one too); each also among unplanned_stops."""
 
 
-KINDS = ("verdict", "downtime", "material")
+KINDS = ("verdict", "downtime", "material", "maintenance")
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -110,14 +117,23 @@ class Unload(_Input):
     remaining_g: float | None = Field(default=None, ge=0, le=1_000_000)
 
 
+class Maintenance(_Input):
+    component: Text
+    action: Literal["serviced", "replaced", "inspected"]
+    note: Text | None = None
+
+
 class OperatorDecoder:
     """Decodes ``<prefix>/<site>/<machine>/<kind>`` for the machines of one site."""
 
     def __init__(self, site: str, machines: set[str], settings: OperatorSettings,
-                 materials: set[str], others: frozenset[str] = frozenset()) -> None:
+                 materials: set[str], others: frozenset[str] = frozenset(),
+                 components: dict[str, set[str]] | None = None) -> None:
         """``others``: machines another shard of the edge runs: what is said of them is
-        theirs, ignored here (not bad input)."""
+        theirs, ignored here (not bad input). ``components``: each machine's, besides
+        ``machine``."""
         self.site, self.machines, self.settings = site, machines, settings
+        self.components = components or {}
         self.materials, self.others = materials, others
         self.topic = f"{settings.prefix}/{site}/+/+"
 
@@ -132,6 +148,8 @@ class OperatorDecoder:
                 readings = self._verdict(Verdict.model_validate(document))
             elif kind == "downtime":
                 readings = self._downtime(Downtime.model_validate(document))
+            elif kind == "maintenance":
+                readings = self._maintenance(machine, Maintenance.model_validate(document))
             elif document.get("action") == "unload":
                 readings = self._unload(Unload.model_validate(document))
             else:
@@ -191,6 +209,15 @@ class OperatorDecoder:
                 ("recycled_pct", load.recycled_pct), ("supplier", load.supplier),
                 ("mass_g", load.mass_g), ("density_g_cm3", load.density_g_cm3),
                 ("by", load.by), ("action", "load")]
+
+    def _maintenance(self, machine: str, done: Maintenance) -> list[tuple[str, Any]]:
+        known = {"machine", *self.components.get(machine, set())}
+        if done.component not in known:
+            raise DecodeError(f"maintenance: component: unknown component "
+                              f"{done.component!r:.40} of {machine}; known are "
+                              f"{', '.join(sorted(known))} ([[machines.components]])")
+        return [("component", done.component), ("maintenance_action", done.action),
+                ("note", done.note), ("by", done.by), ("action", "maintenance")]
 
     def _unload(self, unload: Unload) -> list[tuple[str, Any]]:
         return [("lot", unload.lot), ("remaining_g", unload.remaining_g), ("by", unload.by),

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from contract.materials import DENSITY_G_PER_CM3
 from contract.model import COUNTRY_PATTERN, Identifier, StrictModel
 from contract.reading import TimeBounds
+from contract.schema import SIGNALS
 from gateways.operator_input import OperatorSettings
 from gateways.profiles import Source
 
@@ -55,6 +56,57 @@ class PowerThresholds(StrictModel):
     """At or above this (and below running_w) idle; below, stopped."""
 
 
+Counts = Literal["powered_h", "run_h", "jobs", "good_parts", "kwh", "filament_m", "days"]
+COUNTS: tuple[Counts, ...] = ("powered_h", "run_h", "jobs", "good_parts", "kwh",
+                              "filament_m", "days")
+
+
+class Above(StrictModel):
+    """A condition on a signal: its last value above a threshold."""
+
+    signal: str
+    """A canonical signal the machine reports, e.g. spindle_speed_rpm or laser_power_pct."""
+    above: float
+    """The counter counts only while the signal's last value is above this."""
+
+    @field_validator("signal")
+    @classmethod
+    def _known_signal(cls, signal: str) -> str:
+        if signal not in SIGNALS:
+            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
+        return signal
+
+
+class Component(StrictModel):
+    """A wearing part with its own life and service interval (docs/lifetime.md); the
+    machine itself is always the component ``machine``."""
+
+    name: Identifier
+    """The part, e.g. hotend, belt, laser_tube, spindle; ``machine`` for the machine."""
+    counts: Counts
+    """powered_h, run_h, jobs, good_parts, kwh, filament_m or days."""
+    service_every: float = Field(gt=0)
+    """The service interval, in the unit of ``counts``."""
+    warn_at_pct: float = Field(default=10.0, gt=0, lt=100)
+    """A warning when this share of the interval is left."""
+    initial: float = Field(default=0.0, ge=0)
+    """The count at installation, e.g. read off the machine's hour meter."""
+    only_materials: list[str] = Field(default_factory=list)
+    """Counts only while one of these materials is in the machine (e.g. a filter that
+    wears with ABS and ASA); empty: whatever the material."""
+    only_while: Above | None = None
+    """Counts only while a signal is above a threshold (spindle hours while it turns, tube
+    hours above 10 % laser power)."""
+    block_jobs: bool = False
+    """Overdue, the terminal and the alert say the machine should not start a new job
+    (the edge never stops a machine)."""
+
+    @field_validator("only_materials")
+    @classmethod
+    def _upper(cls, names: list[str]) -> list[str]:
+        return [name.upper() if name.upper() in DENSITY_G_PER_CM3 else name for name in names]
+
+
 class Machine(StrictModel):
     id: Identifier
     """Becomes the ``machine`` tag: letters, digits, ``.``, ``_``, ``-``."""
@@ -86,6 +138,9 @@ class Machine(StrictModel):
     """Plausibility bound for energy counters: more than this is a replaced meter."""
     counter_wrap_kwh: float | None = Field(default=None, gt=0)
     """Where the energy counter wraps to 0, when its device wraps it."""
+    components: list[Component] = Field(default_factory=list)
+    """Wearing parts and their service intervals; several entries may share a name with
+    different ``counts`` (hours and days: whichever falls due first)."""
 
     @field_validator("material")
     @classmethod

@@ -38,7 +38,9 @@ def operator_decoder(config: Config) -> OperatorDecoder | None:
     if not config.operator_input():
         return None
     return OperatorDecoder(config.site.id, {m.id for m in config.machines}, config.operator,
-                           set(DENSITY_G_PER_CM3), others=config.others)
+                           set(DENSITY_G_PER_CM3), others=config.others,
+                           components={m.id: {c.name for c in m.components}
+                                       for m in config.machines})
 
 
 def client_id(config: Config, broker: Broker) -> str:

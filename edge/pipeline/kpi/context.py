@@ -33,6 +33,7 @@ class MachineContext:
     calendar: ShiftCalendar
     co2e_kg_per_kwh: float
     planned_stops: frozenset[str]
+    failure_stops: frozenset[str] = frozenset()
 
     def tags(self, *extra: tuple[str, str]) -> Tags:
         return (("site", self.site), ("machine", self.machine.id),

@@ -9,6 +9,7 @@ from contract.units import DECIMALS
 from edge.pipeline.kpi.context import MachineContext, Point
 from edge.pipeline.kpi.energy_counter import EnergyCounter, PowerIntegrator
 from edge.pipeline.kpi.jobs import Jobs, share_after
+from edge.pipeline.kpi.lifetime import Lifetime
 from edge.pipeline.kpi.memory import UNKNOWN, AlertState, EnergyMemory
 from edge.pipeline.kpi.state import MachineState
 from edge.pipeline.kpi.windows import Windows
@@ -16,9 +17,10 @@ from edge.pipeline.kpi.windows import Windows
 
 class Energy:
     def __init__(self, context: MachineContext, memory: EnergyMemory, state: MachineState,
-                 windows: Windows, jobs: Jobs, alerts: dict[str, AlertState]) -> None:
+                 windows: Windows, jobs: Jobs, alerts: dict[str, AlertState],
+                 lifetime: Lifetime) -> None:
         self.context, self.m, self.state = context, memory, state
-        self.windows, self.jobs, self.alerts = windows, jobs, alerts
+        self.windows, self.jobs, self.alerts, self.lifetime = windows, jobs, alerts, lifetime
 
     def take_config(self) -> None:
         """The config wins over the memory for the meters' limits."""
@@ -69,6 +71,7 @@ class Energy:
             return
         span = t - since if since is not None and since < t else 0
         self.jobs.spent(kwh, since, t, span)
+        self.lifetime.spent(kwh)
         for alert in self.alerts.values():  # what a standby alert tells: the energy since
             if alert.since_ns and t > alert.since_ns:
                 alert.energy_kwh += kwh * share_after(alert.since_ns, since, t, span)

@@ -24,6 +24,7 @@ from edge.pipeline.kpi.calendar import ShiftCalendar
 from edge.pipeline.kpi.context import NS, MachineContext, Point
 from edge.pipeline.kpi.energy import Energy
 from edge.pipeline.kpi.jobs import Jobs
+from edge.pipeline.kpi.lifetime import Lifetime
 from edge.pipeline.kpi.material import Material
 from edge.pipeline.kpi.memory import EndedJob, MachineMemory, dump, load
 from edge.pipeline.kpi.operator import OPERATOR_FIELDS, OperatorInput
@@ -40,31 +41,41 @@ class MachineKpi:
 
     def __init__(self, machine: Machine, site: str, calendar: ShiftCalendar,
                  co2e_kg_per_kwh: float, memory: MachineMemory | None = None,
-                 planned_stops: frozenset[str] = frozenset()) -> None:
+                 planned_stops: frozenset[str] = frozenset(),
+                 failure_stops: frozenset[str] = frozenset()) -> None:
         self.machine = machine
         context = self.context = MachineContext(machine, site, calendar, co2e_kg_per_kwh,
-                                                planned_stops)
+                                                planned_stops, failure_stops)
         self.alerts: MachineAlerts | None = None
         self.raised: list[Alert] = []
         """Alerts that fired or resolved since the engine last took them."""
         m = self.m = memory or MachineMemory()
+        self.lifetime = Lifetime(context, m.lifetime, lambda: self.material.name())
         self.windows = Windows(context, m.windows)
         self.stops = Stops(context, m.stops, m.clock, self.windows)
-        self.state = MachineState(context, m.clock, self.windows, self.stops)
-        self.material = Material(context, m.material, m.jobs, self.windows)
+        self.state = MachineState(context, m.clock, self.windows, self.stops, self.lifetime)
+        self.material = Material(context, m.material, m.jobs, self.windows, self.lifetime)
         self.parts = Parts(context, m.parts, m.jobs, self.windows, self.material)
         self.jobs = Jobs(context, m.jobs, m.energy, self.windows, self.material, self.parts,
-                         self._job_ended)
-        self.energy = Energy(context, m.energy, self.state, self.windows, self.jobs, m.alerts)
-        self.operator = OperatorInput(machine.id, self.jobs, self.stops, self.material)
+                         self._job_ended, self.lifetime)
+        self.energy = Energy(context, m.energy, self.state, self.windows, self.jobs, m.alerts,
+                             self.lifetime)
+        self.operator = OperatorInput(machine.id, self.jobs, self.stops, self.material,
+                                      self.lifetime, self.state.advance)
         self._handlers = {signal: handler(self) for signal, handler in HANDLERS.items()}
+        for signal in self.lifetime.watched:
+            self._handlers[signal] = self._watching(self._handlers.get(signal))
         # the config wins over the memory for what the config says
         self.energy.take_config()
         self.windows.end_moved_shifts(m.clock.since_ns)
+        if m.lifetime.since_ns:  # a component added to the config counts from now
+            self.lifetime.seen(m.clock.last_seen_ns)
 
     def observe(self, r: Reading, out: list[Reading], points: list[Point]) -> None:
         """Take one reading: the KPI signals to their calculator, which says whether the
         reading passes on as it is; the rest passes on untouched."""
+        if not self.m.lifetime.since_ns:
+            self.lifetime.seen(r.time_ns)
         self.state.seen(r, out, points)
         handler = self._handlers.get(r.signal)
         if handler is None or handler(r, out, points):
@@ -88,7 +99,21 @@ class MachineKpi:
         if self.alerts is not None:
             self._raise(self.alerts.check(self.m, now_ns), points)
 
+    def _watching(self, inner: Handler | None) -> Handler:
+        """A signal a component's condition reads: the time before it counted with the
+        value it had, then the new value."""
+
+        def take(r: Reading, out: list[Reading], points: list[Point]) -> bool:
+            self.state.advance(r.time_ns)
+            self.lifetime.level(r)
+            self.lifetime.check(r.time_ns, points)
+            return inner(r, out, points) if inner is not None else True
+
+        return take
+
     def _job_ended(self, job: EndedJob, points: list[Point]) -> None:
+        self.lifetime.job_ended(job.good)
+        self.lifetime.check(job.end_ns, points)
         if self.alerts is not None:
             self._raise(self.alerts.job_ended(job, self.material.name()), points)
 
@@ -135,7 +160,8 @@ class KpiEngine:
         self.machines = {
             m.id: MachineKpi(m, config.site.id, self.calendar, config.site.co2e_kg_per_kwh,
                              load(memories[m.id], f"machine {m.id}") if m.id in memories
-                             else None, frozenset(config.operator.planned_stops))
+                             else None, frozenset(config.operator.planned_stops),
+                             frozenset(config.operator.failure_stops))
             for m in config.machines}
         self.clock_ns = max((k.m.clock.last_seen_ns for k in self.machines.values()), default=0)
         zone = ZoneInfo(config.site.timezone)
@@ -194,6 +220,8 @@ class KpiEngine:
             if machine.m.clock.last_seen_ns:
                 machine.advance(now_ns)
                 machine.close_windows(now_ns, points, everything=partial)
+                machine.lifetime.check(now_ns, points)
+                machine.lifetime.hour_ended(now_ns, points)
                 if partial:
                     machine.write_ongoing(now_ns, points)
                 machine.check_alerts(now_ns, points)

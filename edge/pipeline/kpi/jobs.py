@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from contract.reading import Reading
 from edge.pipeline.kpi.context import NS, MachineContext, OperatorRefused, Point
+from edge.pipeline.kpi.lifetime import Lifetime
 from edge.pipeline.kpi.material import Material
 from edge.pipeline.kpi.memory import EndedJob, EnergyMemory, JobsMemory, OpenJob
 from edge.pipeline.kpi.parts import Parts
@@ -19,9 +20,9 @@ FAILED = ("scrap", "aborted")
 class Jobs:
     def __init__(self, context: MachineContext, memory: JobsMemory, energy: EnergyMemory,
                  windows: Windows, material: Material, parts: Parts,
-                 ended: Callable[[EndedJob, list[Point]], None]) -> None:
+                 ended: Callable[[EndedJob, list[Point]], None], lifetime: Lifetime) -> None:
         """``ended``: told of every job that ends, after its point (the alerts)."""
-        self.context, self.m, self.energy = context, memory, energy
+        self.context, self.m, self.energy, self.lifetime = context, memory, energy, lifetime
         self.windows, self.material, self.parts, self.ended = windows, material, parts, ended
 
     def on_progress(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
@@ -160,6 +161,7 @@ class Jobs:
             window.good += good - job.good
             window.scrap += scrap - job.scrap
             window.scrap_g += scrap_g - job.scrap_g
+        self.lifetime.recounted(job.good, good)
         job.good, job.scrap, job.scrap_g = good, scrap, scrap_g
         job.reason, job.by = str(said.get("reason", "")), str(said.get("by", ""))
         job.product = str(said.get("product", job.product))

@@ -12,6 +12,7 @@ import math
 from contract.materials import DENSITY_G_PER_CM3
 from contract.reading import Reading
 from edge.pipeline.kpi.context import NS, MachineContext, OperatorRefused, Point
+from edge.pipeline.kpi.lifetime import Lifetime
 from edge.pipeline.kpi.memory import JobsMemory, Lot, MaterialMemory
 from edge.pipeline.kpi.windows import Windows
 
@@ -28,13 +29,15 @@ def filament_grams(length_mm: float, material: str = DEFAULT_MATERIAL,
 
 class Material:
     def __init__(self, context: MachineContext, memory: MaterialMemory, jobs: JobsMemory,
-                 windows: Windows) -> None:
+                 windows: Windows, lifetime: Lifetime) -> None:
         self.context, self.m, self.jobs, self.windows = context, memory, jobs, windows
+        self.lifetime = lifetime
 
     def on_filament(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
         m, used = self.m, float(r.value)
         delta = used - m.filament_mm if used >= m.filament_mm else used
         m.filament_mm = used
+        self.lifetime.fed(delta)
         self.consume(self._filament_grams(delta), r.time_ns, points)
         return True
 

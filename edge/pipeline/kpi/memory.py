@@ -84,6 +84,10 @@ class Stop:
     by: str = ""
     written: list[str] = field(default_factory=list)
     """Reasons under which its point was written (a new reason zeroes the others)."""
+    in_fault: bool = False
+    """It began with the machine in fault: a failure whatever its reason."""
+    failure: bool = False
+    """Counted as a failure (in fault, or a reason of [operator] failure_stops)."""
 
 
 @dataclass
@@ -187,6 +191,37 @@ class WindowsMemory:
 
 
 @dataclass
+class PartLife:
+    """One counter of a component: what it has done since installed or replaced."""
+
+    counted: float = 0.0
+    """Counted by the edge since the part was installed (or replaced); ``days`` are
+    counted from ``since_ns`` instead."""
+    at_service: float = 0.0
+    """Its total at the last service or replacement."""
+    replaced: bool = False
+    """A new part: the config's ``initial`` was the old one's."""
+    since_ns: int = 0
+    """When the edge first saw it (or it was replaced)."""
+
+
+@dataclass
+class LifetimeMemory:
+    machine: dict[str, float] = field(default_factory=dict)
+    """The machine's own counts, by counter name (``days`` from ``since_ns``)."""
+    since_ns: int = 0
+    """When the edge first saw the machine."""
+    parts: dict[str, PartLife] = field(default_factory=dict)
+    """By ``<component>/<counts>``."""
+    levels: dict[str, float] = field(default_factory=dict)
+    """The last value of each signal a component's ``only_while`` watches."""
+    status: dict[str, str] = field(default_factory=dict)
+    """Each component's status as last written."""
+    written_hour_ns: int = 0
+    """The hour whose end was last written."""
+
+
+@dataclass
 class MachineMemory:
     """One slice per calculator of the KPI stage, each written only by its owner."""
 
@@ -198,6 +233,7 @@ class MachineMemory:
     stops: StopsMemory = field(default_factory=StopsMemory)
     windows: WindowsMemory = field(default_factory=WindowsMemory)
     alerts: dict[str, AlertState] = field(default_factory=dict)
+    lifetime: LifetimeMemory = field(default_factory=LifetimeMemory)
 
 
 FORMAT_1_SLICES = {

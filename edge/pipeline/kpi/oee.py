@@ -39,6 +39,11 @@ class WindowTotals:
     """The machine's state was known for some of it: OEE is written only then."""
     meters: dict[str, float] = field(default_factory=dict)
     """Hour windows: each meter's part of ``energy_kwh``."""
+    failures: int = 0
+    """Failures that began in it."""
+    repairs: int = 0
+    repair_ns: int = 0
+    """Failures that ended in it (running again), and their time to restoration."""
 
     def has_content(self) -> bool:
         return bool(self.energy_kwh or self.material_g or self.good or self.scrap)
@@ -68,6 +73,20 @@ class WindowTotals:
         if self.good:
             figures["kwh_per_good_part"] = self.energy_kwh / self.good
             figures["g_per_good_part"] = self.material_g / self.good
+        return figures
+
+
+    def reliability(self) -> dict[str, float]:
+        """MTBF and MTTR (ISO 22400-2): operating time per failure, restoration time
+        per repair; empty for a window without failures or repairs."""
+        if not (self.failures or self.repairs):
+            return {}
+        figures = {"failures": float(self.failures), "operating_s": self.run_ns / 1e9,
+                   "repairs": float(self.repairs), "repair_s": self.repair_ns / 1e9}
+        if self.failures:
+            figures["mtbf_s"] = self.run_ns / 1e9 / self.failures
+        if self.repairs:
+            figures["mttr_s"] = self.repair_ns / 1e9 / self.repairs
         return figures
 
 

@@ -4,21 +4,29 @@ are applied together when it comes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from contract.reading import Reading
 from edge.pipeline.kpi.context import NS, OperatorRefused, Point
 from edge.pipeline.kpi.jobs import Jobs
+from edge.pipeline.kpi.lifetime import Lifetime
 from edge.pipeline.kpi.material import Material
 from edge.pipeline.kpi.stops import Stops
 
 OPERATOR_FIELDS = frozenset({
     "verdict_good", "verdict_scrap", "reason", "job", "by", "product", "from_s", "to_s", "lot",
-    "lot_material", "recycled_pct", "supplier", "mass_g", "density_g_cm3", "remaining_g"})
+    "lot_material", "recycled_pct", "supplier", "mass_g", "density_g_cm3", "remaining_g",
+    "component", "maintenance_action", "note"})
 """Signals of operator input that come before its ``action``."""
 
 
 class OperatorInput:
-    def __init__(self, machine: str, jobs: Jobs, stops: Stops, material: Material) -> None:
+    def __init__(self, machine: str, jobs: Jobs, stops: Stops, material: Material,
+                 lifetime: Lifetime, advance: Callable[[int], None]) -> None:
+        """``advance``: account the time up to an instant (before what is said changes
+        what counts)."""
         self.machine, self.jobs, self.stops, self.material = machine, jobs, stops, material
+        self.lifetime, self.advance = lifetime, advance
         self._said: list[Reading] = []
         """The operator input of the message being read, until its action."""
 
@@ -38,10 +46,13 @@ class OperatorInput:
             self.jobs.verdict(said, points)
         elif action == "downtime":
             self._downtime(said, t, points)
-        elif action == "load":
-            self.material.load(said, t, points)
-        elif action == "unload":
-            self.material.unload(said, t, points)
+        elif action in ("load", "unload"):
+            if self.lifetime.by_material:  # the time before counted with the material then
+                self.advance(t)
+            (self.material.load if action == "load" else self.material.unload)(said, t, points)
+        elif action == "maintenance":
+            self.advance(t)
+            self.lifetime.maintained(said, t, points)
         else:
             raise OperatorRefused(f"action: unknown action {action!r:.30}")
 

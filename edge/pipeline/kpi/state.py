@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from contract.reading import Reading
 from edge.pipeline.kpi.context import NS, MachineContext, Point
+from edge.pipeline.kpi.lifetime import Lifetime
 from edge.pipeline.kpi.memory import UNKNOWN, ClockMemory
 from edge.pipeline.kpi.stops import Stops
 from edge.pipeline.kpi.windows import MAX_SPAN_NS, Windows
@@ -13,8 +14,9 @@ from edge.pipeline.kpi.windows import MAX_SPAN_NS, Windows
 
 class MachineState:
     def __init__(self, context: MachineContext, memory: ClockMemory, windows: Windows,
-                 stops: Stops) -> None:
+                 stops: Stops, lifetime: Lifetime) -> None:
         self.context, self.m, self.windows, self.stops = context, memory, windows, stops
+        self.lifetime = lifetime
 
     def seen(self, r: Reading, out: list[Reading], points: list[Point]) -> None:
         """Every reading of the machine: the time it was last heard of, and the state it
@@ -94,3 +96,4 @@ class MachineState:
         if start >= t or m.state == UNKNOWN:
             return
         self.windows.account(start, t, m.state == "running", self.stops.planned())
+        self.lifetime.hours(start, t, m.state)

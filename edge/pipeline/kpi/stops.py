@@ -26,12 +26,31 @@ class Stops:
         """A stop begins when the machine leaves running, and ends when it runs again."""
         m = self.m
         if state in NOT_RUNNING and m.current is None:
-            m.current = Stop(t)
+            m.current = Stop(t, in_fault=state == "fault")
+            if state == "fault":
+                self._count_failure(m.current, 1)
+        elif state == "fault" and m.current is not None and not m.current.failure:
+            m.current.in_fault = True
+            self._count_failure(m.current, 1)
         elif state == "running" and m.current is not None:
             stop, m.current = m.current, None
             stop.end_ns = max(t, stop.start_ns)
             m.ended = [*m.ended, stop][-RECENT:]
+            if stop.failure:
+                self._count_repair(stop, 1)
             self.write(stop, t, points)
+
+    def _count_failure(self, stop: Stop, sign: int) -> None:
+        """A failure counted (1) in the windows of its start, or no longer (-1)."""
+        stop.failure = sign > 0
+        for window in self.windows.at(stop.start_ns):
+            window.failures += sign
+
+    def _count_repair(self, stop: Stop, sign: int) -> None:
+        assert stop.end_ns is not None
+        for window in self.windows.at(stop.end_ns):
+            window.repairs += sign
+            window.repair_ns += sign * (stop.end_ns - stop.start_ns)
 
     def told(self, reason: str, by: str, begin_ns: float | None, end_ns: float,
              ) -> list[Stop]:
@@ -49,6 +68,11 @@ class Stops:
                                                                   or stop.start_ns)
                 self.windows.replan(stop.start_ns, end, 1 if now else -1)
             stop.reason, stop.by = reason, by
+            failure = stop.in_fault or reason in self.context.failure_stops
+            if failure != stop.failure:
+                self._count_failure(stop, 1 if failure else -1)
+                if stop.end_ns is not None:
+                    self._count_repair(stop, 1 if failure else -1)
         return chosen
 
     def write(self, stop: Stop, now: int, points: list[Point]) -> None:

@@ -26,7 +26,7 @@ for the energy series and the job)."""
 class Windows:
     def __init__(self, context: MachineContext, memory: WindowsMemory) -> None:
         self.context, self.m = context, memory
-        self._written: dict[tuple[str, int], tuple[Figures, Figures, Figures]] = {}
+        self._written: dict[tuple[str, int], tuple[Figures, ...]] = {}
         """What was last written of each ended window, so that it is written again only
         when a late reading changed it."""
 
@@ -125,16 +125,19 @@ class Windows:
         circularity: Figures = (tuple(window.circularity().items())
                                 if planned or window.has_content() else ())
         hourly = tuple(sorted(window.meters.items()))
+        reliability: Figures = tuple(window.reliability().items())
         if window.end_ns <= now:
             key = (window.kind, window.start_ns)
-            if self._written.get(key) == (oee, circularity, hourly):
+            if self._written.get(key) == (oee, circularity, hourly, reliability):
                 return
-            self._written[key] = (oee, circularity, hourly)
+            self._written[key] = (oee, circularity, hourly, reliability)
         tags = context.tags(("window", window.kind))
         if oee:
             points.append(Point("oee", tags, oee, window.start_ns))
         if circularity:
             points.append(Point("circularity", tags, circularity, window.start_ns))
+        if reliability:
+            points.append(Point("reliability", tags, reliability, window.start_ns))
         for meter, kwh in hourly:  # what a central store needs instead of raw energy points
             points.append(Point("energy_hourly", context.tags(("meter", meter)),
                                 (("energy_kwh", kwh),), window.start_ns))
