@@ -12,14 +12,14 @@ from edge.service.config import parse_config
 from edge.service.config_problems import ConfigError
 
 WORDS = {"name": "x1c", "since": "09:15", "minutes": 12, "watts": "80", "kwh": "0.02",
-         "co2e": "0.00"}
+         "co2e": "0.00", "about": "hotend"}
 
 
 def test_every_rule_speaks_both_languages_with_the_words_it_is_given() -> None:
-    assert set(RULES) == {"fault", "silent", "standby", "stopped"}
+    assert set(RULES) == {"fault", "maintenance_due", "silent", "standby", "stopped"}
     for rule in RULES.values():
         for language in ("en", "fr"):
-            for went in ("firing", "resolved"):
+            for went in ("firing", "resolved", *rule.levels):
                 text = rule.messages[language][went].format(**WORDS)
                 assert text.startswith("x1c"), (rule.name, language, went)
             assert MESSAGES[language][rule.name] == rule.messages[language]["firing"]

@@ -99,6 +99,10 @@ BAD = [
      "unknown material 'PLA+'"),
     ("material", {"action": "load", "lot": "x", "material": "PLA+", "recycled_pct": 140,
                   "density_g_cm3": 1.24}, "recycled_pct: Input should be less than or equal"),
+    ("maintenance", {"component": "nozzle", "action": "serviced"},
+     "unknown component 'nozzle' of mk4; known are machine"),
+    ("maintenance", {"component": "machine", "action": "oiled"},
+     "maintenance: action: Input should be 'serviced', 'replaced' or 'inspected'"),
 ]
 
 

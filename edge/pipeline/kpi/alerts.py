@@ -130,12 +130,22 @@ class MachineAlerts:
                 continue
             state = m.alerts.setdefault(f"{index}:{rule.rule}", AlertState())
             condition = self._condition(rule, m, now_ns, state.since_ns or now_ns)
+            if condition is not None and state.firing and condition.level != state.level:
+                levels = RULES[rule.rule].levels
+                if levels.index(condition.level) > levels.index(state.level):
+                    state.firing, state.since_ns = False, 0  # a higher level fires again
+                else:
+                    state.level = condition.level
             moved = step(state, condition, rule, now_ns)
             if moved is not None:
                 went, at = moved
-                key = rule.rule if went == "firing" else f"{rule.rule}/resolved"
+                level = condition.level if condition is not None else ""
+                state.level = level if went == "firing" else ""
+                key = (f"{rule.rule}/resolved" if went == "resolved" else
+                       f"{rule.rule}/{level}" if level else rule.rule)
+                about = condition.about if condition is not None else ""
                 alerts.append(Alert(index, rule.rule, self.machine.id, went,
-                                    self._say(key, m, state, now_ns), at))
+                                    self._say(key, m, state, now_ns, about), at))
         return alerts
 
     def job_ended(self, job: EndedJob, material: str) -> list[Alert]:
@@ -173,7 +183,8 @@ class MachineAlerts:
         """Whether the rule's condition holds now, since when, and when it is due."""
         return RULES[rule.rule].condition(rule, m, Watch(now_ns, held_since, self.planned_ns))
 
-    def _say(self, key: str, m: MachineMemory, state: AlertState, now_ns: int) -> str:
+    def _say(self, key: str, m: MachineMemory, state: AlertState, now_ns: int,
+             about: str = "") -> str:
         # what the meters reported since, and what a power-only meter's held power has
         # used since its last report (reported with its next one)
         since = state.since_ns or now_ns
@@ -186,7 +197,7 @@ class MachineAlerts:
         return self.words[key].format(
             name=self.name, since=self.clock(state.since_ns), minutes=minutes,
             watts=number(m.energy.power_w or 0.0, 0, language), kwh=number(kwh, 2, language),
-            co2e=number(kwh * self.co2e, 2, language))
+            co2e=number(kwh * self.co2e, 2, language), about=about)
 
 
 def duration(seconds: int) -> str:

@@ -20,6 +20,8 @@ from edge.pipeline.kpi.context import NS, MachineContext, OperatorRefused, Point
 from edge.pipeline.kpi.memory import UNKNOWN, LifetimeMemory, PartLife
 from edge.pipeline.settings import COUNTS, Component
 
+EPSILON = 1e-9
+"""Of a percent: a count that lands on a threshold is at it, whatever the last bit."""
 NS_PER_H = 3600 * NS
 NS_PER_DAY = 86400 * NS
 HOURS = {"run_h": frozenset({"running"}),
@@ -48,6 +50,7 @@ class Lifetime:
                                  if c.only_while is not None)
         """Signals a component's condition reads: their readings come here."""
         self.by_material = any(c.only_materials for c in self.components.values())
+        memory.blocks = sorted({c.name for c in self.components.values() if c.block_jobs})
 
     # -- what the machine does --------------------------------------------------------
 
@@ -65,7 +68,7 @@ class Lifetime:
             return
         for counts, states in HOURS.items():
             if state in states:
-                self._add(counts, (t - start) / NS_PER_H)
+                self._add_ns(counts, t - start)
 
     def spent(self, kwh: float) -> None:
         self._add("kwh", kwh)
@@ -86,6 +89,13 @@ class Lifetime:
         """A watched signal's new value, from its reading's time on."""
         if isinstance(r.value, int | float):
             self.m.levels[r.signal] = float(r.value)
+
+    def _add_ns(self, counts: str, amount: int) -> None:
+        machine = self.m.machine_ns
+        machine[counts] = machine.get(counts, 0) + amount
+        for key, component in self.components.items():
+            if component.counts == counts and self._counting(component):
+                self.m.parts[key].counted_ns += amount
 
     def _add(self, counts: str, amount: float) -> None:
         if amount <= 0:
@@ -110,15 +120,17 @@ class Lifetime:
         base = 0.0 if part.replaced else component.initial
         if component.counts == "days":
             return base + max(0, t - part.since_ns) / NS_PER_DAY
+        if component.counts in HOURS:
+            return base + part.counted_ns / NS_PER_H
         return base + part.counted
 
     def due(self, key: str, t: int) -> Due:
         component = self.components[key]
         since = self.total(key, t) - self.m.parts[key].at_service
         used = since / component.service_every * 100
-        status = ("overdue" if used >= 100 + component.warn_at_pct else
-                  "due" if used >= 100 else
-                  "warning" if 100 - used <= component.warn_at_pct else "ok")
+        status = ("overdue" if used >= 100 + component.warn_at_pct - EPSILON else
+                  "due" if used >= 100 - EPSILON else
+                  "warning" if used >= 100 - component.warn_at_pct - EPSILON else "ok")
         return Due(component.counts, since, component.service_every - since, used, status)
 
     def names(self) -> list[str]:
@@ -158,6 +170,8 @@ class Lifetime:
         fields: list[tuple[str, float | str]] = list(self._counts(name, t))
         due = self.urgent(name, t)
         if due is not None:
+            if self.m.status.get(name) != due.status:
+                self.m.status_ns[name] = t
             self.m.status[name] = due.status
             fields += [("since_service", due.since_service), ("due_in", due.due_in),
                        ("due_pct", due.due_pct), ("status", due.status),
@@ -169,6 +183,7 @@ class Lifetime:
         own = {key.partition("/")[2]: self.total(key, t) for key in self._keys(name)}
         if name == "machine":
             machine = dict(self.m.machine)
+            machine |= {counts: ns / NS_PER_H for counts, ns in self.m.machine_ns.items()}
             machine["days"] = max(0, t - self.m.since_ns) / NS_PER_DAY
             own = {counts: machine.get(counts, 0.0) for counts in COUNTS} | own
         yield from sorted(own.items())
@@ -185,7 +200,7 @@ class Lifetime:
         for key in keys:
             part = self.m.parts[key]
             if action == "replaced":
-                part.counted, part.replaced, part.since_ns = 0.0, True, t
+                part.counted, part.counted_ns, part.replaced, part.since_ns = 0.0, 0, True, t
             if action in ("serviced", "replaced"):
                 part.at_service = self.total(key, t)
         fields: list[tuple[str, float | str]] = [("action", action)]

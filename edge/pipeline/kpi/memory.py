@@ -114,6 +114,8 @@ class AlertState:
     told_ns: int = 0
     """When it was last told (``repeat_min`` counts from there)."""
     """The energy the meters reported for the time since the condition began."""
+    level: str = ""
+    """The level it fired at (a rule with levels)."""
 
 
 @dataclass
@@ -195,8 +197,10 @@ class PartLife:
     """One counter of a component: what it has done since installed or replaced."""
 
     counted: float = 0.0
-    """Counted by the edge since the part was installed (or replaced); ``days`` are
-    counted from ``since_ns`` instead."""
+    """Counted by the edge since the part was installed (or replaced); hours are counted
+    in ``counted_ns``, ``days`` from ``since_ns``."""
+    counted_ns: int = 0
+    """Hours counted, in whole nanoseconds: a sum of ticks must land on 2.7 h exactly."""
     at_service: float = 0.0
     """Its total at the last service or replacement."""
     replaced: bool = False
@@ -208,7 +212,10 @@ class PartLife:
 @dataclass
 class LifetimeMemory:
     machine: dict[str, float] = field(default_factory=dict)
-    """The machine's own counts, by counter name (``days`` from ``since_ns``)."""
+    """The machine's own counts, by counter name (hours in ``machine_ns``, ``days``
+    from ``since_ns``)."""
+    machine_ns: dict[str, int] = field(default_factory=dict)
+    """The machine's hour counters, in nanoseconds."""
     since_ns: int = 0
     """When the edge first saw the machine."""
     parts: dict[str, PartLife] = field(default_factory=dict)
@@ -217,6 +224,10 @@ class LifetimeMemory:
     """The last value of each signal a component's ``only_while`` watches."""
     status: dict[str, str] = field(default_factory=dict)
     """Each component's status as last written."""
+    status_ns: dict[str, int] = field(default_factory=dict)
+    """When each component's status last changed."""
+    blocks: list[str] = field(default_factory=list)
+    """Components whose ``block_jobs`` is set (from the config, for the alert's words)."""
     written_hour_ns: int = 0
     """The hour whose end was last written."""
 

@@ -43,6 +43,11 @@ class Condition(NamedTuple):
     """When it began to hold."""
     due_ns: int
     """When the alert fires, if it still holds."""
+    level: str = ""
+    """A rule with levels (a warning, then due) fires again when the level changes,
+    with the words of that level."""
+    about: str = ""
+    """What the message is about, as ``{about}`` (which component)."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,14 @@ class Rule:
     name: str
     condition: Callable[[Parameters, MachineMemory, Watch], Condition | None]
     messages: dict[str, dict[str, str]]
-    """Per language: ``firing`` and ``resolved``, with {name}, {since}, {minutes},
-    {watts}, {kwh} and {co2e} to fill in."""
+    """Per language: ``firing`` and ``resolved`` (and one per level, for a rule with
+    levels), with {name}, {since}, {minutes}, {watts}, {kwh}, {co2e} and {about} to fill
+    in."""
     needs: dict[str, str] = field(default_factory=dict)
     """Parameters of ``[[alerts]]`` it cannot go without, and what each is for."""
+    levels: tuple[str, ...] = ()
+    """A rule with levels, from the least to the most urgent: a firing alert fires
+    again when its level rises, and only takes the new level when it falls."""
 
 
 def _declared() -> dict[str, Rule]:
