@@ -24,7 +24,7 @@ STATE_MAPPINGS = [{"type": "value", "options": {
     state.value: {"text": state.value, "color": STATE_COLOURS[state.value], "index": i}
     for i, state in enumerate(MachineState)}}]
 
-Kind = Literal["timeseries", "stat", "state", "table", "pareto", "ranking"]
+Kind = Literal["timeseries", "stat", "state", "table", "pareto", "ranking", "urgency"]
 PARETO = [  # one row per series (a reason) with its total, largest first
     {"id": "reduce", "options": {"reducers": ["sum"], "mode": "seriesToRows"}},
     {"id": "sortBy", "options": {"sort": [{"field": "Total", "desc": True}]}},
@@ -33,6 +33,11 @@ PARETO = [  # one row per series (a reason) with its total, largest first
 RANKING = [  # one row per series (a member) with its value, lowest first
     {"id": "reduce", "options": {"reducers": ["lastNotNull"], "mode": "seriesToRows"}},
     {"id": "sortBy", "options": {"sort": [{"field": "Last *", "desc": False}]}},
+]
+
+URGENCY = [  # the rows of every series in one table, the most used interval first
+    {"id": "merge", "options": {}},
+    {"id": "sortBy", "options": {"sort": [{"field": "due_pct", "desc": True}]}},
 ]
 
 
@@ -57,7 +62,7 @@ def build(specs: list[PanelSpec]) -> list[Panel]:
     cursor = Cursor()
     panels = []
     for number, spec in enumerate(specs, 1):
-        table = spec.kind == "table"
+        table = spec.kind in ("table", "urgency")
         names = spec.aliases or [""] * len(spec.queries)
         targets = [InfluxDBTarget(query=q, refId=chr(ord("A") + i), datasource=DATASOURCE,
                                   format="table" if table else "time_series", alias=name)
@@ -78,6 +83,8 @@ def build(specs: list[PanelSpec]) -> list[Panel]:
             panel = StateTimeline(mappings=STATE_MAPPINGS, showValue="never", **common)
         elif spec.kind == "ranking":
             panel = Table(unit=spec.unit, transformations=RANKING, **common)
+        elif spec.kind == "urgency":
+            panel = Table(unit=spec.unit, transformations=URGENCY, **common)
         elif spec.kind == "pareto":
             panel = BarChart(transformations=PARETO, orientation="horizontal",
                              showLegend=False, **common)

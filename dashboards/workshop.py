@@ -1,5 +1,5 @@
-"""The six dashboards: shop floor, machine, energy, material and scrap, losses, edge
-health.
+"""The seven dashboards: shop floor, machine, energy, material and scrap, losses,
+equipment life, edge health.
 
 Every query is built from :mod:`contract.schema`; widths of each row add up to 24 columns.
 """
@@ -17,11 +17,14 @@ from contract.schema import (
     EDGE_HEALTH,
     ENERGY,
     JOB,
+    LIFETIME,
     MACHINE_STATE,
+    MAINTENANCE,
     MATERIAL,
     MATERIAL_LOT,
     OEE,
     OPERATOR_INPUT,
+    RELIABILITY,
     SCRAP,
     TELEMETRY,
 )
@@ -29,9 +32,9 @@ from dashboards.grafana_json import dashboard_json
 from dashboards.panels import DATASOURCE, PanelSpec, build
 from dashboards.queries import SCOPE, select, tag_values
 
-F = {m.name: m.fields for m in (CIRCULARITY, DOWNTIME, EDGE_HEALTH, ENERGY, JOB, MACHINE_STATE,
-                                MATERIAL, MATERIAL_LOT, OEE, OPERATOR_INPUT, SCRAP,
-                                TELEMETRY)}
+F = {m.name: m.fields for m in (CIRCULARITY, DOWNTIME, EDGE_HEALTH, ENERGY, JOB, LIFETIME,
+                                MACHINE_STATE, MAINTENANCE, MATERIAL, MATERIAL_LOT, OEE,
+                                OPERATOR_INPUT, RELIABILITY, SCRAP, TELEMETRY)}
 DAY, HOUR, SHIFT = "\"window\" = 'day'", "\"window\" = 'hour'", "\"window\" = 'shift'"
 HEALTH_SCOPE = '"site" =~ /^$site$/'
 
@@ -162,6 +165,45 @@ def losses() -> list[PanelSpec]:
     ]
 
 
+MACHINE_ITSELF = "\"component\" = 'machine'"
+DUE_LIST = (  # one row per component, the most used share of its interval first
+    'SELECT last("due_pct") AS "due_pct", last("status") AS "status", '
+    'last("due_in") AS "due_in", last("due_counts") AS "counts" FROM "lifetime" '
+    f'WHERE {SCOPE} AND $timeFilter GROUP BY "machine", "component"')
+
+
+def equipment_life() -> list[PanelSpec]:
+    life, rel = F["lifetime"], F["reliability"]
+    return [
+        PanelSpec("Due list", "urgency", [DUE_LIST], 12, expects="text",
+                  description="Every component with a service interval, the most urgent "
+                  "first: the share of its interval used, its status (ok, warning, due, "
+                  "overdue) and what is left, in the unit of its counter."),
+        PanelSpec("Share of the interval used", "timeseries", [
+            select(LIFETIME, life["due_pct"], "last", by='"machine", "component"')], 12,
+            unit="percent"),
+        PanelSpec("Run hours since installation", "timeseries", [
+            select(LIFETIME, life["run_h"], "last", where=MACHINE_ITSELF)], 8, unit="h"),
+        PanelSpec("Jobs since installation", "stat", [
+            select(LIFETIME, life["jobs"], "last", where=MACHINE_ITSELF, interval=False)],
+            8),
+        PanelSpec("Energy since installation", "stat", [
+            select(LIFETIME, life["kwh"], "last", where=MACHINE_ITSELF, interval=False)],
+            8, unit="kwatth"),
+        PanelSpec("Mean operating time between failures (daily)", "timeseries", [
+            select(RELIABILITY, rel["mtbf_s"], "last", where=DAY)], 8, unit="s",
+            description="ISO 22400-2 MTBF: run time over failures (docs/lifetime.md)."),
+        PanelSpec("Mean time to restoration (daily)", "timeseries", [
+            select(RELIABILITY, rel["mttr_s"], "last", where=DAY)], 8, unit="s",
+            description="ISO 22400-2 MTTR: from a failure's stop to running again."),
+        PanelSpec("Failures (daily)", "timeseries", [
+            select(RELIABILITY, rel["failures"], "sum", where=DAY)], 8),
+        PanelSpec("Maintenance done", "table", [_fields(
+            "maintenance", ["action", "note", "by", "since_service"],
+            by='"machine", "component"')], 24, expects="text"),
+    ]
+
+
 def _health(field: str, aggregate: str = "max", derivative: bool = False) -> str:
     assert field in F["edge_health"]
     expression = f'{aggregate}("{field}")'
@@ -192,6 +234,7 @@ DASHBOARDS = {
     "energy": ("Energy", energy),
     "material": ("Material and scrap", material),
     "losses": ("Losses", losses),
+    "equipment-life": ("Equipment life", equipment_life),
     "edge-health": ("Edge health", edge_health),
 }
 
@@ -218,6 +261,12 @@ ANNOTATION_QUERY = (
 """What people said (verdicts, stop reasons, lots), as annotations."""
 
 
+MAINTENANCE_QUERY = (
+    f'SELECT "action", "note", "by", "component" FROM "{MAINTENANCE.name}" '
+    f"WHERE {SCOPE} AND $timeFilter")
+"""Maintenance people recorded, as annotations."""
+
+
 ALERT_QUERY = (f'SELECT "message", "state" FROM "{ALERT.name}" WHERE {SCOPE} AND $timeFilter')
 """Alerts that fired or resolved, as annotations."""
 EDGE_ALERT_QUERY = (f'SELECT "message", "state", "check" FROM "{ALERT.name}" '
@@ -240,9 +289,20 @@ def edge_trouble() -> Annotations:
         "query": EDGE_ALERT_QUERY, "textColumn": "message", "tagsColumn": "check,state"}])
 
 
+def maintenance_done() -> Annotations:
+    return Annotations(list=[{
+        "name": "Maintenance", "datasource": DATASOURCE, "enable": True,
+        "iconColor": "blue", "query": MAINTENANCE_QUERY, "textColumn": "note",
+        "tagsColumn": "component,action,by"}, {
+        "name": "Alerts", "datasource": DATASOURCE, "enable": True, "iconColor": "red",
+        "query": ALERT_QUERY, "textColumn": "message", "tagsColumn": "state"}])
+
+
 def annotations_for(key: str) -> Annotations:
     if key in ("machine", "shop-floor", "losses"):
         return what_people_said()
+    if key == "equipment-life":
+        return maintenance_done()
     return edge_trouble() if key == "edge-health" else Annotations()
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from dashboards.panels import DATASOURCE_UID
 from dashboards.provisioning import write
-from dashboards.workshop import DASHBOARDS, as_json, specs
+from dashboards.workshop import DASHBOARDS, DUE_LIST, as_json, specs
 from edge.pipeline.normalise import Normaliser
 from edge.service.config import Config, parse_config
 from edge.service.edge_alerts import EdgeAlerts
@@ -36,14 +36,21 @@ BUILTIN = {"timeFilter", "__interval"}
 def morning(tmp_path: Path) -> tuple[Config, Path]:
     """The worked example's recording plus a simulated fleet, 08:30-11:30 on a Monday."""
     fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=3))
-    raw = {**CONFIG, "machines": CONFIG["machines"] + fleet.machines_config(),
-           "alerts": [{"rule": "fault"}, {"rule": "edge", "after_min": 5}]}
+    p1 = {**CONFIG["machines"][0], "components": [
+        {"name": "hotend", "counts": "run_h", "service_every": 0.5}]}
+    raw = {**CONFIG, "machines": [p1, *CONFIG["machines"][1:], *fleet.machines_config()],
+           "alerts": [{"rule": "fault"}, {"rule": "edge", "after_min": 5},
+                      {"rule": "maintenance_due"}]}
     config = parse_config(raw)
     said = [mqtt(T0 + 100, "circlemade/example/p1/material", {
                 "action": "load", "lot": "RPLA-7", "material": "PLA", "recycled_pct": 60}),
             mqtt(T0 + 2000, "circlemade/example/p2/downtime", {"reason": "fault"}),
             mqtt(T0 + 3400, "circlemade/example/p1/verdict", {
-                "good": 0, "scrap": 1, "reason": "warping", "by": "amina"})]
+                "good": 0, "scrap": 1, "reason": "warping", "by": "amina"}),
+            mqtt(T0 + 3500, "circlemade/example/p1/maintenance", {
+                "component": "hotend", "action": "serviced", "note": "new nozzle",
+                "by": "amina"}),
+            mqtt(T0 + 4200, "ex/p2/status", {"state": "running"})]  # p2 repaired
     lines = (recording().splitlines() + fleet_recording(fleet, T0 - 1800, HOURS)
              + [orjson.dumps(entry) for entry in said])
     lines.sort(key=lambda line: orjson.loads(line)["time"])
@@ -114,12 +121,29 @@ async def test_what_people_said_shows_as_annotations(filled: LocalServer) -> Non
     annotation, alert = board["annotations"]["list"]
     series = await queried(filled.url, DATABASE, substitute(annotation["query"]))
     rows = [row for s in series for row in s.rows]
-    assert {row["action"] for row in rows} == {"load", "downtime", "verdict"}
+    assert {row["action"] for row in rows} == {"load", "downtime", "verdict", "maintenance"}
     assert {row["reason"] for row in rows} >= {"warping", "fault"}
     assert annotation["textColumn"] in rows[0]
     series = await queried(filled.url, DATABASE, substitute(alert["query"]))
     states = [row["state"] for s in series for row in s.rows]
     assert "firing" in states  # p2's fault at 09:30
+
+
+async def test_equipment_life_lists_what_is_due_and_what_was_done(filled: LocalServer) -> None:
+    """The due list (p1's hotend due at 0.5 run-hours, serviced at 09:58), the maintenance
+    as an annotation, and p2's fault as a failure repaired at 10:10."""
+    due = await queried(filled.url, DATABASE, substitute(DUE_LIST))
+    rows = {(s.tags["machine"], s.tags["component"]): s.rows[-1] for s in due}
+    assert rows[("p1", "hotend")]["status"] == "ok"  # serviced, then idle
+    maintenance, _ = as_json("equipment-life")["annotations"]["list"]
+    series = await queried(filled.url, DATABASE, substitute(maintenance["query"]))
+    done = [(row["component"], row["action"], row["note"]) for s in series for row in s.rows]
+    assert done == [("hotend", "serviced", "new nozzle")]
+    series = await queried(filled.url, DATABASE, substitute(
+        'SELECT * FROM "reliability" WHERE "machine" = \'p2\' AND "window" = \'day\' '
+        "AND $timeFilter"))
+    (day,) = [row for s in series for row in s.rows]
+    assert (day["failures"], day["repairs"], day["repair_s"]) == (1.0, 1.0, 2400.0)
 
 
 async def test_the_edges_own_alerts_show_on_its_health_dashboard(filled: LocalServer) -> None:
