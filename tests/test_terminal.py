@@ -52,7 +52,11 @@ def service(tmp_path: Path, servers: tuple[LocalServer, LocalServer],
         "machines": [{"id": "mk4", "name": "Prusa MK4", "kind": "printer",
                       "material": "PETG", "parts_per_job": 2, "sources": [
                           {"topic": "p/mk4", "profile": "json",
-                           "time": {"path": "ts", "format": "unix_s"}}]}]}))
+                           "time": {"path": "ts", "format": "unix_s"}}],
+                      "components": [  # 5 min of printing: the hotend's 3 are overdue
+                          {"name": "hotend", "counts": "run_h", "service_every": 0.05,
+                           "block_jobs": True},
+                          {"name": "belt", "counts": "days", "service_every": 365}]}]}))
     log = tmp_path / "edge.log"
     with log.open("w") as out:
         edge = subprocess.Popen([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
@@ -151,6 +155,39 @@ def test_a_verdict_a_stop_reason_and_a_spool_from_the_tablet(
         page.quit()
 
     said_in_influxdb(influx)
+
+
+def test_maintenance_from_the_tablet(tmp_path: Path,
+                                    service: tuple[str, LocalServer, LocalServer]) -> None:
+    """What is due, most urgent first, with a warning not to start a job; one tap records
+    the service, which reaches InfluxDB, and the page shows the hotend ok again."""
+    from selenium.webdriver.common.by import By
+
+    url, _, influx = service
+    shots = Path(os.environ.get("CIRCLEMADE_SCREENSHOTS") or tmp_path)
+    page = browser()
+    try:
+        page.get(url)
+        page.find_element(By.NAME, "pin").send_keys(PIN)
+        page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        shows(page, "Maintenance: hotend overdue")  # on the machines' list
+        page.find_element(By.ID, "machine-mk4").click()
+        shows(page, "Do not start a new job: overdue: hotend")
+        parts = [e.text.split()[0] for e in page.find_elements(By.CSS_SELECTOR, "#upkeep .part")]
+        assert parts == ["hotend", "belt"]  # the most urgent first
+        page.execute_script("document.getElementById('upkeep').scrollIntoView()")
+        page.save_screenshot(str(shots / "terminal-maintenance.png"))
+        page.find_element(By.ID, "serviced-hotend").click()
+        recorded(page, "Recorded: component hotend, action serviced")
+        wait_for("the hotend ok on the page", lambda: (
+            page.refresh(), "Do not start a new job" not in page.page_source)[1])
+        shows(page, "last: Serviced")
+    finally:
+        page.quit()
+    wait_for("the service stored", lambda: [
+        (row["component"], row["action"], row["by"])
+        for row in query(influx.url, 'SELECT * FROM "maintenance"')] == [
+            ("hotend", "serviced", "terminal")])
 
 
 def load_a_spool(page: Any) -> None:

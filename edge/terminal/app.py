@@ -225,7 +225,22 @@ class Terminal:
             "stop_reason": stop.reason if stop is not None else "",
             "lot": lot.lot if lot is not None else "",
             "material": lot.material if lot is not None else kpi.machine.material,
+            "upkeep": self._upkeep(kpi), "blocked": kpi.lifetime.blocked(time.time_ns()),
         }
+
+    def _upkeep(self, kpi: MachineKpi) -> list[dict[str, Any]]:
+        """Each component with an interval, the most urgent first, and its last service."""
+        now, rows = time.time_ns(), []
+        for name in kpi.lifetime.names():
+            due = kpi.lifetime.urgent(name, now)
+            if due is None:
+                continue
+            action, at = kpi.m.lifetime.done.get(name, ("", 0))
+            rows.append({"name": name, "status": due.status, "pct": round(due.due_pct),
+                         "left": f"{due.due_in:.2f}" if abs(due.due_in) < 10
+                         else f"{due.due_in:.0f}", "counts": due.counts, "done_action": action,
+                         "done_at": self._clock(at)})
+        return sorted(rows, key=lambda row: -row["pct"])
 
     def _clock(self, time_ns: int) -> str:
         if not time_ns:

@@ -19,6 +19,12 @@ TEXT: dict[str, dict[str, str]] = {
         "offline": "offline", "unknown": "unknown", "unassigned": "no reason yet",
         "refused": "Not recorded", "all_good": "All good", "all_scrap": "All scrap",
         "scrap_reason": "Scrap? Tap the reason to record with it",
+        "upkeep": "Maintenance", "serviced": "Serviced", "replaced": "Replaced",
+        "inspected": "Inspected", "ok": "ok", "warning": "soon", "due": "due",
+        "overdue": "overdue", "left": "left", "last_done": "last",
+        "no_new_job": "Do not start a new job: overdue", "nothing_due": "Nothing is due.",
+        "run_h": "h running", "powered_h": "h on", "jobs": "jobs", "good_parts": "parts",
+        "kwh": "kWh", "filament_m": "m of filament", "days": "days",
     },
     "fr": {
         "title": "Atelier", "pin": "Code", "enter": "Entrer", "wrong_pin": "Code erroné",
@@ -38,6 +44,13 @@ TEXT: dict[str, dict[str, str]] = {
         "refused": "Pas enregistré", "all_good": "Toutes bonnes",
         "all_scrap": "Toutes rebutées",
         "scrap_reason": "Des rebuts ? Touchez la raison pour enregistrer avec elle",
+        "upkeep": "Entretien", "serviced": "Entretenu", "replaced": "Remplacé",
+        "inspected": "Contrôlé", "ok": "ok", "warning": "bientôt", "due": "à faire",
+        "overdue": "en retard", "left": "reste", "last_done": "dernier",
+        "no_new_job": "Ne pas lancer de nouveau travail : entretien en retard",
+        "nothing_due": "Rien à faire.",
+        "run_h": "h en marche", "powered_h": "h allumée", "jobs": "travaux",
+        "good_parts": "pièces", "kwh": "kWh", "filament_m": "m de filament", "days": "jours",
     },
 }
 

@@ -203,6 +203,7 @@ class Lifetime:
                 part.counted, part.counted_ns, part.replaced, part.since_ns = 0.0, 0, True, t
             if action in ("serviced", "replaced"):
                 part.at_service = self.total(key, t)
+        self.m.done[name] = (action, t)
         fields: list[tuple[str, float | str]] = [("action", action)]
         fields += [(k, str(said[k])) for k in ("note", "by") if k in said]
         if before is not None:

@@ -230,6 +230,8 @@ class LifetimeMemory:
     """Components whose ``block_jobs`` is set (from the config, for the alert's words)."""
     written_hour_ns: int = 0
     """The hour whose end was last written."""
+    done: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Each component's last maintenance: the action and when."""
 
 
 @dataclass
