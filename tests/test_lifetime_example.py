@@ -6,13 +6,24 @@ anywhere (a restart in the middle)."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 
+from circlemade.cli import main
 from edge.service.config import parse_config
 from edge.storage.line_protocol import Fields, Line, last_writes
-from tests.replayed import around_the_clock, mqtt, replay, replay_in_parts, utc
+from tests.replayed import (
+    around_the_clock,
+    mqtt,
+    replay,
+    replay_in_parts,
+    utc,
+    write_recording,
+)
 
 T0 = utc("2026-11-23T08:00:00")
 H = 3600
@@ -157,3 +168,23 @@ def test_a_restart_anywhere_changes_no_figure(lines: list[Line], cut: int) -> No
     wanted = ("lifetime", "maintenance", "reliability", "alert")
     assert {k: v for k, v in last_writes(again).items() if k[0] in wanted} == {
         k: v for k, v in last_writes(lines).items() if k[0] in wanted}
+
+
+def test_the_monthly_report_has_each_machines_life(tmp_path: Path) -> None:
+    """The report's equipment-life table of the worked example: the month's hours and
+    jobs from the lifetime counters, the maintenance done, MTBF and MTTR by hand."""
+    (tmp_path / "life.toml").write_text(tomli_w.dumps(config()))
+    write_recording(tmp_path / "life.jsonl", recording())
+    assert main(["report", "-c", str(tmp_path / "life.toml"), "--month", "2026-11",
+                 "--from-recording", str(tmp_path / "life.jsonl"),
+                 "-o", str(tmp_path / "life.html")]) == 0
+    with (tmp_path / "life-export" / "s-2026-11-life.csv").open() as file:
+        life = {row["machine"]: row for row in csv.DictReader(file)}
+    mk4 = life["mk4"]
+    # the last hourly point of the month: 14:00, before which no point
+    assert float(mk4["run_h"]) == pytest.approx(4.25)
+    assert float(mk4["powered_h"]) == pytest.approx(6.0)
+    assert (mk4["jobs"], mk4["maintenance"]) == ("3", "hotend serviced; belt replaced")
+    assert (mk4["failures"], mk4["mtbf_s"], mk4["mttr_s"]) == ("1", "15300", "2100")
+    assert float(life["co2"]["run_h"]) == pytest.approx(2.5)
+    assert "Equipment life" in (tmp_path / "life.html").read_text()

@@ -44,6 +44,13 @@ def tables(month: SiteMonth) -> dict[str, Table]:
                    [[reason, round(stops), round(lost)]
                     for reason, (stops, lost) in sorted(month.losses.items())]),
         "jobs": (["outcome", "jobs"], [[o, n] for o, n in sorted(month.jobs.items())]),
+        "life": (["machine", "run_h", "powered_h", "jobs", "kwh", "run_h_total", "maintenance",
+                  "failures", "mtbf_s", "mttr_s"],
+                 [[x.machine, x.run_h, x.powered_h, round(x.jobs), x.kwh, x.run_h_total,
+                   "; ".join(x.maintenance), round(x.failures),
+                   None if x.mtbf_s is None else round(x.mtbf_s),
+                   None if x.mttr_s is None else round(x.mttr_s)]
+                  for x in sorted(month.life.values(), key=lambda x: x.machine)]),
         "products": (["product", "jobs", "parts", "good_parts", "energy_kwh", "material_g",
                       "recycled_g", "scrap_g", "co2e_kg", "co2e_kg_per_good_part"],
                      [[p.product, p.jobs, round(p.parts), round(p.good_parts), p.energy_kwh,

@@ -21,7 +21,8 @@ from edge.service.config import Product
 
 Row = dict[str, Any]
 """One point: its tags and fields by name, and ``time`` (ns)."""
-MEASUREMENTS = ("circularity", "oee", "job", "downtime", "scrap", "material_lot")
+MEASUREMENTS = ("circularity", "oee", "job", "downtime", "scrap", "material_lot",
+                "lifetime", "maintenance", "reliability")
 """What the report reads."""
 NO_LOT = "(no lot)"
 
@@ -132,6 +133,68 @@ class ProductFigures(Amounts):
 
 
 @dataclass
+class MachineLife:
+    """A machine's month for its longer life: what it did (from its lifetime counters),
+    the maintenance people recorded, its failures and repairs (ISO 22400-2)."""
+
+    machine: str
+    run_h: float = 0.0
+    powered_h: float = 0.0
+    jobs: float = 0.0
+    kwh: float = 0.0
+    run_h_total: float = 0.0
+    """Since the edge first saw it."""
+    maintenance: list[str] = field(default_factory=list)
+    """"<component> <action>" in the order they were done."""
+    failures: float = 0.0
+    operating_s: float = 0.0
+    repairs: float = 0.0
+    repair_s: float = 0.0
+
+    @property
+    def mtbf_s(self) -> float | None:
+        return self.operating_s / self.failures if self.failures else None
+
+    @property
+    def mttr_s(self) -> float | None:
+        return self.repair_s / self.repairs if self.repairs else None
+
+
+COUNTED = ("run_h", "powered_h", "jobs", "kwh")
+"""The lifetime counters the report shows for the month."""
+
+
+def machine_life(rows: dict[str, list[Row]], site: str, start: int, end: int,
+                 ) -> dict[str, MachineLife]:
+    """Each machine's month: a counter's month is its last value in the month less its
+    last value before (0 for a machine the edge first saw this month)."""
+    lives: dict[str, MachineLife] = {}
+    counters = sorted((row for row in rows.get("lifetime", [])
+                       if row.get("site") == site and row.get("component") == "machine"
+                       and row["time"] < end), key=lambda row: row["time"])
+    before: dict[str, Row] = {}
+    last: dict[str, Row] = {}
+    for row in counters:
+        (before if row["time"] < start else last)[row["machine"]] = row
+    for machine, row in last.items():
+        life = lives.setdefault(machine, MachineLife(machine))
+        earlier = before.get(machine, {})
+        for name in COUNTED:
+            setattr(life, name, row.get(name, 0.0) - earlier.get(name, 0.0))
+        life.run_h_total = row.get("run_h", 0.0)
+    for row in sorted(rows.get("maintenance", []), key=lambda row: row["time"]):
+        if row.get("site") == site and start <= row["time"] < end:
+            lives.setdefault(row["machine"], MachineLife(row["machine"])).maintenance.append(
+                f"{row.get('component', '')} {row.get('action', '')}")
+    for row in rows.get("reliability", []):
+        if row.get("site") == site and row.get("window") == "day" and start <= row["time"] < end:
+            life = lives.setdefault(row["machine"], MachineLife(row["machine"]))
+            for name in ("failures", "operating_s", "repairs", "repair_s"):
+                setattr(life, name, getattr(life, name) + row.get(name, 0.0))
+    return lives
+
+
+@dataclass
 class SiteMonth:
     """One site's month, every table of the report."""
 
@@ -149,6 +212,7 @@ class SiteMonth:
     jobs: dict[str, int] = field(default_factory=dict)
     """outcome -> jobs."""
     products: dict[str, ProductFigures] = field(default_factory=dict)
+    life: dict[str, MachineLife] = field(default_factory=dict)
 
     @property
     def energy_kwh(self) -> float:
@@ -240,6 +304,7 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
             loss = figures.losses.setdefault(row.get("reason", ""), [0.0, 0.0])
             loss[0] += 1
             loss[1] += row.get("lost_s", 0.0)
+    figures.life = machine_life(rows, site, start, end)
     return figures
 
 

@@ -30,7 +30,8 @@ async def from_store(store: Influx, start_ns: int, end_ns: int) -> dict[str, lis
     rows: dict[str, list[Row]] = {}
     try:
         for measurement in MEASUREMENTS:
-            since = 0 if measurement == "material_lot" else start_ns  # lots loaded earlier
+            # lots loaded earlier; the lifetime counters before the month
+            since = 0 if measurement in ("material_lot", "lifetime") else start_ns
             series = await client.query(f'SELECT * FROM "{measurement}" WHERE '
                                         f"time >= {since} AND time < {end_ns}")
             rows[measurement] = [_present(row) for s in series for row in s.rows]
