@@ -26,7 +26,7 @@ from simulators.modbus_meter import ModbusMeterDevice, ModbusMeters
 from simulators.mqtt_publisher import Message, Publisher
 from simulators.mtconnect_agent import MTConnectAgent
 from simulators.opcua_machine_tool import MachineToolServer
-from simulators.operator import SimulatedOperator
+from simulators.operator import NOZZLE_JOBS, SimulatedOperator
 from simulators.printer import PrinterBehaviour, SimulatedPrinter
 from simulators.printer_payloads import BambuPrinter, MoonrakerPrinter, OctoPrintPrinter
 from simulators.prusalink import DEMO_KEY, PRUSALINK_KEY_ENV, PrusaLinkPrinter
@@ -37,6 +37,10 @@ PrinterFormat = Literal["bambu", "bambu_p1", "octoprint", "moonraker", "prusalin
 MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2", "sdm630"]
 """sdm630: read over Modbus TCP (simulators/modbus_meter.py), the others publish."""
 
+
+NOZZLE = {"name": "nozzle", "counts": "jobs", "service_every": NOZZLE_JOBS, "warn_at_pct": 50}
+"""Each simulated printer's nozzle (docs/lifetime.md): a warning after a job, due after
+two, and the simulated operator cleans it then."""
 
 class PrinterSpec(StrictModel):
     id: Identifier
@@ -232,6 +236,7 @@ class Fleet:
                  **({"ideal_cycle_s": ideal[m.id], "stock_g": {"*": 850.0},
                      "material": "mixed stock", "density_g_cm3": 1.0}
                     if m.id in ideal else {}),
+                 **({"components": [NOZZLE]} if m.kind == "printer" else {}),
                  "sources": (
                     [{"endpoint": endpoints[m.id], "profile": "umati"}] if m.id in endpoints
                     else []) + [d.source() for d in m.devices]}

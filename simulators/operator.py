@@ -1,8 +1,10 @@
 """A simulated person at the workshop: what the demo's operator says over MQTT, in the
 operator contract (gateways/operator_input.py). She loads a spool of recycled PETG on
 the last printer (in the demo, the OctoPrint one, which reports the filament it uses),
-inspects every printer's finished jobs and finds one in three warped, and says why a
-printer stands idle when it has waited a while."""
+inspects every printer's finished jobs and finds one in three warped, says why a
+printer stands idle when it has waited a while, and cleans a printer's nozzle once it
+has printed its ``NOZZLE_JOBS`` jobs (the component the fleet's config gives it), so
+that the demo shows a component falling due and serviced."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from simulators.printer import SimulatedPrinter
 
 LOOKS_BEFORE_REASON = 2
 """How many times she sees a printer idle before she says why (once a stop)."""
+NOZZLE_JOBS = 2
+"""The simulated printers' nozzle: serviced every this many jobs (a warning after one)."""
 
 
 @dataclass
@@ -27,6 +31,7 @@ class SimulatedOperator:
     _jobs_seen: dict[str, int] = field(default_factory=dict)
     _idle_looks: dict[str, int] = field(default_factory=dict)
     _loaded: bool = False
+    _serviced_at: dict[str, int] = field(default_factory=dict)
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -47,6 +52,12 @@ class SimulatedOperator:
             if done > seen and printer.last_outcome == "good" and self._rng.random() < 1 / 3:
                 said.append(self._say(machine, "verdict", {
                     "good": 0, "scrap": 1, "reason": "warping", "by": "amina"}))
+            if done - self._serviced_at.get(machine, 0) >= NOZZLE_JOBS and printer.state in (
+                    "idle", "cooling"):
+                self._serviced_at[machine] = done
+                said.append(self._say(machine, "maintenance", {
+                    "component": "nozzle", "action": "serviced", "note": "nozzle cleaned",
+                    "by": "amina"}))
             if printer.state not in ("idle", "cooling"):  # the edge sees both as idle
                 self._idle_looks.pop(machine, None)
                 continue
