@@ -110,3 +110,26 @@ def test_fleet_config_parses() -> None:
     config = parse_config({"site": {"id": "s"}, "influx": {"api": "v1", "url": "http://a:1"},
                            "machines": fleet.machines_config()})
     assert len(config.machines) == 6
+
+
+def test_the_simulated_nozzles_fall_due_and_the_operator_cleans_them() -> None:
+    """The simulated month of a workshop, replayed: each printer's nozzle (two jobs an
+    interval) reaches due, the simulated operator cleans it, and it is ok again."""
+    import orjson
+
+    from edge.storage.line_protocol import parse
+    from edge.tools.recording import Replayer
+    from simulators.cluster_month import SITES, recording, site_config
+
+    site, name, seed = SITES[0]
+    records = enumerate((orjson.loads(line) for line in recording(site, seed, ["2026-11"])), 1)
+    lines = [parse(line) for line in Replayer(parse_config(site_config(site, name, seed)))
+             .lines(records)]
+    nozzle = [(line.time_ns, line.measurement, line.fields.get("status"),
+               line.fields.get("action")) for line in lines
+              if line.tags.get("machine") == "printer-1" and line.tags.get("component") == "nozzle"]
+    serviced = [t for t, measurement, _, action in nozzle if action == "serviced"]
+    assert len(serviced) >= 2
+    statuses = [status for t, measurement, status, _ in nozzle
+                if measurement == "lifetime" and t <= serviced[0]]
+    assert "due" in statuses and statuses[-1] == "ok"  # due, then serviced
