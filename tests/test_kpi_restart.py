@@ -19,7 +19,7 @@ import pytest
 import tomli_w
 
 from contract.units import DECIMALS
-from edge.pipeline.kpi.memory import FORMAT_VERSION
+from edge.pipeline.kpi.memory import FORMAT_VERSION, load
 from edge.service.config import parse_config
 from edge.storage.line_protocol import last_writes
 from edge.tools.recording import read_records
@@ -49,7 +49,8 @@ def write_config(tmp_path: Path, mqtt: LocalServer, influx: LocalServer) -> Path
             {"topic": "r/p/status", "profile": "json",
              "time": {"path": "ts", "format": "unix_s"}},
             {"topic": "r/p/plug", "profile": "json", "meter": "plug",
-             "time": {"path": "ts", "format": "unix_s"}}]}]}))
+             "time": {"path": "ts", "format": "unix_s"}}],
+            "components": [{"name": "nozzle", "counts": "jobs", "service_every": 1}]}]}))
     return path
 
 
@@ -124,6 +125,7 @@ def test_a_job_survives_sigterm_and_sigkill(tmp_path: Path,
     edge.stop(signal.SIGTERM)  # ...and stop changes none of them
 
     check_the_job_and_the_energy(influx, a, c, energy_points)
+    check_the_lifetime_counters(tmp_path / "buffer.sqlite", influx, a, c)
 
 @pytest.mark.servers
 def test_a_state_of_another_format_is_refused_unless_reset(
@@ -187,6 +189,21 @@ def check_the_job_and_the_energy(influx: LocalServer, a: float, c: float,
         assert day["availability"] == pytest.approx(day["run_s"] / day["planned_s"],
                                                     abs=10 ** -DECIMALS)
 
+
+
+def check_the_lifetime_counters(buffer: Path, influx: LocalServer, a: float, c: float,
+                                ) -> None:
+    """Across SIGTERM and SIGKILL the machine's run hours are the job's whole run, and
+    its one job counted once: its nozzle (one job an interval) fell due once, at its end."""
+    with sqlite3.connect(buffer) as db:
+        (blob,) = db.execute("SELECT state FROM kpi_state WHERE machine = 'p'").fetchone()
+    life = load(bytes(blob), "machine p").lifetime
+    assert life.machine_ns["run_h"] / 1e9 == pytest.approx(c + 1 - (a + 10), abs=1e-3)
+    assert life.machine["jobs"] == 1.0
+    nozzle = query(influx.url, 'SELECT * FROM "lifetime" WHERE "component" = \'nozzle\'')
+    assert [(row["jobs"], row["status"]) for row in nozzle][-1] == (1.0, "due")
+    assert [row["time"] for row in nozzle if row["status"] == "due"] == [
+        pytest.approx((c + 1) * 1e9, abs=1e6)]  # ns; once, at the job's end
 
 
 def _rows(path: Path) -> int:
