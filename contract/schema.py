@@ -80,6 +80,11 @@ TELEMETRY = _measurement(
         FieldSpec("feed_rate_mm_min", "mm/min", doc="path feed rate"),
         FieldSpec("laser_power_pct", "percent", doc="laser power, share of the tube's maximum",
                   limits=(0, 100)),
+        FieldSpec("operating_h", "h", doc="the device's own operating-hours counter (umati "
+                  "OperationDuration, MTConnect AccumulatedTime, a nozzle's hours)",
+                  limits=(0, 10_000_000)),
+        FieldSpec("power_on_h", "h", doc="the device's own powered-hours counter",
+                  limits=(0, 10_000_000)),
         FieldSpec("parts_produced", None, doc="machine's part counter, cumulative",
                   limits=(0, 1e12)),
         FieldSpec("parts_good", None, doc="machine's good-part counter, cumulative",
@@ -316,6 +321,8 @@ LIFETIME = _measurement(
         FieldSpec("due_pct", "percent", doc="the share of the interval used"),
         FieldSpec("status", None, "string", "ok, warning, due or overdue"),
         FieldSpec("due_counts", None, "string", "which counter is the most urgent"),
+        FieldSpec("drift", None, doc="a component counted by its device: the device's count "
+                  "less the edge's own (docs/lifetime.md)"),
     ],
     extra_tags=("component",),
 )

@@ -188,3 +188,23 @@ def test_the_monthly_report_has_each_machines_life(tmp_path: Path) -> None:
     assert (mk4["failures"], mk4["mtbf_s"], mk4["mttr_s"]) == ("1", "15300", "2100")
     assert float(life["co2"]["run_h"]) == pytest.approx(2.5)
     assert "Equipment life" in (tmp_path / "life.html").read_text()
+
+
+def test_a_device_that_keeps_its_own_hours_is_believed_and_the_drift_shown(
+        tmp_path: Path) -> None:
+    """A mill whose control counts its spindle's hours (1,000.0 h, then 1,000.9 h an hour
+    of running later): the count is the device's, the drift beside it is that less what
+    the edge counted itself from the initial it was given (999 + 1 h)."""
+    raw = {**around_the_clock(), "machines": [{"id": "mill", "kind": "cnc", "sources": [
+        _json("m/mill")], "components": [{"name": "spindle", "counts": "run_h",
+                                          "service_every": 2000, "initial": 999.0,
+                                          "device_signal": "operating_h"}]}]}
+    said = {0: {"state": "running", "operating_h": 1000.0},
+            H: {"state": "idle", "operating_h": 1000.9}}  # idle from 09:00
+    entries = [mqtt(t, "m/mill", {"ts": t, **said.get(t - T0, {"spindle_speed_rpm": 9000})})
+               for t in range(T0, T0 + 2 * H + 20, 10)]
+    spindle = lifetime(replay(tmp_path, raw, entries), "mill", "spindle")
+    end = spindle[2 * H]  # at the hour's end after the device said 1,000.9
+    assert end["run_h"] == pytest.approx(1000.9)
+    assert end["drift"] == pytest.approx(1000.9 - (999.0 + 1.0))
+    assert end["since_service"] == pytest.approx(1000.9)

@@ -100,6 +100,17 @@ class Component(StrictModel):
     block_jobs: bool = False
     """Overdue, the terminal and the alert say the machine should not start a new job
     (the edge never stops a machine)."""
+    device_signal: str | None = None
+    """The device keeps its own count of this (a canonical signal in the unit of
+    ``counts``, e.g. operating_h): its value is the count, and ``drift`` says how far
+    the edge's own is from it."""
+
+    @field_validator("device_signal")
+    @classmethod
+    def _known_device_signal(cls, signal: str | None) -> str | None:
+        if signal is not None and signal not in SIGNALS:
+            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
+        return signal
 
     @field_validator("only_materials")
     @classmethod

@@ -46,8 +46,9 @@ class Lifetime:
         """``material``: the material in the machine now (the lot's, or its own)."""
         self.context, self.m, self.material = context, memory, material
         self.components = {f"{c.name}/{c.counts}": c for c in context.machine.components}
-        self.watched = frozenset(c.only_while.signal for c in self.components.values()
-                                 if c.only_while is not None)
+        self.watched = frozenset(
+            {c.only_while.signal for c in self.components.values() if c.only_while}
+            | {c.device_signal for c in self.components.values() if c.device_signal})
         """Signals a component's condition reads: their readings come here."""
         self.by_material = any(c.only_materials for c in self.components.values())
         memory.blocks = sorted({c.name for c in self.components.values() if c.block_jobs})
@@ -116,6 +117,14 @@ class Lifetime:
     # -- where each component stands --------------------------------------------------
 
     def total(self, key: str, t: int) -> float:
+        """The device's own count when it keeps one and has said it, else the edge's."""
+        signal = self.components[key].device_signal
+        if signal is not None and signal in self.m.levels:
+            return self.m.levels[signal]
+        return self.derived(key, t)
+
+    def derived(self, key: str, t: int) -> float:
+        """What the edge counted itself, from the config's ``initial``."""
         component, part = self.components[key], self.m.parts[key]
         base = 0.0 if part.replaced else component.initial
         if component.counts == "days":
@@ -181,6 +190,10 @@ class Lifetime:
 
     def _counts(self, name: str, t: int) -> Iterator[tuple[str, float]]:
         own = {key.partition("/")[2]: self.total(key, t) for key in self._keys(name)}
+        drift = [self.total(key, t) - self.derived(key, t) for key in self._keys(name)
+                 if self.components[key].device_signal in self.m.levels]
+        if drift:
+            yield "drift", drift[0]
         if name == "machine":
             machine = dict(self.m.machine)
             machine |= {counts: ns / NS_PER_H for counts, ns in self.m.machine_ns.items()}
