@@ -13,7 +13,7 @@ from typing import Any
 
 from grafanalib.core import Dashboard, Templating, Time
 
-from contract.schema import CIRCULARITY, OEE
+from contract.kpi_points import CIRCULARITY, OEE
 from dashboards.grafana_json import dashboard_json
 from dashboards.inputs import SiteConfig
 from dashboards.panels import PanelSpec, build

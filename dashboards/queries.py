@@ -7,7 +7,7 @@ Grafana substitutes ``$timeFilter``, ``$__interval`` and the template variables.
 
 from __future__ import annotations
 
-from contract.schema import FieldSpec, MeasurementSpec
+from contract.measurement import FieldSpec, MeasurementSpec
 
 SCOPE = '"site" =~ /^$site$/ AND "kind" =~ /^$kind$/ AND "machine" =~ /^$machine$/'
 """Every panel follows the site, kind and machine selectors."""

@@ -10,24 +10,20 @@ from typing import Any
 
 from grafanalib.core import Annotations, Dashboard, Template, Templating, Time
 
-from contract.schema import (
+from contract.kpi_points import (
     ALERT,
     CIRCULARITY,
     DOWNTIME,
-    EDGE_HEALTH,
-    ENERGY,
     JOB,
     LIFETIME,
-    MACHINE_STATE,
     MAINTENANCE,
     MATERIAL,
     MATERIAL_LOT,
     OEE,
-    OPERATOR_INPUT,
     RELIABILITY,
     SCRAP,
-    TELEMETRY,
 )
+from contract.schema import EDGE_HEALTH, ENERGY, MACHINE_STATE, OPERATOR_INPUT, TELEMETRY
 from dashboards.grafana_json import dashboard_json
 from dashboards.panels import DATASOURCE, PanelSpec, build
 from dashboards.queries import SCOPE, select, tag_values
