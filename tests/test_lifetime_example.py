@@ -1,7 +1,7 @@
-"""The worked example of docs/lifetime.md, replayed: a printer with a hotend serviced every
+"""The worked example of docs/metrics.md (equipment life), replayed: a printer with a hotend serviced every
 3 run-hours and a belt every 30 days, a laser whose tube counts only above 10 % power, one
 failure and its repair, a service and a replacement. Every figure and alert time here is
-worked out by hand in docs/lifetime.md; the replay must give exactly them, whole and cut
+worked out by hand there; the replay must give exactly them, whole and cut
 anywhere (a restart in the middle)."""
 
 from __future__ import annotations
