@@ -1,8 +1,8 @@
-"""The worked example of docs/metrics.md (equipment life), replayed: a printer with a hotend serviced every
-3 run-hours and a belt every 30 days, a laser whose tube counts only above 10 % power, one
-failure and its repair, a service and a replacement. Every figure and alert time here is
-worked out by hand there; the replay must give exactly them, whole and cut
-anywhere (a restart in the middle)."""
+"""The equipment-life worked example of docs/metrics.md, replayed: a printer with a
+hotend serviced every 3 run-hours and a belt every 30 days, a laser whose tube counts
+only above 10 % power, one failure and its repair, a service and a replacement. Every
+figure and alert time here is worked out by hand there; the replay must give exactly
+them, whole and cut anywhere (a restart in the middle)."""
 
 from __future__ import annotations
 
