@@ -208,6 +208,13 @@ SIGNALS: dict[str, SignalSpec] = _signals()
 """Canonical signals a device profile may produce, by name."""
 
 
+def known_signal(signal: str) -> str:
+    """A canonical signal's name as given, or ValueError listing them (config checks)."""
+    if signal not in SIGNALS:
+        raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
+    return signal
+
+
 def markdown() -> str:
     """The schema as the Markdown of ``docs/schema.md`` (a test keeps the two in step)."""
     lines = [

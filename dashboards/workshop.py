@@ -270,13 +270,15 @@ EDGE_ALERT_QUERY = (f'SELECT "message", "state", "check" FROM "{ALERT.name}" '
 """The edge's own trouble (InfluxDB away, the buffer filling up, points dropped)."""
 
 
+ALERTS = {"name": "Alerts", "datasource": DATASOURCE, "enable": True, "iconColor": "red",
+          "query": ALERT_QUERY, "textColumn": "message", "tagsColumn": "state"}
+
+
 def what_people_said() -> Annotations:
     return Annotations(list=[{
         "name": "What people said", "datasource": DATASOURCE, "enable": True,
         "iconColor": "purple", "query": ANNOTATION_QUERY, "textColumn": "reason",
-        "tagsColumn": "action,job,lot,by"}, {
-        "name": "Alerts", "datasource": DATASOURCE, "enable": True, "iconColor": "red",
-        "query": ALERT_QUERY, "textColumn": "message", "tagsColumn": "state"}])
+        "tagsColumn": "action,job,lot,by"}, ALERTS])
 
 
 def edge_trouble() -> Annotations:
@@ -289,9 +291,7 @@ def maintenance_done() -> Annotations:
     return Annotations(list=[{
         "name": "Maintenance", "datasource": DATASOURCE, "enable": True,
         "iconColor": "blue", "query": MAINTENANCE_QUERY, "textColumn": "note",
-        "tagsColumn": "component,action,by"}, {
-        "name": "Alerts", "datasource": DATASOURCE, "enable": True, "iconColor": "red",
-        "query": ALERT_QUERY, "textColumn": "message", "tagsColumn": "state"}])
+        "tagsColumn": "component,action,by"}, ALERTS])
 
 
 def annotations_for(key: str) -> Annotations:

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from contract.materials import DENSITY_G_PER_CM3
 from contract.model import COUNTRY_PATTERN, Identifier, StrictModel
 from contract.reading import TimeBounds
-from contract.schema import SIGNALS
+from contract.schema import known_signal
 from gateways.operator_input import OperatorSettings
 from gateways.profiles import Source
 
@@ -72,9 +72,7 @@ class Above(StrictModel):
     @field_validator("signal")
     @classmethod
     def _known_signal(cls, signal: str) -> str:
-        if signal not in SIGNALS:
-            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
-        return signal
+        return known_signal(signal)
 
 
 class Component(StrictModel):
@@ -108,9 +106,7 @@ class Component(StrictModel):
     @field_validator("device_signal")
     @classmethod
     def _known_device_signal(cls, signal: str | None) -> str | None:
-        if signal is not None and signal not in SIGNALS:
-            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
-        return signal
+        return None if signal is None else known_signal(signal)
 
     @field_validator("only_materials")
     @classmethod

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from contract.machine_state import MachineState
 from contract.model import Identifier, StrictModel
 from contract.reading import Reading
-from contract.schema import SIGNALS
+from contract.schema import SIGNALS, known_signal
 from contract.units import UnitError, converter
 from gateways.broker import Broker, DeviceRequest, Qos
 from gateways.decoding import DecodeError
@@ -137,9 +137,7 @@ class SignalMapping(StrictModel):
     @field_validator("signal")
     @classmethod
     def _known_signal(cls, signal: str) -> str:
-        if signal not in SIGNALS:
-            raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
-        return signal
+        return known_signal(signal)
 
     @model_validator(mode="after")
     def _unit_fits_signal(self) -> Self:
