@@ -32,6 +32,8 @@ class SimulatedCnc:
     parts_good: int = 0
     parts_scrap: int = 0
     alarm_text: str = ""
+    powered_s: float = 3_600_000.0
+    """Its power-on time: a thousand hours when the simulation starts."""
     _left_s: float = 10.0
     _rng: random.Random = field(init=False, repr=False)
 
@@ -44,6 +46,7 @@ class SimulatedCnc:
 
     def step(self, dt_s: float) -> None:
         self._left_s -= dt_s
+        self.powered_s += dt_s
         self.spindle_rpm = 18000 + self._rng.gauss(0, 40) if self.execution == "ACTIVE" else 0.0
         while self._left_s <= 0:
             self._next()

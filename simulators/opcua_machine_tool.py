@@ -6,7 +6,8 @@ Address space, in the namespace ``NAMESPACE`` (browse names in brackets)::
       Identification        Manufacturer, Model, SerialNumber, YearOfConstruction
       MachineryItemState    CurrentState: Executing, NotExecuting, OutOfService, NotAvailable
       Monitoring
-        MachineTool         OperationMode (Setup, Automatic), ElectricalPower (W)
+        MachineTool         OperationMode (Setup, Automatic), ElectricalPower (W),
+                            PowerOnDuration (h)
         Spindle             ActualSpeed (rpm), Override (%), IsRotating
         Channel1            ChannelState (Active, Interrupted, Reset), FeedOverride (%)
       Production
@@ -113,6 +114,7 @@ class MachineToolServer:
         tool = await folder(monitoring, "MachineTool")
         await var(tool, "mode", "OperationMode", "Setup", ua.VariantType.String)
         await var(tool, "power", "ElectricalPower", 0.0, ua.VariantType.Double)
+        await var(tool, "power_on", "PowerOnDuration", 0, ua.VariantType.UInt32)
         spindle = await folder(monitoring, "Spindle")
         await var(spindle, "speed", "ActualSpeed", 0.0, ua.VariantType.Double)
         await var(spindle, "spindle_override", "Override", 100.0, ua.VariantType.Double)
@@ -138,6 +140,7 @@ class MachineToolServer:
             "item_state": (ITEM_STATES[c.execution], ua.VariantType.String),
             "mode": (c.operation_mode, ua.VariantType.String),
             "power": (round(c.load_w, 1), ua.VariantType.Double),
+            "power_on": (int(c.powered_s // 3600), ua.VariantType.UInt32),
             "speed": (round(c.spindle_rpm, 1), ua.VariantType.Double),
             "spindle_override": (c.spindle_override_pct, ua.VariantType.Double),
             "rotating": (c.spindle_rpm > 0, ua.VariantType.Boolean),

@@ -11,6 +11,8 @@ Read relative to the machine's root (by default the first machine under
     Monitoring/Spindle/Override            spindle_override_pct
     Monitoring/Channel1/FeedOverride       feed_override_pct
     Monitoring/MachineTool/ElectricalPower power_w
+    Monitoring/MachineTool/PowerOnDuration power_on_h: the machine's own hours powered on
+                                           (for a component's ``device_signal``)
     Production/ActiveProgram/Name, State   jobs: Running starts one; Ended ends it good (scrap
                                            when PartsScrap rose meanwhile), Aborted aborted
     Production/Counters/PartsProduced, PartsGood, PartsScrap   parts_produced, _good, _scrap
@@ -41,6 +43,7 @@ NODES = [
     NodeSpec(path="Monitoring/Spindle/Override", signal="spindle_override_pct"),
     NodeSpec(path="Monitoring/Channel1/FeedOverride", signal="feed_override_pct"),
     NodeSpec(path="Monitoring/MachineTool/ElectricalPower", signal="power_w"),
+    NodeSpec(path="Monitoring/MachineTool/PowerOnDuration", signal="power_on_h"),
     NodeSpec(path=PROGRAM, signal="job_name"),
     NodeSpec(path=PROGRAM_STATE, signal="job_event"),
     NodeSpec(path="Production/Counters/PartsProduced", signal="parts_produced"),
