@@ -39,8 +39,8 @@ MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2", "sdm630"]
 
 
 NOZZLE = {"name": "nozzle", "counts": "jobs", "service_every": NOZZLE_JOBS, "warn_at_pct": 50}
-"""Each simulated printer's nozzle (docs/lifetime.md): a warning after a job, due after
-two, and the simulated operator cleans it then."""
+"""Each simulated printer's nozzle (docs/lifetime.md): due after each job (a short demo
+sees it), and the simulated operator cleans it then."""
 
 class PrinterSpec(StrictModel):
     id: Identifier

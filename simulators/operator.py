@@ -18,8 +18,8 @@ from simulators.printer import SimulatedPrinter
 
 LOOKS_BEFORE_REASON = 2
 """How many times she sees a printer idle before she says why (once a stop)."""
-NOZZLE_JOBS = 2
-"""The simulated printers' nozzle: serviced every this many jobs (a warning after one)."""
+NOZZLE_JOBS = 1
+"""The simulated printers' nozzle: serviced after every job (due, then cleaned)."""
 
 
 @dataclass

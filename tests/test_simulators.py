@@ -113,7 +113,7 @@ def test_fleet_config_parses() -> None:
 
 
 def test_the_simulated_nozzles_fall_due_and_the_operator_cleans_them() -> None:
-    """The simulated month of a workshop, replayed: each printer's nozzle (two jobs an
+    """The simulated month of a workshop, replayed: each printer's nozzle (one job an
     interval) reaches due, the simulated operator cleans it, and it is ok again."""
     import orjson
 
