@@ -168,6 +168,31 @@ LIFETIME = measurement(
     extra_tags=("component",),
 )
 
+BATCH = measurement(
+    "batch",
+    "A batch (an order) on a machine, at its start, written again at each of its jobs' "
+    "ends, at each verdict on them and at its end (docs/metrics.md, batches).",
+    [
+        FieldSpec("quantity", None, doc="the good parts it asks for"),
+        FieldSpec("jobs", None),
+        FieldSpec("parts", None, doc="parts made, good and scrap"),
+        FieldSpec("good_parts", None, doc="good parts, as the last verdicts say"),
+        FieldSpec("remaining", None, doc="quantity - good_parts (negative: more than asked)"),
+        FieldSpec("fpy", None, doc="first pass yield: good parts as first judged / parts"),
+        FieldSpec("setup_s", "s", doc="from the batch's start to its first job's start"),
+        FieldSpec("cycle_s", "s", doc="median job time per good part"),
+        FieldSpec("cycle_cv", None, doc="coefficient of variation of the time per good part "
+                  "(two jobs with good parts at least)"),
+        FieldSpec("energy_kwh", "kWh", doc="its jobs' energy"),
+        FieldSpec("material_g", "g", doc="its jobs' material"),
+        FieldSpec("kwh_per_good_part", "kWh"),
+        FieldSpec("g_per_good_part", "g"),
+        FieldSpec("ended", None, doc="1 once it ended"),
+        FieldSpec("short", None, doc="at its end: the good parts it lacks (0: complete)"),
+    ],
+    extra_tags=("batch", "product"),
+)
+
 MAINTENANCE = measurement(
     "maintenance",
     "A component serviced, replaced or inspected, as a person recorded it; with the "

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from contract.kpi_points import (
     ALERT,
+    BATCH,
     CIRCULARITY,
     DOWNTIME,
     ENERGY_HOURLY,
@@ -116,7 +117,8 @@ OPERATOR_INPUT = measurement(
     "reason for a stop, a material lot loaded or unloaded; docs/operators.md); the KPI "
     "stage applies it to jobs, stops and windows.",
     [
-        FieldSpec("action", None, "string", "verdict, downtime, load, unload or maintenance"),
+        FieldSpec("action", None, "string",
+                  "verdict, downtime, load, unload, maintenance or batch"),
         FieldSpec("by", None, "string", "who said it"),
         FieldSpec("job", None, "string", "verdict: the job (default the last ended)"),
         FieldSpec("verdict_good", None, doc="verdict: good parts", limits=(0, 100_000)),
@@ -138,6 +140,10 @@ OPERATOR_INPUT = measurement(
         FieldSpec("maintenance_action", None, "string",
                   "maintenance: serviced, replaced or inspected"),
         FieldSpec("note", None, "string", "maintenance: what was done"),
+        FieldSpec("batch", None, "string", "batch: the batch (order) id"),
+        FieldSpec("batch_action", None, "string", "batch: start or end"),
+        FieldSpec("quantity", None, doc="batch: the good parts it asks for",
+                  limits=(1, 1_000_000)),
     ],
 )
 
@@ -179,7 +185,7 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
     m.name: m
     for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT, MATERIAL, JOB,
               OEE, CIRCULARITY, ENERGY_HOURLY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT,
-              LIFETIME, MAINTENANCE, RELIABILITY, EDGE_HEALTH)
+              LIFETIME, MAINTENANCE, RELIABILITY, BATCH, EDGE_HEALTH)
 }
 
 

@@ -13,6 +13,9 @@ device's. The contract (fields may be added, never renamed)::
     circlemade/<site>/<machine>/material  {"action": "unload", "remaining_g": 412}
     circlemade/<site>/<machine>/maintenance  {"component": "hotend",
         "action": "serviced", "note": "new nozzle", "by": "amina"}
+    circlemade/<site>/<machine>/batch  {"action": "start", "batch": "B-2026-041",
+        "product": "hinge", "quantity": 48}
+    circlemade/<site>/<machine>/batch  {"action": "end", "batch": "B-2026-041"}
 
 ``time`` (ISO 8601) defaults to arrival; a verdict's ``job`` to the machine's last ended
 job; a downtime without ``from`` and ``to`` is for the stop in progress, or the last one.
@@ -66,7 +69,7 @@ class OperatorSettings(StrictModel):
     fault is one too); each also among unplanned_stops."""
 
 
-KINDS = ("verdict", "downtime", "material", "maintenance")
+KINDS = ("verdict", "downtime", "material", "maintenance", "batch")
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -123,6 +126,13 @@ class Maintenance(_Input):
     note: Text | None = None
 
 
+class Batch(_Input):
+    action: Literal["start", "end"]
+    batch: Text
+    product: Text | None = None
+    quantity: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
 class OperatorDecoder:
     """Decodes ``<prefix>/<site>/<machine>/<kind>`` for the machines of one site."""
 
@@ -150,6 +160,8 @@ class OperatorDecoder:
                 readings = self._downtime(Downtime.model_validate(document))
             elif kind == "maintenance":
                 readings = self._maintenance(machine, Maintenance.model_validate(document))
+            elif kind == "batch":
+                readings = self._batch(Batch.model_validate(document))
             elif document.get("action") == "unload":
                 readings = self._unload(Unload.model_validate(document))
             else:
@@ -218,6 +230,16 @@ class OperatorDecoder:
                               f"{', '.join(sorted(known))} ([[machines.components]])")
         return [("component", done.component), ("maintenance_action", done.action),
                 ("note", done.note), ("by", done.by), ("action", "maintenance")]
+
+    @staticmethod
+    def _batch(batch: Batch) -> list[tuple[str, Any]]:
+        if batch.action == "start" and (batch.product is None or batch.quantity is None):
+            raise DecodeError("batch: product, quantity: a batch starts with both, e.g. "
+                              '{"action": "start", "batch": "B-1", "product": "hinge", '
+                              '"quantity": 48}')
+        return [("batch", batch.batch), ("product", batch.product),
+                ("quantity", float(batch.quantity) if batch.quantity else None),
+                ("batch_action", batch.action), ("by", batch.by), ("action", "batch")]
 
     def _unload(self, unload: Unload) -> list[tuple[str, Any]]:
         return [("lot", unload.lot), ("remaining_g", unload.remaining_g), ("by", unload.by),

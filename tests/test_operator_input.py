@@ -103,6 +103,10 @@ BAD = [
      "unknown component 'nozzle' of mk4; known are machine"),
     ("maintenance", {"component": "machine", "action": "oiled"},
      "maintenance: action: Input should be 'serviced', 'replaced' or 'inspected'"),
+    ("batch", {"action": "start", "batch": "B-1", "product": "hinge"},
+     "batch: product, quantity: a batch starts with both"),
+    ("batch", {"action": "start", "batch": "B-1", "product": "hinge", "quantity": 0},
+     "batch: quantity: Input should be greater than or equal to 1"),
 ]
 
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from contract.eventlog import describe
 from contract.reading import Reading
 from edge.pipeline.kpi.alerts import Alert, MachineAlerts
+from edge.pipeline.kpi.batches import Batches
 from edge.pipeline.kpi.calendar import ShiftCalendar
 from edge.pipeline.kpi.context import NS, MachineContext, Point
 from edge.pipeline.kpi.energy import Energy
@@ -56,12 +57,13 @@ class MachineKpi:
         self.state = MachineState(context, m.clock, self.windows, self.stops, self.lifetime)
         self.material = Material(context, m.material, m.jobs, self.windows, self.lifetime)
         self.parts = Parts(context, m.parts, m.jobs, self.windows, self.material)
+        self.batches = Batches(context, m.batches)
         self.jobs = Jobs(context, m.jobs, m.energy, self.windows, self.material, self.parts,
-                         self._job_ended, self.lifetime)
+                         self._job_ended, self.lifetime, self.batches.judged)
         self.energy = Energy(context, m.energy, self.state, self.windows, self.jobs, m.alerts,
                              self.lifetime)
         self.operator = OperatorInput(machine.id, self.jobs, self.stops, self.material,
-                                      self.lifetime, self.state.advance)
+                                      self.lifetime, self.state.advance, self.batches)
         self._handlers = {signal: handler(self) for signal, handler in HANDLERS.items()}
         for signal in self.lifetime.watched:
             self._handlers[signal] = self._watching(self._handlers.get(signal))
@@ -112,6 +114,7 @@ class MachineKpi:
         return take
 
     def _job_ended(self, job: EndedJob, points: list[Point]) -> None:
+        self.batches.job_ended(job, points)
         self.lifetime.job_ended(job.good)
         self.lifetime.check(job.end_ns, points)
         if self.alerts is not None:

@@ -20,9 +20,12 @@ FAILED = ("scrap", "aborted")
 class Jobs:
     def __init__(self, context: MachineContext, memory: JobsMemory, energy: EnergyMemory,
                  windows: Windows, material: Material, parts: Parts,
-                 ended: Callable[[EndedJob, list[Point]], None], lifetime: Lifetime) -> None:
-        """``ended``: told of every job that ends, after its point (the alerts)."""
+                 ended: Callable[[EndedJob, list[Point]], None], lifetime: Lifetime,
+                 judged: Callable[[EndedJob, list[Point]], None]) -> None:
+        """``ended``: told of every job that ends, after its point (the alerts, the
+        batch); ``judged``: of every verdict on one, after its point (the batch)."""
         self.context, self.m, self.energy, self.lifetime = context, memory, energy, lifetime
+        self.judged = judged
         self.windows, self.material, self.parts, self.ended = windows, material, parts, ended
 
     def on_progress(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
@@ -166,6 +169,8 @@ class Jobs:
         job.reason, job.by = str(said.get("reason", "")), str(said.get("by", ""))
         job.product = str(said.get("product", job.product))
         self._write(job, points)
+        self.judged(job, points)
+        job.judged = True
         reason = job.reason or "unspecified"
         tags = self.context.tags
         for old in job.scrap_reasons:  # counted under another reason before: no more

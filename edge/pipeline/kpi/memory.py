@@ -72,6 +72,10 @@ class EndedJob:
     progress_pct: float | None = None
     product: str = ""
     """What a person said it made (a verdict)."""
+    batch: str = ""
+    """The batch it was made in."""
+    judged: bool = False
+    """A verdict came: its first one set the first-pass good parts."""
 
 
 @dataclass
@@ -235,6 +239,38 @@ class LifetimeMemory:
 
 
 @dataclass
+class BatchJob:
+    """A job of a batch, as the batch counts it."""
+
+    end_ns: int
+    seconds: float
+    good: float
+    scrap: float
+    first_good: float
+    """Good parts as first judged (the device's word, or the first verdict)."""
+    energy_kwh: float = 0.0
+    material_g: float = 0.0
+
+
+@dataclass
+class BatchRun:
+    batch: str
+    product: str
+    quantity: float
+    start_ns: int
+    first_job_ns: int = 0
+    end_ns: int | None = None
+    jobs: list[BatchJob] = field(default_factory=list)
+
+
+@dataclass
+class BatchesMemory:
+    current: BatchRun | None = None
+    ended: list[BatchRun] = field(default_factory=list)
+    """The last batches that ended, newest last (a verdict may still change them)."""
+
+
+@dataclass
 class MachineMemory:
     """One slice per calculator of the KPI stage, each written only by its owner."""
 
@@ -247,6 +283,7 @@ class MachineMemory:
     windows: WindowsMemory = field(default_factory=WindowsMemory)
     alerts: dict[str, AlertState] = field(default_factory=dict)
     lifetime: LifetimeMemory = field(default_factory=LifetimeMemory)
+    batches: BatchesMemory = field(default_factory=BatchesMemory)
 
 
 FORMAT_1_SLICES = {

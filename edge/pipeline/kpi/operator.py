@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from contract.reading import Reading
+from edge.pipeline.kpi.batches import Batches
 from edge.pipeline.kpi.context import NS, OperatorRefused, Point
 from edge.pipeline.kpi.jobs import Jobs
 from edge.pipeline.kpi.lifetime import Lifetime
@@ -16,17 +17,18 @@ from edge.pipeline.kpi.stops import Stops
 OPERATOR_FIELDS = frozenset({
     "verdict_good", "verdict_scrap", "reason", "job", "by", "product", "from_s", "to_s", "lot",
     "lot_material", "recycled_pct", "supplier", "mass_g", "density_g_cm3", "remaining_g",
-    "component", "maintenance_action", "note"})
+    "component", "maintenance_action", "note", "batch", "batch_action", "quantity"})
 """Signals of operator input that come before its ``action``."""
 
 
 class OperatorInput:
     def __init__(self, machine: str, jobs: Jobs, stops: Stops, material: Material,
-                 lifetime: Lifetime, advance: Callable[[int], None]) -> None:
+                 lifetime: Lifetime, advance: Callable[[int], None], batches: Batches,
+                 ) -> None:
         """``advance``: account the time up to an instant (before what is said changes
         what counts)."""
         self.machine, self.jobs, self.stops, self.material = machine, jobs, stops, material
-        self.lifetime, self.advance = lifetime, advance
+        self.lifetime, self.advance, self.batches = lifetime, advance, batches
         self._said: list[Reading] = []
         """The operator input of the message being read, until its action."""
 
@@ -50,6 +52,8 @@ class OperatorInput:
             if self.lifetime.by_material:  # the time before counted with the material then
                 self.advance(t)
             (self.material.load if action == "load" else self.material.unload)(said, t, points)
+        elif action == "batch":
+            self.batches.told(said, t, points)
         elif action == "maintenance":
             self.advance(t)
             self.lifetime.maintained(said, t, points)
