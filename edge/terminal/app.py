@@ -231,7 +231,7 @@ class Terminal:
     def _upkeep(self, kpi: MachineKpi) -> list[dict[str, Any]]:
         """Each component with an interval, the most urgent first, and its last service."""
         now, rows = time.time_ns(), []
-        for name in kpi.lifetime.names():
+        for name in kpi.lifetime.keys:
             due = kpi.lifetime.urgent(name, now)
             if due is None:
                 continue

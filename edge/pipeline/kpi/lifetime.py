@@ -46,6 +46,10 @@ class Lifetime:
         """``material``: the material in the machine now (the lot's, or its own)."""
         self.context, self.m, self.material = context, memory, material
         self.components = {f"{c.name}/{c.counts}": c for c in context.machine.components}
+        self.keys: dict[str, list[str]] = {"machine": []}
+        """Each component's counters by name, the machine first (it always is one)."""
+        for key, component in self.components.items():
+            self.keys.setdefault(component.name, []).append(key)
         self.watched = frozenset(
             {c.only_while.signal for c in self.components.values() if c.only_while}
             | {c.device_signal for c in self.components.values() if c.device_signal})
@@ -142,14 +146,8 @@ class Lifetime:
                   "warning" if used >= 100 - component.warn_at_pct - EPSILON else "ok")
         return Due(component.counts, since, component.service_every - since, used, status)
 
-    def names(self) -> list[str]:
-        return ["machine", *sorted({c.name for c in self.components.values()} - {"machine"})]
-
-    def _keys(self, name: str) -> list[str]:
-        return [key for key, c in self.components.items() if c.name == name]
-
     def urgent(self, name: str, t: int) -> Due | None:
-        dues = [self.due(key, t) for key in self._keys(name)]
+        dues = [self.due(key, t) for key in self.keys.get(name, [])]
         return max(dues, key=lambda d: d.due_pct) if dues else None
 
     def blocked(self, t: int) -> list[str]:
@@ -161,7 +159,9 @@ class Lifetime:
 
     def check(self, t: int, points: list[Point]) -> None:
         """A point for each component whose status changed."""
-        for name in self.names():
+        if not self.components:
+            return  # the machine alone has no interval, so no status
+        for name in self.keys:
             due = self.urgent(name, t)
             if due is not None and self.m.status.get(name) != due.status:
                 self._write(name, t, points)
@@ -172,7 +172,7 @@ class Lifetime:
         if not self.m.since_ns or hour <= self.m.written_hour_ns:
             return
         self.m.written_hour_ns = hour
-        for name in self.names():
+        for name in self.keys:
             self._write(name, now, points)
 
     def _write(self, name: str, t: int, points: list[Point]) -> None:
@@ -189,8 +189,8 @@ class Lifetime:
                             tuple(fields), t))
 
     def _counts(self, name: str, t: int) -> Iterator[tuple[str, float]]:
-        own = {key.partition("/")[2]: self.total(key, t) for key in self._keys(name)}
-        drift = [self.total(key, t) - self.derived(key, t) for key in self._keys(name)
+        own = {key.partition("/")[2]: self.total(key, t) for key in self.keys.get(name, [])}
+        drift = [self.total(key, t) - self.derived(key, t) for key in self.keys.get(name, [])
                  if self.components[key].device_signal in self.m.levels]
         if drift:
             yield "drift", drift[0]
@@ -205,7 +205,7 @@ class Lifetime:
 
     def maintained(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
         name, action = str(said["component"]), str(said["maintenance_action"])
-        keys = self._keys(name)
+        keys = self.keys.get(name, [])
         if not keys and name != "machine":
             raise OperatorRefused(f"maintenance: component: {name!r:.40} is not a component "
                                   f"of {self.context.machine.id}")
