@@ -29,6 +29,11 @@ class OperatorInput:
         what counts)."""
         self.machine, self.jobs, self.stops, self.material = machine, jobs, stops, material
         self.lifetime, self.advance, self.batches = lifetime, advance, batches
+        Apply = Callable[[dict[str, float | str], int, list[Point]], None]
+        self._actions: dict[str, Apply] = {
+            "verdict": self._verdict, "downtime": self._downtime, "load": self._load,
+            "unload": self._unload, "batch": batches.told, "maintenance": self._maintained}
+        """Each action of the operator contract and what applies it."""
         self._said: list[Reading] = []
         """The operator input of the message being read, until its action."""
 
@@ -44,21 +49,29 @@ class OperatorInput:
 
     def _apply(self, action: str, said: dict[str, float | str], t: int,
                points: list[Point]) -> None:
-        if action == "verdict":
-            self.jobs.verdict(said, points)
-        elif action == "downtime":
-            self._downtime(said, t, points)
-        elif action in ("load", "unload"):
-            if self.lifetime.by_material:  # the time before counted with the material then
-                self.advance(t)
-            (self.material.load if action == "load" else self.material.unload)(said, t, points)
-        elif action == "batch":
-            self.batches.told(said, t, points)
-        elif action == "maintenance":
-            self.advance(t)
-            self.lifetime.maintained(said, t, points)
-        else:
+        apply = self._actions.get(action)
+        if apply is None:
             raise OperatorRefused(f"action: unknown action {action!r:.30}")
+        apply(said, t, points)
+
+    def _verdict(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
+        self.jobs.verdict(said, points)
+
+    def _load(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
+        self._before_lot_change(t)
+        self.material.load(said, t, points)
+
+    def _unload(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
+        self._before_lot_change(t)
+        self.material.unload(said, t, points)
+
+    def _before_lot_change(self, t: int) -> None:
+        if self.lifetime.by_material:  # the time before counted with the material then
+            self.advance(t)
+
+    def _maintained(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
+        self.advance(t)  # the hours up to now counted before the interval restarts
+        self.lifetime.maintained(said, t, points)
 
     def _downtime(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
         """A reason for the stop in progress or the last one, or for every stop that
