@@ -3,6 +3,7 @@ InfluxDB tags, and the forms of the config's other strings."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,3 +23,11 @@ class StrictModel(BaseModel):
     """Config models reject unknown keys, so a typo is an error, not a silent default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def one_of(value: str, known: Iterable[str], what: str) -> str:
+    """``value`` if it is one of ``known``, else the error a config check gives for it."""
+    names = list(known)
+    if value not in names:
+        raise ValueError(f"unknown {what}; expected one of: {', '.join(names)}")
+    return value

@@ -26,6 +26,7 @@ from contract.kpi_points import (
     SCRAP,
 )
 from contract.measurement import FieldSpec, MeasurementSpec, measurement
+from contract.model import one_of
 
 MACHINE_STATE = measurement(
     "machine_state",
@@ -216,9 +217,7 @@ SIGNALS: dict[str, SignalSpec] = _signals()
 
 def known_signal(signal: str) -> str:
     """A canonical signal's name as given, or ValueError listing them (config checks)."""
-    if signal not in SIGNALS:
-        raise ValueError(f"unknown signal; expected one of: {', '.join(sorted(SIGNALS))}")
-    return signal
+    return one_of(signal, sorted(SIGNALS), "signal")
 
 
 def markdown() -> str:

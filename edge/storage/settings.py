@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from contract.model import Identifier, PositiveSeconds, StrictModel
+from contract.model import Identifier, PositiveSeconds, StrictModel, one_of
 from contract.schema import MEASUREMENTS
 from contract.secrets import read_secret
 from edge.storage.stores import STORES
@@ -77,9 +77,7 @@ class Influx(StrictModel):
     @field_validator("api")
     @classmethod
     def _known_store(cls, api: str) -> str:
-        if api not in STORES:
-            raise ValueError(f"unknown kind of store; expected one of: {', '.join(STORES)}")
-        return api
+        return one_of(api, STORES, "kind of store")
 
     @field_validator("url")
     @classmethod
