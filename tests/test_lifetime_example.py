@@ -208,3 +208,21 @@ def test_a_device_that_keeps_its_own_hours_is_believed_and_the_drift_shown(
     assert end["run_h"] == pytest.approx(1000.9)
     assert end["drift"] == pytest.approx(1000.9 - (999.0 + 1.0))
     assert end["since_service"] == pytest.approx(1000.9)
+
+
+def test_an_overdue_part_that_blocks_jobs_is_told_once_more(tmp_path: Path) -> None:
+    """A nozzle every 0.1 run-hours (6 min), warning at 10 %: running from 08:00 it is
+    at warning at 08:05:24 (told at the next tick, 08:05:30), due at 08:06:00 and
+    overdue (110 %) at 08:06:36 (told at 08:06:40), the last once more because it blocks
+    jobs."""
+    raw = {**around_the_clock(), "alerts": [{"rule": "maintenance_due"}], "machines": [
+        {"id": "p", "kind": "printer", "sources": [_json("p/p")], "components": [
+            {"name": "nozzle", "counts": "run_h", "service_every": 0.1,
+             "block_jobs": True}]}]}
+    entries = [mqtt(t, "p/p", {"ts": t, "nozzle_temp_c": 210.0,
+                               **({"state": "running"} if t == T0 else {})})
+               for t in range(T0, T0 + 10 * 60, 10)]
+    said = [(line.time_ns // 10**9 - T0, line.fields["message"])
+            for line in replay(tmp_path, raw, entries) if line.measurement == "alert"]
+    assert said == [(330, "p: maintenance soon: nozzle"), (360, "p: maintenance due: nozzle"),
+                    (400, "p: maintenance overdue, start no new job: nozzle")]

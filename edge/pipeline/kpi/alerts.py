@@ -122,6 +122,7 @@ class MachineAlerts:
         self.rules, self.machine, self.co2e = rules, machine, co2e_kg_per_kwh
         self.name, self.language, self.words = label(machine), language, MESSAGES[language]
         self.planned_ns, self.clock = planned_ns, clock
+        self.blocking = frozenset(c.name for c in machine.components if c.block_jobs)
 
     def check(self, m: MachineMemory, now_ns: int) -> list[Alert]:
         alerts = []
@@ -181,7 +182,8 @@ class MachineAlerts:
     def _condition(self, rule: AlertRule, m: MachineMemory, now_ns: int, held_since: int,
                    ) -> Condition | None:
         """Whether the rule's condition holds now, since when, and when it is due."""
-        return RULES[rule.rule].condition(rule, m, Watch(now_ns, held_since, self.planned_ns))
+        return RULES[rule.rule].condition(rule, m, Watch(now_ns, held_since, self.planned_ns,
+                                                         self.blocking))
 
     def _say(self, key: str, m: MachineMemory, state: AlertState, now_ns: int,
              about: str = "") -> str:

@@ -55,7 +55,6 @@ class Lifetime:
             | {c.device_signal for c in self.components.values() if c.device_signal})
         """Signals a component's condition reads: their readings come here."""
         self.by_material = any(c.only_materials for c in self.components.values())
-        memory.blocks = sorted({c.name for c in self.components.values() if c.block_jobs})
 
     # -- what the machine does --------------------------------------------------------
 

@@ -230,8 +230,6 @@ class LifetimeMemory:
     """Each component's status as last written."""
     status_ns: dict[str, int] = field(default_factory=dict)
     """When each component's status last changed."""
-    blocks: list[str] = field(default_factory=list)
-    """Components whose ``block_jobs`` is set (from the config, for the alert's words)."""
     written_hour_ns: int = 0
     """The hour whose end was last written."""
     done: dict[str, tuple[str, int]] = field(default_factory=dict)

@@ -59,6 +59,8 @@ class Watch:
     """Since when this rule's condition has held (now, the first time)."""
     planned_ns: Callable[[int, int], int]
     """Planned production time between two instants (the calendar)."""
+    blocking: frozenset[str] = frozenset()
+    """The machine's components whose ``block_jobs`` is set (the config)."""
 
 
 @dataclass(frozen=True)
