@@ -12,7 +12,11 @@ Read relative to the machine's root (by default the first machine under
     Monitoring/Channel1/FeedOverride       feed_override_pct
     Monitoring/MachineTool/ElectricalPower power_w
     Monitoring/MachineTool/PowerOnDuration power_on_h: the machine's own hours powered on
-                                           (for a component's ``device_signal``)
+                                           (for a component's ``device_signal``; the
+                                           path as DMG MORI's clight connector lists
+                                           it, github.com/Vunnupyx/clight,
+                                           client/src/app/services/constants/
+                                           opcuaDataItems.ts; not from a capture)
     Production/ActiveProgram/Name, State   jobs: Running starts one; Ended ends it good (scrap
                                            when PartsScrap rose meanwhile), Aborted aborted
     Production/Counters/PartsProduced, PartsGood, PartsScrap   parts_produced, _good, _scrap
