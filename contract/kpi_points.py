@@ -33,6 +33,8 @@ JOB = measurement(
         FieldSpec("reason", None, "string", "a verdict's scrap reason"),
         FieldSpec("verdict_by", None, "string", "who gave the verdict"),
         FieldSpec("product", None, "string", "the product, as a verdict named it"),
+        *[FieldSpec(f"{part}_eur", None, doc=f"its {part} cost, EUR; absent: a price is "
+                    "missing") for part in ("energy", "material", "machine", "labour")],
     ],
     extra_tags=("outcome",),
 )
@@ -166,31 +168,6 @@ LIFETIME = measurement(
                   "less the edge's own (docs/lifetime.md)"),
     ],
     extra_tags=("component",),
-)
-
-BATCH = measurement(
-    "batch",
-    "A batch (an order) on a machine, at its start, written again at each of its jobs' "
-    "ends, at each verdict on them and at its end (docs/metrics.md, batches).",
-    [
-        FieldSpec("quantity", None, doc="the good parts it asks for"),
-        FieldSpec("jobs", None),
-        FieldSpec("parts", None, doc="parts made, good and scrap"),
-        FieldSpec("good_parts", None, doc="good parts, as the last verdicts say"),
-        FieldSpec("remaining", None, doc="quantity - good_parts (negative: more than asked)"),
-        FieldSpec("fpy", None, doc="first pass yield: good parts as first judged / parts"),
-        FieldSpec("setup_s", "s", doc="from the batch's start to its first job's start"),
-        FieldSpec("cycle_s", "s", doc="median job time per good part"),
-        FieldSpec("cycle_cv", None, doc="coefficient of variation of the time per good part "
-                  "(two jobs with good parts at least)"),
-        FieldSpec("energy_kwh", "kWh", doc="its jobs' energy"),
-        FieldSpec("material_g", "g", doc="its jobs' material"),
-        FieldSpec("kwh_per_good_part", "kWh"),
-        FieldSpec("g_per_good_part", "g"),
-        FieldSpec("ended", None, doc="1 once it ended"),
-        FieldSpec("short", None, doc="at its end: the good parts it lacks (0: complete)"),
-    ],
-    extra_tags=("batch", "product"),
 )
 
 MAINTENANCE = measurement(

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from contract.kpi_points import (
     ALERT,
-    BATCH,
     CIRCULARITY,
     DOWNTIME,
     ENERGY_HOURLY,
@@ -27,6 +26,7 @@ from contract.kpi_points import (
 )
 from contract.measurement import FieldSpec, MeasurementSpec, measurement
 from contract.model import one_of
+from contract.product_points import BATCH, LEARNING, PRODUCT, READINESS
 
 MACHINE_STATE = measurement(
     "machine_state",
@@ -124,6 +124,8 @@ OPERATOR_INPUT = measurement(
         FieldSpec("job", None, "string", "verdict: the job (default the last ended)"),
         FieldSpec("verdict_good", None, doc="verdict: good parts", limits=(0, 100_000)),
         FieldSpec("verdict_scrap", None, doc="verdict: scrap parts", limits=(0, 100_000)),
+        FieldSpec("verdict_rework", None, doc="verdict: good parts that needed rework",
+                  limits=(0, 100_000)),
         FieldSpec("product", None, "string", "verdict: the product the job made"),
         FieldSpec("reason", None, "string", "verdict: scrap reason; downtime: stop reason"),
         FieldSpec("from_s", "s", doc="downtime: start of the stops meant (unix s)"),
@@ -136,6 +138,8 @@ OPERATOR_INPUT = measurement(
         FieldSpec("mass_g", "g", doc="load: mass of the spool or lot", limits=(0, 1e6)),
         FieldSpec("density_g_cm3", None, doc="load: density, for a material not known",
                   limits=(0, 25)),
+        FieldSpec("price_per_kg", None, doc="load: the lot's price, EUR per kg",
+                  limits=(0, 1e5)),
         FieldSpec("remaining_g", "g", doc="unload: what is left", limits=(0, 1e6)),
         FieldSpec("component", None, "string", "maintenance: the component"),
         FieldSpec("maintenance_action", None, "string",
@@ -186,7 +190,8 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
     m.name: m
     for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT, MATERIAL, JOB,
               OEE, CIRCULARITY, ENERGY_HOURLY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT,
-              LIFETIME, MAINTENANCE, RELIABILITY, BATCH, EDGE_HEALTH)
+              LIFETIME, MAINTENANCE, RELIABILITY, BATCH, PRODUCT, LEARNING, READINESS,
+              EDGE_HEALTH)
 }
 
 

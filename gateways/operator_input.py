@@ -92,6 +92,8 @@ class _Input(BaseModel):
 class Verdict(_Input):
     good: int = Field(default=0, ge=0, le=100_000)
     scrap: int = Field(default=0, ge=0, le=100_000)
+    rework: int = Field(default=0, ge=0, le=100_000)
+    """Of the good parts, how many were good only after rework (not first pass)."""
     reason: Text | None = None
     job: Text | None = None
     product: Text | None = None
@@ -112,6 +114,8 @@ class Load(_Input):
     supplier: Text | None = None
     mass_g: float | None = Field(default=None, gt=0, le=1_000_000)
     density_g_cm3: float | None = Field(default=None, gt=0, le=25)
+    price_per_kg: float | None = Field(default=None, ge=0, le=100_000)
+    """EUR per kg of this lot: wins over the config's price of its material."""
 
 
 class Unload(_Input):
@@ -192,8 +196,12 @@ class OperatorDecoder:
     def _verdict(self, verdict: Verdict) -> list[tuple[str, Any]]:
         if verdict.good + verdict.scrap == 0:
             raise DecodeError("verdict: good or scrap: expected at least one part")
+        if verdict.rework > verdict.good:
+            raise DecodeError("verdict: rework: expected at most the good parts (a reworked "
+                              "part is counted among the good)")
         self._known(verdict.reason, self.settings.scrap_reasons, "reason")
         return [("verdict_good", float(verdict.good)), ("verdict_scrap", float(verdict.scrap)),
+                ("verdict_rework", float(verdict.rework) if verdict.rework else None),
                 ("reason", verdict.reason), ("job", verdict.job), ("by", verdict.by),
                 ("product", verdict.product), ("action", "verdict")]
 
@@ -220,6 +228,7 @@ class OperatorDecoder:
         return [("lot", load.lot), ("lot_material", load.material),
                 ("recycled_pct", load.recycled_pct), ("supplier", load.supplier),
                 ("mass_g", load.mass_g), ("density_g_cm3", load.density_g_cm3),
+                ("price_per_kg", load.price_per_kg),
                 ("by", load.by), ("action", "load")]
 
     def _maintenance(self, machine: str, done: Maintenance) -> list[tuple[str, Any]]:

@@ -11,7 +11,6 @@ import orjson
 import tomli_w
 
 from circlemade.cli import main
-from edge.pipeline.kpi.memory import dump
 from edge.service.config import Config
 from edge.storage.line_protocol import Fields, Line, last_writes, parse
 from edge.tools.recording import Replayer
@@ -96,7 +95,7 @@ def replay_in_parts(config: Config | list[Config], parts: list[list[tuple[int, d
         replayer = Replayer(part_config, memories)
         lines += replayer.lines(iter(part))
         assert replayer.ingest.kpi is not None
-        memories = {machine: dump(kpi.m) for machine, kpi in replayer.ingest.kpi.machines.items()}
+        memories = replayer.ingest.kpi.whole_state()
     return [parse(line) for line in lines]
 
 

@@ -22,8 +22,8 @@ SPLIT = "2026-11-10T09:30"
 def test_a_format_1_memory_is_the_memory_this_version_keeps_at_the_same_point() -> None:
     """The same session, replayed to the same instant by this version, leaves exactly
     the memory the format 1 file holds, and the edge goes on from either alike; but for
-    the lifetime counters and whether a job was judged, which format 1 did not have: the
-counters count from the upgrade."""
+    the lifetime counters, whether a job was judged and what it cost, which format 1 did
+    not have: they count from the upgrade."""
     site, name, seed = SITES[0]
     config = parse_config(site_config(site, name, seed))
     records = [orjson.loads(line) for line in recording(site, seed, ["2026-11"])]
@@ -39,8 +39,11 @@ counters count from the upgrade."""
     assert set(kept) == set(stored)
     for machine, blob in stored.items():
         now = replace(load(kept[machine], machine), lifetime=LifetimeMemory())
-        for job in now.jobs.ended:  # whether a verdict came: format 1 did not keep it
-            job.judged = False
+        for job in now.jobs.ended:  # whether a verdict came, the cost: not in format 1
+            job.judged, job.eur = False, {}
+        now.material.unpriced_g = 0.0
+        if now.jobs.open is not None:
+            now.jobs.open.unpriced_g, now.jobs.open.energy_eur = 0.0, 0.0
         assert load(blob, machine) == now, machine
 
     rest = list(enumerate(records[split:], split + 1))

@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge.service.config import Product
+from edge.pipeline.kpi.settings import Product
 
 Row = dict[str, Any]
 """One point: its tags and fields by name, and ``time`` (ns)."""

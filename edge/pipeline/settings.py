@@ -35,6 +35,20 @@ class Site(StrictModel):
     co2e_source: str = "order of magnitude for the Belgian grid mix; set your own"
     """Where co2e_kg_per_kwh comes from (your supplier's figure, a national inventory):
     reports and product footprints state it beside the factor."""
+    labour_per_h: float | None = Field(default=None, ge=0)
+    """EUR per hour of a person's time, counted over each job's time in the cost per good
+    part; unset: labour is left out of the cost (said so beside it)."""
+    material_per_kg: dict[str, float] = Field(default_factory=dict)
+    """EUR per kg of each material, e.g. {PLA = 22.0}: the price of what a lot without its
+    own ``price_per_kg`` consumes; a material without a price makes the cost unknown."""
+
+    @field_validator("material_per_kg")
+    @classmethod
+    def _prices(cls, prices: dict[str, float]) -> dict[str, float]:
+        for material, price in prices.items():
+            if price < 0:
+                raise ValueError(f"{material}: a price is 0 or more")
+        return {material.upper(): price for material, price in prices.items()}
 
     @field_validator("timezone")
     @classmethod
@@ -145,6 +159,9 @@ class Machine(StrictModel):
     """Plausibility bound for energy counters: more than this is a replaced meter."""
     counter_wrap_kwh: float | None = Field(default=None, gt=0)
     """Where the energy counter wraps to 0, when its device wraps it."""
+    rate_per_h: float | None = Field(default=None, ge=0)
+    """EUR per hour of the machine's time in a job (depreciation, maintenance, space):
+    the machine's part of the cost per good part; unset: that part is unknown."""
     components: list[Component] = Field(default_factory=list)
     """Wearing parts and their service intervals; several entries may share a name with
     different ``counts`` (hours and days: whichever falls due first)."""

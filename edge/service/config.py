@@ -26,14 +26,15 @@ from pydantic import (
 )
 
 from contract.model import (
-    CPC_PATTERN,
     SHARD_PATTERN,
     Identifier,
     PositiveSeconds,
     StrictModel,
 )
 from contract.secrets import SecretUnavailable, read_secret
-from edge.pipeline.kpi.settings import AlertRule, Calendar
+from edge.pipeline.kpi.readiness import ReadinessSettings
+from edge.pipeline.kpi.settings import AlertRule, Calendar, Product
+from edge.pipeline.kpi.tariffs import Tariff
 from edge.pipeline.settings import ClockSettings, Machine, Site
 from edge.service.config_problems import ConfigError, Problem, literal_secrets, problem_of
 from edge.storage.settings import BufferSettings, Influx
@@ -59,18 +60,6 @@ class LogSettings(StrictModel):
     """debug, info, warning or error."""
     format: Literal["json", "text"] = "json"
     """json: one object per line, for machines (journald, Loki); text: for people."""
-
-
-class Product(StrictModel):
-    """The jobs that make one product, for reports and product footprints."""
-
-    name: str = Field(min_length=1)
-    """How reports name it."""
-    cpc: str = Field(default="369", pattern=CPC_PATTERN)
-    """Its UN CPC class, for the PACT footprint (default 369: other plastics products)."""
-    jobs: list[str] = Field(min_length=1)
-    """Patterns of job names (``*`` and ``?``, as in file names), e.g. ``["bracket*"]``;
-    a job matching none is its own product (its name without the file extension)."""
 
 
 class ClusterSite(StrictModel):
@@ -108,7 +97,12 @@ class Config(StrictModel):
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
     alerts: list[AlertRule] = Field(default_factory=list)
     products: list[Product] = Field(default_factory=list)
-    """Products by job name, for the monthly report (docs/report.md)."""
+    """Products by job name, for the monthly report (docs/report.md), and their cost
+    targets (docs/metrics.md, series readiness)."""
+    tariffs: list[Tariff] = Field(default_factory=list)
+    """Energy prices by time band, for the cost per good part (docs/metrics.md); the
+    first band that holds an instant prices it."""
+    readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     shard: str | None = Field(default=None, pattern=SHARD_PATTERN)
     """``k/N``: this instance runs the k-th of N shares of the machines (by a stable hash

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from contract.eventlog import describe
 from contract.reading import Reading
 from edge.pipeline.kpi.alerts import Alert, MachineAlerts
+from edge.pipeline.kpi.batch_memory import KEY, BatchesMemory, dump_batches, load_batches
 from edge.pipeline.kpi.batches import Batches
 from edge.pipeline.kpi.calendar import ShiftCalendar
 from edge.pipeline.kpi.context import NS, MachineContext, Point
@@ -30,9 +31,11 @@ from edge.pipeline.kpi.material import Material
 from edge.pipeline.kpi.memory import EndedJob, MachineMemory, dump, load
 from edge.pipeline.kpi.operator import OPERATOR_FIELDS, OperatorInput
 from edge.pipeline.kpi.parts import Parts
+from edge.pipeline.kpi.products import Products
 from edge.pipeline.kpi.settings import KpiConfig
 from edge.pipeline.kpi.state import MachineState
 from edge.pipeline.kpi.stops import Stops
+from edge.pipeline.kpi.tariffs import TariffClock
 from edge.pipeline.kpi.windows import Windows
 from edge.pipeline.settings import Machine
 
@@ -40,13 +43,11 @@ from edge.pipeline.settings import Machine
 class MachineKpi:
     """One machine's calculators, wired to the slices of its memory."""
 
-    def __init__(self, machine: Machine, site: str, calendar: ShiftCalendar,
-                 co2e_kg_per_kwh: float, memory: MachineMemory | None = None,
-                 planned_stops: frozenset[str] = frozenset(),
-                 failure_stops: frozenset[str] = frozenset()) -> None:
-        self.machine = machine
-        context = self.context = MachineContext(machine, site, calendar, co2e_kg_per_kwh,
-                                                planned_stops, failure_stops)
+    def __init__(self, context: MachineContext, batches: Batches,
+                 memory: MachineMemory | None = None) -> None:
+        """``batches``: the site's, which a batch on several machines shares."""
+        machine = self.machine = context.machine
+        self.context, self.batches = context, batches
         self.alerts: MachineAlerts | None = None
         self.raised: list[Alert] = []
         """Alerts that fired or resolved since the engine last took them."""
@@ -57,13 +58,14 @@ class MachineKpi:
         self.state = MachineState(context, m.clock, self.windows, self.stops, self.lifetime)
         self.material = Material(context, m.material, m.jobs, self.windows, self.lifetime)
         self.parts = Parts(context, m.parts, m.jobs, self.windows, self.material)
-        self.batches = Batches(context, m.batches)
         self.jobs = Jobs(context, m.jobs, m.energy, self.windows, self.material, self.parts,
-                         self._job_ended, self.lifetime, self.batches.judged)
+                         self._job_ended, self.lifetime,
+                         lambda job, points: batches.judged(machine.id, job, points))
         self.energy = Energy(context, m.energy, self.state, self.windows, self.jobs, m.alerts,
                              self.lifetime)
-        self.operator = OperatorInput(machine.id, self.jobs, self.stops, self.material,
-                                      self.lifetime, self.state.advance, self.batches)
+        self.operator = OperatorInput(
+            machine.id, self.jobs, self.stops, self.material, self.lifetime,
+            self.state.advance, lambda said, t, points: batches.told(machine.id, said, t, points))
         self._handlers = {signal: handler(self) for signal, handler in HANDLERS.items()}
         for signal in self.lifetime.watched:
             self._handlers[signal] = self._watching(self._handlers.get(signal))
@@ -114,7 +116,7 @@ class MachineKpi:
         return take
 
     def _job_ended(self, job: EndedJob, points: list[Point]) -> None:
-        self.batches.job_ended(job, points)
+        self.batches.job_ended(self.machine.id, job, points)
         self.lifetime.job_ended(job.good)
         self.lifetime.check(job.end_ns, points)
         if self.alerts is not None:
@@ -160,11 +162,11 @@ class KpiEngine:
             [(s.name, s.start, s.end) for s in calendar.shifts], list(calendar.holidays),
             calendar.shift_breaks())
         memories = memories or {}
+        self.batches = site_batches(config, memories.get(KEY))
         self.machines = {
-            m.id: MachineKpi(m, config.site.id, self.calendar, config.site.co2e_kg_per_kwh,
+            m.id: MachineKpi(self._context(config, m), self.batches,
                              load(memories[m.id], f"machine {m.id}") if m.id in memories
-                             else None, frozenset(config.operator.planned_stops),
-                             frozenset(config.operator.failure_stops))
+                             else None)
             for m in config.machines}
         self.clock_ns = max((k.m.clock.last_seen_ns for k in self.machines.values()), default=0)
         zone = ZoneInfo(config.site.timezone)
@@ -178,6 +180,14 @@ class KpiEngine:
                     lambda t: datetime.fromtimestamp(t / NS, zone).strftime("%H:%M"))
         self._failures: list[tuple[Reading, str]] = []
         self._touched: set[str] = set()
+
+    def _context(self, config: KpiConfig, machine: Machine) -> MachineContext:
+        site = config.site
+        return MachineContext(
+            machine, site.id, self.calendar, site.co2e_kg_per_kwh,
+            frozenset(config.operator.planned_stops), frozenset(config.operator.failure_stops),
+            TariffClock(config.tariffs, site.timezone) if config.tariffs else None,
+            site.labour_per_h, site.material_per_kg)
 
     def process(self, readings: list[Reading]) -> tuple[list[Reading], list[Point]]:
         out: list[Reading] = []
@@ -210,7 +220,16 @@ class KpiEngine:
         """The memory of each machine changed since the last call, to be stored with the
         points produced meanwhile."""
         touched, self._touched = self._touched, set()
-        return {machine: dump(self.machines[machine].m) for machine in sorted(touched)}
+        state = {machine: dump(self.machines[machine].m) for machine in sorted(touched)}
+        if self.batches.changed:
+            self.batches.changed = False
+            state[KEY] = dump_batches(self.batches.m)
+        return state
+
+    def whole_state(self) -> dict[str, bytes]:
+        """Every machine's memory and the site's batches, changed or not."""
+        return {**{machine: dump(kpi.m) for machine, kpi in self.machines.items()},
+                KEY: dump_batches(self.batches.m)}
 
     def tick(self, now_ns: int, partial: bool = False) -> tuple[list[Reading], list[Point]]:
         """Time passes: silent machines go offline, ended windows are written; with
@@ -250,3 +269,14 @@ class KpiEngine:
                 machine.write_ongoing(now_ns, points)
                 self._touched.add(machine.machine.id)
         return points
+
+
+def site_batches(config: KpiConfig, memory: bytes | None) -> Batches:
+    """The site's batches and products, as the last run left them."""
+    m = load_batches(memory) if memory else BatchesMemory()
+    site = config.site
+    products = Products(m.products, site.id, site.timezone, site.co2e_kg_per_kwh,
+                        site.labour_per_h is not None, config.readiness,
+                        {p.name: p.cost_target for p in config.products
+                         if p.cost_target is not None})
+    return Batches(m, site.id, products)

@@ -71,7 +71,12 @@ class Jobs:
         """The open job's share of energy a meter counted over [since, t)."""
         job = self.m.open
         if job is not None and t > job.start_ns:
-            job.energy_kwh += kwh * share_after(job.start_ns, since, t, span)
+            share = kwh * share_after(job.start_ns, since, t, span)
+            job.energy_kwh += share
+            tariffs = self.context.tariffs
+            eur = tariffs.eur(share, max(since or t, job.start_ns), t) if tariffs else None
+            job.energy_eur = None if eur is None or job.energy_eur is None \
+                else job.energy_eur + eur
 
     def _start(self, t: int, points: list[Point]) -> None:
         m = self.m
@@ -88,8 +93,10 @@ class Jobs:
         self.material.job_started()
         estimate = m.remaining[0] if m.remaining and m.remaining[1] == t else None
         good, scrap, produced = self.parts.at_start()
-        m.open = OpenJob(t, name, self.material.m.consumed_g, good, scrap,
-                         estimate or self.context.ideal_cycle_s(m.program), produced=produced)
+        material = self.material.m
+        m.open = OpenJob(t, name, material.consumed_g, good, scrap,
+                         estimate or self.context.ideal_cycle_s(m.program), produced=produced,
+                         material_eur=material.cost_eur, unpriced_g=material.unpriced_g)
 
     def _end(self, outcome: str, t: int, points: list[Point], replaced: bool = False) -> None:
         """Write the job; ``replaced``: its end was not seen, another job started."""
@@ -114,10 +121,21 @@ class Jobs:
         name = job.name or ("" if replaced or m.program_ns < job.start_ns else m.program)
         ended = EndedJob(name, job.start_ns, t, outcome, good, scrap, material, scrap_g,
                          job.energy_kwh if self.energy.counters or self.energy.integrators
-                         else None, job.recycled_g, job.lot, progress_pct=job.progress_pct)
+                         else None, job.recycled_g, job.lot, progress_pct=job.progress_pct,
+                         eur=self._cost(job, t))
         m.ended = [*m.ended, ended][-RECENT:]
         self._write(ended, points)
         self.ended(ended, points)
+
+    def _cost(self, job: OpenJob, t: int) -> dict[str, float | None]:
+        """What the job cost, by part; None where a price is missing (docs/metrics.md)."""
+        material = self.material.m
+        metered = self.energy.counters or self.energy.integrators
+        priced = self.context.tariffs is not None and metered
+        return {"energy": job.energy_eur if priced else None,
+                "material": None if material.unpriced_g > job.unpriced_g
+                else material.cost_eur - job.material_eur,
+                **self.context.hours_eur((t - job.start_ns) / NS)}
 
     def _by_outcome(self, job: OpenJob, outcome: str, t: int, points: list[Point],
                     ) -> tuple[float, float]:
@@ -151,6 +169,7 @@ class Jobs:
             fields += [("reason", job.reason), ("verdict_by", job.by)]
         if job.product:
             fields.append(("product", job.product))
+        fields += [(f"{part}_eur", eur) for part, eur in job.eur.items() if eur is not None]
         points.append(Point("job", self.context.tags(("outcome", job.outcome)), tuple(fields),
                             job.end_ns))
 
@@ -166,6 +185,7 @@ class Jobs:
             window.scrap_g += scrap_g - job.scrap_g
         self.lifetime.recounted(job.good, good)
         job.good, job.scrap, job.scrap_g = good, scrap, scrap_g
+        job.rework = float(said.get("verdict_rework", 0.0))
         job.reason, job.by = str(said.get("reason", "")), str(said.get("by", ""))
         job.product = str(said.get("product", job.product))
         self._write(job, points)

@@ -50,6 +50,11 @@ class Material:
         m = self.m
         m.consumed_g += grams
         lot = m.lot
+        price = self.context.material_price(self.name(), lot.price_per_kg if lot else None)
+        if price is None:
+            m.unpriced_g += grams
+        else:
+            m.cost_eur += grams / 1000 * price
         recycled = grams * lot.recycled_pct / 100 if lot is not None else 0.0
         if lot is not None:
             lot.consumed_g += grams
@@ -91,7 +96,8 @@ class Material:
         m.lot = Lot(str(said["lot"]), material.upper() if density is None else material,
                     float(said.get("recycled_pct", 0.0)), t, str(said.get("supplier", "")),
                     float(mass) if mass is not None else None,
-                    float(density) if density is not None else None)
+                    float(density) if density is not None else None,
+                    price_per_kg=float(said["price_per_kg"]) if "price_per_kg" in said else None)
         self._write_lot(m.lot, None, points)
 
     def unload(self, said: dict[str, float | str], t: int, points: list[Point]) -> None:
@@ -121,6 +127,8 @@ class Material:
             fields.append(("supplier", lot.supplier))
         if lot.mass_g is not None:
             fields.append(("mass_g", lot.mass_g))
+        if lot.price_per_kg is not None:
+            fields.append(("price_per_kg", lot.price_per_kg))
         if remaining_g is not None:
             fields.append(("remaining_g", remaining_g))
         if unloaded_ns is not None:

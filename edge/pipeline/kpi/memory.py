@@ -48,6 +48,12 @@ class OpenJob:
     """How far the device said it had come."""
     produced: float = 0.0
     """The machine's total part counter when the job started."""
+    energy_eur: float | None = 0.0
+    """What its energy cost by the tariffs (None: some of it fell in no band)."""
+    material_eur: float = 0.0
+    """The machine's material cost counter when the job started."""
+    unpriced_g: float = 0.0
+    """The machine's counter of grams without a price when the job started."""
 
 
 @dataclass
@@ -74,6 +80,10 @@ class EndedJob:
     """What a person said it made (a verdict)."""
     batch: str = ""
     """The batch it was made in."""
+    eur: dict[str, float | None] = field(default_factory=dict)
+    """Its cost by part (energy, material, machine, labour); None: a price is missing."""
+    rework: float = 0.0
+    """Of its good parts, those a verdict said were reworked."""
     judged: bool = False
     """A verdict came: its first one set the first-pass good parts."""
 
@@ -106,6 +116,8 @@ class Lot:
     mass_g: float | None = None
     density_g_cm3: float | None = None
     consumed_g: float = 0.0
+    price_per_kg: float | None = None
+    """What the lot cost, EUR per kg, as loaded."""
 
 
 @dataclass
@@ -155,6 +167,10 @@ class MaterialMemory:
     lot: Lot | None = None
     consumed_by: dict[str, float] = field(default_factory=dict)
     """Material consumed, cumulative per material."""
+    cost_eur: float = 0.0
+    """What the material consumed cost, cumulative (of the grams with a price)."""
+    unpriced_g: float = 0.0
+    """Grams consumed without a price (neither the lot's nor the material's), cumulative."""
 
 
 @dataclass
@@ -237,38 +253,6 @@ class LifetimeMemory:
 
 
 @dataclass
-class BatchJob:
-    """A job of a batch, as the batch counts it."""
-
-    end_ns: int
-    seconds: float
-    good: float
-    scrap: float
-    first_good: float
-    """Good parts as first judged (the device's word, or the first verdict)."""
-    energy_kwh: float = 0.0
-    material_g: float = 0.0
-
-
-@dataclass
-class BatchRun:
-    batch: str
-    product: str
-    quantity: float
-    start_ns: int
-    first_job_ns: int = 0
-    end_ns: int | None = None
-    jobs: list[BatchJob] = field(default_factory=list)
-
-
-@dataclass
-class BatchesMemory:
-    current: BatchRun | None = None
-    ended: list[BatchRun] = field(default_factory=list)
-    """The last batches that ended, newest last (a verdict may still change them)."""
-
-
-@dataclass
 class MachineMemory:
     """One slice per calculator of the KPI stage, each written only by its owner."""
 
@@ -281,7 +265,6 @@ class MachineMemory:
     windows: WindowsMemory = field(default_factory=WindowsMemory)
     alerts: dict[str, AlertState] = field(default_factory=dict)
     lifetime: LifetimeMemory = field(default_factory=LifetimeMemory)
-    batches: BatchesMemory = field(default_factory=BatchesMemory)
 
 
 FORMAT_1_SLICES = {

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from contract.reading import Reading
-from edge.pipeline.kpi.batches import Batches
 from edge.pipeline.kpi.context import NS, OperatorRefused, Point
 from edge.pipeline.kpi.jobs import Jobs
 from edge.pipeline.kpi.lifetime import Lifetime
@@ -17,22 +16,24 @@ from edge.pipeline.kpi.stops import Stops
 OPERATOR_FIELDS = frozenset({
     "verdict_good", "verdict_scrap", "reason", "job", "by", "product", "from_s", "to_s", "lot",
     "lot_material", "recycled_pct", "supplier", "mass_g", "density_g_cm3", "remaining_g",
-    "component", "maintenance_action", "note", "batch", "batch_action", "quantity"})
+    "component", "maintenance_action", "note", "batch", "batch_action", "quantity",
+    "price_per_kg", "verdict_rework"})
 """Signals of operator input that come before its ``action``."""
+
+Apply = Callable[[dict[str, float | str], int, list[Point]], None]
+"""Applies what one action says, at an instant, writing its points."""
 
 
 class OperatorInput:
     def __init__(self, machine: str, jobs: Jobs, stops: Stops, material: Material,
-                 lifetime: Lifetime, advance: Callable[[int], None], batches: Batches,
-                 ) -> None:
+                 lifetime: Lifetime, advance: Callable[[int], None], batch: Apply) -> None:
         """``advance``: account the time up to an instant (before what is said changes
         what counts)."""
         self.machine, self.jobs, self.stops, self.material = machine, jobs, stops, material
-        self.lifetime, self.advance, self.batches = lifetime, advance, batches
-        Apply = Callable[[dict[str, float | str], int, list[Point]], None]
+        self.lifetime, self.advance = lifetime, advance
         self._actions: dict[str, Apply] = {
             "verdict": self._verdict, "downtime": self._downtime, "load": self._load,
-            "unload": self._unload, "batch": batches.told, "maintenance": self._maintained}
+            "unload": self._unload, "batch": batch, "maintenance": self._maintained}
         """Each action of the operator contract and what applies it."""
         self._said: list[Reading] = []
         """The operator input of the message being read, until its action."""

@@ -9,8 +9,10 @@ from typing import Literal, Protocol, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from contract.model import StrictModel
+from contract.model import CPC_PATTERN, StrictModel
+from edge.pipeline.kpi.readiness import ReadinessSettings
 from edge.pipeline.kpi.rules import RULE_NAMES, RULES
+from edge.pipeline.kpi.tariffs import Tariff
 from edge.pipeline.settings import Machine, MachineKind, PipelineConfig
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -150,6 +152,22 @@ class AlertRule(StrictModel):
             self.kind is None or machine.kind == self.kind)
 
 
+class Product(StrictModel):
+    """The jobs that make one product, for reports and product footprints; what a good
+    part of it may cost."""
+
+    name: str = Field(min_length=1)
+    """How reports name it (and batches: their ``product``)."""
+    cpc: str = Field(default="369", pattern=CPC_PATTERN)
+    """Its UN CPC class, for the PACT footprint (default 369: other plastics products)."""
+    jobs: list[str] = Field(default_factory=list)
+    """Patterns of job names (``*`` and ``?``, as in file names), e.g. ``["bracket*"]``;
+    a job matching none is its own product (its name without the file extension)."""
+    cost_target: float | None = Field(default=None, gt=0)
+    """EUR per good part its last batches stay within to be ready for a series; unset:
+    the readiness card has no cost criterion."""
+
+
 class KpiConfig(PipelineConfig, Protocol):
     """What the KPI stage reads of the whole config (edge/service/config.py)."""
 
@@ -157,3 +175,9 @@ class KpiConfig(PipelineConfig, Protocol):
     def calendar(self) -> Calendar: ...
     @property
     def alerts(self) -> list[AlertRule]: ...
+    @property
+    def products(self) -> list[Product]: ...
+    @property
+    def tariffs(self) -> list[Tariff]: ...
+    @property
+    def readiness(self) -> ReadinessSettings: ...
