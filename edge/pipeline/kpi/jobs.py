@@ -150,7 +150,7 @@ class Jobs:
             window.ideal_s += (job.ideal_s or 0.0) * (good + scrap) / max(per_job, 1)
         stock_g = self.context.stock_g(self.m.program)
         if stock_g and not self.material.m.filament_mm:
-            self.material.consume(stock_g, t, points, scrap=outcome != "good")
+            self.material.consume(stock_g, t, points, scrap=outcome != "good", job=job)
         return good, scrap
 
     def _write(self, job: EndedJob, points: list[Point]) -> None:

@@ -13,7 +13,7 @@ from contract.materials import DENSITY_G_PER_CM3
 from contract.reading import Reading
 from edge.pipeline.kpi.context import NS, MachineContext, OperatorRefused, Point
 from edge.pipeline.kpi.lifetime import Lifetime
-from edge.pipeline.kpi.memory import JobsMemory, Lot, MaterialMemory
+from edge.pipeline.kpi.memory import JobsMemory, Lot, MaterialMemory, OpenJob
 from edge.pipeline.kpi.windows import Windows
 
 DEFAULT_MATERIAL = "PLA"
@@ -44,7 +44,9 @@ class Material:
     def job_started(self) -> None:
         self.m.filament_mm = 0.0  # devices count a job's filament from its start
 
-    def consume(self, grams: float, t: int, points: list[Point], scrap: bool = False) -> None:
+    def consume(self, grams: float, t: int, points: list[Point], scrap: bool = False,
+                job: OpenJob | None = None) -> None:
+        """``job``: the job it went to, if it is no longer open (stock used at its end)."""
         if grams <= 0:
             return
         m = self.m
@@ -58,7 +60,7 @@ class Material:
         recycled = grams * lot.recycled_pct / 100 if lot is not None else 0.0
         if lot is not None:
             lot.consumed_g += grams
-            job = self.jobs.open
+            job = job or self.jobs.open
             if job is not None:
                 job.recycled_g += recycled
                 job.lot = lot.lot
