@@ -98,6 +98,7 @@ def test_a_job_survives_sigterm_and_sigkill(tmp_path: Path,
     a = time.time() - 30  # the first part happened in the last half minute
     publish(port, "r/p/status", {"ts": a, "state": "idle"})
     plug(a, 10.0)
+    publish(port, BATCH, {**START, "time": iso(a + 5)})
     publish(port, "r/p/status", {"ts": a + 10, "state": "running", "job_event": "start",
                                  "job_name": "bracket"})
     plug(a + 10, 200.0)
@@ -113,11 +114,13 @@ def test_a_job_survives_sigterm_and_sigkill(tmp_path: Path,
 
     edge.start()
     assert edge.log.read_text().count('"event":"kpi.state_restored"') == 2
+    publish(port, BATCH, START)  # the same start again, after the kill: nothing changes
     c = time.time()
     plug(c, 200.0)
     publish(port, "r/p/status", {"ts": c + 1, "state": "idle", "job_event": "end",
                                  "job_outcome": "good"})
     plug(c + 2, 10.0)
+    publish(port, BATCH, {"action": "end", "batch": "B-7", "time": iso(c + 2)})
     wait_for("the job stored", lambda: len(query(influx.url, 'SELECT * FROM "job"')) == 1)
     wait_for("the clock past the last reading", lambda: time.time() > c + 3)
     edge.stop(signal.SIGTERM)
@@ -126,6 +129,25 @@ def test_a_job_survives_sigterm_and_sigkill(tmp_path: Path,
 
     check_the_job_and_the_energy(influx, a, c, energy_points)
     check_the_lifetime_counters(tmp_path / "buffer.sqlite", influx, a, c)
+    check_the_batch(influx, a, c)
+
+
+BATCH = "circlemade/r/p/batch"
+START = {"action": "start", "batch": "B-7", "product": "bracket", "quantity": 2}
+
+
+def iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}Z"
+
+
+def check_the_batch(influx: LocalServer, a: float, c: float) -> None:
+    """Started before SIGTERM, started again after SIGKILL, ended after: one batch, its
+    one job, its setup from the first start."""
+    (batch,) = query(influx.url, 'SELECT * FROM "batch"')
+    assert (batch["batch"], batch["product"], batch["jobs"]) == ("B-7", "bracket", 1.0)
+    assert (batch["good_parts"], batch["remaining"], batch["short"]) == (1.0, 1.0, 1.0)
+    assert batch["setup_s"] == pytest.approx(5.0, abs=1e-5)
+    assert batch["run_s"] == pytest.approx(c + 1 - (a + 10), abs=1e-5)
 
 @pytest.mark.servers
 def test_a_state_of_another_format_is_refused_unless_reset(
