@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from edge.service.config import parse_config
-from edge.storage.line_protocol import Fields, Line, last_writes
+from edge.storage.line_protocol import Fields, Line, last_writes, parse
 from edge.tools.recording import Replayer
 from tests.replayed import around_the_clock, mqtt, replay, replay_in_parts, utc
 
@@ -78,3 +78,26 @@ def test_ending_a_batch_that_is_not_running_is_refused(
     assert sum(fields.get("decode_errors", 0) for fields in counted.values()) == 1
     assert any("'B-9' is not running on p1" in str(getattr(r, "fields", {}).get("error", ""))
                for r in caplog.records)
+
+
+@pytest.mark.parametrize(("said", "why"), [
+    ({"action": "start", "batch": "B-1", "product": "hinge", "quantity": 3},
+     "'B-1' ended; a new batch needs a new id"),
+    ({"action": "start", "batch": "B-2", "product": "bracket", "quantity": 3},
+     "'B-2' is of product 'hinge'"),
+])
+def test_a_start_that_cannot_be_applied_is_refused(
+        said: dict[str, Any], why: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A start of an ended batch, or of a running one under another product: refused
+    and counted (the live service also keeps it as a dead letter, as every
+    reading the KPI stage refuses: tests/test_poison_input.py); the batch running goes on."""
+    second = [mqtt(T0 + 130 * M, SAY + "batch", {"action": "start", "batch": "B-2",
+                                                 "product": "hinge", "quantity": 2}),
+              mqtt(T0 + 131 * M, SAY + "batch", said), *job(140 * M, 170 * M)]
+    replayer = Replayer(parse_config(config()))
+    lines = list(replayer.lines(enumerate([*recording()[:-1], *second], 1)))
+    counted = replayer.health.snapshot()
+    assert sum(fields.get("decode_errors", 0) for fields in counted.values()) == 1
+    assert any(why in str(getattr(r, "fields", {}).get("error", "")) for r in caplog.records)
+    running = [parse(line) for line in lines if line.startswith("batch,")]
+    assert [p.fields["jobs"] for p in running if p.tags["batch"] == "B-2"][-1] == 1.0

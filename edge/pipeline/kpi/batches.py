@@ -35,11 +35,9 @@ class Batches:
 
     def _start(self, machine: str, batch: str, said: dict[str, float | str], t: int,
                points: list[Point]) -> None:
-        m = self.m
-        if m.on.get(machine) == batch:
+        m, run, product = self.m, self.m.runs.get(batch), str(said["product"])
+        if run is not None and m.on.get(machine) == batch and run.product == product:
             return  # the same start again: idempotent
-        run = m.runs.get(batch)
-        product = str(said["product"])
         if run is not None and (run.end_ns is not None or run.product != product):
             why = "ended" if run.end_ns is not None else f"is of product {run.product!r}"
             raise OperatorRefused(f"batch: batch: {batch!r:.40} {why}; a new batch needs "
