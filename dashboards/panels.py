@@ -24,7 +24,7 @@ STATE_MAPPINGS = [{"type": "value", "options": {
     state.value: {"text": state.value, "color": STATE_COLOURS[state.value], "index": i}
     for i, state in enumerate(MachineState)}}]
 
-Kind = Literal["timeseries", "stat", "state", "table", "pareto", "ranking", "urgency"]
+Kind = Literal["timeseries", "stat", "state", "table", "pareto", "ranking", "urgency", "bars"]
 PARETO = [  # one row per series (a reason) with its total, largest first
     {"id": "reduce", "options": {"reducers": ["sum"], "mode": "seriesToRows"}},
     {"id": "sortBy", "options": {"sort": [{"field": "Total", "desc": True}]}},
@@ -62,7 +62,7 @@ def build(specs: list[PanelSpec]) -> list[Panel]:
     cursor = Cursor()
     panels = []
     for number, spec in enumerate(specs, 1):
-        table = spec.kind in ("table", "urgency")
+        table = spec.kind in ("table", "urgency", "bars")
         names = spec.aliases or [""] * len(spec.queries)
         targets = [InfluxDBTarget(query=q, refId=chr(ord("A") + i), datasource=DATASOURCE,
                                   format="table" if table else "time_series", alias=name)
@@ -85,6 +85,8 @@ def build(specs: list[PanelSpec]) -> list[Panel]:
             panel = Table(unit=spec.unit, transformations=RANKING, **common)
         elif spec.kind == "urgency":
             panel = Table(unit=spec.unit, transformations=URGENCY, **common)
+        elif spec.kind == "bars":  # one bar group per row (a batch), side by side
+            panel = BarChart(transformations=[{"id": "merge", "options": {}}], **common)
         elif spec.kind == "pareto":
             panel = BarChart(transformations=PARETO, orientation="horizontal",
                              showLegend=False, **common)

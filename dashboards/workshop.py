@@ -1,5 +1,5 @@
-"""The seven dashboards: shop floor, machine, energy, material and scrap, losses,
-equipment life, edge health.
+"""The eight dashboards: shop floor, machine, energy, material and scrap, losses,
+equipment life, products (dashboards/products.py), edge health.
 
 Every query is built from :mod:`contract.schema`; widths of each row add up to 24 columns.
 """
@@ -23,9 +23,11 @@ from contract.kpi_points import (
     RELIABILITY,
     SCRAP,
 )
+from contract.product_points import BATCH
 from contract.schema import EDGE_HEALTH, ENERGY, MACHINE_STATE, OPERATOR_INPUT, TELEMETRY
 from dashboards.grafana_json import dashboard_json
 from dashboards.panels import DATASOURCE, PanelSpec, build
+from dashboards.products import products
 from dashboards.queries import SCOPE, select, tag_values
 
 F = {m.name: m.fields for m in (CIRCULARITY, DOWNTIME, EDGE_HEALTH, ENERGY, JOB, LIFETIME,
@@ -231,6 +233,7 @@ DASHBOARDS = {
     "material": ("Material and scrap", material),
     "losses": ("Losses", losses),
     "equipment-life": ("Equipment life", equipment_life),
+    "products": ("Products", products),
     "edge-health": ("Edge health", edge_health),
 }
 
@@ -241,7 +244,11 @@ def _variable(name: str, query: str, multi: bool = True) -> Template:
                     type="query")
 
 
-def templating(single_machine: bool = False) -> Templating:
+def templating(single_machine: bool = False, by_product: bool = False) -> Templating:
+    if by_product:  # batches and products are the site's, not a machine's
+        return Templating(list=[
+            _variable("site", tag_values(MACHINE_STATE, "site")),
+            _variable("product", tag_values(BATCH, "product", '"site" =~ /^$site$/'))])
     return Templating(list=[
         _variable("site", tag_values(MACHINE_STATE, "site")),
         _variable("kind", tag_values(MACHINE_STATE, "kind", '"site" =~ /^$site$/')),
@@ -305,7 +312,8 @@ def annotations_for(key: str) -> Annotations:
 def dashboard(key: str) -> Dashboard:
     title, specs = DASHBOARDS[key]
     return Dashboard(title=f"circlemade: {title}", uid=f"circlemade-{key}",
-                     panels=build(specs()), templating=templating(key == "machine"),
+                     panels=build(specs()),
+                     templating=templating(key == "machine", key == "products"),
                      time=Time("now-24h", "now"), refresh="30s", tags=["circlemade"],
                      timezone="browser",
                      annotations=annotations_for(key))

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -38,7 +39,12 @@ def morning(tmp_path: Path) -> tuple[Config, Path]:
     fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=3))
     p1 = {**CONFIG["machines"][0], "components": [
         {"name": "hotend", "counts": "run_h", "service_every": 0.5}]}
-    raw = {**CONFIG, "machines": [p1, *CONFIG["machines"][1:], *fleet.machines_config()],
+    fleet_machines = [{**m, "rate_per_h": 2.5} if m["id"] == "printer-1" else m
+                      for m in fleet.machines_config()]
+    raw = {**CONFIG, "machines": [p1, *CONFIG["machines"][1:], *fleet_machines],
+           "site": {**CONFIG["site"], "labour_per_h": 30.0},
+           "tariffs": [{"name": "flat", "eur_per_kwh": 0.3}],
+           "products": [{"name": "clip", "cost_target": 5.0}],
            "alerts": [{"rule": "fault"}, {"rule": "edge", "after_min": 5},
                       {"rule": "maintenance_due"}]}
     config = parse_config(raw)
@@ -50,13 +56,23 @@ def morning(tmp_path: Path) -> tuple[Config, Path]:
             mqtt(T0 + 3500, "circlemade/example/p1/maintenance", {
                 "component": "hotend", "action": "serviced", "note": "new nozzle",
                 "by": "amina"}),
-            mqtt(T0 + 4200, "ex/p2/status", {"state": "running"})]  # p2 repaired
+            mqtt(T0 + 4200, "ex/p2/status", {"state": "running"}),  # p2 repaired
+            *batches_of_clips()]
     lines = (recording().splitlines() + fleet_recording(fleet, T0 - 1800, HOURS)
              + [orjson.dumps(entry) for entry in said])
     lines.sort(key=lambda line: orjson.loads(line)["time"])
     path = tmp_path / "morning.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     return config, path
+
+
+def batches_of_clips() -> list[dict[str, Any]]:
+    """Three batches on printer-1, an hour each, for the Products dashboard."""
+    say = "circlemade/example/printer-1/batch"
+    starts = [mqtt(T0 - 1799 + i * 3600, say, {"action": "start", "batch": f"B-{i + 1}",
+                                              "product": "clip", "quantity": 3})
+              for i in range(HOURS)]
+    return [*starts, mqtt(T0 - 1805 + HOURS * 3600, say, {"action": "end", "batch": "B-3"})]
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +113,7 @@ def substitute(query: str) -> str:
     start, end = (T0 - 12 * 3600) * 1000, (T0 + HOURS * 3600) * 1000  # from midnight
     return (query.replace("$timeFilter", f"time >= {start}ms AND time <= {end}ms")
             .replace("$__interval", "5m").replace("$site", "example")
-            .replace("$kind", ".*").replace("$machine", ".*"))
+            .replace("$kind", ".*").replace("$machine", ".*").replace("$product", ".*"))
 
 
 PANELS = [(key, spec.title, query, spec.expects)
@@ -121,7 +137,8 @@ async def test_what_people_said_shows_as_annotations(filled: LocalServer) -> Non
     annotation, alert = board["annotations"]["list"]
     series = await queried(filled.url, DATABASE, substitute(annotation["query"]))
     rows = [row for s in series for row in s.rows]
-    assert {row["action"] for row in rows} == {"load", "downtime", "verdict", "maintenance"}
+    assert {row["action"] for row in rows} == {"load", "downtime", "verdict", "maintenance",
+                                               "batch"}
     assert {row["reason"] for row in rows} >= {"warping", "fault"}
     assert annotation["textColumn"] in rows[0]
     series = await queried(filled.url, DATABASE, substitute(alert["query"]))
