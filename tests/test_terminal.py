@@ -283,3 +283,41 @@ def test_requests_without_the_pin_or_the_form_token_are_refused(
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def test_a_batch_from_the_tablet(tmp_path: Path,
+                                service: tuple[str, LocalServer, LocalServer]) -> None:
+    """A batch started at the tablet runs on the machine's page, reaches InfluxDB as a
+    ``batch`` point, and ends with one tap."""
+    from selenium.webdriver.common.by import By
+
+    url, _, influx = service
+    shots = Path(os.environ.get("CIRCLEMADE_SCREENSHOTS") or tmp_path)
+    page = browser()
+    try:
+        page.get(url)
+        page.find_element(By.NAME, "pin").send_keys(PIN)
+        page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        page.find_element(By.ID, "machine-mk4").click()
+        shows(page, "No batch is running.")
+        for name, value in (("batch", "B-2026-041"), ("product", "hinge"), ("quantity", "48")):
+            field = page.find_element(By.CSS_SELECTOR, f"#batch input[name={name}]")
+            field.clear()
+            field.send_keys(value)
+        page.find_element(By.ID, "start-batch").click()
+        recorded(page, "Recorded: action start, batch B-2026-041, product hinge, quantity 48")
+        wait_for("the batch running on the page", lambda: (
+            page.refresh(), "B-2026-041 · hinge · 0 / 48 good · remaining 48"
+            in page.find_element(By.ID, "batch").text)[1])
+        page.execute_script("document.getElementById('batch').scrollIntoView()")
+        page.save_screenshot(str(shots / "terminal-batch.png"))
+        page.find_element(By.ID, "end-batch").click()
+        recorded(page, "Recorded: action end, batch B-2026-041")
+        wait_for("the batch ended on the page", lambda: (
+            page.refresh(), "No batch is running." in page.page_source)[1])
+    finally:
+        page.quit()
+    wait_for("the batch stored, ended", lambda: [
+        (row["batch"], row["product"], row["quantity"], row.get("ended"))
+        for row in query(influx.url, 'SELECT * FROM "batch"')] == [
+            ("B-2026-041", "hinge", 48.0, 1.0)])

@@ -226,6 +226,7 @@ class Terminal:
             "lot": lot.lot if lot is not None else "",
             "material": lot.material if lot is not None else kpi.machine.material,
             "upkeep": self._upkeep(kpi), "blocked": kpi.lifetime.blocked(time.time_ns()),
+            "batch": _batch(kpi),
         }
 
     def _upkeep(self, kpi: MachineKpi) -> list[dict[str, Any]]:
@@ -248,6 +249,17 @@ class Terminal:
         return datetime.fromtimestamp(time_ns / 1e9, self._zone).strftime("%H:%M")
 
 
+def _batch(kpi: MachineKpi) -> dict[str, Any]:
+    """The batch running on the machine: what it asks for and what it has made."""
+    batches = kpi.batches.m
+    run = batches.runs.get(batches.on.get(kpi.machine.id, ""))
+    if run is None:
+        return {}
+    good = sum(job.good for job in run.jobs)
+    return {"batch": run.batch, "product": run.product, "quantity": f"{run.quantity:g}",
+            "good": f"{good:g}", "remaining": f"{run.quantity - good:g}"}
+
+
 def _device(request: web.Request) -> str:
     """The browser's device id, when it sent a plausible one."""
     device = request.cookies.get(DEVICE_COOKIE, "")
@@ -261,14 +273,15 @@ def _parts(counted: float, per_job: int) -> int:
 
 def _payload(kind: str, form: dict[str, str]) -> dict[str, Any]:
     """The contract's payload from a form: numbers as numbers, said by the terminal."""
-    numbers = {"good", "scrap", "recycled_pct", "mass_g", "remaining_g"}
+    numbers = {"good", "scrap", "rework", "recycled_pct", "mass_g", "remaining_g",
+               "price_per_kg", "quantity"}
     payload: dict[str, Any] = {}
     for key, value in form.items():
         try:
             payload[key] = float(value) if key in numbers else value
         except ValueError:
             raise DecodeError(f"{key}: expected a number, got {value[:20]!r}") from None
-    for key in ("good", "scrap"):
+    for key in ("good", "scrap", "rework", "quantity"):
         if key in payload and float(payload[key]).is_integer():
             payload[key] = int(payload[key])
     payload["by"] = "terminal"

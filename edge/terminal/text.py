@@ -25,6 +25,9 @@ TEXT: dict[str, dict[str, str]] = {
         "no_new_job": "Do not start a new job: overdue", "nothing_due": "Nothing is due.",
         "run_h": "h running", "powered_h": "h on", "jobs": "jobs", "good_parts": "parts",
         "kwh": "kWh", "filament_m": "m of filament", "days": "days",
+        "batch": "Batch", "product": "Product", "quantity": "Quantity",
+        "start_batch": "Start the batch", "end_batch": "End the batch",
+        "made_good": "good", "remaining": "remaining", "no_batch": "No batch is running.",
     },
     "fr": {
         "title": "Atelier", "pin": "Code", "enter": "Entrer", "wrong_pin": "Code erroné",
@@ -51,6 +54,9 @@ TEXT: dict[str, dict[str, str]] = {
         "nothing_due": "Rien à faire.",
         "run_h": "h en marche", "powered_h": "h allumée", "jobs": "travaux",
         "good_parts": "pièces", "kwh": "kWh", "filament_m": "m de filament", "days": "jours",
+        "batch": "Ordre de fabrication", "product": "Produit", "quantity": "Quantité",
+        "start_batch": "Lancer l'ordre", "end_batch": "Clôturer l'ordre",
+        "made_good": "bonnes", "remaining": "reste", "no_batch": "Aucun ordre en cours.",
     },
 }
 
