@@ -174,3 +174,42 @@ def test_the_learning_rate_by_hand() -> None:
 def test_a_restart_anywhere_changes_no_figure(cut: int) -> None:
     entries = list(enumerate(recording(), 1))
     check(replay_in_parts(parse_config(config()), [entries[:cut], entries[cut:]]))
+
+
+def test_the_monthly_report_and_the_footprint_carry_the_batches(tmp_path: Path) -> None:
+    """The report's batches and series tables, and the product's PACT footprint, hold the
+    figures worked out by hand."""
+    import csv
+
+    import jsonschema
+    import orjson
+    import tomli_w
+
+    from circlemade.cli import main
+    from tests.pact_schema import PRODUCT_FOOTPRINT
+    from tests.replayed import write_recording
+
+    (tmp_path / "site.toml").write_text(tomli_w.dumps(config()))
+    write_recording(tmp_path / "site.jsonl", recording())
+    assert main(["report", "-c", str(tmp_path / "site.toml"), "--month", "2026-11",
+                 "--from-recording", str(tmp_path / "site.jsonl"),
+                 "-o", str(tmp_path / "site.html")]) == 0
+    export = tmp_path / "site-export"
+    with (export / "s-2026-11-batches.csv").open() as file:
+        made = {row["batch"]: row for row in csv.DictReader(file)}
+    assert list(made) == ["B-1", "B-2", "B-3"]
+    for name, figures in BY_HAND.items():
+        assert float(made[name]["cost_per_good_part"]) == pytest.approx(
+            figures["cost_per_good_part"], rel=1e-3)
+        assert float(made[name]["fpy"]) == pytest.approx(figures["fpy"], rel=1e-3)
+    with (export / "s-2026-11-series.csv").open() as file:
+        (hinge,) = list(csv.DictReader(file))
+    assert float(hinge["learning_rate"]) == pytest.approx(LEARNING["learning_rate"], rel=1e-3)
+    assert (hinge["ready"], hinge["failing"]) == ("no", "cost off by 8.95; fpy off by 0.2")
+    footprint = orjson.loads((export / "s-2026-11-hinge.footprint.json").read_bytes())
+    jsonschema.validate(footprint, PRODUCT_FOOTPRINT)  # still a PACT footprint
+    (batches,) = [e["data"]["batches"] for e in footprint["extensions"]
+                  if e["dataSchema"] == "urn:circlemade:batch-extension:1"]
+    assert [b["batch"] for b in batches] == ["B-1", "B-2", "B-3"]
+    assert batches[1]["cost_per_good_part"] == pytest.approx(38.948, rel=1e-3)
+    assert "From prototype to series" in (tmp_path / "site.html").read_text()

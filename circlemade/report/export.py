@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from circlemade.report.batches import BATCH_COLUMNS, SERIES_COLUMNS
 from circlemade.report.figures import MachineFigures, ProductFigures, SiteMonth, month_bounds
 
 NAMESPACE = uuid.UUID("5b0c5e4e-6f0a-4c1d-9a57-1c2c1e0de001")
@@ -51,6 +52,10 @@ def tables(month: SiteMonth) -> dict[str, Table]:
                    None if x.mtbf_s is None else round(x.mtbf_s),
                    None if x.mttr_s is None else round(x.mttr_s)]
                   for x in sorted(month.life.values(), key=lambda x: x.machine)]),
+        "batches": (BATCH_COLUMNS, [[row.get(c) for c in BATCH_COLUMNS]
+                                    for row in month.batches]),
+        "series": (SERIES_COLUMNS, [[row.get(c) for c in SERIES_COLUMNS]
+                                    for row in month.series]),
         "products": (["product", "jobs", "parts", "good_parts", "energy_kwh", "material_g",
                       "recycled_g", "scrap_g", "co2e_kg", "co2e_kg_per_good_part"],
                      [[p.product, p.jobs, round(p.parts), round(p.good_parts), p.energy_kwh,
@@ -111,7 +116,8 @@ def footprint(month: SiteMonth, product: ProductFigures, origin: Origin, timezon
                    "the material's own (embodied) emissions are not included. Per kilogram "
                    "of good part: a piece is unitaryProductAmount kilograms.",
         "pcf": _pcf(per_part / part_kg, part_kg, start, end, origin.country),
-        "extensions": [_extension(product, per_part, recycled, factor, origin)],
+        "extensions": [_extension(product, per_part, recycled, factor, origin),
+                       *_batch_extension(month, product.product)],
     }
 
 
@@ -160,6 +166,17 @@ def _extension(product: ProductFigures, per_part: float, recycled: float, factor
             "emissionFactorSource": origin.factor_source,
         },
     }
+
+
+def _batch_extension(month: SiteMonth, product: str) -> list[dict[str, Any]]:
+    """The product's batches of the month, as the edge figured them (docs/metrics.md)."""
+    made = [row for row in month.batches if row.get("product") == product]
+    if not made:
+        return []
+    return [{"specVersion": "2.0.0", "dataSchema": "urn:circlemade:batch-extension:1",
+             "data": {"batches": [{c: _significant(v) if isinstance(v, float) else v
+                                   for c in BATCH_COLUMNS if (v := row.get(c)) is not None}
+                                  for row in made]}}]
 
 
 def _part_kg(product: ProductFigures) -> float:

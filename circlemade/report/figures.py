@@ -17,12 +17,13 @@ from pathlib import PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from circlemade.report.batches import batches, series
 from edge.pipeline.kpi.settings import Product
 
 Row = dict[str, Any]
 """One point: its tags and fields by name, and ``time`` (ns)."""
 MEASUREMENTS = ("circularity", "oee", "job", "downtime", "scrap", "material_lot",
-                "lifetime", "maintenance", "reliability")
+                "lifetime", "maintenance", "reliability", "batch", "learning", "readiness")
 """What the report reads."""
 NO_LOT = "(no lot)"
 
@@ -213,6 +214,10 @@ class SiteMonth:
     """outcome -> jobs."""
     products: dict[str, ProductFigures] = field(default_factory=dict)
     life: dict[str, MachineLife] = field(default_factory=dict)
+    batches: list[Row] = field(default_factory=list)
+    """The batches that started in the month (docs/metrics.md, batches)."""
+    series: list[Row] = field(default_factory=list)
+    """Per product, its learning curve and readiness card."""
 
     @property
     def energy_kwh(self) -> float:
@@ -305,6 +310,8 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
             loss[0] += 1
             loss[1] += row.get("lost_s", 0.0)
     figures.life = machine_life(rows, site, start, end)
+    figures.batches = batches(rows, site, start, end)
+    figures.series = series(rows, site, start, end)
     return figures
 
 

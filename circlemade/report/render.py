@@ -201,6 +201,7 @@ def html(sites: list[SiteReport], title: str, source: str, cluster: bool,
                 "charts": {"energy": energy_chart(site), "machines": machines_chart(site)},
                 "tables": {key: _table(*table) for key, table in tables(site.now).items()},
                 "has_reasons": bool(site.now.scrap_reasons),
+                "has_batches": bool(site.now.batches),
                 "factor": site.now.co2e_kg_per_kwh, "factor_source": site.factor_source}
                for site in sites])
 
