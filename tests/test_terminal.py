@@ -167,9 +167,7 @@ def test_maintenance_from_the_tablet(tmp_path: Path,
     shots = Path(os.environ.get("CIRCLEMADE_SCREENSHOTS") or tmp_path)
     page = browser()
     try:
-        page.get(url)
-        page.find_element(By.NAME, "pin").send_keys(PIN)
-        page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        sign_in(page, url)
         shows(page, "Maintenance: hotend overdue")  # on the machines' list
         page.find_element(By.ID, "machine-mk4").click()
         shows(page, "Do not start a new job: overdue: hotend")
@@ -188,6 +186,14 @@ def test_maintenance_from_the_tablet(tmp_path: Path,
         (row["component"], row["action"], row["by"])
         for row in query(influx.url, 'SELECT * FROM "maintenance"')] == [
             ("hotend", "serviced", "terminal")])
+
+
+def sign_in(page: Any, url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    page.get(url)
+    page.find_element(By.NAME, "pin").send_keys(PIN)
+    page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
 def load_a_spool(page: Any) -> None:
@@ -295,9 +301,7 @@ def test_a_batch_from_the_tablet(tmp_path: Path,
     shots = Path(os.environ.get("CIRCLEMADE_SCREENSHOTS") or tmp_path)
     page = browser()
     try:
-        page.get(url)
-        page.find_element(By.NAME, "pin").send_keys(PIN)
-        page.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        sign_in(page, url)
         page.find_element(By.ID, "machine-mk4").click()
         shows(page, "No batch is running.")
         for name, value in (("batch", "B-2026-041"), ("product", "hinge"), ("quantity", "48")):
