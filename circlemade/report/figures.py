@@ -310,8 +310,8 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
             loss[0] += 1
             loss[1] += row.get("lost_s", 0.0)
     figures.life = machine_life(rows, site, start, end)
-    figures.batches = batches(rows, site, start, end)
-    figures.series = series(rows, site, start, end)
+    bounds = (rows, site, start, end)
+    figures.batches, figures.series = batches(*bounds), series(*bounds)
     return figures
 
 
