@@ -259,7 +259,8 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
     ``machine_materials``: the configured material of each machine, for jobs made from
     no lot."""
     start, end = month_bounds(month, timezone)
-    figures = SiteMonth(site, month, co2e_kg_per_kwh)
+    figures = SiteMonth(site, month, co2e_kg_per_kwh, batches=batches(rows, site, start, end),
+                        series=series(rows, site, start, end))
 
     def within(measurement: str, **tags: str) -> Iterable[Row]:
         return (row for row in rows.get(measurement, [])
@@ -310,8 +311,6 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
             loss[0] += 1
             loss[1] += row.get("lost_s", 0.0)
     figures.life = machine_life(rows, site, start, end)
-    bounds = (rows, site, start, end)
-    figures.batches, figures.series = batches(*bounds), series(*bounds)
     return figures
 
 
