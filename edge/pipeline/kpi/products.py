@@ -51,12 +51,13 @@ class Products:
 
     def rejudged(self, run: BatchRun, job: BatchJob, points: list[Point]) -> None:
         """A verdict changed one of its jobs: the windows that hold it, as now judged."""
-        product = self.m.get(run.product)
+        windows = self.m[run.product].windows
         for key in self._windows(job.end_ns):
-            window = product.windows.get(key) if product else None
-            for i, held in enumerate(window.jobs if window else []):
-                if (held.machine, held.end_ns) == (job.machine, job.end_ns) and window:
-                    window.jobs[i] = job
+            if key not in windows:
+                return  # a window forgotten since (KEEP_S): nothing to write again
+            held = windows[key].jobs
+            held[:] = [job if (j.machine, j.end_ns) == (job.machine, job.end_ns) else j
+                       for j in held]
         self._write_windows(run.product, job.end_ns, points)
 
     def batch_ended(self, run: BatchRun, found: dict[str, float | str],

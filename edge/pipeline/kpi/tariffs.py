@@ -55,17 +55,19 @@ class Tariff(StrictModel):
 
 
 class TariffClock:
-    """The price of energy at any instant, and of kWh spread over an interval."""
+    """The price of energy at any instant, and of kWh spread over an interval. The band
+    last found is kept with the span it holds over, so the readings of a job (many per
+    minute) cost no time-zone arithmetic until the next band edge."""
 
     def __init__(self, tariffs: list[Tariff], timezone: str) -> None:
         self.tariffs, self.zone = tariffs, ZoneInfo(timezone)
         self.edges = sorted({t.start for t in tariffs} | {t.end for t in tariffs} | {time(0)})
+        self._span: tuple[int, int, float | None] = (0, 0, None)
+        """[start, end) between two edges, and its price."""
 
     def price(self, t_ns: int) -> float | None:
         """EUR per kWh at this instant, or None where no band holds."""
-        moment = datetime.fromtimestamp(t_ns / NS, self.zone)
-        band = next((t for t in self.tariffs if t.holds(moment)), None)
-        return band.eur_per_kwh if band is not None else None
+        return self._at(t_ns)[2]
 
     def eur(self, kwh: float, since: int, t: int) -> float | None:
         """The price of ``kwh`` spent evenly over [since, t); None if part of it falls
@@ -75,17 +77,23 @@ class TariffClock:
             return None if price is None else kwh * price
         total, at = 0.0, since
         while at < t:
-            edge = min(self._next_edge(at), t)
-            price = self.price(at)
+            _, edge, price = self._at(at)
             if price is None:
                 return None
-            total += kwh * price * (edge - at) / (t - since)
+            total += kwh * price * (min(edge, t) - at) / (t - since)
             at = edge
         return total
 
-    def _next_edge(self, t_ns: int) -> int:
+    def _at(self, t_ns: int) -> tuple[int, int, float | None]:
+        if not self._span[0] <= t_ns < self._span[1]:
+            moment = datetime.fromtimestamp(t_ns / NS, self.zone)
+            band = next((t for t in self.tariffs if t.holds(moment)), None)
+            self._span = (t_ns, self._next_edge(moment, t_ns),
+                          band.eur_per_kwh if band is not None else None)
+        return self._span
+
+    def _next_edge(self, moment: datetime, t_ns: int) -> int:
         """The next instant after ``t_ns`` at which a band may begin or end."""
-        moment = datetime.fromtimestamp(t_ns / NS, self.zone)
         for days in (0, 1):
             day = moment.date() + timedelta(days=days)
             for edge in self.edges:
