@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract.grid_points import DEMAND, DEMAND_SHARE, ENERGY_BILL, PEAK, PEAK_SHARE
 from contract.kpi_points import (
     ALERT,
     CIRCULARITY,
@@ -88,6 +89,14 @@ ENERGY = measurement(
         FieldSpec("frequency_hz", "Hz", doc="grid frequency", limits=(0, 100)),
         FieldSpec("energy_export_kwh", "kWh", doc="cumulative energy sent back to the grid "
                   "(not counted as use)", limits=(0, 1e9)),
+        FieldSpec("power_export_w", "W", doc="active power sent back to the grid",
+                  limits=(0, 1_000_000)),
+        FieldSpec("demand_kw", "kW", doc="a grid meter's own average demand of the running "
+                  "quarter (1-0:1.4.0)", limits=(-10_000, 10_000)),
+        FieldSpec("month_peak_kw", "kW", doc="a grid meter's own highest quarter of the "
+                  "month (1-0:1.6.0)", limits=(0, 10_000)),
+        FieldSpec("month_peak_at_s", "s", doc="when month_peak_kw was, as the meter says "
+                  "(unix s)", limits=(0, 1e11)),
         *(FieldSpec(f"{quantity}_l{phase}_{unit.lower()}", unit, doc=f"{what}, phase L{phase}",
                     limits=limits)
           for phase in (1, 2, 3)
@@ -191,7 +200,7 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
     for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT, MATERIAL, JOB,
               OEE, CIRCULARITY, ENERGY_HOURLY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT,
               LIFETIME, MAINTENANCE, RELIABILITY, BATCH, PRODUCT, LEARNING, READINESS,
-              EDGE_HEALTH)
+              DEMAND, DEMAND_SHARE, PEAK, PEAK_SHARE, ENERGY_BILL, EDGE_HEALTH)
 }
 
 

@@ -38,6 +38,10 @@ class Site(StrictModel):
     labour_per_h: float | None = Field(default=None, ge=0)
     """EUR per hour of a person's time, counted over each job's time in the cost per good
     part; unset: labour is left out of the cost (said so beside it)."""
+    grid_meter: str | None = None
+    """The machine (of kind ``meter``) whose sources measure the whole site at the grid
+    connection: quarter-hour demand, the month's peak, the bill (docs/metrics.md, site
+    energy); unset: none."""
     material_per_kg: dict[str, float] = Field(default_factory=dict)
     """EUR per kg of each material, e.g. {PLA = 22.0}: the price of what a lot without its
     own ``price_per_kg`` consumes; a material without a price makes the cost unknown."""

@@ -32,6 +32,7 @@ from contract.model import (
     StrictModel,
 )
 from contract.secrets import SecretUnavailable, read_secret
+from edge.pipeline.kpi.grid import GridSettings
 from edge.pipeline.kpi.readiness import ReadinessSettings
 from edge.pipeline.kpi.settings import AlertRule, Calendar, Product
 from edge.pipeline.kpi.tariffs import Tariff
@@ -103,6 +104,9 @@ class Config(StrictModel):
     """Energy prices by time band, for the cost per good part (docs/metrics.md); the
     first band that holds an instant prices it."""
     readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
+    grid: GridSettings = Field(default_factory=GridSettings)
+    """The grid connection's capacity and injection prices, for ``[site] grid_meter``
+    (docs/metrics.md, site energy)."""
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     shard: str | None = Field(default=None, pattern=SHARD_PATTERN)
     """``k/N``: this instance runs the k-th of N shares of the machines (by a stable hash
@@ -247,6 +251,7 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
         yield Problem("operator.unplanned_stops", "a reason is either planned or unplanned",
                       repr(reason))
     machine_ids = {m.id for m in config.machines}
+    yield from _grid_meter(config)
     for a, alert in enumerate(config.alerts):
         for unknown in sorted(set(alert.machines) - machine_ids - {"*"}):
             yield Problem(f"alerts[{a}].machines", "no machine with this id", repr(unknown))
@@ -276,6 +281,20 @@ def _cross_check(config: Config, environ: Mapping[str, str] | None,
                            secrets)
         yield from _secret(f"{where}.password", store.password_env, store.password_file,
                            environ, secrets)
+
+
+def _grid_meter(config: Config) -> Iterator[Problem]:
+    meter = config.site.grid_meter
+    kinds = {m.id: m.kind for m in config.machines}
+    if meter is not None and kinds.get(meter) != "meter":
+        why = "no machine with this id" if meter not in kinds else \
+            f"machine {meter!r} is of kind {kinds[meter]}, not meter"
+        yield Problem("site.grid_meter", f"{why}: it names the meter of the whole site",
+                      repr(meter))
+    for a, alert in enumerate(config.alerts):
+        if alert.rule == "peak" and meter is None:
+            yield Problem(f"alerts[{a}].rule", "the peak rule watches the grid meter: set "
+                          "[site] grid_meter")
 
 
 def _notify_targets(where: str, alert: AlertRule, environ: Mapping[str, str] | None,

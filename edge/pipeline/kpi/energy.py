@@ -4,6 +4,8 @@ and the alerts that tell what standby cost."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from contract.reading import Reading
 from contract.units import DECIMALS
 from edge.pipeline.kpi.context import MachineContext, Point
@@ -18,9 +20,13 @@ from edge.pipeline.kpi.windows import Windows
 class Energy:
     def __init__(self, context: MachineContext, memory: EnergyMemory, state: MachineState,
                  windows: Windows, jobs: Jobs, alerts: dict[str, AlertState],
-                 lifetime: Lifetime) -> None:
+                 lifetime: Lifetime,
+                 to_site: Callable[[float, int | None, int], None] | None = None) -> None:
+        """``to_site``: the site's grid connection, which counts every meter's kWh in its
+        quarters and bill."""
         self.context, self.m, self.state = context, memory, state
         self.windows, self.jobs, self.alerts, self.lifetime = windows, jobs, alerts, lifetime
+        self.to_site = to_site
 
     def take_config(self) -> None:
         """The config wins over the memory for the meters' limits."""
@@ -72,6 +78,8 @@ class Energy:
         span = t - since if since is not None and since < t else 0
         self.jobs.spent(kwh, since, t, span)
         self.lifetime.spent(kwh)
+        if self.to_site is not None:
+            self.to_site(kwh, since, t)
         for alert in self.alerts.values():  # what a standby alert tells: the energy since
             if alert.since_ns and t > alert.since_ns:
                 alert.energy_kwh += kwh * share_after(alert.since_ns, since, t, span)

@@ -19,18 +19,21 @@ from zoneinfo import ZoneInfo
 
 from contract.eventlog import describe
 from contract.reading import Reading
-from edge.pipeline.kpi.alerts import Alert, MachineAlerts
+from edge.pipeline.kpi.alerts import Alert, MachineAlerts, label
 from edge.pipeline.kpi.batch_memory import KEY, BatchesMemory, dump_batches, load_batches
 from edge.pipeline.kpi.batches import Batches
 from edge.pipeline.kpi.calendar import ShiftCalendar
 from edge.pipeline.kpi.context import NS, MachineContext, Point
 from edge.pipeline.kpi.energy import Energy
+from edge.pipeline.kpi.grid import GRID_SIGNALS, Grid
+from edge.pipeline.kpi.grid_memory import GRID_KEY, GridMemory, dump_grid, load_grid
 from edge.pipeline.kpi.jobs import Jobs
 from edge.pipeline.kpi.lifetime import Lifetime
 from edge.pipeline.kpi.material import Material
 from edge.pipeline.kpi.memory import EndedJob, MachineMemory, dump, load
 from edge.pipeline.kpi.operator import OPERATOR_FIELDS, OperatorInput
 from edge.pipeline.kpi.parts import Parts
+from edge.pipeline.kpi.peak_guard import PeakGuard
 from edge.pipeline.kpi.products import Products
 from edge.pipeline.kpi.settings import KpiConfig
 from edge.pipeline.kpi.state import MachineState
@@ -44,10 +47,11 @@ class MachineKpi:
     """One machine's calculators, wired to the slices of its memory."""
 
     def __init__(self, context: MachineContext, batches: Batches,
-                 memory: MachineMemory | None = None) -> None:
-        """``batches``: the site's, which a batch on several machines shares."""
+                 memory: MachineMemory | None = None, grid: Grid | None = None) -> None:
+        """``batches``: the site's, which a batch on several machines shares; ``grid``:
+        the site's grid connection, which counts every meter's kWh."""
         machine = self.machine = context.machine
-        self.context, self.batches = context, batches
+        self.context, self.batches, self.grid = context, batches, grid
         self.alerts: MachineAlerts | None = None
         self.raised: list[Alert] = []
         """Alerts that fired or resolved since the engine last took them."""
@@ -62,13 +66,19 @@ class MachineKpi:
                          self._job_ended, self.lifetime,
                          lambda job, points: batches.judged(machine.id, job, points))
         self.energy = Energy(context, m.energy, self.state, self.windows, self.jobs, m.alerts,
-                             self.lifetime)
+                             self.lifetime, None if grid is None else (
+                                 lambda kwh, since, t: grid.spent(
+                                     machine.id, kwh, since, t,
+                                     m.jobs.open.name if m.jobs.open else "")))
         self.operator = OperatorInput(
             machine.id, self.jobs, self.stops, self.material, self.lifetime,
             self.state.advance, lambda said, t, points: batches.told(machine.id, said, t, points))
         self._handlers = {signal: handler(self) for signal, handler in HANDLERS.items()}
         for signal in self.lifetime.watched:
             self._handlers[signal] = self._watching(self._handlers.get(signal))
+        if grid is not None and grid.meter == machine.id:
+            for signal in METER_SIGNALS:
+                self._handlers[signal] = self._heard(grid, self._handlers[signal])
         # the config wins over the memory for what the config says
         self.energy.take_config()
         self.windows.end_moved_shifts(m.clock.since_ns)
@@ -115,6 +125,20 @@ class MachineKpi:
 
         return take
 
+    def on_grid(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        """The grid meter's export and its own quarter and peak figures (stored too)."""
+        return self.grid is None or self.grid.on_reading(r)
+
+    @staticmethod
+    def _heard(grid: Grid, inner: Handler) -> Handler:
+        """The grid meter's reports, which tell how much of each quarter it counted."""
+
+        def take(r: Reading, out: list[Reading], points: list[Point]) -> bool:
+            grid.heard(r.time_ns)
+            return inner(r, out, points)
+
+        return take
+
     def _job_ended(self, job: EndedJob, points: list[Point]) -> None:
         self.batches.job_ended(self.machine.id, job, points)
         self.lifetime.job_ended(job.good)
@@ -145,8 +169,11 @@ HANDLERS: dict[str, Callable[[MachineKpi], Handler]] = {
     "job_outcome": lambda k: k.jobs.on_outcome,
     "action": lambda k: k.operator.on_action,
     **{signal: (lambda k: k.operator.on_said) for signal in OPERATOR_FIELDS},
+    **{signal: (lambda k: k.on_grid) for signal in GRID_SIGNALS},
 }
 """Which calculator takes each KPI signal; a new KPI signal is a line here."""
+METER_SIGNALS = ("energy_kwh", "energy_export_kwh", "power_w")
+"""The grid meter's reports of what it counts."""
 KPI_SIGNALS = frozenset(HANDLERS)
 """What :meth:`MachineKpi.observe` acts on; the rest (temperatures, layers) only passes,
 and most readings are of the rest."""
@@ -163,11 +190,14 @@ class KpiEngine:
             calendar.shift_breaks())
         memories = memories or {}
         self.batches = site_batches(config, memories.get(KEY))
+        self.grid = site_grid(config, memories.get(GRID_KEY))
         self.machines = {
             m.id: MachineKpi(self._context(config, m), self.batches,
                              load(memories[m.id], f"machine {m.id}") if m.id in memories
-                             else None)
+                             else None, self.grid)
             for m in config.machines}
+        self.guard = self._peak_guard(config)
+        self._grid_alerts: list[Alert] = []
         self.clock_ns = max((k.m.clock.last_seen_ns for k in self.machines.values()), default=0)
         zone = ZoneInfo(config.site.timezone)
         for kpi in self.machines.values():
@@ -188,6 +218,20 @@ class KpiEngine:
             frozenset(config.operator.planned_stops), frozenset(config.operator.failure_stops),
             TariffClock(config.tariffs, site.timezone) if config.tariffs else None,
             site.labour_per_h, site.material_per_kg)
+
+    def _peak_guard(self, config: KpiConfig) -> PeakGuard | None:
+        rules = [(i, rule) for i, rule in enumerate(config.alerts) if rule.rule == "peak"]
+        if self.grid is None or not rules:
+            return None
+        machines = self.machines
+        meter = machines[self.grid.meter].machine
+
+        def drawing() -> dict[str, tuple[str, float]]:
+            return {id: (label(kpi.machine), kpi.m.energy.power_w / 1000)
+                    for id, kpi in machines.items() if kpi.m.energy.power_w is not None}
+
+        return PeakGuard(rules, self.grid, label(meter), config.site.language,
+                         config.grid.minimum_peak_kw, drawing)
 
     def process(self, readings: list[Reading]) -> tuple[list[Reading], list[Point]]:
         out: list[Reading] = []
@@ -224,12 +268,16 @@ class KpiEngine:
         if self.batches.changed:
             self.batches.changed = False
             state[KEY] = dump_batches(self.batches.m)
+        if self.grid is not None and self.grid.changed:
+            self.grid.changed = False
+            state[GRID_KEY] = dump_grid(self.grid.m)
         return state
 
     def whole_state(self) -> dict[str, bytes]:
         """Every machine's memory and the site's batches, changed or not."""
+        grid = {} if self.grid is None else {GRID_KEY: dump_grid(self.grid.m)}
         return {**{machine: dump(kpi.m) for machine, kpi in self.machines.items()},
-                KEY: dump_batches(self.batches.m)}
+                KEY: dump_batches(self.batches.m), **grid}
 
     def tick(self, now_ns: int, partial: bool = False) -> tuple[list[Reading], list[Point]]:
         """Time passes: silent machines go offline, ended windows are written; with
@@ -248,12 +296,16 @@ class KpiEngine:
                     machine.write_ongoing(now_ns, points)
                 machine.check_alerts(now_ns, points)
                 self._touched.add(machine.machine.id)
+        if self.grid is not None:
+            if self.guard is not None:
+                self._grid_alerts += self.guard.check(now_ns, points)
+            self.grid.settle(now_ns, points)
         return readings, points
 
     def take_alerts(self) -> list[Alert]:
         """Alerts that fired or resolved since the last call, for whoever sends them (the
         live service; a replay never sends)."""
-        raised = []
+        raised, self._grid_alerts = self._grid_alerts, []
         for machine in self.machines.values():
             raised += machine.raised
             machine.raised = []
@@ -269,6 +321,17 @@ class KpiEngine:
                 machine.write_ongoing(now_ns, points)
                 self._touched.add(machine.machine.id)
         return points
+
+
+def site_grid(config: KpiConfig, memory: bytes | None) -> Grid | None:
+    """The site's grid connection, as the last run left it (None: no grid meter)."""
+    site = config.site
+    if site.grid_meter is None:
+        return None
+    return Grid(load_grid(memory) if memory else GridMemory(), site.id, site.grid_meter,
+                site.timezone, config.grid,
+                TariffClock(config.tariffs, site.timezone) if config.tariffs else None,
+                [m.id for m in config.machines if m.id != site.grid_meter])
 
 
 def site_batches(config: KpiConfig, memory: bytes | None) -> Batches:

@@ -10,8 +10,9 @@ from typing import Literal, Protocol, Self
 from pydantic import Field, field_validator, model_validator
 
 from contract.model import CPC_PATTERN, StrictModel
+from edge.pipeline.kpi.grid import GridSettings
 from edge.pipeline.kpi.readiness import ReadinessSettings
-from edge.pipeline.kpi.rules import RULE_NAMES, RULES
+from edge.pipeline.kpi.rules import RULE_NAMES, RULES, SITE_RULES
 from edge.pipeline.kpi.tariffs import Tariff
 from edge.pipeline.settings import Machine, MachineKind, PipelineConfig
 
@@ -88,8 +89,8 @@ class AlertRule(StrictModel):
     parameters. Rules run on the KPI stage's clock, so a replay computes the same alerts."""
 
     rule: str
-    """fault, silent, standby, stopped (a module each in edge/pipeline/kpi/rules/), edge
-    or job_done (docs/alerts.md)."""
+    """fault, silent, standby, stopped (a module each in edge/pipeline/kpi/rules/), edge,
+    job_done or peak (docs/alerts.md)."""
     machines: list[str] = Field(default_factory=lambda: ["*"])
     """Machine ids, or "*" for all (narrowed by ``kind``)."""
     kind: MachineKind | None = None
@@ -100,6 +101,9 @@ class AlertRule(StrictModel):
     resolves."""
     above_w: float | None = Field(default=None, gt=0)
     """standby: the power above which a machine that is not running is left on."""
+    above_kw: float | None = Field(default=None, gt=0)
+    """peak: the quarter's average demand it warns above (default: this month's peak so
+    far, at least ``[grid] minimum_peak_kw``)."""
     above_pct: float = Field(default=80.0, gt=0, le=100)
     """edge: how full the buffer may get, in percent of its bound."""
     repeat_min: float | None = Field(default=None, gt=0)
@@ -141,13 +145,15 @@ class AlertRule(StrictModel):
         for name, why in getattr(RULES.get(self.rule), "needs", {}).items():
             if getattr(self, name) is None:
                 raise ValueError(f"{name}: the {self.rule} rule needs {why}")
-        if self.rule == "edge" and (self.machines != ["*"] or self.kind is not None):
-            raise ValueError("machines, kind: the edge rule watches the edge itself, not "
+        if self.rule in ("edge", *SITE_RULES) and (self.machines != ["*"]
+                                                   or self.kind is not None):
+            watched = "the edge itself" if self.rule == "edge" else "the site's grid meter"
+            raise ValueError(f"machines, kind: the {self.rule} rule watches {watched}, not "
                              "machines")
         return self
 
     def watches(self, machine: Machine) -> bool:
-        return self.rule != "edge" and (
+        return self.rule not in ("edge", *SITE_RULES) and (
             "*" in self.machines or machine.id in self.machines) and (
             self.kind is None or machine.kind == self.kind)
 
@@ -181,3 +187,5 @@ class KpiConfig(PipelineConfig, Protocol):
     def tariffs(self) -> list[Tariff]: ...
     @property
     def readiness(self) -> ReadinessSettings: ...
+    @property
+    def grid(self) -> GridSettings: ...

@@ -9,7 +9,9 @@ so an interval that spans a band's edge (17:00) is priced part at each band's pr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -54,6 +56,14 @@ class Tariff(StrictModel):
         return clock < self.end and WEEKDAYS[(day - 1) % 7] in self.weekdays
 
 
+class Segment(NamedTuple):
+    """A part of an interval within one band (or none), with its share of the kWh."""
+
+    start_ns: int
+    band: Tariff | None
+    kwh: float
+
+
 class TariffClock:
     """The price of energy at any instant, and of kWh spread over an interval. The band
     last found is kept with the span it holds over, so the readings of a job (many per
@@ -62,34 +72,41 @@ class TariffClock:
     def __init__(self, tariffs: list[Tariff], timezone: str) -> None:
         self.tariffs, self.zone = tariffs, ZoneInfo(timezone)
         self.edges = sorted({t.start for t in tariffs} | {t.end for t in tariffs} | {time(0)})
-        self._span: tuple[int, int, float | None] = (0, 0, None)
-        """[start, end) between two edges, and its price."""
+        self._span: tuple[int, int, Tariff | None] = (0, 0, None)
+        """[start, end) between two edges, and the band that holds."""
 
     def price(self, t_ns: int) -> float | None:
         """EUR per kWh at this instant, or None where no band holds."""
-        return self._at(t_ns)[2]
+        band = self._at(t_ns)[2]
+        return None if band is None else band.eur_per_kwh
 
     def eur(self, kwh: float, since: int, t: int) -> float | None:
         """The price of ``kwh`` spent evenly over [since, t); None if part of it falls
         where no band holds."""
-        if t <= since:
-            price = self.price(t)
-            return None if price is None else kwh * price
-        total, at = 0.0, since
-        while at < t:
-            _, edge, price = self._at(at)
-            if price is None:
+        total = 0.0
+        for segment in self.segments(kwh, since, t):
+            if segment.band is None:
                 return None
-            total += kwh * price * (min(edge, t) - at) / (t - since)
-            at = edge
+            total += segment.kwh * segment.band.eur_per_kwh
         return total
 
-    def _at(self, t_ns: int) -> tuple[int, int, float | None]:
+    def segments(self, kwh: float, since: int, t: int) -> Iterator[Segment]:
+        """``kwh`` spent evenly over [since, t), cut where a band begins or ends (every
+        midnight is such an edge, so no segment spans two days or months)."""
+        if t <= since:
+            yield Segment(t, self._at(t)[2], kwh)
+            return
+        at = since
+        while at < t:
+            _, edge, band = self._at(at)
+            yield Segment(at, band, kwh * (min(edge, t) - at) / (t - since))
+            at = edge
+
+    def _at(self, t_ns: int) -> tuple[int, int, Tariff | None]:
         if not self._span[0] <= t_ns < self._span[1]:
             moment = datetime.fromtimestamp(t_ns / NS, self.zone)
             band = next((t for t in self.tariffs if t.holds(moment)), None)
-            self._span = (t_ns, self._next_edge(moment, t_ns),
-                          band.eur_per_kwh if band is not None else None)
+            self._span = (t_ns, self._next_edge(moment, t_ns), band)
         return self._span
 
     def _next_edge(self, moment: datetime, t_ns: int) -> int:

@@ -5,8 +5,9 @@ A rule's module holds its condition (does it hold now, since when, and when is i
 its messages in English and French, and the parameters it needs; ``[[alerts]] rule =
 "<name>"`` chooses it. Firing, resolving, repeating, quiet hours, the ``alert`` point,
 the notification and the state kept across restarts are edge/pipeline/kpi/alerts.py's,
-the same for every rule. (``job_done`` is an event of a job's end and ``edge`` watches
-the edge itself, in edge/service/edge_alerts.py: neither is a machine's condition.)
+the same for every rule. (``job_done`` is an event of a job's end, ``edge`` watches
+the edge itself, in edge/service/edge_alerts.py, and ``peak`` the site's grid meter, in
+edge/pipeline/kpi/peak_guard.py: none is a machine's condition.)
 CONTRIBUTING.md has the recipe.
 """
 
@@ -25,6 +26,9 @@ NOT_RUNNING = ("idle", "stopped")
 """States in which a machine stands still (neither running nor in fault)."""
 EVENT_RULES = ("edge", "job_done")
 """Rules that are not a machine's condition (see above)."""
+SITE_RULES = ("peak",)
+"""Rules that watch the site, not a machine: ``peak``, the grid meter's running quarter
+(edge/pipeline/kpi/peak_guard.py)."""
 
 
 class Parameters(Protocol):
@@ -83,7 +87,7 @@ def _declared() -> dict[str, Rule]:
     for info in pkgutil.iter_modules(__path__, f"{__name__}."):
         rule: Rule | None = getattr(importlib.import_module(info.name), "RULE", None)
         if rule is not None:
-            if rule.name in found or rule.name in EVENT_RULES:
+            if rule.name in found or rule.name in (*EVENT_RULES, *SITE_RULES):
                 raise RuntimeError(f"alert rule {rule.name!r} declared twice")
             found[rule.name] = rule
     return dict(sorted(found.items()))
@@ -91,4 +95,4 @@ def _declared() -> dict[str, Rule]:
 
 RULES = _declared()
 """Every rule that watches a machine, by name."""
-RULE_NAMES = (*RULES, *EVENT_RULES)
+RULE_NAMES = (*RULES, *EVENT_RULES, *SITE_RULES)
