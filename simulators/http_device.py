@@ -4,12 +4,14 @@ switched off and on."""
 
 from __future__ import annotations
 
+import ssl
+
 from aiohttp import web
 
 
 class HttpDevice:
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
+        self.port, self.tls = port, tls
         self._runner: web.AppRunner | None = None
 
     def routes(self, app: web.Application) -> None:
@@ -20,7 +22,7 @@ class HttpDevice:
         self.routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.tls).start()
 
     async def stop(self) -> None:
         if self._runner is not None:
