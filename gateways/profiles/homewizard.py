@@ -93,7 +93,9 @@ class HomeWizardSource(ValueSourceBase):
     timeout_s: float = Field(default=5.0, gt=0)
     """Per request; three rounds without an answer take the meter offline."""
     reconnect_min_s: float = Field(default=1.0, gt=0)
+    """Backoff after the meter went away, doubling up to reconnect_max_s."""
     reconnect_max_s: float = Field(default=30.0, gt=0)
+    """The backoff's cap."""
 
     @model_validator(mode="after")
     def _v2_login(self) -> HomeWizardSource:
