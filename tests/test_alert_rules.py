@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from edge.pipeline.kpi.alerts import MESSAGES
-from edge.pipeline.kpi.rules import RULE_NAMES, RULES
+from edge.pipeline.kpi.rules import RULE_NAMES, RULES, SITE_RULES
 from edge.service.config import parse_config
 from edge.service.config_problems import ConfigError
 
@@ -35,4 +35,10 @@ def test_the_config_takes_each_rule_with_what_it_needs(rule: str) -> None:
         with pytest.raises(ConfigError, match=f"{next(iter(needs))}: the {rule} rule needs"):
             parse_config({**base, "alerts": [{"rule": rule}]}, environ={})
     entry = {"rule": rule, **{name: 50.0 for name in needs}}
+    if rule in SITE_RULES:
+        with pytest.raises(ConfigError, match=f"the {rule} rule watches the grid meter"):
+            parse_config({**base, "alerts": [entry]}, environ={})
+        base = {**base, "site": {"id": "s", "grid_meter": "g"}, "machines": [
+            *base["machines"], {"id": "g", "kind": "meter", "sources": [
+                {"topic": "g", "profile": "json"}]}]}
     assert parse_config({**base, "alerts": [entry]}, environ={}).alerts[0].rule == rule
