@@ -46,20 +46,23 @@ def default_data_dir() -> Path:
 def demo_scenario(speed: float) -> Scenario:
     """Two printers (a Bambu Lab and an OctoPrint) behind a Tasmota and a Shelly plug, a
     Prusa MK4 on PrusaLink, a mill serving OPC UA behind a Shelly Gen1 plug, a CNC router
-    on a Sparkplug B gateway, a Haas-like mill behind an MTConnect agent and the
-    compressor on a Modbus meter: one of each kind of device a workshop has."""
+    on a Sparkplug B gateway, a Haas-like mill behind an MTConnect agent, the
+    compressor on a Modbus meter and the digital meter at the grid connection, read on its
+    P1 port: one of each kind of device a workshop has."""
     os.environ.setdefault(PRUSALINK_KEY_ENV, DEMO_KEY)
     return Scenario.from_counts(printers=2, meters=3, cnc=1, machine_tools=1,
                                 opcua_port=local_servers.free_port(), modbus_meters=1,
                                 modbus_port=local_servers.free_port(), prusalink=1,
-                                mtconnect=1, seed=7, speed=speed, operator_site=SITE)
+                                mtconnect=1, seed=7, speed=speed, operator_site=SITE,
+                                grid=True)
 
 
 def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,
                 data_dir: Path, terminal_port: int) -> dict[str, Any]:
     targets = {"notify_env": [NOTIFY_ENV]} if os.environ.get(NOTIFY_ENV) else {}
     return {
-        "site": {"id": SITE, "name": "Demo workshop", "timezone": "Europe/Brussels"},
+        "site": {"id": SITE, "name": "Demo workshop", "timezone": "Europe/Brussels",
+                 "grid_meter": fleet.grid_meter},
         "brokers": [{"id": "main", "host": broker[0], "port": broker[1],
                      "client_id": "circlemade-demo-edge"}],
         "influx": {"api": "v1", "url": influx_url, "database": "circlemade",
@@ -72,7 +75,7 @@ def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,
         "terminal": {"listen": f"127.0.0.1:{terminal_port}", "pin_env": PIN_ENV},
         "alerts": [{"rule": rule, **parameters, **targets} for rule, parameters in (
             ("fault", {"on_scrap": True}), ("standby", {"above_w": 50, "after_min": 30}),
-            ("edge", {}))],
+            ("edge", {}), ("peak", {}))],
     }
 
 

@@ -27,28 +27,39 @@ START = int(datetime(2026, 11, 23, 7, 30, tzinfo=UTC).timestamp())  # Monday 08:
 HOURS = 3
 
 
-def substitute(query: str) -> str:
-    start, end = (START - 9 * 3600) * 1000, (START + HOURS * 3600) * 1000
+DAY_S = START - 9 * 3600
+"""The dashboards show the day so far ..."""
+SINCE = {"site-energy": int(datetime(2026, 10, 31, 23, 0, tzinfo=UTC).timestamp())}
+"""... but the site's energy the month so far (its monthly points are dated at
+November's start, Brussels time)."""
+
+
+def substitute(query: str, since_s: int = DAY_S) -> str:
+    start, end = since_s * 1000, (START + HOURS * 3600) * 1000
     return (query.replace("$timeFilter", f"time >= {start}ms AND time <= {end}ms")
             .replace("$__interval", "10m").replace("$site", "preview")
             .replace("$kind", ".*").replace("$machine", ".*"))
 
 
 async def fill(url: str, folder: Path) -> None:
-    fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=11,
+    fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=11, grid=True,
                                        operator_site="preview"))
     config = parse_config({
-        "site": {"id": "preview"}, "influx": {"api": "v1", "url": url, "database": "preview"},
+        "site": {"id": "preview", "grid_meter": fleet.grid_meter},
+        "influx": {"api": "v1", "url": url, "database": "preview"},
+        "grid": {"capacity_eur_per_kw_year": 53.3, "minimum_peak_kw": 2.5},
+        "tariffs": [{"name": "peak", "eur_per_kwh": 0.34, "start": "07:00", "end": "22:00"},
+                    {"name": "off-peak", "eur_per_kwh": 0.24}],
         "machines": fleet.machines_config()})
     path = folder / "morning.jsonl"
     path.write_bytes(b"\n".join(fleet_recording(fleet, START, HOURS)) + b"\n")
     await replay_to_influx(config, Replayer(config).lines(read_records(path)))
 
 
-async def panel_data(client: InfluxQL, panel: dict[str, Any]) -> list[Any]:
+async def panel_data(client: InfluxQL, panel: dict[str, Any], since_s: int) -> list[Any]:
     series = []
     for target in panel["targets"]:
-        series += await client.query(substitute(target["query"]), epoch="ms")
+        series += await client.query(substitute(target["query"], since_s), epoch="ms")
     return series
 
 
@@ -119,7 +130,7 @@ async def render(out: Path) -> list[Path]:
                 for panel in board["panels"]:
                     g = panel["gridPos"]
                     ax = figure.add_subplot(grid[g["y"]:g["y"] + g["h"], g["x"]:g["x"] + g["w"]])
-                    draw(ax, panel, await panel_data(client, panel))
+                    draw(ax, panel, await panel_data(client, panel, SINCE.get(key, DAY_S)))
                 figure.suptitle(board["title"], fontsize=12, x=0.01, ha="left")
                 path = out / f"dashboard-{key}.png"
                 figure.savefig(path, dpi=80, bbox_inches="tight")

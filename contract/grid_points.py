@@ -37,6 +37,15 @@ DEMAND_SHARE = site_measurement(
      FieldSpec("jobs", None, "string", "the jobs open on it in the quarter")],
     ("machine",),
 )
+DEMAND_NOW = site_measurement(
+    "demand_now",
+    "The running quarter as it goes, at every check (health_interval_s): where it heads.",
+    [FieldSpec("projected_kw", "kW", doc="(kWh drawn so far + present kW x hours left) x 4"),
+     FieldSpec("present_kw", "kW", doc="the grid meter's power less what it sends back"),
+     FieldSpec("threshold_kw", "kW", doc="this month's peak so far, at least "
+               "minimum_peak_kw (the peak rule's default threshold)")],
+    (),
+)
 PEAK = site_measurement(
     "peak",
     "The month's highest quarter so far, timestamped at the month's start (local) and "

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contract.grid_points import DEMAND, DEMAND_SHARE, ENERGY_BILL, PEAK, PEAK_SHARE
+from contract.grid_points import (
+    DEMAND,
+    DEMAND_NOW,
+    DEMAND_SHARE,
+    ENERGY_BILL,
+    PEAK,
+    PEAK_SHARE,
+)
 from contract.kpi_points import (
     ALERT,
     CIRCULARITY,
@@ -200,7 +207,8 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
     for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT, MATERIAL, JOB,
               OEE, CIRCULARITY, ENERGY_HOURLY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT,
               LIFETIME, MAINTENANCE, RELIABILITY, BATCH, PRODUCT, LEARNING, READINESS,
-              DEMAND, DEMAND_SHARE, PEAK, PEAK_SHARE, ENERGY_BILL, EDGE_HEALTH)
+              DEMAND, DEMAND_SHARE, DEMAND_NOW, PEAK, PEAK_SHARE, ENERGY_BILL,
+              EDGE_HEALTH)
 }
 
 

@@ -1,5 +1,6 @@
-"""The eight dashboards: shop floor, machine, energy, material and scrap, losses,
-equipment life, products (dashboards/products.py), edge health.
+"""The nine dashboards: shop floor, machine, energy, material and scrap, losses,
+equipment life, products (dashboards/products.py), site energy
+(dashboards/site_energy.py), edge health.
 
 Every query is built from :mod:`contract.schema`; widths of each row add up to 24 columns.
 """
@@ -28,6 +29,7 @@ from contract.schema import EDGE_HEALTH, ENERGY, MACHINE_STATE, OPERATOR_INPUT, 
 from dashboards.grafana_json import dashboard_json
 from dashboards.panels import DATASOURCE, PanelSpec, build
 from dashboards.products import products
+from dashboards.site_energy import site_energy
 from dashboards.queries import SCOPE, select, tag_values
 
 F = {m.name: m.fields for m in (CIRCULARITY, DOWNTIME, EDGE_HEALTH, ENERGY, JOB, LIFETIME,
@@ -234,6 +236,7 @@ DASHBOARDS = {
     "losses": ("Losses", losses),
     "equipment-life": ("Equipment life", equipment_life),
     "products": ("Products", products),
+    "site-energy": ("Site energy", site_energy),
     "edge-health": ("Edge health", edge_health),
 }
 
@@ -244,7 +247,10 @@ def _variable(name: str, query: str, multi: bool = True) -> Template:
                     type="query")
 
 
-def templating(single_machine: bool = False, by_product: bool = False) -> Templating:
+def templating(single_machine: bool = False, by_product: bool = False,
+               by_site: bool = False) -> Templating:
+    if by_site:  # the grid connection is the site's
+        return Templating(list=[_variable("site", tag_values(MACHINE_STATE, "site"))])
     if by_product:  # batches and products are the site's, not a machine's
         return Templating(list=[
             _variable("site", tag_values(MACHINE_STATE, "site")),
@@ -313,8 +319,10 @@ def dashboard(key: str) -> Dashboard:
     title, specs = DASHBOARDS[key]
     return Dashboard(title=f"circlemade: {title}", uid=f"circlemade-{key}",
                      panels=build(specs()),
-                     templating=templating(key == "machine", key == "products"),
-                     time=Time("now-24h", "now"), refresh="30s", tags=["circlemade"],
+                     templating=templating(key == "machine", key == "products",
+                                           key == "site-energy"),
+                     time=Time("now/M", "now") if key == "site-energy" else Time("now-24h",
+                                                                                  "now"), refresh="30s", tags=["circlemade"],
                      timezone="browser",
                      annotations=annotations_for(key))
 

@@ -27,6 +27,7 @@ from simulators.mqtt_publisher import Message, Publisher
 from simulators.mtconnect_agent import MTConnectAgent
 from simulators.opcua_machine_tool import MachineToolServer
 from simulators.operator import NOZZLE_JOBS, SimulatedOperator
+from simulators.p1_meter import DsmrP1, GridConnection
 from simulators.printer import PrinterBehaviour, SimulatedPrinter
 from simulators.printer_payloads import BambuPrinter, MoonrakerPrinter, OctoPrintPrinter
 from simulators.prusalink import DEMO_KEY, PRUSALINK_KEY_ENV, PrusaLinkPrinter
@@ -39,6 +40,9 @@ MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2", "sdm630"]
 
 
 NOZZLE = {"name": "nozzle", "counts": "jobs", "service_every": NOZZLE_JOBS, "warn_at_pct": 50}
+GRID_ID = "grid"
+BASE_LOAD_W = 900.0
+"""Lights, compressor, heating: what no plug meters."""
 """Each simulated printer's nozzle (docs/lifetime.md): due after each job (a short demo
 sees it), and the simulated operator cleans it then."""
 
@@ -88,6 +92,10 @@ class Scenario(StrictModel):
     machine_tools: list[MachineToolSpec] = Field(default_factory=list)
     modbus_port: int = Field(default=5020, ge=1, le=65535)
     """Where the sdm630 meters answer, on 127.0.0.1 (unit ids 1, 2, ... in order)."""
+    grid: bool = False
+    """A digital meter at the grid connection (machine ``grid``), publishing Fluvius
+    telegrams: the site draws what the meters draw plus a base load
+    (simulators/p1_meter.py)."""
     operator_site: str | None = None
     """When set, a simulated person says things about the printers of this site (a
     recycled spool, scrap verdicts, stop reasons: simulators/operator.py)."""
@@ -154,6 +162,25 @@ class Fleet:
         self.modbus = ModbusMeters({}, scenario.modbus_port)
         self._add_machine_tools(scenario.seed)
         self._add_meters(scenario.seed)
+        self.grid = self._add_grid() if scenario.grid else None
+
+    @property
+    def grid_meter(self) -> str | None:
+        """The machine for ``[site] grid_meter``, if the fleet has one."""
+        return GRID_ID if self.grid is not None else None
+
+    def _add_grid(self) -> GridConnection:
+        machines = list(self.machines.values())
+
+        def load_w() -> float:  # each machine's plug, else its own power
+            return BASE_LOAD_W + sum(
+                sum(meter.power_w for meter in m.meters) if m.meters
+                else float(getattr(m.physics, "load_w", 0.0)) for m in machines)
+
+        grid = GridConnection(load_w, lambda: 0.0)
+        self.machines[GRID_ID] = SimulatedMachine(GRID_ID, "meter", None, [
+            DsmrP1(grid, f"dsmr/{GRID_ID}")])
+        return grid
 
     def _add_printers(self, seed: int) -> None:
         for i, spec in enumerate(self.scenario.printers):
@@ -251,6 +278,8 @@ class Fleet:
                 machine.physics.step(dt_s * self.scenario.speed)
             for meter in machine.meters:
                 meter.step(dt_s)
+        if self.grid is not None:
+            self.grid.step(dt_s)
 
     def devices(self) -> list[Any]:
         """What publishes, machines first: the operator speaks of what they said."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.replayed import mqtt
 from tests.talk import queried
 
 DATABASE = "dashboards"
+MONTH_START = int(datetime(2026, 10, 31, 23, 0, tzinfo=UTC).timestamp())
 HOURS = 3
 BUILTIN = {"timeFilter", "__interval"}
 
@@ -41,8 +43,10 @@ def morning(tmp_path: Path) -> tuple[Config, Path]:
         {"name": "hotend", "counts": "run_h", "service_every": 0.5}]}
     fleet_machines = [{**m, "rate_per_h": 2.5} if m["id"] == "printer-1" else m
                       for m in fleet.machines_config()]
-    raw = {**CONFIG, "machines": [p1, *CONFIG["machines"][1:], *fleet_machines],
-           "site": {**CONFIG["site"], "labour_per_h": 30.0},
+    grid = {"id": "grid", "kind": "meter", "sources": [{
+        "topic": "ex/grid", "profile": "json", "time": {"path": "ts", "format": "unix_s"}}]}
+    raw = {**CONFIG, "machines": [p1, *CONFIG["machines"][1:], *fleet_machines, grid],
+           "site": {**CONFIG["site"], "labour_per_h": 30.0, "grid_meter": "grid"},
            "tariffs": [{"name": "flat", "eur_per_kwh": 0.3}],
            "products": [{"name": "clip", "cost_target": 5.0}],
            "alerts": [{"rule": "fault"}, {"rule": "edge", "after_min": 5},
@@ -57,7 +61,7 @@ def morning(tmp_path: Path) -> tuple[Config, Path]:
                 "component": "hotend", "action": "serviced", "note": "new nozzle",
                 "by": "amina"}),
             mqtt(T0 + 4200, "ex/p2/status", {"state": "running"}),  # p2 repaired
-            *batches_of_clips()]
+            *batches_of_clips(), *grid_meter()]
     lines = (recording().splitlines() + fleet_recording(fleet, T0 - 1800, HOURS)
              + [orjson.dumps(entry) for entry in said])
     lines.sort(key=lambda line: orjson.loads(line)["time"])
@@ -73,6 +77,17 @@ def batches_of_clips() -> list[dict[str, Any]]:
                                               "product": "clip", "quantity": 3})
               for i in range(HOURS)]
     return [*starts, mqtt(T0 - 1805 + HOURS * 3600, say, {"action": "end", "batch": "B-3"})]
+
+
+def grid_meter() -> list[dict[str, Any]]:
+    """The site's grid meter, a reading a minute: 6 kW for the first hour, then 4 kW."""
+    entries, kwh = [], 0.0
+    for minute in range(HOURS * 60 + 30):
+        t = T0 - 1800 + minute * 60
+        kw = 6.0 if minute < 60 else 4.0
+        entries.append(mqtt(t, "ex/grid", {"ts": t, "energy_kwh": kwh, "power_w": kw * 1000}))
+        kwh += kw / 60
+    return entries
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +125,8 @@ def filled(influxdb1: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def substitute(query: str) -> str:
-    start, end = (T0 - 12 * 3600) * 1000, (T0 + HOURS * 3600) * 1000  # from midnight
+    # from the month's start (the month's points are dated there), Brussels time
+    start, end = MONTH_START * 1000, (T0 + HOURS * 3600) * 1000
     return (query.replace("$timeFilter", f"time >= {start}ms AND time <= {end}ms")
             .replace("$__interval", "5m").replace("$site", "example")
             .replace("$kind", ".*").replace("$machine", ".*").replace("$product", ".*"))

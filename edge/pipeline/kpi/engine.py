@@ -221,7 +221,7 @@ class KpiEngine:
 
     def _peak_guard(self, config: KpiConfig) -> PeakGuard | None:
         rules = [(i, rule) for i, rule in enumerate(config.alerts) if rule.rule == "peak"]
-        if self.grid is None or not rules:
+        if self.grid is None:
             return None
         machines = self.machines
         meter = machines[self.grid.meter].machine

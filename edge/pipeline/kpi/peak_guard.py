@@ -54,10 +54,17 @@ class PeakGuard:
         self.words, self.language, self.drawing = WORDS[language], language, drawing
 
     def check(self, now_ns: int, points: list[Point]) -> list[Alert]:
-        """Resolve the alerts of quarters that ended; fire for this one if its projection
-        passes the threshold."""
+        """Where the running quarter heads (``demand_now``); resolve the alerts of
+        quarters that ended; fire for this one if its projection passes a threshold."""
         alerts: list[Alert] = []
         start = self.grid.quarter_of(now_ns)
+        projected = self.projection(now_ns)
+        month_peak = max(self.grid.month_peak(now_ns) or 0.0, self.minimum_kw)
+        present = self.drawing().get(self.grid.meter)
+        if projected is not None and present is not None:
+            points.append(Point("demand_now", (("site", self.grid.site),), (
+                ("projected_kw", projected), ("present_kw", self._net(present[1])),
+                ("threshold_kw", month_peak)), now_ns))
         for entry, rule in self.rules:
             state = self.grid.m.guards.setdefault(entry, Guarded())
             if state.quarter_ns and state.quarter_ns != start:
@@ -65,9 +72,7 @@ class PeakGuard:
                 state.quarter_ns = 0
             if state.quarter_ns == start:
                 continue
-            threshold = rule.above_kw or max(self.grid.month_peak(now_ns) or 0.0,
-                                             self.minimum_kw)
-            projected = self.projection(now_ns)
+            threshold = rule.above_kw or month_peak
             if threshold > 0 and projected is not None and projected > threshold:
                 state.quarter_ns, state.threshold_kw = start, threshold
                 alerts.append(self._firing(entry, rule, now_ns, projected, threshold))
@@ -89,7 +94,10 @@ class PeakGuard:
         drawn = 0.0 if quarter is None else quarter.import_kwh - quarter.export_kwh
         counted = start if quarter is None or not quarter.until_ns else quarter.until_ns
         left_h = (start + QUARTER_NS - counted) / NS_PER_H
-        return (drawn + (present[1] - self.grid.m.export_w / 1000) * left_h) * QUARTERS_PER_H
+        return (drawn + self._net(present[1]) * left_h) * QUARTERS_PER_H
+
+    def _net(self, import_kw: float) -> float:
+        return import_kw - self.grid.m.export_w / 1000
 
     def _firing(self, entry: int, rule: AlertRule, now_ns: int, projected: float,
                 threshold: float) -> Alert:
