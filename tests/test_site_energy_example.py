@@ -188,6 +188,9 @@ def test_every_alert_time_and_the_rule_that_never_fires(friday_lines: list[Line]
     assert "11:15-11:30 heads for 7.0 kW, above 6.0 kW" in fired
     assert "laser-1 5.0 kW adds 3.3 kW, cnc-1 4.0 kW adds 2.6 kW" in fired
     assert "11:15-11:30 ended at 7.0 kW, above 6.0 kW" in alerts[5][2]
+    now = kept(friday_lines, "demand_now")[at["11:20:10"], ""]
+    assert close(now["projected_kw"], 7.0) and close(now["threshold_kw"], 6.0)
+    assert close(now["present_kw"], 10.0)
 
 
 NIGHT = "2026-10-25"
@@ -250,3 +253,33 @@ def test_a_restart_in_the_middle_of_a_quarter_changes_nothing(tmp_path: Path) ->
 
 def _t(entry: dict[str, Any]) -> int:
     return utc(str(entry["time"])[:19])
+
+
+def test_the_monthly_report_gains_the_peak_who_made_it_and_the_bill(tmp_path: Path) -> None:
+    import csv
+
+    import tomli_w
+
+    from circlemade.cli import main
+    from tests.replayed import write_recording
+
+    (tmp_path / "site.toml").write_text(tomli_w.dumps(config()))
+    recording = write_recording(tmp_path / "friday.jsonl", friday())
+    assert main(["report", "-c", str(tmp_path / "site.toml"), "--month", "2026-10",
+                 "--from-recording", str(recording), "-o", str(tmp_path / "r.html")]) == 0
+
+    def table(name: str) -> list[dict[str, str]]:
+        with (tmp_path / "r-export" / f"s-2026-10-{name}.csv").open() as file:
+            return list(csv.DictReader(file))
+
+    (peak,) = table("peak")
+    assert float(peak["peak_kw"]) == pytest.approx(7.0)
+    assert peak["peak_start"] == "2026-10-23T11:15:00+02:00"
+    assert float(peak["capacity_eur"]) == pytest.approx(35.0)
+    shares = {row["machine"]: (float(row["kw"]), row["jobs"]) for row in table("peak_share")}
+    assert shares["laser-1"] == (pytest.approx(10 / 3, rel=1e-5), "tray_birch")
+    assert shares["cnc-1"] == (pytest.approx(8 / 3, rel=1e-5), "bracket")
+    bill = {(row["machine"], row["band"]): float(row["eur"]) for row in table("bill")}
+    assert bill[("main", "normal")] == pytest.approx(0.28 * 43 / 12, rel=1e-5)
+    page = (tmp_path / "r.html").read_text()
+    assert "Site energy: the month's peak quarter, who made it, and the bill" in page

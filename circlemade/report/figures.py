@@ -18,12 +18,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from circlemade.report.batches import batches, series
+from circlemade.report.site_energy import site_energy
 from edge.pipeline.kpi.settings import Product
 
 Row = dict[str, Any]
 """One point: its tags and fields by name, and ``time`` (ns)."""
 MEASUREMENTS = ("circularity", "oee", "job", "downtime", "scrap", "material_lot",
-                "lifetime", "maintenance", "reliability", "batch", "learning", "readiness")
+                "lifetime", "maintenance", "reliability", "batch", "learning", "readiness",
+                "peak", "peak_share", "energy_bill")
 """What the report reads."""
 NO_LOT = "(no lot)"
 
@@ -218,6 +220,8 @@ class SiteMonth:
     """The batches that started in the month (docs/metrics.md, batches)."""
     series: list[Row] = field(default_factory=list)
     """Per product, its learning curve and readiness card."""
+    site_energy: dict[str, list[Row]] = field(default_factory=dict)
+    """The month's peak, who made it and the bill (docs/metrics.md, site energy)."""
 
     @property
     def energy_kwh(self) -> float:
@@ -252,6 +256,13 @@ class SiteMonth:
         return self.energy_kwh / good if good else None
 
 
+def site_wide(rows: dict[str, list[Row]], site: str, start: int, end: int,
+              ) -> dict[str, Any]:
+    """What is the site's, not a machine's: batches, products' series, site energy."""
+    return {"batches": batches(rows, site, start, end), "series": series(rows, site, start, end),
+            "site_energy": site_energy(rows, site, start, end)}
+
+
 def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
                co2e_kg_per_kwh: float, products: Sequence[Product] = (),
                machine_materials: Mapping[str, str] | None = None) -> SiteMonth:
@@ -259,8 +270,7 @@ def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,
     ``machine_materials``: the configured material of each machine, for jobs made from
     no lot."""
     start, end = month_bounds(month, timezone)
-    figures = SiteMonth(site, month, co2e_kg_per_kwh, batches=batches(rows, site, start, end),
-                        series=series(rows, site, start, end))
+    figures = SiteMonth(site, month, co2e_kg_per_kwh, **site_wide(rows, site, start, end))
 
     def within(measurement: str, **tags: str) -> Iterable[Row]:
         return (row for row in rows.get(measurement, [])
