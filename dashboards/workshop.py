@@ -29,8 +29,8 @@ from contract.schema import EDGE_HEALTH, ENERGY, MACHINE_STATE, OPERATOR_INPUT, 
 from dashboards.grafana_json import dashboard_json
 from dashboards.panels import DATASOURCE, PanelSpec, build
 from dashboards.products import products
-from dashboards.site_energy import site_energy
 from dashboards.queries import SCOPE, select, tag_values
+from dashboards.site_energy import site_energy
 
 F = {m.name: m.fields for m in (CIRCULARITY, DOWNTIME, EDGE_HEALTH, ENERGY, JOB, LIFETIME,
                                 MACHINE_STATE, MAINTENANCE, MATERIAL, MATERIAL_LOT, OEE,
@@ -321,8 +321,8 @@ def dashboard(key: str) -> Dashboard:
                      panels=build(specs()),
                      templating=templating(key == "machine", key == "products",
                                            key == "site-energy"),
-                     time=Time("now/M", "now") if key == "site-energy" else Time("now-24h",
-                                                                                  "now"), refresh="30s", tags=["circlemade"],
+                     time=Time("now/M" if key == "site-energy" else "now-24h", "now"),
+                     refresh="30s", tags=["circlemade"],
                      timezone="browser",
                      annotations=annotations_for(key))
 
