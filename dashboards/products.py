@@ -10,18 +10,14 @@ from __future__ import annotations
 from contract.measurement import MeasurementSpec
 from contract.product_points import BATCH, COST_PARTS, LEARNING, PRODUCT, READINESS
 from dashboards.panels import PanelSpec
+from dashboards.queries import each_field
 
 PRODUCT_SCOPE = '"site" =~ /^$site$/ AND "product" =~ /^$product$/'
 
 
 def last(measurement: MeasurementSpec, names: list[str], by: str, where: str = "") -> str:
-    """The last value of each field, per ``by`` (a table or bars: one row per batch)."""
-    for name in names:
-        assert name in measurement.fields, f"{name} not in {measurement.name}"
-    columns = ", ".join(f'last("{n}") AS "{n}"' for n in names)
-    extra = f" AND {where}" if where else ""
-    return (f'SELECT {columns} FROM "{measurement.name}" WHERE {PRODUCT_SCOPE}{extra} '
-            f"AND $timeFilter GROUP BY {by}")
+    """The last value of each field of the selected products, per ``by``."""
+    return each_field(measurement, names, PRODUCT_SCOPE, by, where=where)
 
 
 BY_BATCH = '"product", "batch"'

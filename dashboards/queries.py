@@ -30,6 +30,19 @@ def select(measurement: MeasurementSpec, field: FieldSpec, aggregate: str = "mea
     return query
 
 
+def each_field(measurement: MeasurementSpec, names: list[str], scope: str, by: str = "",
+               how: str = "last", where: str = "") -> str:
+    """``how`` of each named field, per ``by``: one row per batch, machine or band for a
+    table or bars, or a series per group."""
+    for name in names:
+        assert name in measurement.fields, f"{name} not in {measurement.name}"
+    columns = ", ".join(f'{how}("{n}") AS "{n}"' for n in names)
+    extra = f" AND {where}" if where else ""
+    group = f" GROUP BY {by}" if by else ""
+    return (f'SELECT {columns} FROM "{measurement.name}" WHERE {scope}{extra} '
+            f"AND $timeFilter{group}")
+
+
 def tag_values(measurement: MeasurementSpec, key: str, where: str = "") -> str:
     clause = f" WHERE {where}" if where else ""
     return f'SHOW TAG VALUES FROM "{measurement.name}" WITH KEY = "{key}"{clause}'

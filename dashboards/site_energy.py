@@ -10,18 +10,14 @@ from __future__ import annotations
 from contract.grid_points import DEMAND, DEMAND_NOW, DEMAND_SHARE, ENERGY_BILL, PEAK, PEAK_SHARE
 from contract.measurement import MeasurementSpec
 from dashboards.panels import PanelSpec
+from dashboards.queries import each_field
 
 SITE_SCOPE = '"site" =~ /^$site$/'
 
 
 def site_query(measurement: MeasurementSpec, names: list[str], by: str = "",
                how: str = "last") -> str:
-    for name in names:
-        assert name in measurement.fields, f"{name} not in {measurement.name}"
-    columns = ", ".join(f'{how}("{n}") AS "{n}"' for n in names)
-    group = f" GROUP BY {by}" if by else ""
-    return (f'SELECT {columns} FROM "{measurement.name}" WHERE {SITE_SCOPE} AND $timeFilter'
-            f"{group}")
+    return each_field(measurement, names, SITE_SCOPE, by, how)
 
 
 def site_energy() -> list[PanelSpec]:

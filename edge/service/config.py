@@ -32,7 +32,7 @@ from contract.model import (
     StrictModel,
 )
 from contract.secrets import SecretUnavailable, read_secret
-from edge.pipeline.kpi.grid import GridSettings
+from edge.pipeline.kpi.grid_settings import GridSettings
 from edge.pipeline.kpi.readiness import ReadinessSettings
 from edge.pipeline.kpi.settings import AlertRule, Calendar, Product
 from edge.pipeline.kpi.tariffs import Tariff

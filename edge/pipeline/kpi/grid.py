@@ -14,21 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
-
-from contract.grid_points import INJECTION, UNMETERED
-from contract.model import StrictModel
+from contract.grid_points import INJECTION
 from contract.reading import Reading
 from edge.pipeline.kpi.context import Point, Tags
 from edge.pipeline.kpi.energy_counter import EnergyCounter
-from edge.pipeline.kpi.grid_memory import GridMemory, MonthPeak, Quarter
+from edge.pipeline.kpi.grid_memory import GridMemory, Quarter
+from edge.pipeline.kpi.grid_months import GridMonths
+from edge.pipeline.kpi.grid_settings import GridSettings
 from edge.pipeline.kpi.quarters import (
     NS,
     QUARTER_NS,
     QUARTERS_PER_H,
-    local_iso,
     month_of,
-    month_start,
     quarter_start,
 )
 from edge.pipeline.kpi.tariffs import TariffClock
@@ -40,25 +37,8 @@ NO_BAND = "none"
 """The ``band`` of energy no ``[[tariffs]]`` band prices."""
 Adder = Callable[[Quarter, float, int, int], None]
 """Where a quarter's part of a meter's kWh over [at, until) goes."""
-KEEP_MONTHS = 12
 COMPLETE = 0.99
 """A quarter the grid meter counted less of than this is written but sets no peak."""
-
-
-class GridSettings(StrictModel):
-    """``[grid]``: what the grid connection costs beyond the kWh, and when a quarter is
-    taken as counted."""
-
-    capacity_eur_per_kw_year: float | None = Field(default=None, ge=0)
-    """The capacity term: EUR per kW per year of the rolling average of the monthly
-    peaks (Flanders' capacity tariff); unset: no capacity cost."""
-    minimum_peak_kw: float = Field(default=0.0, ge=0)
-    """A month's peak is billed at least this (Flanders: 2.5 kW)."""
-    injection_eur_per_kwh: float | None = Field(default=None, ge=0)
-    """What a kWh sent back to the grid earns; unset: injection has no price."""
-    settle_s: float = Field(default=300.0, ge=0, le=3600)
-    """How long after a quarter ends its figures are written: the machines' meters that
-    report every few minutes have counted it by then."""
 
 
 class Grid:
@@ -66,7 +46,8 @@ class Grid:
                  settings: GridSettings, tariffs: TariffClock | None,
                  machines: list[str]) -> None:
         self.m, self.site, self.meter, self.zone = memory, site, meter, ZoneInfo(timezone)
-        self.settings, self.tariffs, self.machines = settings, tariffs, machines
+        self.settings, self.tariffs = settings, tariffs
+        self.months = GridMonths(memory, site, self.zone, settings, machines)
         self.changed = False
         self._span = (0, 0, "")
         """The quarter last found: [start, end) and its month."""
@@ -95,9 +76,9 @@ class Grid:
             if start + QUARTER_NS > self.m.settled_ns:
                 self.m.quarters.setdefault(start, Quarter(start)).meter_avg_kw = float(r.value)
         elif r.signal == "month_peak_kw":
-            self._month(self._quarter(r.time_ns)[2]).meter_peak_kw = float(r.value)
+            self.months.month(self._quarter(r.time_ns)[2]).meter_peak_kw = float(r.value)
         elif r.signal == "month_peak_at_s":
-            self._month(self._quarter(r.time_ns)[2]).meter_peak_ns = int(float(r.value) * NS)
+            self.months.month(self._quarter(r.time_ns)[2]).meter_peak_ns = int(float(r.value) * NS)
         return True
 
     def settle(self, now_ns: int, points: list[Point]) -> None:
@@ -130,12 +111,6 @@ class Grid:
             self._span = (start, start + QUARTER_NS, month_of(start, self.zone))
         return self._span
 
-    def _month(self, month: str) -> MonthPeak:
-        found = self.m.months.get(month)
-        if found is None:
-            found = self.m.months[month] = MonthPeak(month)
-        return found
-
     def _to_quarters(self, kwh: float, since: int | None, t: int, add: Adder) -> None:
         """``kwh`` spread evenly over [since, t), cut at quarter edges."""
         if since is None or since >= t:
@@ -146,7 +121,7 @@ class Grid:
             until = min(end, t)
             part = kwh * (until - at) / (t - since)
             if end <= self.m.settled_ns:
-                self._month(month).late_kwh += part
+                self.months.month(month).late_kwh += part
             else:
                 add(self.m.quarters.setdefault(start, Quarter(start)), part, at, until)
             at = until
@@ -187,23 +162,17 @@ class Grid:
               band: str | None = None) -> None:
         if band == INJECTION:
             price = self.settings.injection_eur_per_kwh
-            self._add_bill(self._quarter(t)[2], machine, band, kwh,
+            self.months.add_bill(self._quarter(t)[2], machine, band, kwh,
                            None if price is None else -price)
             return
         if self.tariffs is None:
-            self._add_bill(self._quarter(t)[2], machine, NO_BAND, kwh, None)
+            self.months.add_bill(self._quarter(t)[2], machine, NO_BAND, kwh, None)
             return
         for segment in self.tariffs.segments(kwh, since if since is not None else t, t):
             tariff = segment.band
-            self._add_bill(self._quarter(segment.start_ns)[2], machine,
+            self.months.add_bill(self._quarter(segment.start_ns)[2], machine,
                            NO_BAND if tariff is None else tariff.name, segment.kwh,
                            None if tariff is None else tariff.eur_per_kwh)
-
-    def _add_bill(self, month: str, machine: str, band: str, kwh: float,
-                  price: float | None) -> None:
-        row = self._month(month).bill.setdefault(machine, {}).setdefault(band, [0.0, 0.0])
-        row[0] = (row[0] or 0.0) + kwh
-        row[1] = None if price is None or row[1] is None else row[1] + kwh * price
 
     def _write_quarter(self, q: Quarter, points: list[Point]) -> None:
         start, month = q.start_ns, self._quarter(q.start_ns)[2]
@@ -226,61 +195,7 @@ class Grid:
                 share.append(("share", kw / avg))
             points.append(Point("demand_share", self._tags(("machine", machine)),
                                 tuple(share), start))
-        peak = self._month(month)
-        if avg is not None and avg > (peak.peak_kw or 0.0):
-            peak.peak_kw, peak.peak_ns, peak.jobs = avg, start, dict(q.jobs)
-            peak.shares = {**{m: 0.0 for m in self.machines}, **drew,
-                           UNMETERED: avg - sum(drew.values())}
-            self._write_shares(peak, points)
-        self._close_months(month)
-        self._write_month(peak, points)
-
-    def _close_months(self, month: str) -> None:
-        """A quarter of a later month settled: the months before it are over."""
-        for ended in [m for m in self.m.months if m < month]:
-            over = self.m.months.pop(ended)
-            if over.peak_kw is not None:
-                self.m.peaks[ended] = max(over.peak_kw, self.settings.minimum_peak_kw)
-        for old in sorted(self.m.peaks)[:-KEEP_MONTHS]:
-            del self.m.peaks[old]
-
-    def rolling(self, peak: MonthPeak) -> tuple[float, float, int]:
-        """The month's billed peak, the rolling average and how many months it has."""
-        billed = max(peak.peak_kw or 0.0, self.settings.minimum_peak_kw)
-        before = [kw for month, kw in sorted(self.m.peaks.items()) if month < peak.month]
-        months = [*before[-(KEEP_MONTHS - 1):], billed]
-        return billed, sum(months) / len(months), len(months)
-
-    def _write_month(self, peak: MonthPeak, points: list[Point]) -> None:
-        at = month_start(peak.month, self.zone)
-        fields: list[tuple[str, float | str]] = [("late_kwh", peak.late_kwh)]
-        if peak.peak_kw is not None:
-            billed, rolling, months = self.rolling(peak)
-            fields += [("peak_kw", peak.peak_kw),
-                       ("peak_start", local_iso(peak.peak_ns, self.zone)),
-                       ("billed_kw", billed), ("rolling_kw", rolling), ("months", months)]
-            price = self.settings.capacity_eur_per_kw_year
-            if price is not None:
-                fields.append(("capacity_eur", rolling * price / 12))
-            if peak.meter_peak_kw is not None:
-                fields += [("meter_peak_kw", peak.meter_peak_kw),
-                           ("meter_diff_kw", peak.peak_kw - peak.meter_peak_kw)]
-        if peak.meter_peak_ns:
-            fields.append(("meter_peak_at", local_iso(peak.meter_peak_ns, self.zone)))
-        points.append(Point("peak", self._tags(), tuple(fields), at))
-        for machine, bands in sorted(peak.bill.items()):
-            for band, (kwh, eur) in sorted(bands.items()):
-                bill: list[tuple[str, float | str]] = [("kwh", kwh or 0.0)]
-                if eur is not None:
-                    bill.append(("eur", eur))
-                points.append(Point("energy_bill", self._tags(
-                    ("machine", machine), ("band", band)), tuple(bill), at))
-
-    def _write_shares(self, peak: MonthPeak, points: list[Point]) -> None:
-        at = month_start(peak.month, self.zone)
-        for machine, kw in sorted(peak.shares.items()):
-            points.append(Point("peak_share", self._tags(("machine", machine)), (
-                ("kw", kw), ("jobs", ", ".join(peak.jobs.get(machine, [])))), at))
+        self.months.quarter_settled(month, start, avg, drew, q.jobs, points)
 
     def _tags(self, *extra: tuple[str, str]) -> Tags:
         return (("site", self.site), *extra)

@@ -10,7 +10,7 @@ from typing import Literal, Protocol, Self
 from pydantic import Field, field_validator, model_validator
 
 from contract.model import CPC_PATTERN, StrictModel
-from edge.pipeline.kpi.grid import GridSettings
+from edge.pipeline.kpi.grid_settings import GridSettings
 from edge.pipeline.kpi.readiness import ReadinessSettings
 from edge.pipeline.kpi.rules import RULE_NAMES, RULES, SITE_RULES
 from edge.pipeline.kpi.tariffs import Tariff
