@@ -4,6 +4,7 @@ material, alerts, equipment life. Part of the storage schema (contract/schema.py
 from __future__ import annotations
 
 from contract.measurement import FieldSpec, measurement
+from contract.neighbour_points import JOB_AIR
 
 MATERIAL = measurement(
     "material",
@@ -35,6 +36,7 @@ JOB = measurement(
         FieldSpec("product", None, "string", "the product, as a verdict named it"),
         *[FieldSpec(f"{part}_eur", None, doc=f"its {part} cost, EUR; absent: a price is "
                     "missing") for part in ("energy", "material", "machine", "labour")],
+        *JOB_AIR,
     ],
     extra_tags=("outcome",),
 )

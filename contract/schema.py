@@ -34,6 +34,7 @@ from contract.kpi_points import (
 )
 from contract.measurement import FieldSpec, MeasurementSpec, measurement
 from contract.model import one_of
+from contract.neighbour_points import AIR, ENVIRONMENT, NOISE
 from contract.product_points import BATCH, LEARNING, PRODUCT, READINESS
 
 MACHINE_STATE = measurement(
@@ -204,10 +205,10 @@ EDGE_HEALTH = MeasurementSpec(
 
 MEASUREMENTS: dict[str, MeasurementSpec] = {
     m.name: m
-    for m in (MACHINE_STATE, TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT, MATERIAL, JOB,
-              OEE, CIRCULARITY, ENERGY_HOURLY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT,
+    for m in (MACHINE_STATE, TELEMETRY, ENERGY, ENVIRONMENT, JOB_EVENT, OPERATOR_INPUT,
+              MATERIAL, JOB, OEE, CIRCULARITY, ENERGY_HOURLY, DOWNTIME, SCRAP, MATERIAL_LOT, ALERT,
               LIFETIME, MAINTENANCE, RELIABILITY, BATCH, PRODUCT, LEARNING, READINESS,
-              DEMAND, DEMAND_SHARE, DEMAND_NOW, PEAK, PEAK_SHARE, ENERGY_BILL,
+              DEMAND, DEMAND_SHARE, DEMAND_NOW, PEAK, PEAK_SHARE, ENERGY_BILL, NOISE, AIR,
               EDGE_HEALTH)
 }
 
@@ -227,7 +228,7 @@ class SignalSpec:
 
 def _signals() -> dict[str, SignalSpec]:
     signals = {"state": SignalSpec("state", MACHINE_STATE, MACHINE_STATE.fields["state"])}
-    for device in (TELEMETRY, ENERGY, JOB_EVENT, OPERATOR_INPUT):
+    for device in (TELEMETRY, ENERGY, ENVIRONMENT, JOB_EVENT, OPERATOR_INPUT):
         for spec in device.fields.values():
             signals[spec.name] = SignalSpec(spec.name, device, spec)
     return signals

@@ -16,7 +16,7 @@ from contract.schema import known_signal
 from gateways.operator_input import OperatorSettings
 from gateways.profiles import Source
 
-MachineKind = Literal["printer", "cnc", "laser", "meter", "router", "other"]
+MachineKind = Literal["printer", "cnc", "laser", "meter", "router", "sensor", "other"]
 
 
 class Site(StrictModel):
@@ -136,9 +136,12 @@ class Machine(StrictModel):
     id: Identifier
     """Becomes the ``machine`` tag: letters, digits, ``.``, ``_``, ``-``."""
     kind: MachineKind
-    """printer, cnc, laser, meter, router or other: picks the dashboards' groups."""
+    """printer, cnc, laser, meter, router, sensor or other: picks the dashboards' groups."""
     name: str = ""
     """For people: dashboards, terminal, alert messages."""
+    location: str = ""
+    """Where it stands: a place (``facade``) or the id of the machine it stands beside
+    (a sensor: the jobs of that machine get its air fingerprint)."""
     sources: list[Source] = Field(min_length=1)
     power_thresholds: PowerThresholds | None = None
     silence_s: float = Field(default=300.0, gt=0)

@@ -33,6 +33,7 @@ from contract.model import (
 )
 from contract.secrets import SecretUnavailable, read_secret
 from edge.pipeline.kpi.grid_settings import GridSettings
+from edge.pipeline.kpi.neighbour_settings import NeighbourSettings
 from edge.pipeline.kpi.readiness import ReadinessSettings
 from edge.pipeline.kpi.settings import AlertRule, Calendar, Product
 from edge.pipeline.kpi.tariffs import Tariff
@@ -104,6 +105,8 @@ class Config(StrictModel):
     """Energy prices by time band, for the cost per good part (docs/metrics.md); the
     first band that holds an instant prices it."""
     readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
+    neighbours: NeighbourSettings = Field(default_factory=NeighbourSettings)
+    """Noise limits by period and air limits (docs/metrics.md, neighbours)."""
     grid: GridSettings = Field(default_factory=GridSettings)
     """The grid connection's capacity and injection prices, for ``[site] grid_meter``
     (docs/metrics.md, site energy)."""

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from contract.errors import BadInput
 from edge.pipeline.kpi.calendar import ShiftCalendar
+from edge.pipeline.kpi.periods import PeriodClock
 from edge.pipeline.kpi.tariffs import TariffClock
 from edge.pipeline.settings import Machine
 
@@ -39,6 +40,8 @@ class MachineContext:
     """The energy's price by time band (None: no ``[[tariffs]]``, energy cost unknown)."""
     labour_per_h: float | None = None
     material_per_kg: dict[str, float] = field(default_factory=dict)
+    periods: PeriodClock | None = None
+    """The permit's noise periods (``[neighbours]``), for a sound sensor."""
 
     def tags(self, *extra: tuple[str, str]) -> Tags:
         return (("site", self.site), ("machine", self.machine.id),

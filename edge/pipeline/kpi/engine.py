@@ -31,9 +31,12 @@ from edge.pipeline.kpi.jobs import Jobs
 from edge.pipeline.kpi.lifetime import Lifetime
 from edge.pipeline.kpi.material import Material
 from edge.pipeline.kpi.memory import EndedJob, MachineMemory, dump, load
+from edge.pipeline.kpi.noise import Noise
+from edge.pipeline.kpi.noise_guard import NoiseGuard
 from edge.pipeline.kpi.operator import OPERATOR_FIELDS, OperatorInput
 from edge.pipeline.kpi.parts import Parts
 from edge.pipeline.kpi.peak_guard import PeakGuard
+from edge.pipeline.kpi.periods import PeriodClock
 from edge.pipeline.kpi.products import Products
 from edge.pipeline.kpi.settings import KpiConfig
 from edge.pipeline.kpi.state import MachineState
@@ -58,6 +61,7 @@ class MachineKpi:
         m = self.m = memory or MachineMemory()
         self.lifetime = Lifetime(context, m.lifetime, lambda: self.material.name())
         self.windows = Windows(context, m.windows)
+        self.noise = Noise(context, m.noise, context.periods or PeriodClock([], "UTC"))
         self.stops = Stops(context, m.stops, m.clock, self.windows)
         self.state = MachineState(context, m.clock, self.windows, self.stops, self.lifetime)
         self.material = Material(context, m.material, m.jobs, self.windows, self.lifetime)
@@ -111,7 +115,7 @@ class MachineKpi:
 
     def check_alerts(self, now_ns: int, points: list[Point]) -> None:
         if self.alerts is not None:
-            self._raise(self.alerts.check(self.m, now_ns), points)
+            self.raise_alerts(self.alerts.check(self.m, now_ns), points)
 
     def _watching(self, inner: Handler | None) -> Handler:
         """A signal a component's condition reads: the time before it counted with the
@@ -124,6 +128,10 @@ class MachineKpi:
             return inner(r, out, points) if inner is not None else True
 
         return take
+
+    def on_sound(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        self.noise.on_sound(float(r.value), r.time_ns, points)
+        return True
 
     def on_grid(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
         """The grid meter's export and its own quarter and peak figures (stored too)."""
@@ -144,9 +152,9 @@ class MachineKpi:
         self.lifetime.job_ended(job.good)
         self.lifetime.check(job.end_ns, points)
         if self.alerts is not None:
-            self._raise(self.alerts.job_ended(job, self.material.name()), points)
+            self.raise_alerts(self.alerts.job_ended(job, self.material.name()), points)
 
-    def _raise(self, alerts: list[Alert], points: list[Point]) -> None:
+    def raise_alerts(self, alerts: list[Alert], points: list[Point]) -> None:
         for alert in alerts:
             points.append(Point("alert", self.context.tags(("rule", alert.rule)), (
                 ("state", alert.state), ("message", alert.message)), alert.time_ns))
@@ -170,6 +178,7 @@ HANDLERS: dict[str, Callable[[MachineKpi], Handler]] = {
     "action": lambda k: k.operator.on_action,
     **{signal: (lambda k: k.operator.on_said) for signal in OPERATOR_FIELDS},
     **{signal: (lambda k: k.on_grid) for signal in GRID_SIGNALS},
+    "sound_dba": lambda k: k.on_sound,
 }
 """Which calculator takes each KPI signal; a new KPI signal is a line here."""
 METER_SIGNALS = ("energy_kwh", "energy_export_kwh", "power_w")
@@ -189,6 +198,7 @@ class KpiEngine:
             [(s.name, s.start, s.end) for s in calendar.shifts], list(calendar.holidays),
             calendar.shift_breaks())
         memories = memories or {}
+        self.periods = PeriodClock(config.neighbours.periods, config.site.timezone)
         self.batches = site_batches(config, memories.get(KEY))
         self.grid = site_grid(config, memories.get(GRID_KEY))
         self.machines = {
@@ -197,6 +207,7 @@ class KpiEngine:
                              else None, self.grid)
             for m in config.machines}
         self.guard = self._peak_guard(config)
+        self.noise_guard = self._noise_guard(config)
         self._grid_alerts: list[Alert] = []
         self.clock_ns = max((k.m.clock.last_seen_ns for k in self.machines.values()), default=0)
         zone = ZoneInfo(config.site.timezone)
@@ -217,7 +228,7 @@ class KpiEngine:
             machine, site.id, self.calendar, site.co2e_kg_per_kwh,
             frozenset(config.operator.planned_stops), frozenset(config.operator.failure_stops),
             TariffClock(config.tariffs, site.timezone) if config.tariffs else None,
-            site.labour_per_h, site.material_per_kg)
+            site.labour_per_h, site.material_per_kg, self.periods)
 
     def _peak_guard(self, config: KpiConfig) -> PeakGuard | None:
         rules = [(i, rule) for i, rule in enumerate(config.alerts) if rule.rule == "peak"]
@@ -232,6 +243,16 @@ class KpiEngine:
 
         return PeakGuard(rules, self.grid, label(meter), config.site.language,
                          config.grid.minimum_peak_kw, drawing)
+
+    def _noise_guard(self, config: KpiConfig) -> NoiseGuard | None:
+        rules = [(i, rule) for i, rule in enumerate(config.alerts) if rule.rule == "noise"]
+        machines, zone = self.machines, ZoneInfo(config.site.timezone)
+
+        def running() -> list[str]:
+            return [label(k.machine) for k in machines.values() if k.m.clock.state == "running"]
+
+        return NoiseGuard(rules, config.site.language, running, lambda t: datetime.fromtimestamp(
+            t / NS, zone).strftime("%H:%M")) if rules else None
 
     def process(self, readings: list[Reading]) -> tuple[list[Reading], list[Point]]:
         out: list[Reading] = []
@@ -296,11 +317,19 @@ class KpiEngine:
                     machine.write_ongoing(now_ns, points)
                 machine.check_alerts(now_ns, points)
                 self._touched.add(machine.machine.id)
+            if machine.m.noise.last_ns:
+                self._noise(machine, now_ns, points)
         if self.grid is not None:
             if self.guard is not None:
                 self._grid_alerts += self.guard.check(now_ns, points)
             self.grid.settle(now_ns, points)
         return readings, points
+
+    def _noise(self, machine: MachineKpi, now_ns: int, points: list[Point]) -> None:
+        machine.noise.tick(now_ns, points)
+        if self.noise_guard is not None:
+            machine.raise_alerts(self.noise_guard.check(
+                machine.machine, machine.noise, machine.m.alerts, now_ns), points)
 
     def take_alerts(self) -> list[Alert]:
         """Alerts that fired or resolved since the last call, for whoever sends them (the

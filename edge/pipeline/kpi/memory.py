@@ -131,7 +131,9 @@ class AlertState:
     """When it was last told (``repeat_min`` counts from there)."""
     """The energy the meters reported for the time since the condition began."""
     level: str = ""
-    """The level it fired at (a rule with levels)."""
+    """The level it fired at (a rule with levels; noise: the period)."""
+    threshold: float = 0.0
+    """noise: the period's limit when it fired."""
 
 
 @dataclass
@@ -253,6 +255,32 @@ class LifetimeMemory:
 
 
 @dataclass
+class PeriodNoise:
+    name: str
+    start_ns: int
+    end_ns: int
+    limit_db: float
+    energy_s: float = 0.0
+    seconds: float = 0.0
+    lmax_db: float = 0.0
+    minutes_over: int = 0
+
+
+@dataclass
+class NoiseMemory:
+    last_ns: int = 0
+    """The last reading's time: the next one covers the time since."""
+    minute_ns: int = 0
+    """The open minute's start."""
+    energy_s: float = 0.0
+    seconds: float = 0.0
+    hour: list[tuple[int, float, float]] = field(default_factory=list)
+    """The closed minutes of the last hour: (start, Σ 10^(L/10) t, seconds)."""
+    periods: dict[int, PeriodNoise] = field(default_factory=dict)
+    """By start: the periods open (a sound sensor's: edge/pipeline/kpi/noise.py)."""
+
+
+@dataclass
 class MachineMemory:
     """One slice per calculator of the KPI stage, each written only by its owner."""
 
@@ -265,6 +293,7 @@ class MachineMemory:
     windows: WindowsMemory = field(default_factory=WindowsMemory)
     alerts: dict[str, AlertState] = field(default_factory=dict)
     lifetime: LifetimeMemory = field(default_factory=LifetimeMemory)
+    noise: NoiseMemory = field(default_factory=NoiseMemory)
 
 
 FORMAT_1_SLICES = {

@@ -10,9 +10,11 @@ from typing import Literal, Protocol, Self
 from pydantic import Field, field_validator, model_validator
 
 from contract.model import CPC_PATTERN, StrictModel
+from contract.schema import known_signal
 from edge.pipeline.kpi.grid_settings import GridSettings
+from edge.pipeline.kpi.neighbour_settings import NeighbourSettings
 from edge.pipeline.kpi.readiness import ReadinessSettings
-from edge.pipeline.kpi.rules import RULE_NAMES, RULES, SITE_RULES
+from edge.pipeline.kpi.rules import RULE_NAMES, RULES, SENSOR_RULES, SITE_RULES
 from edge.pipeline.kpi.tariffs import Tariff
 from edge.pipeline.settings import Machine, MachineKind, PipelineConfig
 
@@ -90,7 +92,7 @@ class AlertRule(StrictModel):
 
     rule: str
     """fault, silent, standby, stopped (a module each in edge/pipeline/kpi/rules/), edge,
-    job_done or peak (docs/alerts.md)."""
+    job_done, peak, noise or air (docs/alerts.md)."""
     machines: list[str] = Field(default_factory=lambda: ["*"])
     """Machine ids, or "*" for all (narrowed by ``kind``)."""
     kind: MachineKind | None = None
@@ -101,6 +103,13 @@ class AlertRule(StrictModel):
     resolves."""
     above_w: float | None = Field(default=None, gt=0)
     """standby: the power above which a machine that is not running is left on."""
+    margin_db: float = Field(default=3.0, ge=0, le=30)
+    """noise: it fires when the sliding hour comes within this of the period's limit."""
+    signal: str = "pm2_5_ugm3"
+    """air: the sensor's signal it watches (pm2_5_ugm3, particles_03_per_dl, voc_index,
+    pm10_ugm3, co2_ppm ...)."""
+    above: float | None = None
+    """air: the value of ``signal`` it fires above (held for after_min)."""
     above_kw: float | None = Field(default=None, gt=0)
     """peak: the quarter's average demand it warns above (default: this month's peak so
     far, at least ``[grid] minimum_peak_kw``)."""
@@ -140,11 +149,18 @@ class AlertRule(StrictModel):
             raise ValueError(f"Input should be {', '.join(first)} or {last}")
         return rule
 
+    @field_validator("signal")
+    @classmethod
+    def _air_signal(cls, signal: str) -> str:
+        return known_signal(signal)
+
     @model_validator(mode="after")
     def _parameters(self) -> AlertRule:
         for name, why in getattr(RULES.get(self.rule), "needs", {}).items():
             if getattr(self, name) is None:
                 raise ValueError(f"{name}: the {self.rule} rule needs {why}")
+        if self.rule == "air" and self.above is None:
+            raise ValueError("above: the air rule needs the value it fires above")
         if self.rule in ("edge", *SITE_RULES) and (self.machines != ["*"]
                                                    or self.kind is not None):
             watched = "the edge itself" if self.rule == "edge" else "the site's grid meter"
@@ -153,8 +169,11 @@ class AlertRule(StrictModel):
         return self
 
     def watches(self, machine: Machine) -> bool:
-        return self.rule not in ("edge", *SITE_RULES) and (
-            "*" in self.machines or machine.id in self.machines) and (
+        """A machine rule (edge/pipeline/kpi/rules/) that watches this machine."""
+        return self.rule not in ("edge", *SITE_RULES, *SENSOR_RULES) and self.selects(machine)
+
+    def selects(self, machine: Machine) -> bool:
+        return ("*" in self.machines or machine.id in self.machines) and (
             self.kind is None or machine.kind == self.kind)
 
 
@@ -189,3 +208,5 @@ class KpiConfig(PipelineConfig, Protocol):
     def readiness(self) -> ReadinessSettings: ...
     @property
     def grid(self) -> GridSettings: ...
+    @property
+    def neighbours(self) -> NeighbourSettings: ...

@@ -29,6 +29,9 @@ EVENT_RULES = ("edge", "job_done")
 SITE_RULES = ("peak",)
 """Rules that watch the site, not a machine: ``peak``, the grid meter's running quarter
 (edge/pipeline/kpi/peak_guard.py)."""
+SENSOR_RULES = ("noise", "air")
+"""Rules that watch sensors and name the machines around them: ``noise``
+(edge/pipeline/kpi/noise_guard.py) and ``air`` (edge/pipeline/kpi/air.py)."""
 
 
 class Parameters(Protocol):
@@ -87,7 +90,7 @@ def _declared() -> dict[str, Rule]:
     for info in pkgutil.iter_modules(__path__, f"{__name__}."):
         rule: Rule | None = getattr(importlib.import_module(info.name), "RULE", None)
         if rule is not None:
-            if rule.name in found or rule.name in (*EVENT_RULES, *SITE_RULES):
+            if rule.name in found or rule.name in (*EVENT_RULES, *SITE_RULES, *SENSOR_RULES):
                 raise RuntimeError(f"alert rule {rule.name!r} declared twice")
             found[rule.name] = rule
     return dict(sorted(found.items()))
@@ -95,4 +98,4 @@ def _declared() -> dict[str, Rule]:
 
 RULES = _declared()
 """Every rule that watches a machine, by name."""
-RULE_NAMES = (*RULES, *EVENT_RULES, *SITE_RULES)
+RULE_NAMES = (*RULES, *EVENT_RULES, *SITE_RULES, *SENSOR_RULES)
