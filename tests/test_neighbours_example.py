@@ -26,14 +26,17 @@ def local(clock: str, day: str = DAY) -> int:
 def config() -> dict[str, Any]:
     site = around_the_clock(timezone="Europe/Brussels")
     return {**site,
-            "neighbours": {"periods": [
+            "neighbours": {"voc_index_max": 150, "periods": [
                 {"name": "day", "start": "07:00", "end": "19:00", "laeq_max_db": 55},
                 {"name": "evening", "start": "19:00", "end": "22:00", "laeq_max_db": 50},
                 {"name": "night", "start": "22:00", "end": "07:00", "laeq_max_db": 45}]},
-            "alerts": [{"rule": "noise"}],
+            "alerts": [{"rule": "noise"},
+                       {"rule": "air", "signal": "pm2_5_ugm3", "above": 25, "after_min": 5}],
             "machines": [
                 {"id": "facade", "kind": "sensor", "location": "facade",
                  "sources": [{**SOURCE, "topic": "s/facade"}]},
+                {"id": "air-laser", "kind": "sensor", "location": "laser-1",
+                 "sources": [{**SOURCE, "topic": "s/air-laser"}]},
                 *({"id": m, "kind": kind, "sources": [{**SOURCE, "topic": f"m/{m}"}]}
                   for m, kind in (("laser-1", "laser"), ("cnc-1", "router")))]}
 
@@ -59,6 +62,16 @@ def evening() -> list[dict[str, Any]]:
         for t in range(local("17:00"), local("19:31") + 1, 60):  # each says its state
             state = "running" if local(start) <= t < local(end) else "idle"
             entries.append(mqtt(t, f"m/{machine}", {"ts": t, "state": state}))
+    entries += [mqtt(local("17:30"), "m/laser-1", {"ts": local("17:30"), "job_event": "start",
+                                                  "job_name": "sign_oak"}),
+                mqtt(local("18:00"), "m/laser-1", {"ts": local("18:00"), "job_event": "end",
+                                                  "job_outcome": "good"})]
+    for t in range(local("17:00"), local("19:31") + 1, 60):  # the air beside the laser
+        cutting = local("17:30") <= t < local("18:00")
+        entries.append(mqtt(t, "s/air-laser", {
+            "ts": t, "pm2_5_ugm3": 38.0 if cutting else 8.0,
+            "particles_03_per_dl": 2400.0 if cutting else 400.0,
+            "voc_index": 220.0 if cutting else 100.0}))
     return sorted(entries, key=lambda e: str(e["time"]))
 
 
@@ -96,7 +109,7 @@ def test_the_periods_as_the_permit_measures_them(lines: list[Line]) -> None:
 
 def test_every_noise_alert_time(lines: list[Line]) -> None:
     alerts = [(line.time_ns // 10**9, str(line.fields["state"]), str(line.fields["message"]))
-              for line in lines if line.measurement == "alert"]
+              for line in lines if line.measurement == "alert" and line.tags["rule"] == "noise"]
     assert [(t, state) for t, state, _ in alerts] == [
         (local("17:55") + 10, "firing"), (local("19:00"), "event"),
         (local("19:30") + 10, "resolved"), (utc("2026-11-24T22:51:10"), "firing")]
@@ -115,12 +128,36 @@ def test_a_restart_changes_no_noise_figure(tmp_path: Path) -> None:
 
     entries = evening()
     whole = replay(tmp_path, config(), entries)
-    cut = local("18:14") + 30
+    cut = local("17:44") + 30  # in the laser's job, in a minute and an hour
     numbered = list(enumerate(entries, 1))
     parts = replay_in_parts(parse_config(config()), [
         [(n, e) for n, e in numbered if utc(str(e["time"])[:19]) < cut],
         [(n, e) for n, e in numbered if utc(str(e["time"])[:19]) >= cut]])
     for period in ("", "day", "evening", "night"):
         assert noise(parts, period) == noise(whole, period), period
+    for measurement in ("job", "air"):
+        assert {k: v for k, v in last_writes(parts).items() if k[0] == measurement} == {
+            k: v for k, v in last_writes(whole).items() if k[0] == measurement}
     assert [line for line in parts if line.measurement == "alert"] == [
         line for line in whole if line.measurement == "alert"]
+
+
+def test_a_laser_jobs_air_fingerprint_and_the_days_hours_over(lines: list[Line]) -> None:
+    (job,) = [line for line in lines if line.measurement == "job"]
+    # beside the laser: 8 ug/m3 in the 10 minutes before, 38 during the job
+    assert job.fields["pm2_5_ugm3_rise"] == pytest.approx(30.0)
+    assert job.fields["particles_03_per_dl_rise"] == pytest.approx(2000.0)
+    assert job.fields["voc_index_rise"] == pytest.approx(120.0)
+    day = {t // 10**9: fields for (name, tags, t), fields in last_writes(lines).items()
+           if name == "air" and dict(tags)["machine"] == "air-laser"}[local("00:00")]
+    # 17:00-18:00: PM2.5 (30 x 8 + 30 x 38) / 60 = 23 > 15; VOC index 160 > 150
+    assert day["pm2_5_hours_over"] == 1.0 and day["voc_hours_over"] == 1.0
+
+
+def test_the_air_alert_fires_after_its_minutes_and_resolves(lines: list[Line]) -> None:
+    alerts = [(line.time_ns // 10**9, str(line.fields["state"]), str(line.fields["message"]))
+              for line in lines if line.measurement == "alert" and line.tags["rule"] == "air"]
+    assert [(t, state) for t, state, _ in alerts] == [
+        (local("17:35"), "firing"), (local("18:00") + 10, "resolved")]
+    assert "air-laser: pm2_5_ugm3 at 38.0 for 5 min, above 25.0; running now: laser-1" \
+        in alerts[0][2]

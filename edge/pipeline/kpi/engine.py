@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from contract.eventlog import describe
 from contract.reading import Reading
+from edge.pipeline.kpi.air import AIR_READINGS, Air
+from edge.pipeline.kpi.air_memory import AIR_KEY, AirMemory, dump_air, load_air
 from edge.pipeline.kpi.alerts import Alert, MachineAlerts, label
 from edge.pipeline.kpi.batch_memory import KEY, BatchesMemory, dump_batches, load_batches
 from edge.pipeline.kpi.batches import Batches
@@ -50,11 +52,13 @@ class MachineKpi:
     """One machine's calculators, wired to the slices of its memory."""
 
     def __init__(self, context: MachineContext, batches: Batches,
-                 memory: MachineMemory | None = None, grid: Grid | None = None) -> None:
+                 memory: MachineMemory | None = None, grid: Grid | None = None,
+                 air: Air | None = None) -> None:
         """``batches``: the site's, which a batch on several machines shares; ``grid``:
-        the site's grid connection, which counts every meter's kWh."""
+        the site's grid connection, which counts every meter's kWh; ``air``: the site's
+        air sensors, which give a job its fingerprint."""
         machine = self.machine = context.machine
-        self.context, self.batches, self.grid = context, batches, grid
+        self.context, self.batches, self.grid, self.air = context, batches, grid, air
         self.alerts: MachineAlerts | None = None
         self.raised: list[Alert] = []
         """Alerts that fired or resolved since the engine last took them."""
@@ -68,7 +72,7 @@ class MachineKpi:
         self.parts = Parts(context, m.parts, m.jobs, self.windows, self.material)
         self.jobs = Jobs(context, m.jobs, m.energy, self.windows, self.material, self.parts,
                          self._job_ended, self.lifetime,
-                         lambda job, points: batches.judged(machine.id, job, points))
+                         lambda job, points: batches.judged(machine.id, job, points), air)
         self.energy = Energy(context, m.energy, self.state, self.windows, self.jobs, m.alerts,
                              self.lifetime, None if grid is None else (
                                  lambda kwh, since, t: grid.spent(
@@ -133,6 +137,11 @@ class MachineKpi:
         self.noise.on_sound(float(r.value), r.time_ns, points)
         return True
 
+    def on_air(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
+        if self.air is not None and self.machine.kind == "sensor":
+            self.air.reading(self.machine.id, r.signal, float(r.value), r.time_ns, points)
+        return True
+
     def on_grid(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
         """The grid meter's export and its own quarter and peak figures (stored too)."""
         return self.grid is None or self.grid.on_reading(r)
@@ -179,10 +188,13 @@ HANDLERS: dict[str, Callable[[MachineKpi], Handler]] = {
     **{signal: (lambda k: k.operator.on_said) for signal in OPERATOR_FIELDS},
     **{signal: (lambda k: k.on_grid) for signal in GRID_SIGNALS},
     "sound_dba": lambda k: k.on_sound,
+    **{signal: (lambda k: k.on_air) for signal in AIR_READINGS},
 }
 """Which calculator takes each KPI signal; a new KPI signal is a line here."""
 METER_SIGNALS = ("energy_kwh", "energy_export_kwh", "power_w")
 """The grid meter's reports of what it counts."""
+
+
 KPI_SIGNALS = frozenset(HANDLERS)
 """What :meth:`MachineKpi.observe` acts on; the rest (temperatures, layers) only passes,
 and most readings are of the rest."""
@@ -199,12 +211,17 @@ class KpiEngine:
             calendar.shift_breaks())
         memories = memories or {}
         self.periods = PeriodClock(config.neighbours.periods, config.site.timezone)
+        self.language = config.site.language
         self.batches = site_batches(config, memories.get(KEY))
         self.grid = site_grid(config, memories.get(GRID_KEY))
+        self.air = Air(load_air(memories[AIR_KEY]) if AIR_KEY in memories else AirMemory(),
+                       config.site.id, config.site.timezone, config.neighbours,
+                       [m for m in config.machines if m.kind == "sensor"])
+        self._air_rules = [(i, r) for i, r in enumerate(config.alerts) if r.rule == "air"]
         self.machines = {
             m.id: MachineKpi(self._context(config, m), self.batches,
                              load(memories[m.id], f"machine {m.id}") if m.id in memories
-                             else None, self.grid)
+                             else None, self.grid, self.air)
             for m in config.machines}
         self.guard = self._peak_guard(config)
         self.noise_guard = self._noise_guard(config)
@@ -246,13 +263,10 @@ class KpiEngine:
 
     def _noise_guard(self, config: KpiConfig) -> NoiseGuard | None:
         rules = [(i, rule) for i, rule in enumerate(config.alerts) if rule.rule == "noise"]
-        machines, zone = self.machines, ZoneInfo(config.site.timezone)
-
-        def running() -> list[str]:
-            return [label(k.machine) for k in machines.values() if k.m.clock.state == "running"]
-
-        return NoiseGuard(rules, config.site.language, running, lambda t: datetime.fromtimestamp(
-            t / NS, zone).strftime("%H:%M")) if rules else None
+        zone = ZoneInfo(config.site.timezone)
+        return NoiseGuard(rules, config.site.language, self.running,
+                          lambda t: datetime.fromtimestamp(t / NS, zone).strftime("%H:%M")
+                          ) if rules else None
 
     def process(self, readings: list[Reading]) -> tuple[list[Reading], list[Point]]:
         out: list[Reading] = []
@@ -292,13 +306,16 @@ class KpiEngine:
         if self.grid is not None and self.grid.changed:
             self.grid.changed = False
             state[GRID_KEY] = dump_grid(self.grid.m)
+        if self.air.changed:
+            self.air.changed = False
+            state[AIR_KEY] = dump_air(self.air.m)
         return state
 
     def whole_state(self) -> dict[str, bytes]:
         """Every machine's memory and the site's batches, changed or not."""
         grid = {} if self.grid is None else {GRID_KEY: dump_grid(self.grid.m)}
         return {**{machine: dump(kpi.m) for machine, kpi in self.machines.items()},
-                KEY: dump_batches(self.batches.m), **grid}
+                KEY: dump_batches(self.batches.m), AIR_KEY: dump_air(self.air.m), **grid}
 
     def tick(self, now_ns: int, partial: bool = False) -> tuple[list[Reading], list[Point]]:
         """Time passes: silent machines go offline, ended windows are written; with
@@ -319,11 +336,22 @@ class KpiEngine:
                 self._touched.add(machine.machine.id)
             if machine.m.noise.last_ns:
                 self._noise(machine, now_ns, points)
+        self._air(now_ns, points)
         if self.grid is not None:
             if self.guard is not None:
                 self._grid_alerts += self.guard.check(now_ns, points)
             self.grid.settle(now_ns, points)
         return readings, points
+
+    def _air(self, now_ns: int, points: list[Point]) -> None:
+        self.air.tick(now_ns, points)
+        if self._air_rules:
+            for alert in self.air.check(self._air_rules, now_ns, self.language, self.running):
+                self.machines[alert.machine].raise_alerts([alert], points)
+
+    def running(self) -> list[str]:
+        """How messages name each machine running now."""
+        return [label(k.machine) for k in self.machines.values() if k.m.clock.state == "running"]
 
     def _noise(self, machine: MachineKpi, now_ns: int, points: list[Point]) -> None:
         machine.noise.tick(now_ns, points)

@@ -4,6 +4,7 @@ material, energy and outcome, and the verdict a person may give it later."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from contract.reading import Reading
 from edge.pipeline.kpi.context import NS, MachineContext, OperatorRefused, Point
@@ -14,6 +15,9 @@ from edge.pipeline.kpi.parts import Parts
 from edge.pipeline.kpi.stops import RECENT
 from edge.pipeline.kpi.windows import Windows
 
+if TYPE_CHECKING:
+    from edge.pipeline.kpi.air import Air
+
 FAILED = ("scrap", "aborted")
 
 
@@ -21,11 +25,13 @@ class Jobs:
     def __init__(self, context: MachineContext, memory: JobsMemory, energy: EnergyMemory,
                  windows: Windows, material: Material, parts: Parts,
                  ended: Callable[[EndedJob, list[Point]], None], lifetime: Lifetime,
-                 judged: Callable[[EndedJob, list[Point]], None]) -> None:
+                 judged: Callable[[EndedJob, list[Point]], None],
+                 air: Air | None = None) -> None:
         """``ended``: told of every job that ends, after its point (the alerts, the
-        batch); ``judged``: of every verdict on one, after its point (the batch)."""
+        batch); ``judged``: of every verdict on one, after its point (the batch);
+        ``air``: the site's, for the job's emission fingerprint at the sensor beside."""
         self.context, self.m, self.energy, self.lifetime = context, memory, energy, lifetime
-        self.judged = judged
+        self.judged, self.air = judged, air
         self.windows, self.material, self.parts, self.ended = windows, material, parts, ended
 
     def on_progress(self, r: Reading, out: list[Reading], points: list[Point]) -> bool:
@@ -97,6 +103,8 @@ class Jobs:
         m.open = OpenJob(t, name, material.consumed_g, good, scrap,
                          estimate or self.context.ideal_cycle_s(m.program), produced=produced,
                          material_eur=material.cost_eur, unpriced_g=material.unpriced_g)
+        if self.air is not None:
+            self.air.job_started(self.context.machine.id, t)
 
     def _end(self, outcome: str, t: int, points: list[Point], replaced: bool = False) -> None:
         """Write the job; ``replaced``: its end was not seen, another job started."""
@@ -122,7 +130,8 @@ class Jobs:
         ended = EndedJob(name, job.start_ns, t, outcome, good, scrap, material, scrap_g,
                          job.energy_kwh if self.energy.counters or self.energy.integrators
                          else None, job.recycled_g, job.lot, progress_pct=job.progress_pct,
-                         eur=self._cost(job, t))
+                         eur=self._cost(job, t), air=self.air.job_ended(
+                             self.context.machine.id, job.start_ns, t) if self.air else {})
         m.ended = [*m.ended, ended][-RECENT:]
         self._write(ended, points)
         self.ended(ended, points)
@@ -170,6 +179,7 @@ class Jobs:
         if job.product:
             fields.append(("product", job.product))
         fields += [(f"{part}_eur", eur) for part, eur in job.eur.items() if eur is not None]
+        fields += sorted(job.air.items())
         points.append(Point("job", self.context.tags(("outcome", job.outcome)), tuple(fields),
                             job.end_ns))
 

@@ -78,6 +78,9 @@ class EndedJob:
     progress_pct: float | None = None
     product: str = ""
     """What a person said it made (a verdict)."""
+    air: dict[str, float] = field(default_factory=dict)
+    """Its emission fingerprint: each air signal's rise at the sensor beside
+    (``<signal>_rise``)."""
     batch: str = ""
     """The batch it was made in."""
     eur: dict[str, float | None] = field(default_factory=dict)

@@ -21,9 +21,20 @@ QUARTERS_PER_H = 4
 
 def quarter_start(t_ns: int, zone: ZoneInfo) -> int:
     """The start of the clock quarter that holds ``t_ns``."""
+    return clock_start(t_ns, zone, QUARTER_NS)
+
+
+def clock_start(t_ns: int, zone: ZoneInfo, length_ns: int) -> int:
+    """The start of the local clock's quarter, hour (``length_ns``) that holds ``t_ns``."""
     offset = datetime.fromtimestamp(t_ns // NS, zone).utcoffset()
     offset_ns = int(offset.total_seconds()) * NS if offset is not None else 0
-    return t_ns - (t_ns + offset_ns) % QUARTER_NS
+    return t_ns - (t_ns + offset_ns) % length_ns
+
+
+def day_start(t_ns: int, zone: ZoneInfo) -> int:
+    """The local midnight before ``t_ns``."""
+    local = datetime.fromtimestamp(t_ns // NS, zone)
+    return int(datetime.combine(local.date(), datetime.min.time(), zone).timestamp()) * NS
 
 
 def month_of(t_ns: int, zone: ZoneInfo) -> str:
