@@ -8,6 +8,7 @@ import pytest
 
 from edge.pipeline.kpi.alerts import MESSAGES
 from edge.pipeline.kpi.rules import RULE_NAMES, RULES, SITE_RULES
+from edge.pipeline.kpi.rules import needs as rule_needs
 from edge.service.config import parse_config
 from edge.service.config_problems import ConfigError
 
@@ -30,7 +31,7 @@ def test_the_config_takes_each_rule_with_what_it_needs(rule: str) -> None:
     base = {"site": {"id": "s"}, "influx": {"api": "v1", "url": "http://127.0.0.1:9"},
             "machines": [{"id": "m", "kind": "printer", "sources": [
                 {"topic": "t", "profile": "json"}]}]}
-    needs = RULES[rule].needs if rule in RULES else {}
+    needs = rule_needs(rule)
     if needs:
         with pytest.raises(ConfigError, match=f"{next(iter(needs))}: the {rule} rule needs"):
             parse_config({**base, "alerts": [{"rule": rule}]}, environ={})

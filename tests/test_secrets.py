@@ -118,7 +118,7 @@ def test_every_secret_field_with_a_marker_never_shows_anywhere(
     assert driven == every  # a new secret field is driven here too
     secrets = {name: f"{name.lower().replace('_', '')}-Mk7Qz" for name in (
         "S_BROKER", "S_TOKEN", "S_CENTRAL", "S_PIN", "S_PRUSA_KEY", "S_PRUSA_PASSWORD",
-        "S_OPCUA", "S_UMATI")}
+        "S_OPCUA", "S_UMATI", "S_P1_TOKEN")}
     secrets["S_NOTIFY"] = f"json://{nowhere}/snotify-Mk7Qz"
     config = tmp_path / "edge.toml"
     config.write_text(tomli_w.dumps(settings))
@@ -178,6 +178,8 @@ def every_door(nowhere: str, port: int, broker_port: int, tmp_path: Path) -> dic
              "api_key_env": "S_PRUSA_KEY"},
             {"profile": "prusalink", "endpoint": f"http://{nowhere}", "username": "maker",
              "password_env": "S_PRUSA_PASSWORD"},
+            {"profile": "homewizard", "endpoint": f"https://{nowhere}", "api": 2,
+             "token_env": "S_P1_TOKEN", "insecure_tls": True},
             {"profile": "opcua", "endpoint": f"opc.tcp://{nowhere}", "username": "edge",
              "password_env": "S_OPCUA", "nodes": [{"path": "A/B", "signal": "power_w"}]},
             {"profile": "umati", "endpoint": f"opc.tcp://{nowhere}", "username": "edge",

@@ -20,15 +20,15 @@ from zoneinfo import ZoneInfo
 from contract.eventlog import describe
 from contract.reading import Reading
 from edge.pipeline.kpi.air import AIR_READINGS, Air
-from edge.pipeline.kpi.air_memory import AIR_KEY, AirMemory, dump_air, load_air
+from edge.pipeline.kpi.air_memory import AIR_KEY, dump_air
 from edge.pipeline.kpi.alerts import Alert, MachineAlerts, label
-from edge.pipeline.kpi.batch_memory import KEY, BatchesMemory, dump_batches, load_batches
+from edge.pipeline.kpi.batch_memory import KEY, dump_batches
 from edge.pipeline.kpi.batches import Batches
 from edge.pipeline.kpi.calendar import ShiftCalendar
 from edge.pipeline.kpi.context import NS, MachineContext, Point
 from edge.pipeline.kpi.energy import Energy
 from edge.pipeline.kpi.grid import GRID_SIGNALS, Grid
-from edge.pipeline.kpi.grid_memory import GRID_KEY, GridMemory, dump_grid, load_grid
+from edge.pipeline.kpi.grid_memory import GRID_KEY, dump_grid
 from edge.pipeline.kpi.jobs import Jobs
 from edge.pipeline.kpi.lifetime import Lifetime
 from edge.pipeline.kpi.material import Material
@@ -39,8 +39,8 @@ from edge.pipeline.kpi.operator import OPERATOR_FIELDS, OperatorInput
 from edge.pipeline.kpi.parts import Parts
 from edge.pipeline.kpi.peak_guard import PeakGuard
 from edge.pipeline.kpi.periods import PeriodClock
-from edge.pipeline.kpi.products import Products
 from edge.pipeline.kpi.settings import KpiConfig
+from edge.pipeline.kpi.site_parts import site_air, site_batches, site_grid
 from edge.pipeline.kpi.state import MachineState
 from edge.pipeline.kpi.stops import Stops
 from edge.pipeline.kpi.tariffs import TariffClock
@@ -214,9 +214,7 @@ class KpiEngine:
         self.language = config.site.language
         self.batches = site_batches(config, memories.get(KEY))
         self.grid = site_grid(config, memories.get(GRID_KEY))
-        self.air = Air(load_air(memories[AIR_KEY]) if AIR_KEY in memories else AirMemory(),
-                       config.site.id, config.site.timezone, config.neighbours,
-                       [m for m in config.machines if m.kind == "sensor"])
+        self.air = site_air(config, memories.get(AIR_KEY))
         self._air_rules = [(i, r) for i, r in enumerate(config.alerts) if r.rule == "air"]
         self.machines = {
             m.id: MachineKpi(self._context(config, m), self.batches,
@@ -378,25 +376,3 @@ class KpiEngine:
                 machine.write_ongoing(now_ns, points)
                 self._touched.add(machine.machine.id)
         return points
-
-
-def site_grid(config: KpiConfig, memory: bytes | None) -> Grid | None:
-    """The site's grid connection, as the last run left it (None: no grid meter)."""
-    site = config.site
-    if site.grid_meter is None:
-        return None
-    return Grid(load_grid(memory) if memory else GridMemory(), site.id, site.grid_meter,
-                site.timezone, config.grid,
-                TariffClock(config.tariffs, site.timezone) if config.tariffs else None,
-                [m.id for m in config.machines if m.id != site.grid_meter])
-
-
-def site_batches(config: KpiConfig, memory: bytes | None) -> Batches:
-    """The site's batches and products, as the last run left them."""
-    m = load_batches(memory) if memory else BatchesMemory()
-    site = config.site
-    products = Products(m.products, site.id, site.timezone, site.co2e_kg_per_kwh,
-                        site.labour_per_h is not None, config.readiness,
-                        {p.name: p.cost_target for p in config.products
-                         if p.cost_target is not None})
-    return Batches(m, site.id, products)

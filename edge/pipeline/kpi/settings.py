@@ -14,7 +14,7 @@ from contract.schema import known_signal
 from edge.pipeline.kpi.grid_settings import GridSettings
 from edge.pipeline.kpi.neighbour_settings import NeighbourSettings
 from edge.pipeline.kpi.readiness import ReadinessSettings
-from edge.pipeline.kpi.rules import RULE_NAMES, RULES, SENSOR_RULES, SITE_RULES
+from edge.pipeline.kpi.rules import RULE_NAMES, SENSOR_RULES, SITE_RULES, needs
 from edge.pipeline.kpi.tariffs import Tariff
 from edge.pipeline.settings import Machine, MachineKind, PipelineConfig
 
@@ -156,11 +156,9 @@ class AlertRule(StrictModel):
 
     @model_validator(mode="after")
     def _parameters(self) -> AlertRule:
-        for name, why in getattr(RULES.get(self.rule), "needs", {}).items():
+        for name, why in needs(self.rule).items():
             if getattr(self, name) is None:
                 raise ValueError(f"{name}: the {self.rule} rule needs {why}")
-        if self.rule == "air" and self.above is None:
-            raise ValueError("above: the air rule needs the value it fires above")
         if self.rule in ("edge", *SITE_RULES) and (self.machines != ["*"]
                                                    or self.kind is not None):
             watched = "the edge itself" if self.rule == "edge" else "the site's grid meter"

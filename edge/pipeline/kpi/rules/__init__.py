@@ -99,3 +99,13 @@ def _declared() -> dict[str, Rule]:
 RULES = _declared()
 """Every rule that watches a machine, by name."""
 RULE_NAMES = (*RULES, *EVENT_RULES, *SITE_RULES, *SENSOR_RULES)
+
+
+SENSOR_NEEDS = {"air": {"above": "the value of its signal it fires above"}}
+"""What the sensor rules cannot go without (the machine rules declare theirs)."""
+
+
+def needs(rule: str) -> dict[str, str]:
+    """The ``[[alerts]]`` parameters a rule cannot go without, and what each is for."""
+    declared = RULES.get(rule)
+    return declared.needs if declared is not None else SENSOR_NEEDS.get(rule, {})
