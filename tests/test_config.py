@@ -80,7 +80,7 @@ BAD = [
     pytest.param(('profile = "json"\n  fields = [{ path = "rpm"',
                   'profile = "fanuc"\n  fields = [{ path = "rpm"'),
                  "machines[2].sources[0].profile",
-                 "unknown payload profile; expected one of: bambu, dsmr, homewizard, json",
+                 "unknown payload profile; expected one of: airgradient, bambu, dsmr, esphome",
                  id="unknown-profile"),
     pytest.param(('id = "p2"', 'id = "p1"'), "machines[1].id",
                  "duplicate id; machines[0] has the same", id="duplicate-machine"),

@@ -45,6 +45,18 @@ _tuple_new = tuple.__new__
 _NUMBERS = (int, float)  # a tuple: ``int | float`` builds a union at every call
 
 
+def json_document(value: Any, key: str) -> dict[str, Any]:
+    """A polled device's answer (text, or already parsed in a recording) as a JSON
+    object; ``key`` names the document in the error."""
+    try:
+        document = orjson.loads(value) if isinstance(value, str | bytes) else value
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"{key}: not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise DecodeError(f"{key}: expected a JSON object, got {type(document).__name__}")
+    return document
+
+
 def as_number(value: Any, *where: str) -> float:
     """Numbers, booleans and numeric strings as float; DecodeError for anything else.
     ``where`` is the value's place in pieces, joined only for the error: this runs for

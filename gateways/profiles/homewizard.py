@@ -50,13 +50,17 @@ from contract.addresses import HttpAddress
 from contract.reading import Reading
 from contract.secrets import read_secret
 from gateways.decoding import DecodeError
-from gateways.profiles.base import DecoderBase, Profile, ValueSourceBase, as_number
-from gateways.profiles.prusalink import _document
+from gateways.profiles.base import (
+    DecoderBase,
+    Profile,
+    ValueSourceBase,
+    as_number,
+    json_document,
+)
 
 if TYPE_CHECKING:
     from contract.counters import Counters
     from gateways.gateway import Gateway, ValueDecoder
-    from gateways.transports.http_poll import Fetch
 
 PATHS = {1: "/api/v1/data", 2: "/api/measurement"}
 KEYS = {1: {"import": "total_power_import_kwh", "export": "total_power_export_kwh",
@@ -130,25 +134,11 @@ class HomeWizardSource(ValueSourceBase):
         return HomeWizardDecoder(site, machine, self.api, ZoneInfo(self.meter_timezone))
 
     def gateway(self, route: str, decoder: ValueDecoder, counters: Counters) -> Gateway:
-        from gateways.transports.http_poll import HttpGateway
+        from gateways.transports.http_poll import DocumentPoller, HttpGateway
 
-        return HttpGateway(self, route, decoder, counters, HomeWizardPoller(self.api))
-
-
-class HomeWizardPoller:
-    def __init__(self, api: int) -> None:
-        self.path = PATHS[api]
-
-    async def round(self, fetch: Fetch) -> list[tuple[str, Any]]:
-        from gateways.transports.http_poll import HttpRefused
-
-        status, body = await fetch(self.path)
-        if status in (401, 403):
-            raise HttpRefused(f"{self.path}: HTTP {status}: the meter refused the token; "
-                              "press its button and ask for a new one")
-        if status != 200:
-            raise HttpRefused(f"{self.path}: HTTP {status}: {body[:80]!r}")
-        return [("measurement", body)]
+        return HttpGateway(self, route, decoder, counters, DocumentPoller(
+            PATHS[self.api], "measurement", "the meter refused the token; press its button "
+            "and ask for a new one"))
 
 
 class HomeWizardDecoder(DecoderBase):
@@ -159,7 +149,7 @@ class HomeWizardDecoder(DecoderBase):
     def decode_value(self, key: str, value: Any, time_ns: int) -> list[Reading]:
         if key != "measurement":
             raise DecodeError(f"{key}: expected the measurement")
-        data, keys = _document(value, key), self.keys
+        data, keys = json_document(value, key), self.keys
         if data.get(keys["import"]) is None:
             raise DecodeError(f"{keys['import']}: missing; is this a P1 meter?")
         out = [self.reading("energy_kwh", as_number(data[keys["import"]], keys["import"]),

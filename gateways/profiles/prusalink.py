@@ -32,14 +32,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import orjson
 from pydantic import Field, model_validator
 
 from contract.addresses import HttpAddress
 from contract.reading import Reading
 from contract.secrets import read_secret
 from gateways.decoding import DecodeError
-from gateways.profiles.base import DecoderBase, Profile, ValueSourceBase, as_number
+from gateways.profiles.base import (
+    DecoderBase,
+    Profile,
+    ValueSourceBase,
+    as_number,
+    json_document,
+)
 
 if TYPE_CHECKING:
     from contract.counters import Counters
@@ -145,11 +150,11 @@ class PrusaLinkDecoder(DecoderBase):
 
     def decode_value(self, key: str, value: Any, time_ns: int) -> list[Reading]:
         if key == "job":
-            self._job(_document(value, key) if value is not None else None)
+            self._job(json_document(value, key) if value is not None else None)
             return []
         if key != "status":
             raise DecodeError(f"{key}: expected the job or the status document")
-        document = _document(value, key)
+        document = json_document(value, key)
         printer = document.get("printer")
         if not isinstance(printer, dict) or printer.get("state") not in STATES:
             raise DecodeError(f"status: expected printer.state, one of {', '.join(STATES)}; "
@@ -196,16 +201,6 @@ class PrusaLinkDecoder(DecoderBase):
         meta = file.get("meta")
         used = meta.get("filament used [mm]") if isinstance(meta, dict) else None
         self.planned_mm = float(used) if isinstance(used, int | float) else 0.0
-
-
-def _document(value: Any, key: str) -> dict[str, Any]:
-    try:
-        document = orjson.loads(value) if isinstance(value, str | bytes) else value
-    except orjson.JSONDecodeError as exc:
-        raise DecodeError(f"{key}: not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise DecodeError(f"{key}: expected a JSON object, got {type(document).__name__}")
-    return document
 
 
 PROFILE = Profile(PrusaLinkSource, fuzz=tuple(

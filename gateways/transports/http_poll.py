@@ -43,6 +43,22 @@ class Poller(Protocol):
         ...
 
 
+class DocumentPoller:
+    """One GET a round, of the one document a device serves (a P1 meter's measurement,
+    an air monitor's current values); ``login`` says what to check when it is refused."""
+
+    def __init__(self, path: str, key: str, login: str) -> None:
+        self.path, self.key, self.login = path, key, login
+
+    async def round(self, fetch: Fetch) -> list[tuple[str, Any]]:
+        status, body = await fetch(self.path)
+        if status in (401, 403):
+            raise HttpRefused(f"{self.path}: HTTP {status}: {self.login}")
+        if status != 200:
+            raise HttpRefused(f"{self.path}: HTTP {status}: {body[:80]!r}")
+        return [(self.key, body)]
+
+
 class HttpSettings(Protocol):
     endpoint: str
     poll_interval_s: float
