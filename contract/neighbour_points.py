@@ -46,6 +46,8 @@ NOISE = measurement(
         FieldSpec("minutes_over", None, doc="the period: minutes whose own LAeq was above "
                   "the period's limit"),
         FieldSpec("limit_db", None, doc="the period: its laeq_max_db"),
+        FieldSpec("machines_over", None, "string", "the period: the machines that ran in "
+                  "its minutes over, with how many, e.g. 'cnc-1=30, laser-1=4'"),
     ],
     extra_tags=("period",),
 )
@@ -66,7 +68,8 @@ AIR = measurement(
 )
 
 JOB_AIR = [
-    FieldSpec(f"{signal}_rise", None, doc=f"mean {signal} at the sensor beside the machine "
-              "during the job less its mean in the 10 minutes before (absent without such "
-              "a sensor)") for signal in AIR_SIGNALS]
+    *[FieldSpec(f"{signal}_rise", None, doc=f"mean {signal} at the sensor beside the machine "
+                "during the job less its mean in the 10 minutes before (absent without such "
+                "a sensor)") for signal in AIR_SIGNALS],
+    FieldSpec("material", None, "string", "with a fingerprint: the material it was made of")]
 """The job's emission fingerprint, fields of ``job``."""

@@ -99,6 +99,7 @@ def test_the_periods_as_the_permit_measures_them(lines: list[Line]) -> None:
     expected = 10 * math.log10((60 * 10 ** 4.5 + 30 * 10 ** 5.5 + 30 * 10 ** 6.5) / 120)
     assert day["laeq_db"] == pytest.approx(expected, abs=1e-9)  # 59.47
     assert day["lmax_db"] == 65.0 and day["minutes_over"] == 30.0 and day["limit_db"] == 55.0
+    assert day["machines_over"] == "cnc-1=30"  # the router ran in all 30 minutes over
     evening_ = noise(lines, "evening")[local("19:00")]
     assert evening_["laeq_db"] == pytest.approx(45.0) and evening_["minutes_over"] == 0.0
     # the night runs past midnight: 23:50-00:10 in the window of 22:00
@@ -148,6 +149,7 @@ def test_a_laser_jobs_air_fingerprint_and_the_days_hours_over(lines: list[Line])
     assert job.fields["pm2_5_ugm3_rise"] == pytest.approx(30.0)
     assert job.fields["particles_03_per_dl_rise"] == pytest.approx(2000.0)
     assert job.fields["voc_index_rise"] == pytest.approx(120.0)
+    assert job.fields["material"] == "PLA"
     day = {t // 10**9: fields for (name, tags, t), fields in last_writes(lines).items()
            if name == "air" and dict(tags)["machine"] == "air-laser"}[local("00:00")]
     # 17:00-18:00: PM2.5 (30 x 8 + 30 x 38) / 60 = 23 > 15; VOC index 160 > 150

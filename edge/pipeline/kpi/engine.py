@@ -221,6 +221,8 @@ class KpiEngine:
                              load(memories[m.id], f"machine {m.id}") if m.id in memories
                              else None, self.grid, self.air)
             for m in config.machines}
+        for kpi in self.machines.values():
+            kpi.noise.running = self.running_ids
         self.guard = self._peak_guard(config)
         self.noise_guard = self._noise_guard(config)
         self._grid_alerts: list[Alert] = []
@@ -350,6 +352,9 @@ class KpiEngine:
     def running(self) -> list[str]:
         """How messages name each machine running now."""
         return [label(k.machine) for k in self.machines.values() if k.m.clock.state == "running"]
+
+    def running_ids(self) -> list[str]:
+        return [id for id, k in self.machines.items() if k.m.clock.state == "running"]
 
     def _noise(self, machine: MachineKpi, now_ns: int, points: list[Point]) -> None:
         machine.noise.tick(now_ns, points)

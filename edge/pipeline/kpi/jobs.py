@@ -132,6 +132,8 @@ class Jobs:
                          else None, job.recycled_g, job.lot, progress_pct=job.progress_pct,
                          eur=self._cost(job, t), air=self.air.job_ended(
                              self.context.machine.id, job.start_ns, t) if self.air else {})
+        if ended.air:
+            ended.material = self.material.name()
         m.ended = [*m.ended, ended][-RECENT:]
         self._write(ended, points)
         self.ended(ended, points)
@@ -165,23 +167,8 @@ class Jobs:
     def _write(self, job: EndedJob, points: list[Point]) -> None:
         """The job's point, as first written or as a verdict changed it (same series and
         time: the tag ``outcome`` is what the device said and never changes)."""
-        fields: list[tuple[str, float | str]] = [
-            ("job", job.name), ("duration_s", (job.end_ns - job.start_ns) / NS),
-            ("good_parts", job.good), ("scrap_parts", job.scrap),
-            ("material_g", job.material_g), ("scrap_g", job.scrap_g)]
-        if job.energy_kwh is not None:  # without a meter the energy is unknown, not 0
-            fields += [("energy_kwh", job.energy_kwh),
-                       ("co2e_kg", job.energy_kwh * self.context.co2e_kg_per_kwh)]
-        if job.lot:
-            fields += [("lot", job.lot), ("recycled_g", job.recycled_g)]
-        if job.by or job.reason:
-            fields += [("reason", job.reason), ("verdict_by", job.by)]
-        if job.product:
-            fields.append(("product", job.product))
-        fields += [(f"{part}_eur", eur) for part, eur in job.eur.items() if eur is not None]
-        fields += sorted(job.air.items())
-        points.append(Point("job", self.context.tags(("outcome", job.outcome)), tuple(fields),
-                            job.end_ns))
+        points.append(Point("job", self.context.tags(("outcome", job.outcome)),
+                            job_fields(job, self.context.co2e_kg_per_kwh), job.end_ns))
 
     def verdict(self, said: dict[str, float | str], points: list[Point]) -> None:
         """The parts a person counted replace what the device inferred; the job and the
@@ -221,6 +208,28 @@ class Jobs:
             raise OperatorRefused(f"verdict: job: no ended job {name!r:.60} on "
                                   f"{self.context.machine.id}; the last: {known}")
         return job
+
+
+def job_fields(job: EndedJob, co2e_kg_per_kwh: float) -> tuple[tuple[str, float | str], ...]:
+    """What a job's point says (docs/schema.md, ``job``)."""
+    fields: list[tuple[str, float | str]] = [
+        ("job", job.name), ("duration_s", (job.end_ns - job.start_ns) / NS),
+        ("good_parts", job.good), ("scrap_parts", job.scrap),
+        ("material_g", job.material_g), ("scrap_g", job.scrap_g)]
+    if job.energy_kwh is not None:  # without a meter the energy is unknown, not 0
+        fields += [("energy_kwh", job.energy_kwh),
+                   ("co2e_kg", job.energy_kwh * co2e_kg_per_kwh)]
+    if job.lot:
+        fields += [("lot", job.lot), ("recycled_g", job.recycled_g)]
+    if job.by or job.reason:
+        fields += [("reason", job.reason), ("verdict_by", job.by)]
+    if job.product:
+        fields.append(("product", job.product))
+    fields += [(f"{part}_eur", eur) for part, eur in job.eur.items() if eur is not None]
+    fields += sorted(job.air.items())
+    if job.material:
+        fields.append(("material", job.material))
+    return tuple(fields)
 
 
 def share_after(start_ns: int, since: int | None, t: int, span: int) -> float:

@@ -81,6 +81,8 @@ class EndedJob:
     air: dict[str, float] = field(default_factory=dict)
     """Its emission fingerprint: each air signal's rise at the sensor beside
     (``<signal>_rise``)."""
+    material: str = ""
+    """With a fingerprint: the material it was made of (fingerprints are by material)."""
     batch: str = ""
     """The batch it was made in."""
     eur: dict[str, float | None] = field(default_factory=dict)
@@ -267,6 +269,8 @@ class PeriodNoise:
     seconds: float = 0.0
     lmax_db: float = 0.0
     minutes_over: int = 0
+    machines_over: dict[str, int] = field(default_factory=dict)
+    """Machine -> the minutes over the limit during which it ran."""
 
 
 @dataclass

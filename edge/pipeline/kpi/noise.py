@@ -13,6 +13,7 @@ more than ``MAX_GAP_S`` the first reading only sets the clock.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from edge.pipeline.kpi.context import NS, MachineContext, Point
 from edge.pipeline.kpi.memory import NoiseMemory, PeriodNoise
@@ -34,6 +35,8 @@ class Noise:
     def __init__(self, context: MachineContext, memory: NoiseMemory,
                  periods: PeriodClock) -> None:
         self.context, self.m, self.periods = context, memory, periods
+        self.running: Callable[[], list[str]] = list
+        """The machines running now (the engine's): a minute over the limit is theirs."""
         self.ended: list[PeriodNoise] = []
         """Periods that ended since the engine last took them (for the period-end alert)."""
 
@@ -90,7 +93,10 @@ class Noise:
         if period is not None:
             period.energy_s += energy
             period.seconds += seconds
-            period.minutes_over += minute_db > period.limit_db
+            if minute_db > period.limit_db:
+                period.minutes_over += 1
+                for machine in self.running():
+                    period.machines_over[machine] = period.machines_over.get(machine, 0) + 1
             self._write(period, points)
         for begun in [s for s, p in m.periods.items() if p.end_ns <= end]:
             self.ended.append(m.periods.pop(begun))
@@ -112,4 +118,7 @@ class Noise:
         points.append(Point("noise", self.context.tags(("period", period.name)), (
             ("laeq_db", level(period.energy_s, period.seconds)),
             ("lmax_db", period.lmax_db), ("minutes_over", float(period.minutes_over)),
-            ("limit_db", period.limit_db)), period.start_ns))
+            ("limit_db", period.limit_db), ("machines_over", ", ".join(
+                f"{m}={n}" for m, n in sorted(period.machines_over.items(),
+                                               key=lambda item: (-item[1], item[0]))))),
+            period.start_ns))
