@@ -43,18 +43,25 @@ def default_data_dir() -> Path:
     return Path(base) / "circlemade" / "demo"
 
 
+PERMIT = [{"name": "day", "start": "07:00", "end": "19:00", "laeq_max_db": 55},
+          {"name": "evening", "start": "19:00", "end": "22:00", "laeq_max_db": 50},
+          {"name": "night", "start": "22:00", "end": "07:00", "laeq_max_db": 45}]
+"""Noise limits by period, as a Brussels environmental permit sets them."""
+
+
 def demo_scenario(speed: float) -> Scenario:
     """Two printers (a Bambu Lab and an OctoPrint) behind a Tasmota and a Shelly plug, a
     Prusa MK4 on PrusaLink, a mill serving OPC UA behind a Shelly Gen1 plug, a CNC router
     on a Sparkplug B gateway, a Haas-like mill behind an MTConnect agent, the
-    compressor on a Modbus meter and the digital meter at the grid connection, read on its
-    P1 port: one of each kind of device a workshop has."""
+    compressor on a Modbus meter, the digital meter at the grid connection, read on its
+    P1 port, a sound level meter on the façade and an air sensor beside a printer: one of
+    each kind of device a workshop has."""
     os.environ.setdefault(PRUSALINK_KEY_ENV, DEMO_KEY)
     return Scenario.from_counts(printers=2, meters=3, cnc=1, machine_tools=1,
                                 opcua_port=local_servers.free_port(), modbus_meters=1,
                                 modbus_port=local_servers.free_port(), prusalink=1,
                                 mtconnect=1, seed=7, speed=speed, operator_site=SITE,
-                                grid=True)
+                                grid=True, sensors=True)
 
 
 def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,
@@ -75,7 +82,8 @@ def demo_config(broker: tuple[str, int], influx_url: str, fleet: Fleet,
         "terminal": {"listen": f"127.0.0.1:{terminal_port}", "pin_env": PIN_ENV},
         "alerts": [{"rule": rule, **parameters, **targets} for rule, parameters in (
             ("fault", {"on_scrap": True}), ("standby", {"above_w": 50, "after_min": 30}),
-            ("edge", {}), ("peak", {}))],
+            ("edge", {}), ("peak", {}), ("noise", {}))],
+        "neighbours": {"periods": PERMIT},
     }
 
 

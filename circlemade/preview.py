@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from circlemade.demo import PERMIT
 from dashboards.panels import STATE_COLOURS
 from dashboards.workshop import DASHBOARDS, as_json
 from edge.service.config import parse_config
@@ -43,11 +44,13 @@ def substitute(query: str, since_s: int = DAY_S) -> str:
 
 async def fill(url: str, folder: Path) -> None:
     fleet = Fleet(Scenario.from_counts(printers=3, meters=3, cnc=1, seed=11, grid=True,
+                                       sensors=True,
                                        operator_site="preview"))
     config = parse_config({
         "site": {"id": "preview", "grid_meter": fleet.grid_meter},
         "influx": {"api": "v1", "url": url, "database": "preview"},
         "grid": {"capacity_eur_per_kw_year": 53.3, "minimum_peak_kw": 2.5},
+        "neighbours": {"periods": PERMIT}, "alerts": [{"rule": "noise"}],
         "tariffs": [{"name": "peak", "eur_per_kwh": 0.34, "start": "07:00", "end": "22:00"},
                     {"name": "off-peak", "eur_per_kwh": 0.24}],
         "machines": fleet.machines_config()})

@@ -1,6 +1,6 @@
-"""The nine dashboards: shop floor, machine, energy, material and scrap, losses,
+"""The ten dashboards: shop floor, machine, energy, material and scrap, losses,
 equipment life, products (dashboards/products.py), site energy
-(dashboards/site_energy.py), edge health.
+(dashboards/site_energy.py), neighbours (dashboards/neighbours.py), edge health.
 
 Every query is built from :mod:`contract.schema`; widths of each row add up to 24 columns.
 """
@@ -27,6 +27,7 @@ from contract.kpi_points import (
 from contract.product_points import BATCH
 from contract.schema import EDGE_HEALTH, ENERGY, MACHINE_STATE, OPERATOR_INPUT, TELEMETRY
 from dashboards.grafana_json import dashboard_json
+from dashboards.neighbours import neighbours
 from dashboards.panels import DATASOURCE, PanelSpec, build
 from dashboards.products import products
 from dashboards.queries import SCOPE, select, tag_values
@@ -237,6 +238,7 @@ DASHBOARDS = {
     "equipment-life": ("Equipment life", equipment_life),
     "products": ("Products", products),
     "site-energy": ("Site energy", site_energy),
+    "neighbours": ("Neighbours", neighbours),
     "edge-health": ("Edge health", edge_health),
 }
 

@@ -25,6 +25,7 @@ from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, Tas
 from simulators.modbus_meter import ModbusMeterDevice, ModbusMeters
 from simulators.mqtt_publisher import Message, Publisher
 from simulators.mtconnect_agent import MTConnectAgent
+from simulators.neighbourhood import AirBeside, FacadeMicrophone
 from simulators.opcua_machine_tool import MachineToolServer
 from simulators.operator import NOZZLE_JOBS, SimulatedOperator
 from simulators.p1_meter import DsmrP1, GridConnection
@@ -41,6 +42,7 @@ MeterFormat = Literal["tasmota", "shelly_gen1", "shelly_gen2", "sdm630"]
 
 NOZZLE = {"name": "nozzle", "counts": "jobs", "service_every": NOZZLE_JOBS, "warn_at_pct": 50}
 GRID_ID = "grid"
+
 BASE_LOAD_W = 900.0
 """Lights, compressor, heating: what no plug meters."""
 """Each simulated printer's nozzle (docs/lifetime.md): due after each job (a short demo
@@ -96,6 +98,9 @@ class Scenario(StrictModel):
     """A digital meter at the grid connection (machine ``grid``), publishing Fluvius
     telegrams: the site draws what the meters draw plus a base load
     (simulators/p1_meter.py)."""
+    sensors: bool = False
+    """A sound level meter on the façade (ESPHome) and an air sensor beside the first
+    printer (Zigbee2MQTT): simulators/neighbourhood.py."""
     operator_site: str | None = None
     """When set, a simulated person says things about the printers of this site (a
     recycled spool, scrap verdicts, stop reasons: simulators/operator.py)."""
@@ -163,11 +168,24 @@ class Fleet:
         self._add_machine_tools(scenario.seed)
         self._add_meters(scenario.seed)
         self.grid = self._add_grid() if scenario.grid else None
+        if scenario.sensors:
+            self._add_sensors(scenario.seed)
 
     @property
     def grid_meter(self) -> str | None:
         """The machine for ``[site] grid_meter``, if the fleet has one."""
         return GRID_ID if self.grid is not None else None
+
+    def _add_sensors(self, seed: int) -> None:
+        machines = [m for m in self.machines.values() if m.physics is not None]
+        self.machines["facade"] = SimulatedMachine("facade", "sensor", None, [
+            FacadeMicrophone("facade-noise", lambda: [float(m.physics.load_w)
+                                                      for m in machines], seed)])
+        printer = next((m for m in machines if m.kind == "printer"), None)
+        if printer is not None:
+            self.machines[f"air-{printer.id}"] = SimulatedMachine(
+                f"air-{printer.id}", "sensor", None, [AirBeside(
+                    f"air-{printer.id}", lambda: float(printer.physics.load_w), seed)])
 
     def _add_grid(self) -> GridConnection:
         machines = list(self.machines.values())
@@ -260,6 +278,7 @@ class Fleet:
             m.physics for m in self.machines.values() if isinstance(m.physics, SimulatedCnc)]
         ideal = {cnc.machine: sum(cnc.cycle_s) / 2 for cnc in cncs}
         return [{"id": m.id, "kind": m.kind,
+                 **({"location": m.id.removeprefix("air-")} if m.kind == "sensor" else {}),
                  **({"ideal_cycle_s": ideal[m.id], "stock_g": {"*": 850.0},
                      "material": "mixed stock", "density_g_cm3": 1.0}
                     if m.id in ideal else {}),

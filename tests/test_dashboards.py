@@ -45,12 +45,17 @@ def morning(tmp_path: Path) -> tuple[Config, Path]:
                       for m in fleet.machines_config()]
     grid = {"id": "grid", "kind": "meter", "sources": [{
         "topic": "ex/grid", "profile": "json", "time": {"path": "ts", "format": "unix_s"}}]}
-    raw = {**CONFIG, "machines": [p1, *CONFIG["machines"][1:], *fleet_machines, grid],
+    sensors = [{"id": sensor, "kind": "sensor", "location": where, "sources": [{
+        "topic": f"ex/{sensor}", "profile": "json", "time": {"path": "ts", "format": "unix_s"}}]}
+        for sensor, where in (("facade", "facade"), ("air-p1", "p1"))]
+    raw = {**CONFIG, "machines": [p1, *CONFIG["machines"][1:], *fleet_machines, grid, *sensors],
+           "neighbours": {"periods": [
+               {"name": "day", "start": "07:00", "end": "19:00", "laeq_max_db": 55}]},
            "site": {**CONFIG["site"], "labour_per_h": 30.0, "grid_meter": "grid"},
            "tariffs": [{"name": "flat", "eur_per_kwh": 0.3}],
            "products": [{"name": "clip", "cost_target": 5.0}],
            "alerts": [{"rule": "fault"}, {"rule": "edge", "after_min": 5},
-                      {"rule": "maintenance_due"}]}
+                      {"rule": "maintenance_due"}, {"rule": "noise"}]}
     config = parse_config(raw)
     said = [mqtt(T0 + 100, "circlemade/example/p1/material", {
                 "action": "load", "lot": "RPLA-7", "material": "PLA", "recycled_pct": 60}),
@@ -61,7 +66,7 @@ def morning(tmp_path: Path) -> tuple[Config, Path]:
                 "component": "hotend", "action": "serviced", "note": "new nozzle",
                 "by": "amina"}),
             mqtt(T0 + 4200, "ex/p2/status", {"state": "running"}),  # p2 repaired
-            *batches_of_clips(), *grid_meter()]
+            *batches_of_clips(), *grid_meter(), *sensors_readings()]
     lines = (recording().splitlines() + fleet_recording(fleet, T0 - 1800, HOURS)
              + [orjson.dumps(entry) for entry in said])
     lines.sort(key=lambda line: orjson.loads(line)["time"])
@@ -87,6 +92,19 @@ def grid_meter() -> list[dict[str, Any]]:
         kw = 6.0 if minute < 60 else 4.0
         entries.append(mqtt(t, "ex/grid", {"ts": t, "energy_kwh": kwh, "power_w": kw * 1000}))
         kwh += kw / 60
+    return entries
+
+
+def sensors_readings() -> list[dict[str, Any]]:
+    """The façade's level a minute (loud in the second hour) and the air beside p1."""
+    entries = []
+    for minute in range(HOURS * 60 + 30):
+        t = T0 - 1800 + minute * 60
+        entries += [mqtt(t, "ex/facade", {"ts": t, "sound_dba": 60.0 if 60 <= minute < 120
+                                          else 48.0}),
+                    mqtt(t, "ex/air-p1", {"ts": t, "pm2_5_ugm3": 9.0 + minute % 30,
+                                          "particles_03_per_dl": 500.0 + minute,
+                                          "voc_index": 100.0 + minute % 40})]
     return entries
 
 

@@ -165,7 +165,7 @@ def _add(sums: dict[str, list[float]], signal: str, value: float, since: int, t:
 def _mean(readings: list[tuple[int, float]], since: int, t: int) -> float | None:
     """The time mean over [since, t) of readings each held until the next."""
     sums: dict[str, list[float]] = {}
-    for (at, value), after in zip(readings, [*readings[1:], (t, 0.0)], strict=True):
+    for (at, value), after in zip(readings, [*readings[1:], (t, 0.0)], strict=False):
         end = min(after[0], t, at + MAX_HOLD_S * NS)
         _add(sums, "", value, max(at, since), end)
     total = sums.get("")
