@@ -163,3 +163,25 @@ def test_the_air_alert_fires_after_its_minutes_and_resolves(lines: list[Line]) -
         (local("17:35"), "firing"), (local("18:00") + 10, "resolved")]
     assert "air-laser: pm2_5_ugm3 at 38.0 for 5 min, above 25.0; running now: laser-1" \
         in alerts[0][2]
+
+
+def test_a_sensor_without_particles_gives_the_rest_of_the_fingerprint(tmp_path: Path) -> None:
+    """A VINDSTYRKA has no particle count: the job still starts and ends, with the rises
+    the sensor can give."""
+    setup = config()
+    setup["machines"][1]["location"] = "cnc-1"
+    entries = []
+    for t in range(local("09:00"), local("09:40") + 1, 60):
+        milling = local("09:20") <= t < local("09:35")
+        entries.append(mqtt(t, "s/air-laser", {"ts": t, "pm2_5_ugm3": 30.0 if milling else 10.0,
+                                               "voc_index": 100.0}))
+        entries.append(mqtt(t, "m/cnc-1", {"ts": t, "state": "running" if milling else "idle"}))
+    entries += [mqtt(local("09:20"), "m/cnc-1", {"ts": local("09:20"), "job_event": "start",
+                                                "job_name": "panel"}),
+                mqtt(local("09:35"), "m/cnc-1", {"ts": local("09:35"), "job_event": "end",
+                                                "job_outcome": "good"})]
+    lines = replay(tmp_path, setup, sorted(entries, key=lambda e: str(e["time"])))
+    (job,) = [line for line in lines if line.measurement == "job"]
+    assert job.fields["pm2_5_ugm3_rise"] == pytest.approx(20.0)
+    assert job.fields["voc_index_rise"] == pytest.approx(0.0)
+    assert "particles_03_per_dl_rise" not in job.fields
