@@ -25,7 +25,7 @@ from simulators.meter import ShellyGen1Plug, ShellyGen2Plug, SimulatedMeter, Tas
 from simulators.modbus_meter import ModbusMeterDevice, ModbusMeters
 from simulators.mqtt_publisher import Message, Publisher
 from simulators.mtconnect_agent import MTConnectAgent
-from simulators.neighbourhood import AirBeside, FacadeMicrophone
+from simulators.neighbourhood import sensors_around
 from simulators.opcua_machine_tool import MachineToolServer
 from simulators.operator import NOZZLE_JOBS, SimulatedOperator
 from simulators.p1_meter import DsmrP1, GridConnection
@@ -177,15 +177,10 @@ class Fleet:
         return GRID_ID if self.grid is not None else None
 
     def _add_sensors(self, seed: int) -> None:
-        machines = [m for m in self.machines.values() if m.physics is not None]
-        self.machines["facade"] = SimulatedMachine("facade", "sensor", None, [
-            FacadeMicrophone("facade-noise", lambda: [float(m.physics.load_w)
-                                                      for m in machines], seed)])
-        printer = next((m for m in machines if m.kind == "printer"), None)
-        if printer is not None:
-            self.machines[f"air-{printer.id}"] = SimulatedMachine(
-                f"air-{printer.id}", "sensor", None, [AirBeside(
-                    f"air-{printer.id}", lambda: float(printer.physics.load_w), seed)])
+        working = [(m.id, m.kind, m.physics) for m in self.machines.values()
+                   if m.physics is not None]
+        for sensor, device in sensors_around(working, seed):
+            self.machines[sensor] = SimulatedMachine(sensor, "sensor", None, [device])
 
     def _add_grid(self) -> GridConnection:
         machines = list(self.machines.values())

@@ -67,3 +67,17 @@ class AirBeside:
             "pm25": round((24.0 if working else 6.0) + self._rng.uniform(-2, 2)),
             "voc_index": round((190 if working else 100) + self._rng.uniform(-8, 8)),
             "temperature": 21.5, "humidity": 44, "linkquality": 120}), False)]
+
+
+def sensors_around(machines: list[tuple[str, str, Any]], seed: int,
+                   ) -> list[tuple[str, FacadeMicrophone | AirBeside]]:
+    """A microphone on the façade hearing every machine (id, kind, physics), and an air
+    sensor beside the first printer: (sensor id, device)."""
+    found: list[tuple[str, FacadeMicrophone | AirBeside]] = [("facade", FacadeMicrophone(
+        "facade-noise", lambda: [float(physics.load_w) for _, _, physics in machines], seed))]
+    printer = next((m for m in machines if m[1] == "printer"), None)
+    if printer is not None:
+        physics = printer[2]
+        found.append((f"air-{printer[0]}", AirBeside(
+            f"air-{printer[0]}", lambda: float(physics.load_w), seed)))
+    return found

@@ -185,3 +185,30 @@ def test_a_sensor_without_particles_gives_the_rest_of_the_fingerprint(tmp_path: 
     assert job.fields["pm2_5_ugm3_rise"] == pytest.approx(20.0)
     assert job.fields["voc_index_rise"] == pytest.approx(0.0)
     assert "particles_03_per_dl_rise" not in job.fields
+
+
+def test_the_monthly_report_gains_cohabitation(tmp_path: Path) -> None:
+    import csv
+
+    import tomli_w
+
+    from circlemade.cli import main
+    from tests.replayed import write_recording
+
+    (tmp_path / "site.toml").write_text(tomli_w.dumps(config()))
+    recording = write_recording(tmp_path / "evening.jsonl", evening())
+    assert main(["report", "-c", str(tmp_path / "site.toml"), "--month", "2026-11",
+                 "--from-recording", str(recording), "-o", str(tmp_path / "r.html")]) == 0
+
+    def table(name: str) -> list[dict[str, str]]:
+        with (tmp_path / "r-export" / f"s-2026-11-{name}.csv").open() as file:
+            return list(csv.DictReader(file))
+
+    periods = {row["period"]: row for row in table("noise_periods")}
+    assert periods["day"]["over_limit"] == "1" and float(periods["day"]["hours_over"]) == 0.5
+    assert periods["night"]["over_limit"] == "1"  # 50 dB(A) past midnight, over 45
+    assert periods["evening"]["over_limit"] == "0"
+    assert table("noise_machines") == [{"machine": "cnc-1", "minutes_over": "30"}]
+    (pla,) = table("fingerprints")
+    assert pla["material"] == "PLA" and float(pla["pm2_5_ugm3_rise"]) == pytest.approx(30.0)
+    assert "Cohabitation: noise at the façade" in (tmp_path / "r.html").read_text()

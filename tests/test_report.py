@@ -136,8 +136,8 @@ def test_a_simulated_month_matches_the_job_points_and_makes_a_pdf(tmp_path: Path
     with (export / f"{site}-2026-11-energy.csv").open() as file:
         energy = sum(float(row["energy_kwh"]) for row in csv.DictReader(file))
     assert energy == pytest.approx(sum(float(h["energy_kwh"]) for h in hours), rel=1e-5)
-    # batches, series, peak, peak_share and bill too, empty without them
-    assert len(list(export.glob("*.csv"))) == 13
+    # batches, series, peak, peak_share, bill, noise_periods, noise_machines, fingerprints
+    assert len(list(export.glob("*.csv"))) == 16
     assert {p.name for p in export.glob("*.footprint.json")} >= {
         f"{site}-2026-11-bracket.footprint.json"}
 

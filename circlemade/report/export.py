@@ -16,6 +16,7 @@ import orjson
 
 from circlemade.report.batches import BATCH_COLUMNS, SERIES_COLUMNS
 from circlemade.report.figures import MachineFigures, ProductFigures, SiteMonth, month_bounds
+from circlemade.report.neighbours import FINGERPRINT_COLUMNS, MACHINE_COLUMNS, PERIOD_COLUMNS
 from circlemade.report.site_energy import BILL_COLUMNS, PEAK_COLUMNS, SHARE_COLUMNS
 
 NAMESPACE = uuid.UUID("5b0c5e4e-6f0a-4c1d-9a57-1c2c1e0de001")
@@ -62,6 +63,11 @@ def tables(month: SiteMonth) -> dict[str, Table]:
            for key, measurement, columns in (("peak", "peak", PEAK_COLUMNS),
                                              ("peak_share", "peak_share", SHARE_COLUMNS),
                                              ("bill", "energy_bill", BILL_COLUMNS))},
+        **{key: (columns, [[row.get(c) for c in columns]
+                           for row in month.cohabitation.get(key, [])])
+           for key, columns in (("noise_periods", PERIOD_COLUMNS),
+                                ("noise_machines", MACHINE_COLUMNS),
+                                ("fingerprints", FINGERPRINT_COLUMNS))},
         "products": (["product", "jobs", "parts", "good_parts", "energy_kwh", "material_g",
                       "recycled_g", "scrap_g", "co2e_kg", "co2e_kg_per_good_part"],
                      [[p.product, p.jobs, round(p.parts), round(p.good_parts), p.energy_kwh,

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from circlemade.report.batches import batches, series
+from circlemade.report.neighbours import cohabitation
 from circlemade.report.site_energy import site_energy
 from edge.pipeline.kpi.settings import Product
 
@@ -25,7 +26,7 @@ Row = dict[str, Any]
 """One point: its tags and fields by name, and ``time`` (ns)."""
 MEASUREMENTS = ("circularity", "oee", "job", "downtime", "scrap", "material_lot",
                 "lifetime", "maintenance", "reliability", "batch", "learning", "readiness",
-                "peak", "peak_share", "energy_bill")
+                "peak", "peak_share", "energy_bill", "noise")
 """What the report reads."""
 NO_LOT = "(no lot)"
 
@@ -222,6 +223,8 @@ class SiteMonth:
     """Per product, its learning curve and readiness card."""
     site_energy: dict[str, list[Row]] = field(default_factory=dict)
     """The month's peak, who made it and the bill (docs/metrics.md, site energy)."""
+    cohabitation: dict[str, list[Row]] = field(default_factory=dict)
+    """Noise by period, the machines in its minutes over, fingerprints by material."""
 
     @property
     def energy_kwh(self) -> float:
@@ -260,7 +263,8 @@ def site_wide(rows: dict[str, list[Row]], site: str, start: int, end: int,
               ) -> dict[str, Any]:
     """What is the site's, not a machine's: batches, products' series, site energy."""
     return {"batches": batches(rows, site, start, end), "series": series(rows, site, start, end),
-            "site_energy": site_energy(rows, site, start, end)}
+            "site_energy": site_energy(rows, site, start, end),
+            "cohabitation": cohabitation(rows, site, start, end)}
 
 
 def site_month(rows: dict[str, list[Row]], site: str, month: str, timezone: str,

@@ -203,6 +203,7 @@ def html(sites: list[SiteReport], title: str, source: str, cluster: bool,
                 "has_reasons": bool(site.now.scrap_reasons),
                 "has_batches": bool(site.now.batches),
                 "has_grid": bool(site.now.site_energy.get("peak")),
+                "has_neighbours": any(site.now.cohabitation.values()),
                 "factor": site.now.co2e_kg_per_kwh, "factor_source": site.factor_source}
                for site in sites])
 

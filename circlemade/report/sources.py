@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from circlemade.report.figures import MEASUREMENTS, Row, rows_from_points
+from circlemade.report.neighbours import ONLY
 from edge.service.config import Config
 from edge.storage.influxql import InfluxQL
 from edge.storage.line_protocol import parse
@@ -32,8 +33,9 @@ async def from_store(store: Influx, start_ns: int, end_ns: int) -> dict[str, lis
         for measurement in MEASUREMENTS:
             # lots loaded earlier; the lifetime counters before the month
             since = 0 if measurement in ("material_lot", "lifetime") else start_ns
+            only = f" AND {ONLY[measurement]}" if measurement in ONLY else ""
             series = await client.query(f'SELECT * FROM "{measurement}" WHERE '
-                                        f"time >= {since} AND time < {end_ns}")
+                                        f"time >= {since} AND time < {end_ns}{only}")
             rows[measurement] = [_present(row) for s in series for row in s.rows]
     finally:
         await client.close()
