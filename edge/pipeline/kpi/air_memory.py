@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import TypeAdapter
-
-from edge.pipeline.kpi.memory import AlertState, StateRefused
+from edge.pipeline.kpi.memory import AlertState, SiteRow
 
 AIR_KEY = "@air"
 
@@ -46,16 +44,6 @@ class AirMemory:
     """``<entry>:<sensor>`` -> the ``air`` alert's state."""
 
 
-_MEMORY = TypeAdapter(AirMemory)
-
-
-def dump_air(memory: AirMemory) -> bytes:
-    return _MEMORY.dump_json(memory)
-
-
-def load_air(blob: bytes) -> AirMemory:
-    try:
-        return _MEMORY.validate_json(blob)
-    except ValueError as exc:
-        raise StateRefused(f"{AIR_KEY}: stored air state does not read back ({exc})") \
-            from None
+ROW = SiteRow(AirMemory, AIR_KEY, "air")
+dump_air = ROW.dump
+load_air = ROW.load

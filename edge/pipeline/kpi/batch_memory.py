@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import TypeAdapter
-
-from edge.pipeline.kpi.memory import StateRefused
+from edge.pipeline.kpi.memory import SiteRow
 
 KEY = "@batches"
 """Its row in the buffer's ``kpi_state`` (no machine id starts with @)."""
@@ -98,15 +96,6 @@ class BatchesMemory:
     products: dict[str, ProductMemory] = field(default_factory=dict)
 
 
-_MEMORY = TypeAdapter(BatchesMemory)
-
-
-def dump_batches(memory: BatchesMemory) -> bytes:
-    return _MEMORY.dump_json(memory)
-
-
-def load_batches(blob: bytes) -> BatchesMemory:
-    try:
-        return _MEMORY.validate_json(blob)
-    except ValueError as exc:
-        raise StateRefused(f"{KEY}: stored batch state does not read back ({exc})") from None
+ROW = SiteRow(BatchesMemory, KEY, "batch")
+dump_batches = ROW.dump
+load_batches = ROW.load

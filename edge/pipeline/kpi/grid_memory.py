@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import TypeAdapter
-
 from edge.pipeline.kpi.energy_counter import EnergyCounter
-from edge.pipeline.kpi.memory import StateRefused
+from edge.pipeline.kpi.memory import SiteRow
 
 GRID_KEY = "@grid"
 """Its row in the buffer's ``kpi_state`` (no machine id starts with @)."""
@@ -82,16 +80,6 @@ class GridMemory:
     """By ``[[alerts]]`` entry."""
 
 
-_MEMORY = TypeAdapter(GridMemory)
-
-
-def dump_grid(memory: GridMemory) -> bytes:
-    return _MEMORY.dump_json(memory)
-
-
-def load_grid(blob: bytes) -> GridMemory:
-    try:
-        return _MEMORY.validate_json(blob)
-    except ValueError as exc:
-        raise StateRefused(f"{GRID_KEY}: stored grid state does not read back ({exc})") \
-            from None
+ROW = SiteRow(GridMemory, GRID_KEY, "grid")
+dump_grid = ROW.dump
+load_grid = ROW.load

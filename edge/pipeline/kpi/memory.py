@@ -14,7 +14,7 @@ back, is refused with a message, never silently replaced (``circlemade run
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -349,6 +349,24 @@ def load(blob: bytes, where: str) -> MachineMemory:
     if isinstance(raw, dict) and isinstance(raw.get("state"), str):
         blob = orjson.dumps(_from_format_1(raw))
     return _read(_MACHINE, blob, where)
+
+
+class SiteRow(Generic[T]):
+    """How one of the site's memories (batches, grid, air) is kept: its row in the
+    buffer's ``kpi_state`` (no machine id starts with @) and its JSON."""
+
+    def __init__(self, kind: type[T], key: str, what: str) -> None:
+        self.adapter, self.key, self.what = TypeAdapter(kind), key, what
+
+    def dump(self, memory: T) -> bytes:
+        return self.adapter.dump_json(memory)
+
+    def load(self, blob: bytes) -> T:
+        try:
+            return self.adapter.validate_json(blob)
+        except ValueError as exc:
+            raise StateRefused(f"{self.key}: stored {self.what} state does not read back "
+                               f"({exc})") from None
 
 
 def load_alerts(blob: bytes, where: str) -> dict[str, AlertState]:
