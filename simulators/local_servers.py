@@ -195,7 +195,8 @@ def influxdb1(data_dir: Path, port: int | None = None) -> LocalServer:
                        data_dir, _http_ready("/ping", (204,)))
 
 
-def victoria_metrics(data_dir: Path, port: int | None = None) -> LocalServer:
+def victoria_metrics(data_dir: Path, port: int | None = None,
+                     flags: tuple[str, ...] = ()) -> LocalServer:
     """VictoriaMetrics, which accepts InfluxDB's ``/api/v2/write``.
 
     ``-search.latencyOffset=0s`` makes fresh points visible to queries at once (the
@@ -206,6 +207,6 @@ def victoria_metrics(data_dir: Path, port: int | None = None) -> LocalServer:
         "victoria-metrics",
         [find_binary("victoria-metrics"), f"-storageDataPath={data_dir}/storage",
          f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0s",
-         "-loggerLevel=ERROR", "-retentionPeriod=100y"],
+         "-loggerLevel=ERROR", "-retentionPeriod=100y", *flags],
         port, data_dir, _http_ready("/health", (200,)),
     )
