@@ -54,7 +54,7 @@ PEAK = site_measurement(
      FieldSpec("peak_start", None, "string", "that quarter's start, local ISO 8601"),
      FieldSpec("billed_kw", "kW", doc="max(peak_kw, [grid] minimum_peak_kw)"),
      FieldSpec("rolling_kw", "kW", doc="the mean billed_kw of the last 12 months, this "
-               "one included (those the edge has seen)"),
+               "one included (those the edge has seen, and the meter's own history)"),
      FieldSpec("months", None, doc="how many months rolling_kw averages"),
      FieldSpec("capacity_eur", None, doc="rolling_kw x capacity_eur_per_kw_year / 12"),
      FieldSpec("meter_peak_kw", "kW", doc="the meter's own month peak (1-0:1.6.0)"),

@@ -105,6 +105,8 @@ ENERGY = measurement(
                   "month (1-0:1.6.0)", limits=(0, 10_000)),
         FieldSpec("month_peak_at_s", "s", doc="when month_peak_kw was, as the meter says "
                   "(unix s)", limits=(0, 1e11)),
+        FieldSpec("peak_history", None, "string", "a grid meter's own monthly peaks "
+                  "(0-0:98.1.0), JSON: month -> kW, e.g. {\"2026-09\": 4.2}"),
         *(FieldSpec(f"{quantity}_l{phase}_{unit.lower()}", unit, doc=f"{what}, phase L{phase}",
                     limits=limits)
           for phase in (1, 2, 3)

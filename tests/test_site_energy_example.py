@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from edge.service.config import parse_config
@@ -284,3 +285,16 @@ def test_the_monthly_report_gains_the_peak_who_made_it_and_the_bill(tmp_path: Pa
     assert bill[("main", "normal")] == pytest.approx(0.28 * 43 / 12, rel=1e-5)
     page = (tmp_path / "r.html").read_text()
     assert "Site energy: the month's peak quarter, who made it, and the bill" in page
+
+
+def test_the_meters_own_history_starts_the_rolling_average(tmp_path: Path) -> None:
+    """A meter's 13-month history (0-0:98.1.0) fills the months before the edge: with
+    July 9.0, August 2.0 (billed 2.5) and September 5.0, October's 7.0 makes the rolling
+    average (9 + 2.5 + 5 + 7) / 4 = 5.875 kW over 4 months, 29.375 EUR a month."""
+    t0 = utc(f"{FRIDAY}T08:30:00")
+    told = mqtt(t0, "m/main", {"ts": t0, "peak_history": orjson.dumps(
+        {"2026-07": 9.0, "2026-08": 2.0, "2026-09": 5.0, "2026-10": 1.0}).decode()})
+    lines = replay(tmp_path, config(), [told, *friday()])
+    peak = kept(lines, "peak")[local("2026-10-01", "00:00", 2), ""]
+    assert close(peak["rolling_kw"], 5.875) and close(peak["months"], 4.0)
+    assert close(peak["capacity_eur"], 29.375) and close(peak["peak_kw"], 7.0)

@@ -28,7 +28,9 @@ clocks go back is told apart) dates the readings. ``1-0:1.8.1`` + ``1.8.2`` (the
 tariffs) -> ``energy_kwh``; ``2.8.1`` + ``2.8.2`` -> ``energy_export_kwh``; ``1.7.0`` and
 ``2.7.0`` (kW) -> ``power_w`` and ``power_export_w``; ``1.4.0``, the running quarter's
 average demand -> ``demand_kw``; ``1.6.0``, the month's peak and its time ->
-``month_peak_kw`` and ``month_peak_at_s``; ``32.7.0`` ... and ``31.7.0`` ... ->
+``month_peak_kw`` and ``month_peak_at_s``; ``0-0:98.1.0``, the last 13 months' peaks ->
+``peak_history`` (JSON, month -> kW: the rolling average starts from them); ``32.7.0``
+... and ``31.7.0`` ... ->
 ``voltage_l1_v`` ... ``current_l3_a``. Name the machine in ``[site] grid_meter``
 (docs/metrics.md, site energy).
 """
@@ -36,11 +38,16 @@ average demand -> ``demand_kw``; ``1.6.0``, the month's peak and its time ->
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo
+
+import orjson
 
 from contract.reading import Reading
 from gateways.decoding import DecodeError
 from gateways.profiles.base import DecoderBase, MqttSourceBase, Profile
 
+BRUSSELS = ZoneInfo("Europe/Brussels")
+"""The meters' clock (Belgium's e-MUCS telegrams carry the month's peaks)."""
 SPECIFICATIONS = {"belgium": "BELGIUM_FLUVIUS", "v5": "V5", "v4": "V4"}
 SUMS = {"energy_kwh": ("ELECTRICITY_USED_TARIFF_1", "ELECTRICITY_USED_TARIFF_2"),
         "energy_export_kwh": ("ELECTRICITY_DELIVERED_TARIFF_1",
@@ -72,6 +79,8 @@ class DsmrDecoder(DecoderBase):
 
         self.parser = TelegramParser(getattr(telegram_specifications,
                                              SPECIFICATIONS[specification]))
+        self.history = ""
+        """The last peak history sent: it changes once a month, telegrams come each second."""
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> list[Reading]:
         from dsmr_parser.exceptions import InvalidChecksumError, ParseError
@@ -100,7 +109,21 @@ class DsmrDecoder(DecoderBase):
         peak = found.get("BELGIUM_MAXIMUM_DEMAND_MONTH")
         if peak is not None and getattr(peak, "datetime", None) is not None:
             out.append(self.reading("month_peak_at_s", peak.datetime.timestamp(), time_ns))
+        history = orjson.dumps(_history(found.get("BELGIUM_MAXIMUM_DEMAND_13_MONTHS"))).decode()
+        if history not in ("{}", self.history):
+            self.history = history
+            out.append(self.reading("peak_history", history, time_ns))
         return out
+
+
+def _history(entries: object) -> dict[str, float]:
+    """0-0:98.1.0: each month's peak, stamped at the month's end (its next month's
+    start); a month without one (no time it occurred) is left out."""
+    months: dict[str, float] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if getattr(entry, "occurred", None) is not None:
+            months[entry.occurred.astimezone(BRUSSELS).strftime("%Y-%m")] = float(entry.value)
+    return months
 
 
 PROFILE = Profile(DsmrSource, fuzz=(("dsmr/raw", {"topic": "dsmr/raw"}),))

@@ -33,6 +33,15 @@ def test_a_fluvius_telegram_gives_totals_demand_and_the_months_peak() -> None:
     # 1-0:1.6.0(231102114500W)
     assert found["month_peak_at_s"] == datetime(2023, 11, 2, 10, 45, tzinfo=UTC).timestamp()
     assert found["current_l2_a"] == pytest.approx(0.88)
+    # 0-0:98.1.0: July had none; August's, September's and October's peaks
+    assert found["peak_history"] == '{"2023-08":1.862,"2023-09":4.229,"2023-10":4.927}'
+
+
+def test_the_peak_history_is_sent_when_it_changes() -> None:
+    decoder = decoder_for({"profile": "dsmr", "topic": "dsmr/raw"})
+    telegram = (FIXTURES / "fluvius_v171_alt.txt").read_bytes()
+    signals = [[r.signal for r in decoder.decode("dsmr/raw", telegram, 1)] for _ in range(2)]
+    assert "peak_history" in signals[0] and "peak_history" not in signals[1]
 
 
 def test_summer_time_is_read_as_summer_time() -> None:

@@ -31,7 +31,7 @@ from edge.pipeline.kpi.quarters import (
 from edge.pipeline.kpi.tariffs import TariffClock
 
 GRID_SIGNALS = ("energy_export_kwh", "power_export_w", "demand_kw", "month_peak_kw",
-                "month_peak_at_s")
+                "month_peak_at_s", "peak_history")
 """What the grid meter says besides its import (which its machine's energy counts)."""
 NO_BAND = "none"
 """The ``band`` of energy no ``[[tariffs]]`` band prices."""
@@ -64,9 +64,13 @@ class Grid:
 
     def on_reading(self, r: Reading) -> bool:
         """The grid meter's export counter and its own figures; other machines' pass."""
-        if r.machine != self.meter or isinstance(r.value, str):
+        if r.machine != self.meter:
             return True
         self.changed = True
+        if isinstance(r.value, str):
+            if r.signal == "peak_history":
+                self.months.history(r.value, self._quarter(r.time_ns)[2])
+            return True
         if r.signal == "energy_export_kwh":
             self._exported(float(r.value), r.time_ns)
         elif r.signal == "power_export_w":

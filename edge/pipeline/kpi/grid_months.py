@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import orjson
+
+from contract.errors import BadInput
 from contract.grid_points import UNMETERED
 from edge.pipeline.kpi.context import Point, Tags
 from edge.pipeline.kpi.grid_memory import GridMemory, MonthPeak
@@ -48,6 +51,22 @@ class GridMonths:
             self._write_shares(peak, points)
         self._close_months(month)
         self._write_month(peak, points)
+
+    def history(self, text: str, month: str) -> None:
+        """The meter's own peaks of the months before ``month`` (JSON, month -> kW): the
+        months the edge did not see itself count in the rolling average."""
+        try:
+            told = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise BadInput(f"peak_history: not JSON: {text[:60]!r}") from None
+        if not isinstance(told, dict):
+            raise BadInput("peak_history: expected an object, month -> kW")
+        for past, kw in told.items():
+            if (str(past) < month and past not in self.m.peaks
+                    and past not in self.m.months and isinstance(kw, int | float)):
+                self.m.peaks[str(past)] = max(float(kw), self.settings.minimum_peak_kw)
+        for old in sorted(self.m.peaks)[:-KEEP_MONTHS]:
+            del self.m.peaks[old]
 
     def rolling(self, peak: MonthPeak) -> tuple[float, float, int]:
         """The month's billed peak, the rolling average and how many months it has."""
