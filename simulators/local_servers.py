@@ -196,17 +196,20 @@ def influxdb1(data_dir: Path, port: int | None = None) -> LocalServer:
 
 
 def victoria_metrics(data_dir: Path, port: int | None = None,
-                     flags: tuple[str, ...] = ()) -> LocalServer:
+                     dedup: bool = True) -> LocalServer:
     """VictoriaMetrics, which accepts InfluxDB's ``/api/v2/write``.
 
     ``-search.latencyOffset=0s`` makes fresh points visible to queries at once (the
     default hides the last 30 s); tests call ``/internal/force_flush`` after writing.
+    ``-dedup.minScrapeInterval=1ms`` (``dedup``) keeps one sample of a point written
+    twice, the newest, as docs/cluster.md asks of a central VictoriaMetrics.
     """
     port = port or free_port()
     return LocalServer(
         "victoria-metrics",
         [find_binary("victoria-metrics"), f"-storageDataPath={data_dir}/storage",
          f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0s",
-         "-loggerLevel=ERROR", "-retentionPeriod=100y", *flags],
+         "-loggerLevel=ERROR", "-retentionPeriod=100y",
+         *(["-dedup.minScrapeInterval=1ms"] if dedup else [])],
         port, data_dir, _http_ready("/health", (200,)),
     )

@@ -42,12 +42,11 @@ def kept(server: LocalServer, name: str) -> tuple[list[float], str]:
 
 
 @pytest.mark.servers
-@pytest.mark.parametrize(("flags", "samples"), [
-    (("-dedup.minScrapeInterval=1ms",), [3.0]), ((), [5.0, 3.0])])
+@pytest.mark.parametrize(("dedup", "samples"), [(True, [3.0]), (False, [5.0, 3.0])])
 def test_a_point_rewritten_with_a_smaller_value_reads_back_as_the_newest(
-        tmp_path: Path, flags: tuple[str, ...], samples: list[float]) -> None:
+        tmp_path: Path, dedup: bool, samples: list[float]) -> None:
     try:
-        server = local_servers.victoria_metrics(tmp_path / "vm", flags=flags).start()
+        server = local_servers.victoria_metrics(tmp_path / "vm", dedup=dedup).start()
     except local_servers.ServerUnavailable as exc:
         unavailable(str(exc))
     try:

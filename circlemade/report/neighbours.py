@@ -15,8 +15,9 @@ PERIOD_COLUMNS = ["sensor", "period", "periods", "over_limit", "hours_over", "lo
                   "limit_db"]
 MACHINE_COLUMNS = ["machine", "minutes_over"]
 FINGERPRINT_COLUMNS = ["material", "jobs", *[f"{s}_rise" for s in AIR_SIGNALS]]
-ONLY = {"noise": "\"period\" != ''"}
-"""What the report reads of a measurement it does not read whole: the period windows."""
+ONLY = {"noise": "period"}
+"""What the report reads of a measurement it does not read whole: the points with this
+tag (the noise windows of a period)."""
 
 
 def cohabitation(rows: dict[str, list[Row]], site: str, start: int, end: int,

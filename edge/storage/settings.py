@@ -24,7 +24,8 @@ class Influx(StrictModel):
     ``sink-<name>``; the first store's keep ``sink`` and ``buffer``)."""
     api: str
     """The kind of store (edge/storage/stores/): v1: ``/write?db=&rp=`` (InfluxDB 1.x);
-    v2: ``/api/v2/write`` (2.x, 3.x, 1.8+); json-lines: a local file, for debugging."""
+    v2: ``/api/v2/write`` (2.x, 3.x, 1.8+); victoriametrics: a VictoriaMetrics server or
+    cluster, a tenant per account; json-lines: a local file, for debugging."""
     url: str
     """Where InfluxDB (or a server speaking its write API) answers, without credentials;
     json-lines: ``file:///path``."""
@@ -46,6 +47,15 @@ class Influx(StrictModel):
     """v2: environment variable holding the API token."""
     token_file: Path | None = None
     """v2: file holding the API token (e.g. a systemd credential)."""
+    account_id: int | None = Field(default=None, ge=0)
+    """victoriametrics: the tenant's account in a VictoriaMetrics cluster (written through
+    vminsert's ``/insert/<account>:<project>/``, read through vmselect's ``/select/...``);
+    unset: a single-node VictoriaMetrics."""
+    project_id: int = Field(default=0, ge=0)
+    """victoriametrics: the tenant's project within its account."""
+    read_url: str | None = None
+    """victoriametrics: where its points are read (a cluster's vmselect, e.g.
+    ``http://vmselect:8481``); unset: ``url``."""
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
     """Points per write request."""
     flush_interval_s: PositiveSeconds = 0.1

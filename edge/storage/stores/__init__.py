@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from contract.addresses import url
 from edge.storage.influx_write import LineWriter
+from edge.storage.point_reader import PointReader
 
 
 class StoreSettings(Protocol):
@@ -46,6 +47,12 @@ class StoreSettings(Protocol):
     def username(self) -> str | None: ...
     @property
     def timeout_s(self) -> float: ...
+    @property
+    def account_id(self) -> int | None: ...
+    @property
+    def project_id(self) -> int: ...
+    @property
+    def read_url(self) -> str | None: ...
 
     def password(self) -> SecretStr | None: ...
 
@@ -63,10 +70,15 @@ class Store:
     writer: Callable[[StoreSettings], LineWriter]
     description: str
     """One line for the config reference."""
-    readable: bool = False
-    """InfluxQL can read it back: the report, the cluster dashboards and Grafana can use it."""
+    reader: Callable[[StoreSettings], PointReader] | None = None
+    """How its points are read back (edge/storage/point_reader.py): the report can use it
+    (and Grafana, with the query language of its kind)."""
     check_url: Callable[[str], str] = HTTP_URL
     """Refuses, with a message in words, a ``url`` this kind of store cannot take."""
+
+    @property
+    def readable(self) -> bool:
+        return self.reader is not None
 
 
 def _declared() -> dict[str, Store]:

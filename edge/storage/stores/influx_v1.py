@@ -7,6 +7,7 @@ import aiohttp
 
 from contract.eventlog import describe
 from edge.storage.influx_write import WriteFailed, classify
+from edge.storage.influxql import InfluxQLPoints
 from edge.storage.stores import Store, StoreSettings
 
 
@@ -69,4 +70,4 @@ class InfluxV1Writer:
 
 
 STORE = Store("v1", InfluxV1Writer, "InfluxDB 1.x ``/write`` (and its compatible servers)",
-              readable=True)
+              reader=InfluxQLPoints)

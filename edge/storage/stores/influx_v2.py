@@ -12,6 +12,7 @@ from influxdb_client.rest import ApiException
 
 from contract.eventlog import describe
 from edge.storage.influx_write import WriteFailed, classify
+from edge.storage.influxql import InfluxQLPoints
 from edge.storage.stores import Store, StoreSettings
 
 
@@ -58,4 +59,4 @@ class InfluxV2Writer:
 
 
 STORE = Store("v2", InfluxV2Writer, "InfluxDB 2.x, 3.x and 1.8+ ``/api/v2/write``",
-              readable=True)
+              reader=InfluxQLPoints)

@@ -1,0 +1,91 @@
+"""VictoriaMetrics as a store of its own (``api = "victoriametrics"``): the same points
+written to InfluxDB 1.x and to VictoriaMetrics read back the same through each one's
+reader, the newest write winning (a job rewritten with fewer good parts and a reason),
+its words kept as labels; a cluster's tenant is written under its account's path."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.service.config import parse_config
+from edge.storage.stores import STORES, make_writer
+from simulators import local_servers
+from simulators.local_servers import LocalServer
+from tests.conftest import unavailable
+
+T = 1_790_000_000_000_000_000
+JOB = "job,kind=printer,machine=p1,outcome=good,site=s"
+
+
+def store(influxdb1: LocalServer, victoria: LocalServer, api: str, name: str) -> Any:
+    entry = ({"api": "v1", "url": influxdb1.url, "database": name} if api == "v1" else
+             {"api": "victoriametrics", "url": victoria.url})
+    config = parse_config({"site": {"id": "s"}, "influx": entry, "brokers": [],
+                           "machines": [{"id": "p1", "kind": "printer", "sources": [
+                               {"profile": "prusalink", "endpoint": "http://127.0.0.1:9",
+                                "api_key_env": "K"}]}]}, secrets=False)
+    return config.influx
+
+
+async def written_and_read(settings: Any, lines: list[list[str]]) -> list[dict[str, Any]]:
+    writer = make_writer(settings)
+    prepare = getattr(writer, "prepare", None)
+    if prepare is not None:
+        await prepare()
+    for batch in lines:  # one write each: the second is a rewrite
+        await writer.write(batch)
+    await writer.close()
+    if settings.api == "victoriametrics":
+        await asyncio.to_thread(flush, settings.url)
+    make = STORES[settings.api].reader
+    assert make is not None
+    reader = make(settings)
+    try:
+        return await reader.rows("job", T - 10**9, T + 10**9)
+    finally:
+        await reader.close()
+
+
+@pytest.mark.parametrize("api", ["v1", "victoriametrics"])
+def test_a_rewritten_job_reads_back_as_the_newest_on_both_stores(
+        influxdb1: LocalServer, victoria: LocalServer, api: str) -> None:
+    settings = store(influxdb1, victoria, api, "rewrites")
+    first = f'{JOB} job="bracket.gcode",good_parts=3.0,scrap_parts=0.0 {T}'
+    verdict = (f'{JOB} job="bracket.gcode",good_parts=2.0,scrap_parts=1.0,'
+               f'reason="warping",verdict_by="amina" {T}')
+    rows = asyncio.run(written_and_read(settings, [[first], [verdict]]))
+    (row,) = rows
+    assert row["good_parts"] == 2.0 and row["scrap_parts"] == 1.0
+    assert row["job"] == "bracket.gcode" and row["reason"] == "warping"
+    assert row["machine"] == "p1" and row["outcome"] == "good"
+
+
+@pytest.mark.servers
+def test_a_cluster_tenant_is_written_under_its_accounts_path(tmp_path: Path) -> None:
+    """The paths of a cluster's tenant, against a single node that answers them: a node
+    does not, so the write is refused there and says so (a cluster's vminsert takes it)."""
+    try:
+        server = local_servers.victoria_metrics(tmp_path / "vm").start()
+    except local_servers.ServerUnavailable as exc:
+        unavailable(str(exc))
+    try:
+        config = parse_config({"site": {"id": "s"}, "brokers": [], "influx": {
+            "api": "victoriametrics", "url": server.url, "account_id": 42, "project_id": 7},
+            "machines": [{"id": "p1", "kind": "printer", "sources": [
+                {"profile": "prusalink", "endpoint": "http://127.0.0.1:9",
+                 "api_key_env": "K"}]}]}, secrets=False)
+        writer = make_writer(config.influx)
+        with pytest.raises(Exception, match="insert/42:7/influx/write|404|400"):
+            asyncio.run(writer.write([f"{JOB} good_parts=1.0 {T}"]))
+        asyncio.run(writer.close())
+    finally:
+        server.stop()
+
+
+def flush(url: str) -> None:
+    urllib.request.urlopen(f"{url}/internal/force_flush", timeout=30)
