@@ -89,3 +89,67 @@ def test_a_cluster_tenant_is_written_under_its_accounts_path(tmp_path: Path) -> 
 
 def flush(url: str) -> None:
     urllib.request.urlopen(f"{url}/internal/force_flush", timeout=30)
+
+
+def test_a_running_edge_writes_jobs_to_victoriametrics_as_to_influxdb(
+        tmp_path: Path, servers: tuple[LocalServer, LocalServer],
+        victoria: LocalServer) -> None:
+    """The store recipe's test (CONTRIBUTING.md): a running edge, InfluxDB its first
+    store and VictoriaMetrics a ``[[sinks]]`` entry of jobs; read back, both hold the
+    same job, its name and outcome included."""
+    import tomli_w
+
+    from tests.talk import publish, start_edge, stop_edge, stored
+    from tests.waiting import logged, wait_for
+
+    mqtt, influx = servers
+    config = tmp_path / "edge.toml"
+    config.write_text(tomli_w.dumps({
+        "site": {"id": "vm"},
+        "brokers": [{"port": mqtt.port, "client_id": "vm-edge"}],
+        "influx": {"api": "v1", "url": influx.url, "database": "vm_jobs",
+                   "flush_interval_s": 0.2},
+        "sinks": [{"name": "cluster", "api": "victoriametrics", "url": victoria.url,
+                   "measurements": ["job"], "flush_interval_s": 0.2}],
+        "buffer": {"path": str(tmp_path / "buffer.sqlite")},
+        "machines": [{"id": "p1", "kind": "printer", "sources": [
+            {"topic": "d/p1", "profile": "json",
+             "time": {"path": "ts", "format": "unix_s"}}]}]}))
+    log = tmp_path / "edge.log"
+    edge = start_edge(config, log)
+    try:
+        wait_for("the edge subscribed", logged(log, "mqtt.subscribed"))
+        for second, said in ((1_796_000_000, {"state": "running", "job_event": "start",
+                                              "job_name": "hinge v2.gcode"}),
+                             (1_796_000_600, {"state": "idle", "job_event": "end",
+                                              "job_outcome": "good"})):
+            publish(mqtt.port, "d/p1", {"ts": second, **said})
+        wait_for("the job in InfluxDB", lambda: len(stored(
+            influx.url, "vm_jobs", 'SELECT * FROM "job"')) == 1)
+
+        def in_victoria() -> bool:
+            flush(victoria.url)
+            return bool(asyncio.run(read_jobs(victoria)))
+
+        wait_for("the job in VictoriaMetrics", in_victoria)
+    finally:
+        stop_edge(edge)
+    (mine,) = stored(influx.url, "vm_jobs", 'SELECT * FROM "job"')
+    (theirs,) = asyncio.run(read_jobs(victoria))
+    assert theirs["job"] == mine["job"] == "hinge v2.gcode"
+    assert theirs["outcome"] == "good" and theirs["duration_s"] == mine["duration_s"] == 600
+
+
+async def read_jobs(victoria: LocalServer) -> list[dict[str, Any]]:
+    settings = parse_config({"site": {"id": "vm"}, "brokers": [], "influx": {
+        "api": "victoriametrics", "url": victoria.url}, "machines": [
+        {"id": "p1", "kind": "printer", "sources": [
+            {"profile": "prusalink", "endpoint": "http://127.0.0.1:9", "api_key_env": "K"}]}]},
+        secrets=False).influx
+    make = STORES["victoriametrics"].reader
+    assert make is not None
+    reader = make(settings)
+    try:
+        return await reader.rows("job", 1_795_000_000 * 10**9, 1_797_000_000 * 10**9)
+    finally:
+        await reader.close()
