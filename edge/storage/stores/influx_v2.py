@@ -12,8 +12,8 @@ from influxdb_client.rest import ApiException
 
 from contract.eventlog import describe
 from edge.storage.influx_write import WriteFailed, classify
-from edge.storage.influxql import InfluxQLPoints
 from edge.storage.stores import Store, StoreSettings
+from edge.storage.stores.influxql_points import InfluxQLPoints
 
 
 class InfluxV2Writer:
