@@ -225,7 +225,6 @@ class KpiEngine:
             kpi.noise.running = self.running_ids
         self.guard = self._peak_guard(config)
         self.noise_guard = self._noise_guard(config)
-        self._grid_alerts: list[Alert] = []
         self.clock_ns = max((k.m.clock.last_seen_ns for k in self.machines.values()), default=0)
         zone = ZoneInfo(config.site.timezone)
         for kpi in self.machines.values():
@@ -339,7 +338,8 @@ class KpiEngine:
         self._air(now_ns, points)
         if self.grid is not None:
             if self.guard is not None:
-                self._grid_alerts += self.guard.check(now_ns, points)
+                self.machines[self.grid.meter].raise_alerts(
+                    self.guard.check(now_ns, points), points)
             self.grid.settle(now_ns, points)
         return readings, points
 
@@ -349,12 +349,12 @@ class KpiEngine:
             for alert in self.air.check(self._air_rules, now_ns, self.language, self.running):
                 self.machines[alert.machine].raise_alerts([alert], points)
 
-    def running(self) -> list[str]:
-        """How messages name each machine running now."""
-        return [label(k.machine) for k in self.machines.values() if k.m.clock.state == "running"]
-
     def running_ids(self) -> list[str]:
         return [id for id, k in self.machines.items() if k.m.clock.state == "running"]
+
+    def running(self) -> list[str]:
+        """How messages name each machine running now."""
+        return [label(self.machines[id].machine) for id in self.running_ids()]
 
     def _noise(self, machine: MachineKpi, now_ns: int, points: list[Point]) -> None:
         machine.noise.tick(now_ns, points)
@@ -365,7 +365,7 @@ class KpiEngine:
     def take_alerts(self) -> list[Alert]:
         """Alerts that fired or resolved since the last call, for whoever sends them (the
         live service; a replay never sends)."""
-        raised, self._grid_alerts = self._grid_alerts, []
+        raised = []
         for machine in self.machines.values():
             raised += machine.raised
             machine.raised = []

@@ -55,12 +55,14 @@ class PeakGuard:
 
     def check(self, now_ns: int, points: list[Point]) -> list[Alert]:
         """Where the running quarter heads (``demand_now``); resolve the alerts of
-        quarters that ended; fire for this one if its projection passes a threshold."""
+        quarters that ended; fire for this one if its projection passes a threshold.
+        The alerts are the grid meter's: its machine writes their points."""
         alerts: list[Alert] = []
         start = self.grid.quarter_of(now_ns)
-        projected = self.projection(now_ns)
+        drawing = self.drawing()
+        present = drawing.get(self.grid.meter)
+        projected = None if present is None else self.projection(now_ns, present[1])
         month_peak = max(self.grid.month_peak(now_ns) or 0.0, self.minimum_kw)
-        present = self.drawing().get(self.grid.meter)
         if projected is not None and present is not None:
             points.append(Point("demand_now", (("site", self.grid.site),), (
                 ("projected_kw", projected), ("present_kw", self._net(present[1])),
@@ -75,39 +77,31 @@ class PeakGuard:
             threshold = rule.above_kw or month_peak
             if threshold > 0 and projected is not None and projected > threshold:
                 state.quarter_ns, state.threshold_kw = start, threshold
-                alerts.append(self._firing(entry, rule, now_ns, projected, threshold))
-        for alert in alerts:
-            points.append(Point("alert", (
-                ("site", self.grid.site), ("machine", self.grid.meter), ("kind", "meter"),
-                ("rule", "peak")), (("state", alert.state), ("message", alert.message)),
-                alert.time_ns))
+                alerts.append(self._firing(entry, rule, now_ns, projected, threshold,
+                                           drawing))
         return alerts
 
-    def projection(self, now_ns: int) -> float | None:
-        """The running quarter's average if the present demand holds to its end; None
-        without the grid meter's present power."""
-        present = self.drawing().get(self.grid.meter)
-        if present is None:
-            return None
+    def projection(self, now_ns: int, import_kw: float) -> float:
+        """The running quarter's average if the present demand holds to its end."""
         start = self.grid.quarter_of(now_ns)
         quarter = self.grid.m.quarters.get(start)
         drawn = 0.0 if quarter is None else quarter.import_kwh - quarter.export_kwh
         counted = start if quarter is None or not quarter.until_ns else quarter.until_ns
         left_h = (start + QUARTER_NS - counted) / NS_PER_H
-        return (drawn + self._net(present[1]) * left_h) * QUARTERS_PER_H
+        return (drawn + self._net(import_kw) * left_h) * QUARTERS_PER_H
 
     def _net(self, import_kw: float) -> float:
         return import_kw - self.grid.m.export_w / 1000
 
     def _firing(self, entry: int, rule: AlertRule, now_ns: int, projected: float,
-                threshold: float) -> Alert:
+                threshold: float, drawing: dict[str, tuple[str, float]]) -> Alert:
         start = self.grid.quarter_of(now_ns)
         left = (start + QUARTER_NS - now_ns) / QUARTER_NS
-        drawing = sorted(((kw, label) for machine, (label, kw) in self.drawing().items()
-                          if machine != self.grid.meter and kw > 0), reverse=True)[:NAMED]
+        most = sorted(((kw, label) for machine, (label, kw) in drawing.items()
+                       if machine != self.grid.meter and kw > 0), reverse=True)[:NAMED]
         words, n = self.words, self._n
         machines = ", ".join(words["adds"].format(machine=label, kw=n(kw), adds=n(kw * left))
-                             for kw, label in drawing) or words["nobody"]
+                             for kw, label in most) or words["nobody"]
         message = words["firing"].format(
             name=self.name, start=clock(start, self.grid.zone),
             end=clock(start + QUARTER_NS, self.grid.zone), projected=n(projected),
