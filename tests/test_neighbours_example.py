@@ -123,13 +123,15 @@ def test_every_noise_alert_time(lines: list[Line]) -> None:
     assert "within 3.0 dB of the night limit of 45.0 dB(A); running now: no machine" in night
 
 
-def test_a_restart_changes_no_noise_figure(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cut", [
+    local("17:44") + 30,  # in the laser's job, in a minute and an hour
+    local("19:00") + 5])  # the day period just ended, not yet told
+def test_a_restart_changes_no_noise_figure(tmp_path: Path, cut: int) -> None:
     from edge.service.config import parse_config
     from tests.replayed import replay_in_parts
 
     entries = evening()
     whole = replay(tmp_path, config(), entries)
-    cut = local("17:44") + 30  # in the laser's job, in a minute and an hour
     numbered = list(enumerate(entries, 1))
     parts = replay_in_parts(parse_config(config()), [
         [(n, e) for n, e in numbered if utc(str(e["time"])[:19]) < cut],

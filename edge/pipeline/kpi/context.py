@@ -40,8 +40,9 @@ class MachineContext:
     """The energy's price by time band (None: no ``[[tariffs]]``, energy cost unknown)."""
     labour_per_h: float | None = None
     material_per_kg: dict[str, float] = field(default_factory=dict)
-    periods: PeriodClock | None = None
-    """The permit's noise periods (``[neighbours]``), for a sound sensor."""
+    periods: PeriodClock = field(default_factory=lambda: PeriodClock([], "UTC"))
+    """The permit's noise periods (``[neighbours]``), for a sound sensor (none: no period
+    windows)."""
 
     def tags(self, *extra: tuple[str, str]) -> Tags:
         return (("site", self.site), ("machine", self.machine.id),

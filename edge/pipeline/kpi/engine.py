@@ -65,7 +65,7 @@ class MachineKpi:
         m = self.m = memory or MachineMemory()
         self.lifetime = Lifetime(context, m.lifetime, lambda: self.material.name())
         self.windows = Windows(context, m.windows)
-        self.noise = Noise(context, m.noise, context.periods or PeriodClock([], "UTC"))
+        self.noise = Noise(context, m.noise)
         self.stops = Stops(context, m.stops, m.clock, self.windows)
         self.state = MachineState(context, m.clock, self.windows, self.stops, self.lifetime)
         self.material = Material(context, m.material, m.jobs, self.windows, self.lifetime)
@@ -357,10 +357,10 @@ class KpiEngine:
         return [label(self.machines[id].machine) for id in self.running_ids()]
 
     def _noise(self, machine: MachineKpi, now_ns: int, points: list[Point]) -> None:
-        machine.noise.tick(now_ns, points)
+        ended = machine.noise.tick(now_ns, points)
         if self.noise_guard is not None:
             machine.raise_alerts(self.noise_guard.check(
-                machine.machine, machine.noise, machine.m.alerts, now_ns), points)
+                machine.machine, machine.noise, machine.m.alerts, ended, now_ns), points)
 
     def take_alerts(self) -> list[Alert]:
         """Alerts that fired or resolved since the last call, for whoever sends them (the

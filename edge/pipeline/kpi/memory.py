@@ -285,6 +285,9 @@ class NoiseMemory:
     """The closed minutes of the last hour: (start, Σ 10^(L/10) t, seconds)."""
     periods: dict[int, PeriodNoise] = field(default_factory=dict)
     """By start: the periods open (a sound sensor's: edge/pipeline/kpi/noise.py)."""
+    ended: list[PeriodNoise] = field(default_factory=list)
+    """Periods that ended and are not yet told (the period-end alert): kept with the
+    memory, so a restart between the two does not forget them."""
 
 
 @dataclass

@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 from edge.pipeline.kpi.context import NS, MachineContext, Point
 from edge.pipeline.kpi.memory import NoiseMemory, PeriodNoise
-from edge.pipeline.kpi.periods import PeriodClock
 
 MINUTE_NS = 60 * NS
 HOUR_NS = 3600 * NS
@@ -32,17 +31,14 @@ def level(energy_s: float, seconds: float) -> float:
 class Noise:
     """One sound sensor's minutes, sliding hour and periods."""
 
-    def __init__(self, context: MachineContext, memory: NoiseMemory,
-                 periods: PeriodClock) -> None:
-        self.context, self.m, self.periods = context, memory, periods
+    def __init__(self, context: MachineContext, memory: NoiseMemory) -> None:
+        self.context, self.m, self.periods = context, memory, context.periods
         self.running: Callable[[], list[str]] = list
         """The machines running now (the engine's): a minute over the limit is theirs."""
-        self.ended: list[PeriodNoise] = []
-        """Periods that ended since the engine last took them (for the period-end alert)."""
 
     def on_sound(self, value: float, t: int, points: list[Point]) -> None:
         m = self.m
-        period = self._period(t)
+        period = self.period_at(t)
         if period is not None:
             period.lmax_db = max(period.lmax_db, value)
         if m.last_ns and 0 < t - m.last_ns <= MAX_GAP_S * NS:
@@ -61,12 +57,15 @@ class Noise:
                     m.minute_ns = until
         m.last_ns = max(m.last_ns, t)
 
-    def tick(self, now_ns: int, points: list[Point]) -> None:
-        """A minute no reading can reach any more is closed."""
+    def tick(self, now_ns: int, points: list[Point]) -> list[PeriodNoise]:
+        """A minute no reading can reach any more is closed; the periods that ended since
+        the last tick, taken (the alert tells those over their limit)."""
         m = self.m
         if m.minute_ns and now_ns >= m.minute_ns + MINUTE_NS + MAX_GAP_S * NS:
             self.close_minute(points)
             m.minute_ns = 0
+        ended, m.ended = m.ended, []
+        return ended
 
     def sliding_hour(self, now_ns: int) -> float | None:
         """LAeq of the minutes measured in the 60 whole minutes before ``now_ns`` (None:
@@ -89,7 +88,7 @@ class Noise:
         points.append(Point("noise", self.context.tags(), (
             ("laeq_1h_db", self.sliding_hour(end) or minute_db), ("laeq_1min_db", minute_db)),
             end))
-        period = self._period(start)
+        period = self.period_at(start)
         if period is not None:
             period.energy_s += energy
             period.seconds += seconds
@@ -99,13 +98,10 @@ class Noise:
                     period.machines_over[machine] = period.machines_over.get(machine, 0) + 1
             self._write(period, points)
         for begun in [s for s, p in m.periods.items() if p.end_ns <= end]:
-            self.ended.append(m.periods.pop(begun))
+            m.ended.append(m.periods.pop(begun))
 
     def period_at(self, t: int) -> PeriodNoise | None:
         """The period that holds ``t`` (kept, as the sensor's minutes fill it)."""
-        return self._period(t)
-
-    def _period(self, t: int) -> PeriodNoise | None:
         for period in self.m.periods.values():
             if period.start_ns <= t < period.end_ns:
                 return period

@@ -41,11 +41,11 @@ class NoiseGuard:
         self.running, self.clock = running, clock
 
     def check(self, sensor: Machine, noise: Noise, states: dict[str, AlertState],
-              now_ns: int) -> list[Alert]:
-        """``states``: the sensor's alert states (its memory's)."""
+              ended: list[PeriodNoise], now_ns: int) -> list[Alert]:
+        """``states``: the sensor's alert states (its memory's); ``ended``: its periods
+        that ended since the last check."""
         alerts = []
         hour, period = noise.sliding_hour(now_ns), noise.period_at(now_ns)
-        ended, noise.ended = noise.ended, []
         for entry, rule in self.rules:
             if not rule.selects(sensor):
                 continue
