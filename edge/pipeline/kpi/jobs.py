@@ -127,13 +127,12 @@ class Jobs:
             for window in self.windows.at(t):
                 window.scrap_g += scrap_g
         name = job.name or ("" if replaced or m.program_ns < job.start_ns else m.program)
+        air = self.air.job_ended(self.context.machine.id, job.start_ns, t) if self.air else {}
         ended = EndedJob(name, job.start_ns, t, outcome, good, scrap, material, scrap_g,
                          job.energy_kwh if self.energy.counters or self.energy.integrators
                          else None, job.recycled_g, job.lot, progress_pct=job.progress_pct,
-                         eur=self._cost(job, t), air=self.air.job_ended(
-                             self.context.machine.id, job.start_ns, t) if self.air else {})
-        if ended.air:
-            ended.material = self.material.name()
+                         eur=self._cost(job, t), air=air,
+                         material=self.material.name() if air else "")
         m.ended = [*m.ended, ended][-RECENT:]
         self._write(ended, points)
         self.ended(ended, points)
