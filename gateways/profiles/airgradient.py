@@ -16,7 +16,7 @@ it, or not warmed up) is absent and skipped.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -25,8 +25,8 @@ from contract.reading import Reading
 from gateways.decoding import DecodeError
 from gateways.profiles.base import (
     DecoderBase,
+    HttpSourceBase,
     Profile,
-    ValueSourceBase,
     as_number,
     json_document,
 )
@@ -40,22 +40,12 @@ KEYS = {"pm01": "pm1_ugm3", "pm02": "pm2_5_ugm3", "pm10": "pm10_ugm3",
         "rco2": "co2_ppm", "atmp": "temperature_c", "rhum": "humidity_pct"}
 
 
-class AirGradientSource(ValueSourceBase):
-    transport: ClassVar[str] = "http"
+class AirGradientSource(HttpSourceBase):
     profile: Literal["airgradient"]
     endpoint: HttpAddress
     """The monitor, e.g. ``http://airgradient_ecda3b1eaaaf.local``."""
     poll_interval_s: float = Field(default=10.0, gt=0)
     """How often the current values are asked for (the monitor measures every few s)."""
-    timeout_s: float = Field(default=5.0, gt=0)
-    """Per request; three rounds without an answer take the monitor offline."""
-    reconnect_min_s: float = Field(default=1.0, gt=0)
-    """Backoff after the monitor went away, doubling up to reconnect_max_s."""
-    reconnect_max_s: float = Field(default=30.0, gt=0)
-    """The backoff's cap."""
-
-    def session_options(self) -> dict[str, Any]:
-        return {}
 
     def decoder(self, site: str, machine: str) -> AirGradientDecoder:
         return AirGradientDecoder(site, machine)

@@ -231,6 +231,24 @@ class ValueSourceBase(StrictModel):
         raise NotImplementedError
 
 
+class HttpSourceBase(ValueSourceBase):
+    """A device polled over HTTP (gateways/transports/http_poll.py): how long it may take
+    to answer and how the gateway backs off when it is gone; its profile adds where it
+    answers and how often it is asked (``endpoint``, ``poll_interval_s``)."""
+
+    transport: ClassVar[str] = "http"
+    timeout_s: float = Field(default=5.0, gt=0)
+    """Per request; three rounds without an answer take the device offline."""
+    reconnect_min_s: float = Field(default=1.0, gt=0)
+    """Backoff after the device went away, doubling up to reconnect_max_s."""
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+    """The backoff's cap."""
+
+    def session_options(self) -> dict[str, Any]:
+        """Headers, middlewares or a TLS connector for the session; none by default."""
+        return {}
+
+
 @dataclass(frozen=True)
 class Profile:
     """A payload profile's one registration, declared in its module as ``PROFILE``: the

@@ -41,7 +41,7 @@ from __future__ import annotations
 import ssl
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
@@ -52,8 +52,8 @@ from contract.secrets import read_secret
 from gateways.decoding import DecodeError
 from gateways.profiles.base import (
     DecoderBase,
+    HttpSourceBase,
     Profile,
-    ValueSourceBase,
     as_number,
     json_document,
 )
@@ -74,8 +74,7 @@ KEYS = {1: {"import": "total_power_import_kwh", "export": "total_power_export_kw
 PHASES = (("power", "w"), ("current", "a"), ("voltage", "v"))
 
 
-class HomeWizardSource(ValueSourceBase):
-    transport: ClassVar[str] = "http"
+class HomeWizardSource(HttpSourceBase):
     profile: Literal["homewizard"]
     endpoint: HttpAddress
     """The meter's address: ``http://p1meter.local`` (v1), ``https://192.0.2.40`` (v2)."""
@@ -94,12 +93,6 @@ class HomeWizardSource(ValueSourceBase):
     """The zone of the meter's own clock, for the time of its month's peak."""
     poll_interval_s: float = Field(default=2.0, gt=0)
     """How often the measurement is asked for (the meter updates every second)."""
-    timeout_s: float = Field(default=5.0, gt=0)
-    """Per request; three rounds without an answer take the meter offline."""
-    reconnect_min_s: float = Field(default=1.0, gt=0)
-    """Backoff after the meter went away, doubling up to reconnect_max_s."""
-    reconnect_max_s: float = Field(default=30.0, gt=0)
-    """The backoff's cap."""
 
     @model_validator(mode="after")
     def _v2_login(self) -> HomeWizardSource:

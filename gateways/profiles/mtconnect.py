@@ -86,7 +86,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -94,7 +94,7 @@ from contract.addresses import url
 from contract.eventlog import log_event
 from contract.reading import Reading
 from gateways.decoding import DecodeError
-from gateways.profiles.base import DecoderBase, Profile, ValueSourceBase
+from gateways.profiles.base import DecoderBase, HttpSourceBase, Profile
 
 if TYPE_CHECKING:
     from contract.counters import Counters
@@ -125,8 +125,7 @@ SAMPLE_COUNT = 1000
 """Observations asked for per ``sample`` request."""
 
 
-class MTConnectSource(ValueSourceBase):
-    transport: ClassVar[str] = "http"
+class MTConnectSource(HttpSourceBase):
     profile: Literal["mtconnect"]
     endpoint: Annotated[str, AfterValidator(url("http", "https",
                                                  example="http://192.0.2.60:5000"))]
@@ -135,15 +134,6 @@ class MTConnectSource(ValueSourceBase):
     """The device's name or uuid, when the agent serves several."""
     poll_interval_s: float = Field(default=1.0, gt=0)
     """How often the agent is asked for what came since the last answer."""
-    timeout_s: float = Field(default=5.0, gt=0)
-    """Per request; three rounds without an answer take the machine offline."""
-    reconnect_min_s: float = Field(default=1.0, gt=0)
-    """Backoff after the agent went away, doubling up to reconnect_max_s."""
-    reconnect_max_s: float = Field(default=30.0, gt=0)
-    """The backoff's cap."""
-
-    def session_options(self) -> dict[str, Any]:
-        return {}
 
     def decoder(self, site: str, machine: str) -> MTConnectDecoder:
         return MTConnectDecoder(site, machine, self.device)

@@ -30,7 +30,7 @@ the loaded lot's material).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -40,8 +40,8 @@ from contract.secrets import read_secret
 from gateways.decoding import DecodeError
 from gateways.profiles.base import (
     DecoderBase,
+    HttpSourceBase,
     Profile,
-    ValueSourceBase,
     as_number,
     json_document,
 )
@@ -60,8 +60,7 @@ TEMPERATURES = {"temp_nozzle": "nozzle_temp_c", "target_nozzle": "nozzle_target_
                 "temp_bed": "bed_temp_c", "target_bed": "bed_target_c"}
 
 
-class PrusaLinkSource(ValueSourceBase):
-    transport: ClassVar[str] = "http"
+class PrusaLinkSource(HttpSourceBase):
     profile: Literal["prusalink"]
     endpoint: HttpAddress
     """The printer's address, e.g. ``http://mk4-01.local`` or ``http://192.0.2.61``."""
@@ -77,12 +76,6 @@ class PrusaLinkSource(ValueSourceBase):
     """File holding the digest password."""
     poll_interval_s: float = Field(default=2.0, gt=0)
     """How often the job and the status are asked for."""
-    timeout_s: float = Field(default=5.0, gt=0)
-    """Per request; three rounds without an answer take the printer offline."""
-    reconnect_min_s: float = Field(default=1.0, gt=0)
-    """Backoff after the printer went away, doubling up to reconnect_max_s."""
-    reconnect_max_s: float = Field(default=30.0, gt=0)
-    """The backoff's cap."""
 
     @model_validator(mode="after")
     def _some_login(self) -> PrusaLinkSource:
