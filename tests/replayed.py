@@ -51,6 +51,24 @@ def replay(tmp_path: Path, config: dict[str, Any], entries: list[dict[str, Any]]
     return [parse(line) for line in out.read_text().splitlines()]
 
 
+def report_tables(tmp_path: Path, config: dict[str, Any], entries: list[dict[str, Any]],
+                  month: str) -> tuple[Path, dict[str, list[dict[str, str]]]]:
+    """``circlemade report --from-recording`` of ``entries`` for ``month`` (site ``s``):
+    the page written, and each exported table's rows by name."""
+    import csv
+
+    (tmp_path / "site.toml").write_text(tomli_w.dumps(config))
+    recording = write_recording(tmp_path / "session.jsonl", entries)
+    page = tmp_path / "r.html"
+    assert main(["report", "-c", str(tmp_path / "site.toml"), "--month", month,
+                 "--from-recording", str(recording), "-o", str(page)]) == 0
+    tables = {}
+    for path in (tmp_path / "r-export").glob(f"s-{month}-*.csv"):
+        with path.open() as file:
+            tables[path.stem.removeprefix(f"s-{month}-")] = list(csv.DictReader(file))
+    return page, tables
+
+
 def windows(lines: list[Line], measurement: str, machine: str, kind: str,
             ) -> dict[int, Fields]:
     """The kept ``oee`` or ``circularity`` windows of a machine, by start (unix s)."""

@@ -190,21 +190,12 @@ def test_a_sensor_without_particles_gives_the_rest_of_the_fingerprint(tmp_path: 
 
 
 def test_the_monthly_report_gains_cohabitation(tmp_path: Path) -> None:
-    import csv
+    from tests.replayed import report_tables
 
-    import tomli_w
-
-    from circlemade.cli import main
-    from tests.replayed import write_recording
-
-    (tmp_path / "site.toml").write_text(tomli_w.dumps(config()))
-    recording = write_recording(tmp_path / "evening.jsonl", evening())
-    assert main(["report", "-c", str(tmp_path / "site.toml"), "--month", "2026-11",
-                 "--from-recording", str(recording), "-o", str(tmp_path / "r.html")]) == 0
+    page, tables = report_tables(tmp_path, config(), evening(), "2026-11")
 
     def table(name: str) -> list[dict[str, str]]:
-        with (tmp_path / "r-export" / f"s-2026-11-{name}.csv").open() as file:
-            return list(csv.DictReader(file))
+        return tables[name]
 
     periods = {row["period"]: row for row in table("noise_periods")}
     assert periods["day"]["over_limit"] == "1" and float(periods["day"]["hours_over"]) == 0.5
@@ -213,4 +204,4 @@ def test_the_monthly_report_gains_cohabitation(tmp_path: Path) -> None:
     assert table("noise_machines") == [{"machine": "cnc-1", "minutes_over": "30"}]
     (pla,) = table("fingerprints")
     assert pla["material"] == "PLA" and float(pla["pm2_5_ugm3_rise"]) == pytest.approx(30.0)
-    assert "Cohabitation: noise at the façade" in (tmp_path / "r.html").read_text()
+    assert "Cohabitation: noise at the façade" in page.read_text()

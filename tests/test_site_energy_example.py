@@ -257,21 +257,12 @@ def _t(entry: dict[str, Any]) -> int:
 
 
 def test_the_monthly_report_gains_the_peak_who_made_it_and_the_bill(tmp_path: Path) -> None:
-    import csv
+    from tests.replayed import report_tables
 
-    import tomli_w
-
-    from circlemade.cli import main
-    from tests.replayed import write_recording
-
-    (tmp_path / "site.toml").write_text(tomli_w.dumps(config()))
-    recording = write_recording(tmp_path / "friday.jsonl", friday())
-    assert main(["report", "-c", str(tmp_path / "site.toml"), "--month", "2026-10",
-                 "--from-recording", str(recording), "-o", str(tmp_path / "r.html")]) == 0
+    page, tables = report_tables(tmp_path, config(), friday(), "2026-10")
 
     def table(name: str) -> list[dict[str, str]]:
-        with (tmp_path / "r-export" / f"s-2026-10-{name}.csv").open() as file:
-            return list(csv.DictReader(file))
+        return tables[name]
 
     (peak,) = table("peak")
     assert float(peak["peak_kw"]) == pytest.approx(7.0)
@@ -283,8 +274,8 @@ def test_the_monthly_report_gains_the_peak_who_made_it_and_the_bill(tmp_path: Pa
     assert (shares["laser-1"][1], shares["cnc-1"][1]) == ("tray_birch", "bracket")
     bill = {(row["machine"], row["band"]): float(row["eur"]) for row in table("bill")}
     assert bill[("main", "normal")] == pytest.approx(0.28 * 43 / 12, rel=1e-5)
-    page = (tmp_path / "r.html").read_text()
-    assert "Site energy: the month's peak quarter, who made it, and the bill" in page
+    assert "Site energy: the month's peak quarter, who made it, and the bill" in \
+        page.read_text()
 
 
 def test_the_meters_own_history_starts_the_rolling_average(tmp_path: Path) -> None:
