@@ -12,13 +12,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dashboards import cluster
+from dashboards import cluster, victoria
 from dashboards.inputs import SiteConfig
 from dashboards.panels import DATASOURCE_UID
 from dashboards.workshop import DASHBOARDS, as_json
 
+VICTORIA = "victoriametrics"
+
 
 def datasource(config: SiteConfig) -> dict[str, Any]:
+    if config.influx.api == VICTORIA:
+        return victoria.datasource(config)
     influx = config.influx
     source: dict[str, Any] = {
         "name": "circlemade InfluxDB", "uid": DATASOURCE_UID, "type": "influxdb",
@@ -45,11 +49,13 @@ def provider(dashboards_path: str) -> dict[str, Any]:
 
 def write(config: SiteConfig, out: Path, dashboards_path: str) -> list[Path]:
     """The workshop's dashboards, the cluster's when [cluster] lists its members, and
-    the provisioning files."""
+    the provisioning files; in PromQL when the store is VictoriaMetrics."""
     boards = {key: as_json(key) for key in DASHBOARDS}
     if config.cluster.sites:
         boards |= {key: cluster.as_json(key, cluster.members(config))
                    for key in cluster.CLUSTER_DASHBOARDS}
+    if config.influx.api == VICTORIA:
+        boards = {key: victoria.for_victoria(board) for key, board in boards.items()}
     written = []
     for key, board in boards.items():
         path = out / "dashboards" / f"{key}.json"

@@ -201,8 +201,8 @@ def victoria_metrics(data_dir: Path, port: int | None = None,
 
     ``-search.latencyOffset=0s`` makes fresh points visible to queries at once (the
     default hides the last 30 s); tests call ``/internal/force_flush`` after writing.
-    ``-dedup.minScrapeInterval=1ms`` (``dedup``) keeps one sample of a point written
-    twice, the newest, as docs/cluster.md asks of a central VictoriaMetrics.
+    ``-dedup.minScrapeInterval=1s`` (``dedup``) keeps one sample per series and second,
+    the one with the biggest timestamp, as docs/cluster.md asks of VictoriaMetrics.
     """
     port = port or free_port()
     return LocalServer(
@@ -210,6 +210,6 @@ def victoria_metrics(data_dir: Path, port: int | None = None,
         [find_binary("victoria-metrics"), f"-storageDataPath={data_dir}/storage",
          f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0s",
          "-loggerLevel=ERROR", "-retentionPeriod=100y",
-         *(["-dedup.minScrapeInterval=1ms"] if dedup else [])],
+         *(["-dedup.minScrapeInterval=1s"] if dedup else [])],
         port, data_dir, _http_ready("/health", (200,)),
     )

@@ -21,7 +21,7 @@ from edge.service.config import Config, parse_config
 from edge.service.edge_alerts import EdgeAlerts
 from edge.storage.health import Health
 from edge.storage.influxql import InfluxQL
-from edge.storage.stores.influx_v1 import InfluxV1Writer
+from edge.storage.stores import make_writer
 from edge.tools.recording import Replayer, read_records, replay_to_influx
 from simulators.fleet import Fleet, Scenario
 from simulators.local_servers import LocalServer
@@ -110,15 +110,20 @@ def sensors_readings() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def filled(influxdb1: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> LocalServer:
-    tmp = tmp_path_factory.mktemp("dash")
-    config, path = morning(tmp)
-    config = config.model_copy(update={"influx": config.influx.model_copy(update={
-        "url": influxdb1.url, "database": DATABASE})})
+    fill(tmp_path_factory.mktemp("dash"), {"url": influxdb1.url, "database": DATABASE})
+    return influxdb1
 
-    async def fill() -> None:
+
+def fill(tmp: Path, store: dict[str, Any]) -> None:
+    """The morning replayed into ``store`` (the config's ``[influx]`` changed so), with
+    the edge's own counters and alerts beside."""
+    config, path = morning(tmp)
+    config = config.model_copy(update={"influx": config.influx.model_copy(update=store)})
+
+    async def write() -> None:
         lines = Replayer(config).lines(read_records(path))
         assert await replay_to_influx(config, lines) > 1000
-        health, writer = Health("example"), InfluxV1Writer(config.influx)
+        health, writer = Health("example"), make_writer(config.influx)
         for minute in range(0, HOURS * 60, 10):  # the edge's own counters, every 10 min
             health.count("p1/json", "messages_in", 120)
             health.set("sink", "buffer_depth", minute % 7)
@@ -138,8 +143,7 @@ def filled(influxdb1: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> 
             await writer.write(normaliser.point_lines(edge.points(told)))
         await writer.close()
 
-    asyncio.run(fill())
-    return influxdb1
+    asyncio.run(write())
 
 
 def substitute(query: str) -> str:

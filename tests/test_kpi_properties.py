@@ -87,7 +87,8 @@ def test_engine_oee_stays_within_0_and_1(events: list[tuple[int, str, int, int]]
                     Reading("p", "m", "parts_scrap", float(scrap), None, t)]
         points += engine.process(readings)[1]
         points += engine.tick(t)[1]
-    points += engine.flush(t)
+    ended, drafts = engine.flush(t)
+    points += ended + drafts
     for point in points:
         if point.measurement == "oee":
             fields = dict(point.fields)

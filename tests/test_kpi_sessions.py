@@ -85,13 +85,16 @@ def run(session: list[tuple[int, str, float]], start_s: int,
         elif event.startswith("state"):
             feed(("state", event[6:], None))
         elif event == "tick":
-            readings, made = engine.tick(t, partial=True)
+            drafts: list[Point] = []
+            readings, made = engine.tick(t, drafts)
+            made += drafts
             out.extend(readings)
             points.extend(made)
         elif event == "restart" and restarts:
             engine = KpiEngine(CONFIG, {machine: dump(kpi.m)
                                         for machine, kpi in engine.machines.items()})
-    points.extend(engine.flush(t))
+    for made_at_stop in engine.flush(t):
+        points.extend(made_at_stop)
     return points, out, names
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
@@ -61,7 +61,8 @@ class Ingest:
                 await asyncio.to_thread(self.dead_letters.flush)
 
     async def store(self, buffer: DurableBuffer, lines: list[str],
-                    state: dict[str, bytes] | None = None) -> None:
+                    state: dict[str, bytes] | None = None, drafts: Sequence[str] = (),
+                    ) -> None:
         """Append (with the KPI state they leave), waiting while the buffer's disk is
         full (or read-only): nothing is acknowledged meanwhile, so the broker keeps the
         messages and reading stops once the queues are full; the sink drains to InfluxDB,
@@ -69,7 +70,7 @@ class Ingest:
         delay = 0.5
         while True:
             try:
-                await buffer.append(lines, state)
+                await buffer.append(lines, state, drafts)
             except BufferBlocked as exc:
                 self._health.count("buffer", "buffer_full")
                 if not self.full:
@@ -176,15 +177,23 @@ class Ingest:
         acks, self._acks = self._acks, []
         return acks
 
-    def tick(self, now_ns: int, partial: bool = False) -> list[str]:
-        """Lines that time alone produces (offline on silence, OEE windows)."""
+    def tick(self, now_ns: int, drafts: list[str] | None = None) -> list[str]:
+        """Lines that time alone produces (offline on silence, OEE windows); into
+        ``drafts`` the open windows and stops as far as they go."""
         if self.kpi is None:
             return []
-        readings, points = self.kpi.tick(now_ns, partial)
+        made: list[Point] | None = None if drafts is None else []
+        readings, points = self.kpi.tick(now_ns, made)
+        if drafts is not None and made:
+            drafts += self.derived(made)
         return self._normaliser.encode(readings) + self.derived(points)
 
-    def flush(self, now_ns: int) -> list[str]:
-        return [] if self.kpi is None else self.derived(self.kpi.flush(now_ns))
+    def flush(self, now_ns: int) -> tuple[list[str], list[str]]:
+        """At stop: the lines of the windows that ended, and the drafts of those open."""
+        if self.kpi is None:
+            return [], []
+        points, drafts = self.kpi.flush(now_ns)
+        return self.derived(points), self.derived(drafts)
 
     def derived(self, points: list[Point]) -> list[str]:
         """Lines of the KPI stage's points; one that cannot be stored (a figure grown

@@ -37,7 +37,7 @@ from edge.storage.dead_letters import DeadLetters
 from edge.storage.health import Health
 from edge.storage.influx_write import LineWriter, Preparing, WriteFailed
 from edge.storage.sink import InfluxSink
-from edge.storage.stores import make_writer
+from edge.storage.stores import STORES, make_writer
 from gateways.gateway import Gateway, Outbox
 
 if TYPE_CHECKING:
@@ -101,7 +101,8 @@ class EdgeService:
         """The buffer's queues, one per store, with each store's own bounds."""
         settings = self.config.buffer
         return [Queue(store.name, store.measurements, store.max_points or settings.max_points,
-                      store.max_age_s or settings.max_age_s, health_source(index, store.name)[1])
+                      store.max_age_s or settings.max_age_s, health_source(index, store.name)[1],
+                      mark_drafts=STORES[store.api].marks_drafts)
                 for index, store in enumerate(self.config.stores())]
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -142,8 +143,9 @@ class EdgeService:
                 await asyncio.gather(*gateway_tasks)
                 await raw.put(None)
                 await ingest_task
-                lines = self._ingest.flush(time.time_ns()) + self.health.to_lines()
-                await self._ingest.store(buffer, lines, self._ingest.take_state())
+                lines, drafts = self._ingest.flush(time.time_ns())
+                await self._ingest.store(buffer, lines + self.health.to_lines(),
+                                         self._ingest.take_state(), drafts)
                 sink_stop.set()
                 await asyncio.gather(*sink_tasks)
         except TimeoutError:
@@ -227,7 +229,8 @@ class EdgeService:
                 self._throttle.event("status", "status.write_failed", logging.ERROR,
                                      path=str(path), error=describe(exc))
             now_ns = time.time_ns()
-            held += self._ingest.tick(now_ns, partial=True) + self.health.to_lines()
+            drafts: list[str] = []  # a blocked turn's drafts are made anew by the next
+            held += self._ingest.tick(now_ns, drafts) + self.health.to_lines()
             state = {**state, **self._ingest.take_state()}
             if edge is not None:
                 found = edge.check(status, now_ns)
@@ -235,7 +238,7 @@ class EdgeService:
                 held += self._ingest.derived(edge.points(found))
                 state.update(edge.take_state())
             try:
-                await buffer.append(held, state)
+                await buffer.append(held, state, drafts)
                 held, state = [], {}
                 self._ingest.pass_alerts()
                 if notifier is not None and raised:

@@ -59,6 +59,7 @@ from edge.storage import chunks, kpi_state
 from edge.storage.buffer_file import DAMAGED, SOURCE, BufferFile
 from edge.storage.chunks import Taken
 from edge.storage.health import Health
+from edge.storage.line_protocol import DRAFT
 
 T = TypeVar("T")
 BLOCKED = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
@@ -86,6 +87,8 @@ class Queue:
     max_age_s: float = 7 * 86400
     health_source: str = SOURCE
     """Where its depth and drops are counted in ``edge_health``."""
+    mark_drafts: bool = False
+    """Whether its store is told which lines are drafts (:data:`DRAFT`)."""
     depth: int = 0
     last_drop_s: float | None = None
     dropping: bool = False
@@ -109,11 +112,16 @@ class Queue:
             self.dropping = False
             log_event("buffer.within_bounds", queue=self.name)
 
-    def select(self, lines: list[str]) -> list[str]:
-        """The lines of the measurements this store receives."""
+    def select(self, lines: Sequence[str], drafts: Sequence[str] = ()) -> list[str]:
+        """The lines of the measurements this store receives, drafts last (marked if it
+        asks)."""
         prefixes = self._prefixes
-        return lines if prefixes is None else [line for line in lines
-                                               if line.startswith(prefixes)]
+        if prefixes is None and not drafts:
+            return list(lines)
+        chosen, kept = (list(lines), list(drafts)) if prefixes is None else (
+            [line for line in lines if line.startswith(prefixes)],
+            [line for line in drafts if line.startswith(prefixes)])
+        return chosen + [DRAFT + line for line in kept] if self.mark_drafts else chosen + kept
 
 
 class DurableBuffer:
@@ -189,12 +197,14 @@ class DurableBuffer:
         self._counts = self.file.open(self.min_free_bytes)
         return dict(self._counts)
 
-    async def append(self, lines: list[str], state: dict[str, bytes] | None = None) -> None:
+    async def append(self, lines: list[str], state: dict[str, bytes] | None = None,
+                     drafts: Sequence[str] = ()) -> None:
         """Commit ``lines`` and the KPI ``state`` (machine -> memory) they leave behind, in
-        one transaction; :class:`BufferBlocked` (nothing stored) when the disk takes
+        one transaction, with the ``drafts`` (open windows as far as they go, which their
+        final write replaces); :class:`BufferBlocked` (nothing stored) when the disk takes
         nothing for now."""
-        if lines or state:
-            selected = {name: q.select(lines) for name, q in self.queues.items()}
+        if lines or state or drafts:
+            selected = {name: q.select(lines, drafts) for name, q in self.queues.items()}
             counts, dropped = await self._run(self._append, selected, time.time_ns(),
                                               state or {})
             self._set_depths(counts)

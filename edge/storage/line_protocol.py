@@ -19,6 +19,12 @@ _MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n"})
 _STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": "\\\\", "\n": r"\n"})
 
 
+DRAFT = "#draft "
+"""Before a line a store's queue holds as a draft (an open window as far as it has gone,
+which its final write replaces), for a store that keeps one sample per point only if told
+which to rank lowest (VictoriaMetrics). ``#`` starts a comment in line protocol."""
+
+
 class LineProtocolError(BadInput):
     """A value that cannot be stored (non-finite number, empty tag, no fields)."""
 

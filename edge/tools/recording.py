@@ -164,7 +164,8 @@ class Replayer:
                 batch = []
         yield from self.ingest.guarded(batch, clock or None)
         if clock:
-            yield from self.ingest.flush(clock)
+            for lines in self.ingest.flush(clock):  # a replay's last word: drafts too
+                yield from lines
 
     def _items(self, entry: dict[str, Any], time_ns: int, number: int,
                ) -> list[RawMessage | Reading]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from edge.service.config import parse_config
+from edge.storage.line_protocol import DRAFT
 from edge.storage.stores import STORES, make_writer
 from simulators import local_servers
 from simulators.local_servers import LocalServer
@@ -32,13 +33,19 @@ def store(influxdb1: LocalServer, victoria: LocalServer, api: str, name: str) ->
     return config.influx
 
 
-async def written_and_read(settings: Any, lines: list[list[str]]) -> list[dict[str, Any]]:
+async def written_and_read(settings: Any, lines: list[list[str]], restarted: bool = False,
+                           ) -> list[dict[str, Any]]:
+    """Each batch in one write (the second is a rewrite); ``restarted``: each by a writer
+    of its own, as after a restart of the edge."""
     writer = make_writer(settings)
     prepare = getattr(writer, "prepare", None)
     if prepare is not None:
         await prepare()
-    for batch in lines:  # one write each: the second is a rewrite
+    for batch in lines:
         await writer.write(batch)
+        if restarted:
+            await writer.close()
+            writer = make_writer(settings)
     await writer.close()
     if settings.api == "victoriametrics":
         await asyncio.to_thread(flush, settings.url)
@@ -46,19 +53,28 @@ async def written_and_read(settings: Any, lines: list[list[str]]) -> list[dict[s
     assert make is not None
     reader = make(settings)
     try:
-        return await reader.rows("job", T - 10**9, T + 10**9)
+        return await reader.rows("job", T - 10**9, T + 3 * 10**9)
     finally:
         await reader.close()
 
 
+@pytest.mark.parametrize("restarted", [False, True], ids=["one run", "restarted"])
 @pytest.mark.parametrize("api", ["v1", "victoriametrics"])
 def test_a_rewritten_job_reads_back_as_the_newest_on_both_stores(
-        influxdb1: LocalServer, victoria: LocalServer, api: str) -> None:
-    settings = store(influxdb1, victoria, api, "rewrites")
-    first = f'{JOB} job="bracket.gcode",good_parts=3.0,scrap_parts=0.0 {T}'
+        influxdb1: LocalServer, victoria: LocalServer, api: str, restarted: bool) -> None:
+    """Fewer good parts after a verdict: the smaller value, written last, is what is read;
+    on VictoriaMetrics also when another run of the edge wrote the first, and a draft
+    (an open window's kind of write) written after it changes nothing."""
+    settings = store(influxdb1, victoria, api, f"rewrites_{restarted}")
+    at = T + restarted * 10**9
+    first = f'{JOB} job="bracket.gcode",good_parts=3.0,scrap_parts=0.0 {at}'
     verdict = (f'{JOB} job="bracket.gcode",good_parts=2.0,scrap_parts=1.0,'
-               f'reason="warping",verdict_by="amina" {T}')
-    rows = asyncio.run(written_and_read(settings, [[first], [verdict]]))
+               f'reason="warping",verdict_by="amina" {at}')
+    batches = [[first], [verdict]]
+    if api == "victoriametrics":
+        batches.append([f"{DRAFT}{first}"])
+    rows = asyncio.run(written_and_read(settings, batches, restarted))
+    rows = [r for r in rows if r["time"] == at]
     (row,) = rows
     assert row["good_parts"] == 2.0 and row["scrap_parts"] == 1.0
     assert row["job"] == "bracket.gcode" and row["reason"] == "warping"

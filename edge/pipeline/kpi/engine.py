@@ -109,8 +109,9 @@ class MachineKpi:
     def advance(self, t: int) -> None:
         self.state.advance(t)
 
-    def close_windows(self, now: int, points: list[Point], everything: bool = False) -> None:
-        self.windows.close(now, points, everything)
+    def close_windows(self, now: int, points: list[Point],
+                      drafts: list[Point] | None = None) -> None:
+        self.windows.close(now, points, drafts)
 
     def write_ongoing(self, now: int, points: list[Point]) -> None:
         """What is still going on, as far as it has gone: the stop, the lot's use."""
@@ -316,21 +317,22 @@ class KpiEngine:
         return {**{machine: dump(kpi.m) for machine, kpi in self.machines.items()},
                 KEY: dump_batches(self.batches.m), AIR_KEY: dump_air(self.air.m), **grid}
 
-    def tick(self, now_ns: int, partial: bool = False) -> tuple[list[Reading], list[Point]]:
-        """Time passes: silent machines go offline, ended windows are written; with
-        ``partial`` the open ones too, as far as they go (the live service does, so that
-        the current hour shows; a later write of the same window replaces it)."""
+    def tick(self, now_ns: int, drafts: list[Point] | None = None,
+             ) -> tuple[list[Reading], list[Point]]:
+        """Time passes: silent machines go offline, ended windows are written; into
+        ``drafts`` the open windows and stops too, as far as they go (the live service
+        asks, so that the current hour shows; the final write of each replaces them)."""
         readings: list[Reading] = []
         points: list[Point] = []
         for machine in self.machines.values():
             readings += machine.check_silence(now_ns, points)
             if machine.m.clock.last_seen_ns:
                 machine.advance(now_ns)
-                machine.close_windows(now_ns, points, everything=partial)
+                machine.close_windows(now_ns, points, drafts)
                 machine.lifetime.check(now_ns, points)
                 machine.lifetime.hour_ended(now_ns, points)
-                if partial:
-                    machine.write_ongoing(now_ns, points)
+                if drafts is not None:
+                    machine.write_ongoing(now_ns, drafts)
                 machine.check_alerts(now_ns, points)
                 self._touched.add(machine.machine.id)
             if machine.m.noise.last_ns:
@@ -371,13 +373,15 @@ class KpiEngine:
             machine.raised = []
         return raised
 
-    def flush(self, now_ns: int) -> list[Point]:
-        """At stop: the windows still open, as far as they go."""
+    def flush(self, now_ns: int) -> tuple[list[Point], list[Point]]:
+        """At stop: the windows that ended, and as drafts those still open, as far as
+        they go."""
         points: list[Point] = []
+        drafts: list[Point] = []
         for machine in self.machines.values():
             if machine.m.clock.last_seen_ns:
                 machine.advance(now_ns)
-                machine.close_windows(now_ns, points, everything=True)
-                machine.write_ongoing(now_ns, points)
+                machine.close_windows(now_ns, points, drafts)
+                machine.write_ongoing(now_ns, drafts)
                 self._touched.add(machine.machine.id)
-        return points
+        return points, drafts

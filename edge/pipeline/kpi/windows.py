@@ -99,17 +99,20 @@ class Windows:
         return [(window, (e - b) / span) for kind in WINDOW_KINDS
                 for window, b, e in self.covering(kind, a, t)] if a < t else []
 
-    def close(self, now: int, points: list[Point], everything: bool = False) -> None:
+    def close(self, now: int, points: list[Point], drafts: list[Point] | None = None,
+              ) -> None:
         """Write the windows that ended before ``now`` and those a late reading changed
-        since (all open ones too if ``everything``, as far as they go); forget those that
+        since (into ``drafts`` the open ones too, as far as they go); forget those that
         ended more than ``KEEP_NS`` ago."""
         m = self.m
         settled = max(m.settled_ns, now - KEEP_NS)
         for windows in m.open.values():
             for start in sorted(windows):
                 window = windows[start]
-                if window.end_ns <= now or everything:
+                if window.end_ns <= now:
                     self._write(window, now, points)
+                elif drafts is not None:
+                    self._write(window, now, drafts)
                 if window.end_ns <= settled:
                     del windows[start]
                     self._written.pop((window.kind, start), None)

@@ -75,6 +75,9 @@ class Store:
     (and Grafana, with the query language of its kind)."""
     check_url: Callable[[str], str] = HTTP_URL
     """Refuses, with a message in words, a ``url`` this kind of store cannot take."""
+    marks_drafts: bool = False
+    """Its writer is given drafts marked (edge/storage/line_protocol.py, ``DRAFT``);
+    otherwise they come as every line, the final write replacing them."""
 
     @property
     def readable(self) -> bool:

@@ -3,13 +3,14 @@ account: ``api = "victoriametrics"``. Points go in as line protocol (``/write``,
 vminsert's ``/insert/<account>:<project>/influx/write``), where each numeric field
 becomes the series ``<measurement>_<field>`` with the tags as labels.
 
-VictoriaMetrics keeps numbers only: a string field would become a series of zeros, its
-text lost (tests/test_victoria_rewrites.py). So each point's string fields are written
-as labels of one more series, ``<measurement>__text``, whose value is when the edge
-wrote it: a point rewritten with other words (a verdict's reason) leaves two such series
-at its time, and the newest says what the point says now. Numbers rewritten at the same
-time are kept once with ``-dedup.minScrapeInterval=1ms`` (docs/cluster.md); without it the
-reader takes the last. The reader gives the points back as they were written
+A point is written at its whole second plus its revision in milliseconds
+(victoria_revisions.py): with ``-dedup.minScrapeInterval=1s`` the store keeps its newest
+write, whatever the value. VictoriaMetrics keeps numbers only: a string field would
+become a series of zeros, its text lost (tests/test_victoria_rewrites.py). So each
+point's string fields are written as labels of one more series, ``<measurement>__text``,
+valued at when the edge wrote it; a point rewritten with other words (a verdict's
+reason) leaves two such series at its second, and the one of the last revision says what
+the point says now. The reader gives the points back as last written
 (``/api/v1/export``, or vmselect's ``/select/<account>:<project>/prometheus/...``).
 """
 
@@ -26,15 +27,17 @@ import orjson
 from contract.eventlog import describe, log_event
 from contract.schema import MEASUREMENTS
 from edge.storage.influx_write import WriteFailed, classify
-from edge.storage.line_protocol import escape_key
+from edge.storage.line_protocol import DRAFT, escape_key, series_key
 from edge.storage.point_reader import Row
 from edge.storage.stores import Store, StoreSettings
+from edge.storage.stores.victoria_revisions import Key, Revisions, revisions_for
 
 TEXT = "__text"
 """The suffix of a measurement's series that holds its string fields as labels."""
 _PARTS = re.compile(r'(?:[^\s"\\]|\\.|"(?:[^"\\]|\\.)*")+')
 _FIELD = re.compile(r'((?:[^,=\\]|\\.)+)=((?:"(?:[^"\\]|\\.)*")|(?:[^,\\]|\\.)*)')
 _UNQUOTE = re.compile(r"\\(.)")
+NS = 1_000_000_000
 
 
 def with_text_labels(line: str, written_s: float) -> list[str]:
@@ -58,15 +61,19 @@ def with_text_labels(line: str, written_s: float) -> list[str]:
     return out
 
 
-def newest(lines: list[str]) -> list[str]:
-    """The last line of each point (series and time) in a batch: a point written twice
-    in one request would leave VictoriaMetrics to choose, and it keeps the first."""
-    last: dict[tuple[str, str], str] = {}
+def latest(lines: list[str]) -> dict[Key, tuple[bool, str]]:
+    """The last write of each point (series and second) in a batch, and whether it is a
+    draft: a final write is never replaced by a draft."""
+    last: dict[Key, tuple[bool, str]] = {}
     for line in lines:
-        head, _, stamp = _PARTS.findall(line)
-        last.pop((head, stamp), None)
-        last[(head, stamp)] = line
-    return list(last.values())
+        draft = line.startswith(DRAFT)
+        head, body, stamp = _PARTS.findall(line[len(DRAFT):] if draft else line)
+        key = (head, int(stamp) // NS)
+        if draft and key in last and not last[key][0]:
+            continue
+        last.pop(key, None)
+        last[key] = (draft, body)
+    return last
 
 
 class VictoriaWriter:
@@ -76,10 +83,13 @@ class VictoriaWriter:
         self._path = "write" if tenant is None else \
             f"insert/{tenant}:{config.project_id}/influx/write"
         self._session: aiohttp.ClientSession | None = None
+        self._revisions = Revisions(int(time.time()))
+        readable = tenant is None or config.read_url
+        self._points = VictoriaPoints(config) if readable else None
 
     async def prepare(self) -> None:
-        """A single node that keeps both samples of a point written twice is told of:
-        what reads it back could show the older (docs/cluster.md)."""
+        """A single node that keeps more than one sample per series and second is told
+        of: dashboards would count a rewritten point twice (docs/cluster.md)."""
         if self._config.account_id is not None:
             return  # a cluster's vmstorage and vmselect hold the flag, not vminsert
         if self._session is None:
@@ -89,15 +99,21 @@ class VictoriaWriter:
                 flags = await response.text() if response.status == 200 else ""
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise WriteFailed(describe(exc)) from None
-        if flags and "dedup.minScrapeInterval" not in flags:
+        if flags and '-dedup.minScrapeInterval="1s"' not in flags:
             log_event("victoria.no_dedup", logging.WARNING, url=self._config.url,
-                      fix="run it with -dedup.minScrapeInterval=1ms: a rewritten point "
-                          "(a verdict, a late reading) is then kept once, the newest")
+                      fix="run it with -dedup.minScrapeInterval=1s: it then keeps the "
+                          "newest write of a point (a verdict, a late reading), once")
 
     async def write(self, lines: list[str]) -> None:
         now = time.time()
-        body = "\n".join(out for line in newest(lines)
-                         for out in with_text_labels(line, now)).encode()
+        last = latest(lines)
+        lookup = self._points.revisions if self._points is not None else None
+        revisions = await revisions_for(
+            self._revisions, [(key, draft) for key, (draft, _) in last.items()], lookup)
+        body = "\n".join(out for (head, second), (_, fields) in last.items()
+                         for out in with_text_labels(
+                             f"{head} {fields} {(second * 1000 + revisions[(head, second)])}"
+                             "000000", now)).encode()
         if self._session is None:
             self._session = _session(self._config, self._config.url)
         try:
@@ -107,36 +123,73 @@ class VictoriaWriter:
                                    response.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise WriteFailed(describe(exc)) from None
+        self._revisions.written(revisions)
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._points is not None:
+            await self._points.close()
 
 
 class VictoriaPoints:
-    """The points of a measurement as written: a row per tags and time."""
+    """The points of a measurement as written: a row per tags and second."""
 
     def __init__(self, config: StoreSettings) -> None:
         tenant = config.account_id
+        self._config = config
         self._path = "api/v1/export" if tenant is None else \
             f"select/{tenant}:{config.project_id}/prometheus/api/v1/export"
-        self._session = _session(config, config.read_url or config.url, timeout_s=120)
+        self._session: aiohttp.ClientSession | None = None
 
     async def rows(self, measurement: str, start_ns: int, end_ns: int,
                    with_tag: str | None = None) -> list[Row]:
         only = f',{with_tag}!=""' if with_tag else ""
-        params = {"match[]": f'{{__name__=~"{_names(measurement)}"{only}}}',
-                  "start": f"{start_ns / 1e9:.3f}", "end": f"{(end_ns - 1) / 1e9:.3f}"}
-        async with self._session.get(self._path, params=params) as response:
-            if response.status != 200:
-                raise WriteFailed(f"{self._path}: HTTP {response.status}: "
-                                  f"{(await response.text())[:120]}")
-            series = [orjson.loads(line) for line in (await response.read()).splitlines()]
+        series = await self._export(f'{{__name__=~"{_names(measurement)}"{only}}}',
+                                    start_ns / NS, (end_ns - 1) / NS)
         return _rows(measurement, series)
 
+    async def revisions(self, keys: list[Key]) -> dict[Key, int]:
+        """The revisions the store holds of these points (victoria_revisions.py), one
+        question per measurement and site."""
+        asked: dict[tuple[str, str], list[int]] = {}
+        for head, second in keys:
+            measurement, _, tag_text = head.partition(",")
+            site = _UNQUOTE.sub(r"\1", dict(_FIELD.findall(tag_text)).get("site", ""))
+            asked.setdefault((measurement, site), []).append(second)
+        found: dict[Key, int] = {}
+        for (measurement, site), seconds in asked.items():
+            spec = MEASUREMENTS.get(measurement)
+            only = f',site="{site}"' if site else ""
+            for s in await self._export(f'{{__name__=~"{_names(measurement)}"{only}}}',
+                                        min(seconds), max(seconds) + 0.999):
+                head = series_key(measurement, [(k, v) for k, v in s["metric"].items()
+                                                 if spec is not None and k in spec.tags])
+                for stamp in s["timestamps"]:
+                    key = (head, stamp // 1000)
+                    found[key] = max(found.get(key, 0), stamp % 1000)
+        return found
+
+    async def _export(self, match: str, start_s: float, end_s: float,
+                      ) -> list[dict[str, Any]]:
+        if self._session is None:
+            self._session = _session(self._config, self._config.read_url or self._config.url,
+                                     timeout_s=120)
+        params = {"match[]": match, "start": f"{start_s:.3f}", "end": f"{end_s:.3f}"}
+        try:
+            async with self._session.get(self._path, params=params) as response:
+                if response.status != 200:
+                    raise WriteFailed(f"{self._path}: HTTP {response.status}: "
+                                      f"{(await response.text())[:120]}")
+                return [orjson.loads(line) for line in (await response.read()).splitlines()]
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise WriteFailed(describe(exc)) from None
+
     async def close(self) -> None:
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 def _names(measurement: str) -> str:
@@ -153,18 +206,18 @@ def _rows(measurement: str, series: list[dict[str, Any]]) -> list[Row]:
     spec = MEASUREMENTS.get(measurement)
     tag_names = set(spec.tags) if spec is not None else set()
     rows: dict[tuple[tuple[tuple[str, str], ...], int], Row] = {}
-    newest: dict[tuple[tuple[tuple[str, str], ...], int], float] = {}
+    newest: dict[tuple[tuple[tuple[str, str], ...], int], tuple[int, float]] = {}
     for s in series:
         labels = {k: v for k, v in s["metric"].items() if k != "__name__"}
         field = s["metric"]["__name__"][len(measurement) + 1:]
         tags = tuple(sorted((k, v) for k, v in labels.items() if k in tag_names))
         for value, stamp in zip(s["values"], s["timestamps"], strict=True):
-            key = (tags, int(stamp))
-            row = rows.setdefault(key, {**dict(tags), "time": int(stamp) * 1_000_000})
+            key = (tags, int(stamp) // 1000)  # its second; the milliseconds: its revision
+            row = rows.setdefault(key, {**dict(tags), "time": key[1] * NS})
             if field != TEXT[1:]:
-                row[field] = value  # a rewrite: the last sample (one with dedup)
-            elif value >= newest.get(key, float("-inf")):
-                newest[key] = value
+                row[field] = value  # samples come in time order: the last is the newest
+            elif (int(stamp) % 1000, value) >= newest.get(key, (-1, 0.0)):
+                newest[key] = (int(stamp) % 1000, value)  # the last revision, written last
                 for name in [n for n in row if n not in tag_names and n != "time"
                              and isinstance(row[n], str)]:
                     del row[name]
@@ -185,4 +238,4 @@ def _session(config: StoreSettings, base: str, timeout_s: float | None = None,
 
 STORE = Store("victoriametrics", VictoriaWriter,
               "VictoriaMetrics, single node or a cluster's tenant (account, project)",
-              reader=VictoriaPoints)
+              reader=VictoriaPoints, marks_drafts=True)
