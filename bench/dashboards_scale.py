@@ -25,7 +25,7 @@ import orjson
 
 from bench.harness import servers_running
 from dashboards.workshop import DASHBOARDS, specs
-from edge.service.config import parse_config
+from edge.service.config import Config, parse_config
 from edge.storage.influxql import InfluxQL
 from edge.tools.recording import Replayer, replay_to_influx
 from simulators.fleet import Fleet, Scenario
@@ -37,21 +37,30 @@ RANGES = {"24 h": (86400, "1m"), "7 days": (7 * 86400, "10m"), "30 days": (30 * 
 DATABASE = "month"
 
 
-def fill(url: str, days: int, step_s: int) -> tuple[int, float]:
-    """Replay the month into InfluxDB; (points written, seconds)."""
+def workshop_month(influx: dict[str, Any], days: int, step_s: int, label: str,
+                   ) -> tuple[Config, Iterator[tuple[int, dict[str, Any]]]]:
+    """The 20-machine workshop's config (points to ``influx``) and its ``days`` of
+    recording, made a day at a time as they are read."""
     fleet = Fleet(Scenario.from_counts(printers=10, meters=8, cnc=2, seed=5,
                                        operator_site="month"))
-    config = parse_config({"site": {"id": "month"},
-                           "influx": {"api": "v1", "url": url, "database": DATABASE},
+    config = parse_config({"site": {"id": "month"}, "influx": influx,
                            "machines": fleet.machines_config()})
+
     def records() -> Iterator[tuple[int, dict[str, Any]]]:
         for day in range(days):  # a day at a time, streamed through the pipeline
             lines = fleet_recording(fleet, END - (days - day) * 86400, 24, step_s)
             yield from ((n, orjson.loads(line)) for n, line in enumerate(lines))
-            print(f"dashboards at scale: day {day + 1} of {days} replayed", flush=True)
+            print(f"{label}: day {day + 1} of {days} replayed", flush=True)
 
+    return config, records()
+
+
+def fill(url: str, days: int, step_s: int) -> tuple[int, float]:
+    """Replay the month into InfluxDB; (points written, seconds)."""
+    config, records = workshop_month({"api": "v1", "url": url, "database": DATABASE}, days,
+                                     step_s, "dashboards at scale")
     started = time.monotonic()
-    written = asyncio.run(replay_to_influx(config, Replayer(config).lines(records())))
+    written = asyncio.run(replay_to_influx(config, Replayer(config).lines(records)))
     return written, time.monotonic() - started
 
 

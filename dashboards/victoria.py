@@ -61,19 +61,15 @@ def _annotation(annotation: dict[str, Any]) -> dict[str, Any]:
 
 
 def datasource(config: SiteConfig) -> dict[str, Any]:
-    """Grafana's data source for the store: the node itself, or vmselect's tenant (or
-    ``multitenant``) path given as ``read_url``."""
+    """Grafana's data source for the store: the node itself, vmselect's tenant, or the
+    Prometheus API root given as ``read_url`` (``/select/multitenant/prometheus``)."""
     store = config.influx
-    if store.read_url:
-        url = store.read_url
-    elif store.account_id is not None:
+    if store.account_id is not None and not store.read_url:
         raise ConfigProblem("influx.read_url: a VictoriaMetrics cluster's dashboards read "
                             "vmselect: give its URL (docs/cluster.md)")
-    else:
-        url = store.url
     source: dict[str, Any] = {
         "name": "circlemade VictoriaMetrics", "uid": DATASOURCE_UID, "type": "prometheus",
-        "access": "proxy", "url": url.rstrip("/"), "isDefault": True,
+        "access": "proxy", "url": store.prometheus_url, "isDefault": True,
         "jsonData": {"httpMethod": "POST", "timeInterval": "1s"}}
     if store.token_env or store.token_file:
         source["jsonData"]["httpHeaderName1"] = "Authorization"

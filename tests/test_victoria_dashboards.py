@@ -15,7 +15,8 @@ import orjson
 import pytest
 
 from dashboards.provisioning import write
-from dashboards.victoria import DATASOURCE_UID, for_victoria
+from contract.errors import ConfigProblem
+from dashboards.victoria import DATASOURCE_UID, datasource, for_victoria
 from dashboards.workshop import DASHBOARDS, as_json
 from edge.service.config import parse_config
 from simulators.local_servers import LocalServer
@@ -119,3 +120,23 @@ def test_what_people_said_and_the_alerts_show_as_annotations(filled: LocalServer
     result = asked(filled, "query_range", query=substitute(alerts["expr"]), start=START,
                    end=END, step="300s")["result"]
     assert "firing" in {s["metric"]["state"] for s in result}
+
+
+@pytest.mark.parametrize(("read_url", "expected"), [
+    ("http://vmselect:8481", "http://vmselect:8481/select/7:3/prometheus"),
+    ("http://vmselect:8481/select/multitenant/prometheus/",
+     "http://vmselect:8481/select/multitenant/prometheus"),
+    (None, None)])
+def test_a_cluster_tenants_dashboards_read_vmselect(read_url: str | None,
+                                                   expected: str | None) -> None:
+    """A tenant of a VictoriaMetrics cluster writes through vminsert and is read through
+    vmselect: its own tenant, or every tenant (``multitenant``), never vminsert."""
+    store = {"api": "victoriametrics", "url": "http://vminsert:8480", "account_id": 7,
+             "project_id": 3, **({"read_url": read_url} if read_url else {})}
+    config = parse_config({**CONFIG, "influx": store})
+    if expected is None:
+        with pytest.raises(ConfigProblem, match="influx.read_url"):
+            datasource(config)
+        return
+    (source,) = datasource(config)["datasources"]
+    assert source["url"] == expected

@@ -54,8 +54,10 @@ class Influx(StrictModel):
     project_id: int = Field(default=0, ge=0)
     """victoriametrics: the tenant's project within its account."""
     read_url: str | None = None
-    """victoriametrics: where its points are read (a cluster's vmselect, e.g.
-    ``http://vmselect:8481``); unset: ``url``."""
+    """victoriametrics: where its points are read: a cluster's vmselect (e.g.
+    ``http://vmselect:8481``, the tenant's ``/select/<account>:<project>/prometheus`` is
+    added), or a whole Prometheus API root under ``/select/`` (e.g.
+    ``http://vmselect:8481/select/multitenant/prometheus``: every tenant); unset: ``url``."""
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
     """Points per write request."""
     flush_interval_s: PositiveSeconds = 0.1
@@ -105,6 +107,14 @@ class Influx(StrictModel):
                 "be logged); give username with password_env or password_file, or token_env "
                 "or token_file")
         return url
+
+    @property
+    def prometheus_url(self) -> str:
+        """victoriametrics: the root of the Prometheus API its points are read through."""
+        base = (self.read_url or self.url).rstrip("/")
+        if "/select/" in base or self.account_id is None:
+            return base
+        return f"{base}/select/{self.account_id}:{self.project_id}/prometheus"
 
     def token(self) -> SecretStr | None:
         return read_secret(self.token_env, self.token_file)

@@ -137,10 +137,8 @@ class VictoriaPoints:
     """The points of a measurement as written: a row per tags and second."""
 
     def __init__(self, config: StoreSettings) -> None:
-        tenant = config.account_id
         self._config = config
-        self._path = "api/v1/export" if tenant is None else \
-            f"select/{tenant}:{config.project_id}/prometheus/api/v1/export"
+        self._path = "api/v1/export"
         self._session: aiohttp.ClientSession | None = None
 
     async def rows(self, measurement: str, start_ns: int, end_ns: int,
@@ -174,7 +172,7 @@ class VictoriaPoints:
     async def _export(self, match: str, start_s: float, end_s: float,
                       ) -> list[dict[str, Any]]:
         if self._session is None:
-            self._session = _session(self._config, self._config.read_url or self._config.url,
+            self._session = _session(self._config, self._config.prometheus_url,
                                      timeout_s=120)
         params = {"match[]": match, "start": f"{start_s:.3f}", "end": f"{end_s:.3f}"}
         try:
