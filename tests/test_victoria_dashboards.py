@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 import pytest
 
-from dashboards.provisioning import write
 from contract.errors import ConfigProblem
+from dashboards.provisioning import write
 from dashboards.victoria import DATASOURCE_UID, datasource, for_victoria
 from dashboards.workshop import DASHBOARDS, as_json
 from edge.service.config import parse_config
