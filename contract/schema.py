@@ -253,15 +253,33 @@ def markdown() -> str:
         "Generated from `contract/schema.py` by `python -m contract.schema > docs/schema.md`;",
         "a test fails when the two differ. Tags are low-cardinality identifiers only.",
         "Every numeric field is stored as a float. Renames are breaking changes.",
+        "",
+        "In VictoriaMetrics (`api = \"victoriametrics\"`, docs/cluster.md) line protocol",
+        "becomes series as VictoriaMetrics maps it: each numeric field the series",
+        "`<measurement>_<field>`, the tags its labels. VictoriaMetrics keeps numbers only, so",
+        "the edge writes a point's string fields as labels of one more series,",
+        "`<measurement>__text` (valued at when the edge wrote it); each point stands at its",
+        "whole second plus its revision in milliseconds (its newest write wins). Each",
+        "measurement below names its series.",
     ]
     for spec in MEASUREMENTS.values():
         lines += ["", f"## `{spec.name}`", "", spec.doc, "",
                   f"Tags: {', '.join(f'`{t}`' for t in spec.tags)}", "",
+                  _victoria_series(spec), "",
                   "| field | type | unit | meaning |", "|---|---|---|---|"]
         lines += [f"| `{f.name}` | {f.type} | {f.unit or ''} | {f.doc}"
                   f"{f' (plausible: {f.limits[0]:g} to {f.limits[1]:g})' if f.limits else ''} |"
                   for f in spec.fields.values()]
     return "\n".join(lines) + "\n"
+
+
+def _victoria_series(spec: MeasurementSpec) -> str:
+    numbers = [f"`{spec.name}_{f.name}`" for f in spec.fields.values() if f.type != "string"]
+    words = [f"`{f.name}`" for f in spec.fields.values() if f.type == "string"]
+    said = f"VictoriaMetrics: {', '.join(numbers)}" if numbers else "VictoriaMetrics:"
+    if words:
+        said += f"{';' if numbers else ''} labels {', '.join(words)} of `{spec.name}__text`"
+    return said + "."
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ DATASOURCE = {"type": "influxdb", "uid": DATASOURCE_UID}
 STATE_COLOURS = {"running": "green", "idle": "yellow", "stopped": "orange", "fault": "red",
                  "maintenance": "blue", "offline": "gray"}
 STATE_MAPPINGS = [{"type": "value", "options": {
-    state.value: {"text": state.value, "color": STATE_COLOURS[state.value], "index": i}
-    for i, state in enumerate(MachineState)}}]
+    key: {"text": state.value, "color": STATE_COLOURS[state.value], "index": i}
+    for i, state in enumerate(MachineState) for key in (state.value, str(state.code))}}]
+"""By name (InfluxQL reads ``state``) and by code (PromQL reads ``state_code``)."""
 
 Kind = Literal["timeseries", "stat", "state", "table", "pareto", "ranking", "urgency", "bars"]
 PARETO = [  # one row per series (a reason) with its total, largest first

@@ -15,7 +15,8 @@ Each InfluxQL item becomes one PromQL target:
   the start of its window as InfluxDB's does; without one, the panel's whole range
   (an instant query);
 - a column of raw points (tables) is the range vector itself, every point as written;
-- a string field is the label of that name on ``<measurement>__text``.
+- a string field is the label of that name on ``<measurement>__text``, or its number
+  where the schema has one (``state_code``, which the panels map back to the name).
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ def _item(item: str, measurement: str, where: str, tags: list[str], window: str,
     if aggregate is None:
         raise Untranslatable(f"an item the translator does not know: {item}")
     fn, field, name = aggregate["fn"], aggregate["f"], aggregate["alias"] or ""
+    if _is_text(measurement, field) and _has(measurement, f"{field}_code"):
+        field = f"{field}_code"  # a state's number, mapped back to its name by the panel
     if _is_text(measurement, field):  # the words are labels: the last of each series
         labels = [*tags, field]
         expr = f"max by ({', '.join(labels)}) ({over('last', field)})"
@@ -166,6 +169,10 @@ def _is_text(measurement: str, field: str) -> bool:
     if spec is None or field not in spec.fields:
         raise Untranslatable(f"{measurement}.{field} is not in the schema")
     return spec.fields[field].type == "string"
+
+
+def _has(measurement: str, field: str) -> bool:
+    return field in MEASUREMENTS[measurement].fields
 
 
 def _labels(where: str) -> str:
