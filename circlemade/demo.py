@@ -22,11 +22,12 @@ from rich.console import Console
 from rich.live import Live
 
 from circlemade.live_view import MachineRow, snapshot, table
+from contract.errors import PeerError
 from contract.eventlog import setup_logging
 from dashboards.provisioning import write as write_dashboards
 from edge.service.config import Config, parse_config
 from edge.service.wiring import EdgeService, stop_event
-from edge.storage.influxql import InfluxQL, QueryError
+from edge.storage.stores import STORES
 from simulators import local_servers
 from simulators.fleet import Fleet, Scenario
 from simulators.prusalink import DEMO_KEY, PRUSALINK_KEY_ENV
@@ -128,7 +129,9 @@ async def _run(config: Config, fleet: Fleet, broker: tuple[str, int], influx_url
     for gateway in service.gateways:  # subscribed before the devices are born
         await asyncio.to_thread(gateway.connected.wait, 10)
     workshop_task = asyncio.create_task(fleet.run(*broker, client_id="circlemade-demo-sim"))
-    client = InfluxQL(influx_url, config.influx.database)
+    make_reader = STORES[config.influx.api].reader
+    assert make_reader is not None  # the demo's own InfluxDB
+    client = make_reader(config.influx)
     console = Console(width=None if sys.stdout.isatty() else 110)
     title = f"circlemade demo: {config.site.name}, InfluxDB {influx_url} (db circlemade)"
     rows: list[MachineRow] = []
@@ -141,7 +144,7 @@ async def _run(config: Config, fleet: Fleet, broker: tuple[str, int], influx_url
                     await asyncio.wait_for(stop.wait(), 2.0 if console.is_terminal else 10.0)
                 try:
                     rows = await snapshot(client)
-                except QueryError as exc:
+                except PeerError as exc:
                     console.print(f"(InfluxDB not answering yet: {exc})")
                     continue
                 now = time.monotonic()
@@ -161,7 +164,7 @@ async def _run(config: Config, fleet: Fleet, broker: tuple[str, int], influx_url
             await workshop_task
         stop.set()
         await service_task
-        with contextlib.suppress(QueryError):
+        with contextlib.suppress(PeerError):
             rows = await snapshot(client)
         await client.close()
     health = service.health.snapshot()

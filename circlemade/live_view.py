@@ -1,5 +1,6 @@
-"""The demo's live view: what InfluxDB holds right now, per machine, read back by InfluxQL
-and drawn with rich.
+"""The demo's live view: what the store holds right now, per machine, read back through
+the store's reader (InfluxQL for InfluxDB, the export API for VictoriaMetrics) and drawn
+with rich.
 
 It reads from the database, not from the pipeline, so what it shows has made the whole
 trip. Power gets a sparkline of the last two minutes: a trend reads faster than numbers.
@@ -8,13 +9,14 @@ trip. Power gets a sparkline of the last two minutes: a trend reads faster than 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 from rich.table import Table
 from rich.text import Text
 
 from dashboards.panels import STATE_COLOURS
-from edge.storage.influxql import InfluxQL
+from edge.storage.point_reader import PointReader
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -36,40 +38,41 @@ def sparkline(values: list[float]) -> str:
                    for v in values)
 
 
-# (query, value column, key) -- one selector per query: InfluxDB 1.x returns time 0 for
-# several selectors in one statement.
-_QUERIES = [
-    ('SELECT last("state") FROM "machine_state" WHERE time > now() - 1h GROUP BY machine',
-     "last", "state"),
-    ('SELECT last("power_w") FROM "energy" WHERE time > now() - 1h GROUP BY machine',
-     "last", "power_w"),
-    ("SELECT last(\"oee\") FROM \"oee\" WHERE \"window\" = 'hour' AND time > now() - 2h "
-     "GROUP BY machine", "last", "oee"),
-]
+NS = 1_000_000_000
 _TODAY = ["energy_kwh", "material_g", "good_parts", "scrap_parts"]
+TREND_S, BUCKET_S = 120, 5
 
 
-async def snapshot(client: InfluxQL) -> list[MachineRow]:
-    """Latest state, power and hourly OEE per machine, and today's totals."""
+async def snapshot(reader: PointReader, now_ns: int | None = None) -> list[MachineRow]:
+    """Latest state, power and hourly OEE per machine, today's totals and the power of the
+    last two minutes, from the points the store holds (any store that can be read back:
+    edge/storage/point_reader.py)."""
+    now = now_ns or time.time_ns()
     rows: dict[str, MachineRow] = {}
 
     def row(machine: str) -> MachineRow:
         return rows.setdefault(machine, MachineRow(machine))
 
-    for query, column, key in _QUERIES:
-        for series in await client.query(query):
-            if series.rows and series.rows[-1][column] is not None:
-                row(series.tags["machine"]).values[key] = series.rows[-1][column]
-    for name in _TODAY:
-        query = (f"SELECT sum(\"{name}\") FROM \"circularity\" WHERE \"window\" = 'hour' "
-                 "AND time > now() - 24h GROUP BY machine")
-        for series in await client.query(query):
-            if series.rows:
-                row(series.tags["machine"]).values[name] = series.rows[-1]["sum"]
-    trend_query = ('SELECT mean("power_w") FROM "energy" WHERE time > now() - 2m '
-                   "GROUP BY time(5s), machine fill(none)")
-    for series in await client.query(trend_query):
-        row(series.tags["machine"]).power_trend = [float(r["mean"]) for r in series.rows]
+    for point in await reader.rows("machine_state", now - 3600 * NS, now + NS):
+        row(point["machine"]).values["state"] = point["state"]
+    buckets: dict[str, dict[int, list[float]]] = {}
+    for point in await reader.rows("energy", now - TREND_S * NS, now + NS):
+        if "power_w" in point:
+            row(point["machine"]).values["power_w"] = point["power_w"]
+            bucket = (point["time"] - now) // (BUCKET_S * NS)
+            buckets.setdefault(point["machine"], {}).setdefault(bucket, []).append(
+                point["power_w"])
+    for machine, by_bucket in buckets.items():
+        row(machine).power_trend = [sum(v) / len(v) for _, v in sorted(by_bucket.items())]
+    for point in await reader.rows("oee", now - 2 * 3600 * NS, now + NS):
+        if point.get("window") == "hour" and "oee" in point:
+            row(point["machine"]).values["oee"] = point["oee"]
+    for point in await reader.rows("circularity", now - 86400 * NS, now + NS):
+        if point.get("window") == "hour":
+            values = row(point["machine"]).values
+            for name in (n for n in _TODAY if n in point):
+                before = values.get(name)
+                values[name] = point[name] + (before if isinstance(before, float) else 0.0)
     return sorted(rows.values(), key=lambda r: r.machine)
 
 
