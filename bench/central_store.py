@@ -10,7 +10,6 @@ series, bytes on disk once the stores have merged, and the mean write rate.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import shutil
@@ -22,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from bench.dashboards_scale import END, workshop_month
+from bench.dashboards_scale import END, month_arguments, workshop_month
 from bench.harness import servers_running
 from edge.service.config import Config
 from edge.storage.health import Health
@@ -133,11 +132,7 @@ def run(days: int, step_s: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--step-s", type=int, default=30,
-                        help="seconds between two messages of a device")
-    args = parser.parse_args()
+    args = month_arguments(__doc__ or "")
     if shutil.which("victoria-metrics") is None:
         raise SystemExit("central store: victoria-metrics is not installed (scripts/setup)")
     print(json.dumps(run(args.days, args.step_s), indent=1))

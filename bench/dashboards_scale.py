@@ -102,12 +102,17 @@ def run(days: int, step_s: int) -> dict[str, Any]:
             "over_1s": [t for t in timings if t["seconds"] >= 1.0], "timings": timings}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def month_arguments(doc: str) -> argparse.Namespace:
+    """``--days`` and ``--step-s`` of a benchmark on the simulated month."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--step-s", type=int, default=30,
                         help="seconds between two messages of a device")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = month_arguments(__doc__ or "")
     result = run(args.days, args.step_s)
     result.pop("timings")
     print(json.dumps(result, indent=1))
