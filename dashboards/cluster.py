@@ -1,7 +1,8 @@
 """The cluster's dashboards: the members side by side, a ranking, and month over month.
 
 They read the central store every member forwards to (docs/cluster.md), through
-InfluxQL like the workshop's own. Each member is one query, named in the legend by
+InfluxQL like the workshop's own (said again in PromQL for VictoriaMetrics:
+dashboards/victoria.py). Each member is one query, named in the legend by
 :func:`members`: with ``[cluster] anonymise = true`` a member reading them sees its own
 name and "workshop A, B, ..." for the others.
 """
