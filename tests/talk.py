@@ -31,11 +31,13 @@ def publish(port: int, topic: str, payload: dict[str, Any]) -> None:
                     "-m", orjson.dumps(payload).decode()], check=True, timeout=30)
 
 
-def victoria_export(server: LocalServer, metric: str) -> list[dict[str, Any]]:
-    """Every series of ``metric`` in VictoriaMetrics, with all its raw samples."""
+def victoria_export(server: LocalServer, metric: str, site: str = "") -> list[dict[str, Any]]:
+    """Every series of ``metric`` in VictoriaMetrics (of ``site``: the server is shared),
+    with all its raw samples."""
     with urllib.request.urlopen(server.url + "/internal/force_flush", timeout=5):
         pass
-    query = urllib.parse.urlencode({"match[]": f'{{__name__="{metric}"}}'})
+    only = f',site="{site}"' if site else ""
+    query = urllib.parse.urlencode({"match[]": f'{{__name__="{metric}"{only}}}'})
     with urllib.request.urlopen(f"{server.url}/api/v1/export?{query}", timeout=5) as response:
         return [orjson.loads(line) for line in response.read().splitlines() if line.strip()]
 

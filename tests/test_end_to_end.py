@@ -166,7 +166,8 @@ async def test_mqtt_to_victoriametrics_v2_api(mosquitto: LocalServer, victoria: 
     config = parse_config(source_config(mosquitto, influx, "v2"))
 
     async def exported() -> list[dict[str, Any]]:
-        series = await asyncio.to_thread(victoria_export, victoria, "telemetry_nozzle_temp_c")
+        series = await asyncio.to_thread(victoria_export, victoria, "telemetry_nozzle_temp_c",
+                                         "e2e-site")
         return series if series and len(series[0]["values"]) == COUNT else []
 
     async with running(config):
@@ -179,7 +180,8 @@ async def test_mqtt_to_victoriametrics_v2_api(mosquitto: LocalServer, victoria: 
     assert series[0]["timestamps"] == [time_ms(i) for i in range(COUNT)]
     assert [round(v, 6) for v in series[0]["values"]] == [
         expected_nozzle_c(i) for i in range(COUNT)]
-    (energy,) = await asyncio.to_thread(victoria_export, victoria, "energy_energy_kwh")
+    (energy,) = await asyncio.to_thread(victoria_export, victoria, "energy_energy_kwh",
+                                        "e2e-site")
     assert energy["metric"]["meter"] == "plug-7"
     assert energy["values"] == [(1000 + i) / 1000 for i in range(COUNT)]
 

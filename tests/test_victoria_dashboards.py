@@ -105,7 +105,7 @@ def test_template_variables_list_the_machines(filled: LocalServer) -> None:
         assert match is not None, variable["query"]
         found[variable["name"]] = set(asked(filled, f"label/{match[2]}/values",
                                             **{"match[]": match[1]}))
-    assert found["site"] == {"example"}
+    assert "example" in found["site"]  # with the sites of other tests: the server is shared
     assert {"printer", "cnc"} <= found["kind"]
     assert {"p1", "p2", "mill", "printer-1", "cnc-1"} <= found["machine"]
 
