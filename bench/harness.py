@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.workload import MARKER_TOPIC, Workshop, marker_payload
 from simulators import local_servers
+from simulators.local_servers import LocalServer
 from simulators.mqtt_publisher import Publisher
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,9 +35,20 @@ class Servers:
             "queue_qos0_messages true\n")).start()
         self.influx = local_servers.influxdb1(root / "influx").start()
         self.victoria = local_servers.victoria_metrics(root / "victoria").start()
+        self._windows: dict[int, LocalServer] = {}
+
+    def broker(self, window: int = 0) -> LocalServer:
+        """The broker; with ``window``, one that lets that many messages wait for their
+        acknowledgement (Mosquitto's default is 20), started on first use."""
+        if not window:
+            return self.mqtt
+        if window not in self._windows:
+            self._windows[window] = local_servers.mosquitto(
+                self.root / f"mqtt-window-{window}", max_inflight=window).start()
+        return self._windows[window]
 
     def stop(self) -> None:
-        for server in (self.mqtt, self.influx, self.victoria):
+        for server in (self.mqtt, self.influx, self.victoria, *self._windows.values()):
             server.stop()
 
 
@@ -108,10 +120,10 @@ class Process:
                 self.popen.wait()
 
 
-def circlemade(config: Path) -> Process:
+def circlemade(config: Path, env: dict[str, str] | None = None) -> Process:
     return Process([sys.executable, "-m", "circlemade.cli", "run", "-c", str(config)],
                    lambda line: '"mqtt.connected"' in line,
-                   env={TOKEN_ENV: "victoria-metrics-checks-no-token"})
+                   env={TOKEN_ENV: "victoria-metrics-checks-no-token", **(env or {})})
 
 
 def points_written(process: Process) -> int:

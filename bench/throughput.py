@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import node_red
+from bench import node_red, slow_disk
 from bench.harness import (
     REPO,
     TOKEN_ENV,
@@ -53,11 +53,26 @@ class Case:
     sink: str  # "", "InfluxDB 1.x", "VictoriaMetrics"
     fsync: bool = True
     """circlemade-edge: the buffer's commits fsynced ([buffer] fsync)."""
+    window: int = 0
+    """Messages the broker lets wait for an acknowledgement (0: the harness's 1,000)."""
+    disk_ms: int = 0
+    """An fsync made this slow (bench/slow_disk); with it the bare subscriber acknowledges
+    only after an fsync of its own."""
+    durable: bool = False
+    """The bare subscriber acknowledges after its fsync even on the fast disk."""
 
     @property
     def name(self) -> str:
         return (f"{self.contender}, QoS {self.qos}" + (f", {self.sink}" if self.sink else "")
-                + ("" if self.fsync else ", fsync off"))
+                + ("" if self.fsync else ", fsync off")
+                + (f", window {self.window}" if self.window else "")
+                + (f", fsync {self.disk_ms} ms" if self.disk_ms else "")
+                + (", acknowledging after fsync" if self.acks_after_fsync
+                   and self.contender == "bare paho" else ""))
+
+    @property
+    def acks_after_fsync(self) -> bool:
+        return self.durable or bool(self.disk_ms)
 
 
 @dataclass
@@ -102,6 +117,13 @@ CASES = [
     Case("circlemade-edge", 1, "VictoriaMetrics"),
     Case("Node-RED", 0, "InfluxDB 1.x"), Case("Node-RED", 1, "InfluxDB 1.x"),
 ]
+WINDOW_CASES = [case for window, disk_ms in ((20, 0), (20, 10), (20, 30))
+                for case in (Case("bare paho", 1, "", window=window, disk_ms=disk_ms,
+                                  durable=True),
+                             Case("circlemade-edge", 1, "InfluxDB 1.x", window=window,
+                                  disk_ms=disk_ms))]
+"""A stock broker's window (Mosquitto's 20) on a fast disk and on slow ones (``--window``):
+the edge against the bare subscriber that acknowledges after its own fsync."""
 FSYNC_CASES = [Case("circlemade-edge", 1, "InfluxDB 1.x"),
                Case("circlemade-edge", 1, "InfluxDB 1.x", fsync=False)]
 """What committing durably before acknowledging costs (``--fsync``)."""
@@ -160,6 +182,7 @@ def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
     (bench/profile.py attaches py-spy there)."""
     work = servers.root / f"run-{sequence}"
     work.mkdir()
+    broker = servers.broker(case.window)
     client_id = f"bench-{sequence}"
     database = f"bench_{sequence}"
     start = _starter(servers, case, workshop, messages, work, client_id, database)
@@ -168,7 +191,7 @@ def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
         first.wait_connected()
         time.sleep(0.5)
         first.stop()
-    publish(servers.mqtt.port, workshop, messages, sequence)
+    publish(broker.port, workshop, messages, sequence)
     process = start()
     process.wait_connected()
     if on_connected is not None:
@@ -186,7 +209,7 @@ def drain_once(servers: Servers, case: Case, workshop: Workshop, messages: int,
         process.stop()
         points = (points_written(process) if case.contender == "circlemade-edge"
                   else expected_points(workshop, messages))
-    forget_session(servers.mqtt.port, client_id)
+    forget_session(broker.port, client_id)
     seconds = finished - process.connected_at
     return Drain(seconds, 100 * (cpu_after - cpu_before) / seconds, rss, points)
 
@@ -195,23 +218,26 @@ def _starter(servers: Servers, case: Case, workshop: Workshop, messages: int, wo
              client_id: str, database: str) -> Callable[[], Process]:
     """How to start the contender (prepared: its session, its database, its flows)."""
     start: Callable[[], Process]
+    broker = servers.broker(case.window)
+    env = slow_disk.environment(servers.root, case.disk_ms) if case.disk_ms else {}
     if case.contender == "bare paho":
         base = [sys.executable, str(REPO / "bench" / "bare_subscriber.py"), "--port",
-                str(servers.mqtt.port), "--client-id", client_id, "--qos", str(case.qos)]
+                str(broker.port), "--client-id", client_id, "--qos", str(case.qos)]
         subprocess.run([*base, "--prepare"], check=True, capture_output=True, timeout=60)
+        durable = ["--fsync-to", str(work / "received")] if case.acks_after_fsync else []
         def start() -> Process:
-            return Process([*base, "--expect", str(messages + 1)],
-                           lambda line: '"connected"' in line)
+            return Process([*base, "--expect", str(messages + 1), *durable],
+                           lambda line: '"connected"' in line, env=env)
     elif case.contender == "circlemade-edge":
         influx = ({"api": "v1", "url": servers.influx.url, "database": database}
                   if case.sink == "InfluxDB 1.x" else
                   {"api": "v2", "url": servers.victoria.url, "bucket": "bench", "org": "bench",
                    "token_env": TOKEN_ENV})
         config = work / "edge.toml"
-        config.write_text(workshop.config(servers.mqtt.port, influx, client_id, case.qos,
+        config.write_text(workshop.config(broker.port, influx, client_id, case.qos,
                                           work / "buffer.sqlite", case.fsync))
         def start() -> Process:
-            return circlemade(config)
+            return circlemade(config, env)
     else:
         influx_port = int(servers.influx.url.rsplit(":", 1)[1])
         flows = node_red.flow(workshop, servers.mqtt.port, influx_port, database, case.qos,
@@ -257,8 +283,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--fsync", action="store_true",
                         help="only circlemade-edge at QoS 1, with and without fsync")
+    parser.add_argument("--window", action="store_true",
+                        help="a 20-message broker window, on a fast disk and slow ones")
     args = parser.parse_args()
-    cases = FSYNC_CASES if args.fsync else CASES
+    cases = FSYNC_CASES if args.fsync else WINDOW_CASES if args.window else CASES
     for result in run(args.messages, args.machines, args.runs, cases):
         print(json.dumps(result.as_dict()))
 

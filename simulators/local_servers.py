@@ -131,14 +131,14 @@ def _http_ready(path: str, statuses: tuple[int, ...]) -> Callable[[LocalServer],
 
 
 def mosquitto(data_dir: Path, port: int | None = None, listener_options: str = "",
-              anonymous: bool = True) -> LocalServer:
+              anonymous: bool = True, max_inflight: int = 1000) -> LocalServer:
     """Mosquitto with persistence and queues big enough not to drop bursts at QoS 1.
 
     Its defaults (``max_queued_messages 1000``, 20 in flight) drop messages to a slow
     subscriber at QoS 0 *and* 1, and 20 in flight would throttle an edge that acknowledges
     after its buffer commit (deploy/mosquitto.conf says why 1000); ``user root`` keeps it
     from switching to the ``mosquitto`` user, which could not write a data directory made
-    by root.
+    by root. ``max_inflight``: Mosquitto's default (20) makes a stock broker.
     """
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,7 @@ def mosquitto(data_dir: Path, port: int | None = None, listener_options: str = "
         f"persistence_location {data_dir}/\n"
         "autosave_interval 10\n"
         "max_queued_messages 1000000\n"
-        "max_inflight_messages 1000\n"
+        f"max_inflight_messages {max_inflight}\n"
         "log_dest stderr\n"
         "log_type error\nlog_type warning\nlog_type notice\n"
         "user root\n"

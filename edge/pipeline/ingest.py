@@ -6,15 +6,18 @@ the KPI stage derives its points from them. What a stage cannot take (a message 
 fails to decode, a reading refused, a reading the KPI stage fails on) is counted against
 its source, logged (throttled) and dead-lettered, and never holds up the others; a batch
 that fails as a whole goes through again message by message. Points go into the durable
-buffer before the messages are acknowledged, waiting while the buffer's disk is full.
+buffer before the messages are acknowledged, waiting while the buffer's disk is full;
+a batch is processed while the one before is committed (edge/pipeline/made.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from contract.eventlog import Throttle, describe, log_event
 from contract.raw_message import RawMessage
@@ -22,6 +25,7 @@ from contract.reading import Reading, iso_time
 from edge.pipeline.kpi.alerts import Alert
 from edge.pipeline.kpi.context import Point
 from edge.pipeline.kpi.engine import KpiEngine
+from edge.pipeline.made import InFlight, Made
 from edge.pipeline.normalise import Normaliser
 from edge.storage.buffer import BufferBlocked, DurableBuffer
 from edge.storage.dead_letters import DeadLetters
@@ -43,22 +47,64 @@ class Ingest:
         self.dead_letters = dead_letters
         self._throttle = Throttle()
         self._acks: list[Callable[[], object]] = []
+        self.turn = asyncio.Lock()
+        """Held while a turn makes points and begins their commit (the ingest's batches,
+        the service's ticks): commits are then in the order the KPI memory changed."""
         self.full = False
         self.on_alerts: Callable[[list[Alert]], None] | None = None
 
     async def run(
         self, inbox: asyncio.Queue[list[RawMessage | Reading] | None], buffer: DurableBuffer,
     ) -> None:
-        """Until ``None`` arrives: each batch's points into the durable buffer, and only
-        then its messages acknowledged to the broker."""
+        """Until ``None`` arrives: each batch processed while the commit of the one before
+        runs (its fsync in the buffer's thread); its messages acknowledged as soon as its
+        own commit is done, never before. A turn (a batch made and its commit begun)
+        holds :attr:`turn`, so nothing else commits KPI memory in between."""
+        flight: InFlight | None = None
         while (batch := await inbox.get()) is not None:
-            lines = self.guarded(batch)
-            await self.store(buffer, lines, self.take_state())
-            for ack in self.take_acks():
-                ack()
-            self.pass_alerts()
+            async with self.turn:
+                flight = await self._land(buffer, flight, self._made(batch))
+                if flight is not None:
+                    flight.commit.add_done_callback(partial(self._done, flight.made, inbox))
+        async with self.turn:
+            await self._land(buffer, flight, None)
+
+    def _made(self, batch: list[RawMessage | Reading]) -> Made:
+        lines = self.guarded(batch)
+        then = self.take_acks()
+        alerts = self.kpi.take_alerts() if self.kpi is not None else []
+        if alerts and self.on_alerts is not None:
+            then.append(partial(self.on_alerts, alerts))
+        return Made(lines, self.take_state(), then)
+
+    @staticmethod
+    def _done(made: Made, inbox: asyncio.Queue[list[RawMessage | Reading] | None],
+              commit: asyncio.Future[None]) -> None:
+        """A commit done: its messages acknowledged now. One the full disk refused wakes
+        the loop (an empty batch), which makes it again once there is room."""
+        if commit.cancelled() or commit.exception() is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                inbox.put_nowait([])
+            return
+        for then in made.then:
+            then()
+
+    async def _land(self, buffer: DurableBuffer, flight: InFlight | None, made: Made | None,
+                    ) -> InFlight | None:
+        """The commit in flight done, then ``made``'s begun. A commit the full disk
+        refused is made again with ``made``, once there is room."""
+        if flight is not None:
+            try:
+                await flight.commit
+            except BufferBlocked:
+                joined = flight.made.joined(made)
+                await self.store(buffer, joined.lines, joined.state)
+                for then in joined.then:
+                    then()
+                made = None
             if self.dead_letters is not None and self.dead_letters.pending:
                 await asyncio.to_thread(self.dead_letters.flush)
+        return None if made is None else InFlight(made, buffer.submit(made.lines, made.state))
 
     async def store(self, buffer: DurableBuffer, lines: list[str],
                     state: dict[str, bytes] | None = None, drafts: Sequence[str] = (),

@@ -228,16 +228,24 @@ class EdgeService:
             except OSError as exc:
                 self._throttle.event("status", "status.write_failed", logging.ERROR,
                                      path=str(path), error=describe(exc))
-            now_ns = time.time_ns()
-            drafts: list[str] = []  # a blocked turn's drafts are made anew by the next
-            held += self._ingest.tick(now_ns, drafts) + self.health.to_lines()
-            state = {**state, **self._ingest.take_state()}
-            if edge is not None:
-                found = edge.check(status, now_ns)
-                raised += found
-                held += self._ingest.derived(edge.points(found))
-                state.update(edge.take_state())
+            letters = self._ingest.dead_letters
+            if letters is not None and letters.pending:  # waiting for a writable disk
+                await asyncio.to_thread(letters.flush)
+            try:  # the ingest's turn ends within a commit, unless the disk is full
+                async with asyncio.timeout(self.config.health_interval_s):
+                    await self._ingest.turn.acquire()
+            except TimeoutError:
+                continue
             try:
+                now_ns = time.time_ns()
+                drafts: list[str] = []  # a blocked turn's drafts are made anew by the next
+                held += self._ingest.tick(now_ns, drafts) + self.health.to_lines()
+                state = {**state, **self._ingest.take_state()}
+                if edge is not None:
+                    found = edge.check(status, now_ns)
+                    raised += found
+                    held += self._ingest.derived(edge.points(found))
+                    state.update(edge.take_state())
                 await buffer.append(held, state, drafts)
                 held, state = [], {}
                 self._ingest.pass_alerts()
@@ -246,9 +254,8 @@ class EdgeService:
                 raised = []
             except BufferBlocked:  # kept for the next turn: this loop must go on ticking
                 del held[:-HELD_MAX]
-            letters = self._ingest.dead_letters
-            if letters is not None and letters.pending:  # waiting for a writable disk
-                await asyncio.to_thread(letters.flush)
+            finally:
+                self._ingest.turn.release()
 
     def status(self, started_s: float, buffer: DurableBuffer) -> dict[str, Any]:
         return service_status(started_s, self.health, self.every_gateway(),

@@ -203,16 +203,31 @@ class DurableBuffer:
         one transaction, with the ``drafts`` (open windows as far as they go, which their
         final write replaces); :class:`BufferBlocked` (nothing stored) when the disk takes
         nothing for now."""
-        if lines or state or drafts:
-            selected = {name: q.select(lines, drafts) for name, q in self.queues.items()}
-            counts, dropped = await self._run(self._append, selected, time.time_ns(),
-                                              state or {})
-            self._set_depths(counts)
-            for name, queue in self.queues.items():
-                queue.count_drops(dropped.get(name, 0), self.health, self.max_bytes)
-            for name, queued in selected.items():
-                if queued:
-                    self.queues[name].appended.set()
+        await self.submit(lines, state, drafts)
+
+    def submit(self, lines: list[str], state: dict[str, bytes] | None = None,
+               drafts: Sequence[str] = ()) -> asyncio.Future[None]:
+        """:meth:`append` begun now, to be awaited later: the buffer's thread commits in
+        the order of submission, so a caller may go on working while its commit (and its
+        fsync) runs."""
+        if not (lines or state or drafts):
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        selected = {name: q.select(lines, drafts) for name, q in self.queues.items()}
+        work = asyncio.get_running_loop().run_in_executor(
+            self._executor, self._mending, self._append, selected, time.time_ns(), state or {})
+        return asyncio.ensure_future(self._appended(work, selected))
+
+    async def _appended(self, work: asyncio.Future[tuple[dict[str, int], dict[str, int]]],
+                        selected: dict[str, list[str]]) -> None:
+        counts, dropped = await work
+        self._set_depths(counts)
+        for name, queue in self.queues.items():
+            queue.count_drops(dropped.get(name, 0), self.health, self.max_bytes)
+        for name, queued in selected.items():
+            if queued:
+                self.queues[name].appended.set()
 
     async def load_state(self) -> tuple[str | None, dict[str, bytes]]:
         """The stored KPI state's format version (None if none was stored) and memory."""
