@@ -25,6 +25,7 @@ from bench import (
     latency,
     memory,
     opcua_items,
+    pi_capacity,
     replay,
     report,
     startup,
@@ -46,14 +47,19 @@ class Plan:
     backlog_h: float
     startup_runs: int
     month_days: int
+    durable_messages: int
+    pi_machines: list[int]
+    pi_s: float
 
 
 FULL = Plan(messages=60_000, runs=3, latency_s=60.0, memory_min=10.0,
             opcua_items=[1000, 5000, 10000], opcua_s=60.0, replay_h=24.0, backlog_h=24.0,
-            startup_runs=5, month_days=30)
+            startup_runs=5, month_days=30, durable_messages=6000,
+            pi_machines=[500, 1000, 1500, 2000, 2500, 3000], pi_s=40.0)
 QUICK = Plan(messages=20_000, runs=1, latency_s=20.0, memory_min=2.0,
              opcua_items=[1000, 10000], opcua_s=20.0, replay_h=2.0, backlog_h=2.0,
-             startup_runs=2, month_days=3)
+             startup_runs=2, month_days=3, durable_messages=2000, pi_machines=[500, 1000],
+             pi_s=15.0)
 
 
 def _first_line(command: list[str]) -> str:
@@ -112,6 +118,13 @@ def main() -> None:
              f"{plan.messages:,} messages")
     results["throughput"] = [r.as_dict() for r in throughput.run(
         plan.messages, 50, plan.runs, progress=progress)]
+    progress(f"a 20-message broker window, fast and slow disks: {plan.durable_messages:,} "
+             "messages each")
+    results["durable"] = [r.as_dict() for r in throughput.run(
+        plan.durable_messages, 50, plan.runs, throughput.WINDOW_CASES, progress=progress)]
+    progress(f"one Raspberry Pi 4 core: {plan.pi_machines} machines at 1 msg/s")
+    results["pi_capacity"] = pi_capacity.run(plan.pi_s, plan.pi_machines)
+    progress(f"  {results['pi_capacity']['capacity']:,} machines served")
     progress(f"latency at 2,000 msg/s for {plan.latency_s:g} s")
     results["latency"] = latency.run(2000, plan.latency_s, 50)
     progress(f"  p50 {results['latency']['p50_ms']:.0f} ms, p99 "

@@ -103,6 +103,7 @@ class CaseResult:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.case.name, "contender": self.case.contender, "qos": self.case.qos,
                 "sink": self.case.sink, "messages": self.messages,
+                "window": self.case.window, "disk_ms": self.case.disk_ms,
                 "msg_per_s": self.msg_per_s,
                 "runs_msg_per_s": [self.messages / d.seconds for d in self.runs],
                 "points_per_s": self.median(lambda d: d.points / d.seconds),
