@@ -325,7 +325,14 @@ class DurableBuffer:
         queue = taken.queue
         if taken.generation != self.file.generation:
             return self._counts.get(queue, 0)  # its file was set aside: nothing of it is here
-        deleted = chunks.delete_taken(self._connection(), taken)
+        db = self._connection()
+        if self.file.fsync:  # a deletion lost to a power cut only sends points again
+            db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            deleted = chunks.delete_taken(db, taken)
+        finally:
+            if self.file.fsync:
+                db.execute("PRAGMA synchronous=FULL")
         self._counts[queue] = max(0, self._counts.get(queue, 0) - deleted)
         return self._counts[queue]
 
