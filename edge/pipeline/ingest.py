@@ -35,6 +35,23 @@ from gateways.decoding import DecodeError, PartialDecode
 from gateways.profiles import Decoder
 
 
+GROUP_MAX = 20_000
+"""Messages one turn takes at most: everything waiting joins one commit (a group
+commit), so a slow disk's fsync carries as many messages as arrived meanwhile."""
+
+
+def waiting_too(inbox: asyncio.Queue[list[RawMessage | Reading] | None],
+                batch: list[RawMessage | Reading]) -> tuple[list[RawMessage | Reading], bool]:
+    """``batch`` with the batches waiting behind it (up to :data:`GROUP_MAX` messages),
+    and whether the end (``None``) was among them."""
+    while len(batch) < GROUP_MAX and not inbox.empty():
+        more = inbox.get_nowait()
+        if more is None:
+            return batch, True
+        batch = batch + more
+    return batch, False
+
+
 class Ingest:
     def __init__(
         self, decoders: dict[str, Decoder], normaliser: Normaliser, health: Health,
@@ -61,7 +78,9 @@ class Ingest:
         own commit is done, never before. A turn (a batch made and its commit begun)
         holds :attr:`turn`, so nothing else commits KPI memory in between."""
         flight: InFlight | None = None
-        while (batch := await inbox.get()) is not None:
+        ended = False
+        while not ended and (batch := await inbox.get()) is not None:
+            batch, ended = waiting_too(inbox, batch)
             async with self.turn:
                 flight = await self._land(buffer, flight, self._made(batch))
                 if flight is not None:
