@@ -13,10 +13,9 @@ a batch is processed while the one before is committed (edge/pipeline/made.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 
 from contract.eventlog import Throttle, describe, log_event
@@ -25,7 +24,7 @@ from contract.reading import Reading, iso_time
 from edge.pipeline.kpi.alerts import Alert
 from edge.pipeline.kpi.context import Point
 from edge.pipeline.kpi.engine import KpiEngine
-from edge.pipeline.made import InFlight, Made
+from edge.pipeline.made import InFlight, Made, Room, acknowledged
 from edge.pipeline.normalise import Normaliser
 from edge.storage.buffer import BufferBlocked, DurableBuffer
 from edge.storage.dead_letters import DeadLetters
@@ -33,23 +32,6 @@ from edge.storage.health import Health
 from edge.storage.line_protocol import LineProtocolError
 from gateways.decoding import DecodeError, PartialDecode
 from gateways.profiles import Decoder
-
-
-GROUP_MAX = 20_000
-"""Messages one turn takes at most: everything waiting joins one commit (a group
-commit), so a slow disk's fsync carries as many messages as arrived meanwhile."""
-
-
-def waiting_too(inbox: asyncio.Queue[list[RawMessage | Reading] | None],
-                batch: list[RawMessage | Reading]) -> tuple[list[RawMessage | Reading], bool]:
-    """``batch`` with the batches waiting behind it (up to :data:`GROUP_MAX` messages),
-    and whether the end (``None``) was among them."""
-    while len(batch) < GROUP_MAX and not inbox.empty():
-        more = inbox.get_nowait()
-        if more is None:
-            return batch, True
-        batch = batch + more
-    return batch, False
 
 
 class Ingest:
@@ -67,7 +49,7 @@ class Ingest:
         self.turn = asyncio.Lock()
         """Held while a turn makes points and begins their commit (the ingest's batches,
         the service's ticks): commits are then in the order the KPI memory changed."""
-        self.full = False
+        self.room = Room(health)
         self.on_alerts: Callable[[list[Alert]], None] | None = None
 
     async def run(
@@ -78,13 +60,11 @@ class Ingest:
         own commit is done, never before. A turn (a batch made and its commit begun)
         holds :attr:`turn`, so nothing else commits KPI memory in between."""
         flight: InFlight | None = None
-        ended = False
-        while not ended and (batch := await inbox.get()) is not None:
-            batch, ended = waiting_too(inbox, batch)
+        while (batch := await inbox.get()) is not None:
             async with self.turn:
                 flight = await self._land(buffer, flight, self._made(batch))
                 if flight is not None:
-                    flight.commit.add_done_callback(partial(self._done, flight.made, inbox))
+                    flight.commit.add_done_callback(partial(acknowledged, flight.made, inbox))
         async with self.turn:
             await self._land(buffer, flight, None)
 
@@ -96,18 +76,6 @@ class Ingest:
             then.append(partial(self.on_alerts, alerts))
         return Made(lines, self.take_state(), then)
 
-    @staticmethod
-    def _done(made: Made, inbox: asyncio.Queue[list[RawMessage | Reading] | None],
-              commit: asyncio.Future[None]) -> None:
-        """A commit done: its messages acknowledged now. One the full disk refused wakes
-        the loop (an empty batch), which makes it again once there is room."""
-        if commit.cancelled() or commit.exception() is not None:
-            with contextlib.suppress(asyncio.QueueFull):
-                inbox.put_nowait([])
-            return
-        for then in made.then:
-            then()
-
     async def _land(self, buffer: DurableBuffer, flight: InFlight | None, made: Made | None,
                     ) -> InFlight | None:
         """The commit in flight done, then ``made``'s begun. A commit the full disk
@@ -117,40 +85,13 @@ class Ingest:
                 await flight.commit
             except BufferBlocked:
                 joined = flight.made.joined(made)
-                await self.store(buffer, joined.lines, joined.state)
+                await self.room.commit(buffer, joined.lines, joined.state)
                 for then in joined.then:
                     then()
                 made = None
             if self.dead_letters is not None and self.dead_letters.pending:
                 await asyncio.to_thread(self.dead_letters.flush)
         return None if made is None else InFlight(made, buffer.submit(made.lines, made.state))
-
-    async def store(self, buffer: DurableBuffer, lines: list[str],
-                    state: dict[str, bytes] | None = None, drafts: Sequence[str] = (),
-                    ) -> None:
-        """Append (with the KPI state they leave), waiting while the buffer's disk is
-        full (or read-only): nothing is acknowledged meanwhile, so the broker keeps the
-        messages and reading stops once the queues are full; the sink drains to InfluxDB,
-        which frees room."""
-        delay = 0.5
-        while True:
-            try:
-                await buffer.append(lines, state, drafts)
-            except BufferBlocked as exc:
-                self._health.count("buffer", "buffer_full")
-                if not self.full:
-                    self.full = True
-                    log_event("buffer.blocked", logging.ERROR, path=str(buffer.path),
-                              error=str(exc), free_bytes=exc.free_bytes,
-                              action="messages are not acknowledged until it takes points "
-                                     "again; the sink goes on draining to InfluxDB")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            if self.full:
-                self.full = False
-                log_event("buffer.room_again", path=str(buffer.path), points=len(lines))
-            return
 
     def guarded(self, batch: list[RawMessage | Reading], now_ns: int | None = None,
                 ) -> list[str]:

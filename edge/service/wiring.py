@@ -144,7 +144,7 @@ class EdgeService:
                 await raw.put(None)
                 await ingest_task
                 lines, drafts = self._ingest.flush(time.time_ns())
-                await self._ingest.store(buffer, lines + self.health.to_lines(),
+                await self._ingest.room.commit(buffer, lines + self.health.to_lines(),
                                          self._ingest.take_state(), drafts)
                 sink_stop.set()
                 await asyncio.gather(*sink_tasks)
@@ -260,4 +260,4 @@ class EdgeService:
     def status(self, started_s: float, buffer: DurableBuffer) -> dict[str, Any]:
         return service_status(started_s, self.health, self.every_gateway(),
                               list(zip(self._sinks, self.config.stores(), strict=True)),
-                              buffer, self._ingest.full, self._supervisor.crashes)
+                              buffer, self._ingest.room.full, self._supervisor.crashes)

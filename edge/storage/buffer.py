@@ -307,34 +307,11 @@ class DurableBuffer:
         self.health.set(queue.health_source, "buffer_depth", depth)
 
     def _delete_taken(self, taken: Taken) -> int:
-        """Delete what was written; on a disk too full even for that (SQLite writes the
-        deletion to its WAL first), the reserve file makes the room."""
-        try:
-            count = self._delete(taken)
-        except sqlite3.OperationalError as exc:
-            if self._db is not None and self._db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-            if exc.sqlite_errorname != "SQLITE_FULL" or not self.file.release_reserve():
-                raise
-            count = self._delete(taken)
-        self.file.keep_reserve(self.min_free_bytes)
-        return count
-
-    def _delete(self, taken: Taken) -> int:
-        queue = taken.queue
         if taken.generation != self.file.generation:
-            return self._counts.get(queue, 0)  # its file was set aside: nothing of it is here
-        db = self._connection()
-        if self.file.fsync:  # a deletion lost to a power cut only sends points again
-            db.execute("PRAGMA synchronous=NORMAL")
-        try:
-            deleted = chunks.delete_taken(db, taken)
-        finally:
-            if self.file.fsync:
-                db.execute("PRAGMA synchronous=FULL")
-        self._counts[queue] = max(0, self._counts.get(queue, 0) - deleted)
-        return self._counts[queue]
+            return self._counts.get(taken.queue, 0)  # its file was set aside meanwhile
+        deleted = self.file.delete(taken, self.min_free_bytes)
+        count = self._counts[taken.queue] = max(0, self._counts.get(taken.queue, 0) - deleted)
+        return count
 
     def _connection(self) -> sqlite3.Connection:
         assert self.file.db is not None

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from contract.errors import CirclemadeError, Unavailable
 from contract.eventlog import log_event
+from edge.storage import chunks
+from edge.storage.chunks import Taken
 from edge.storage.health import Health
 
 SOURCE = "buffer"
@@ -82,6 +84,33 @@ class BufferFile:
                   freed_bytes=self.reserve_bytes,
                   action="the disk is full: written points are deleted with the reserved room")
         return True
+
+    def delete(self, taken: Taken, min_free_bytes: int) -> int:
+        """Delete what a store took (the points deleted); on a disk too full even for
+        that (SQLite writes the deletion to its WAL first), the reserve file makes the
+        room. Not synced: a deletion lost to a power cut only sends points again, and on
+        a disk whose fsync takes milliseconds it would halve the commits."""
+        try:
+            deleted = self._delete(taken)
+        except sqlite3.OperationalError as exc:
+            if self.db is not None and self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+            if exc.sqlite_errorname != "SQLITE_FULL" or not self.release_reserve():
+                raise
+            deleted = self._delete(taken)
+        self.keep_reserve(min_free_bytes)
+        return deleted
+
+    def _delete(self, taken: Taken) -> int:
+        assert self.db is not None
+        if self.fsync:
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            return chunks.delete_taken(self.db, taken)
+        finally:
+            if self.fsync:
+                self.db.execute("PRAGMA synchronous=FULL")
 
     def free_bytes(self) -> int:
         """Room for new chunks: the disk's free space and the pages free inside the file."""

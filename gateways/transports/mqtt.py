@@ -55,10 +55,6 @@ LINGER_S = 0.005
 """After a wake-up, let messages gather this long before taking the batch: at high rates
 one wake-up per message (a pipe write and an event-loop turn each) would cost more than
 the messages themselves; 5 ms of latency buys batches of tens to hundreds."""
-QUIET_S = 0.001
-"""...unless none came for this long: a broker that lets few messages wait for their
-acknowledgement (Mosquitto's default window is 20) sends nothing more until the batch is
-committed and acknowledged, and lingering would only wait."""
 
 
 READ_BURST = 500
@@ -111,7 +107,7 @@ class MqttGateway(PahoOnAsyncio):
         try:
             while True:
                 await self._wake.wait()
-                await self._gather()
+                await asyncio.sleep(LINGER_S)
                 self._wake.clear()
                 batch, self._pending = self._pending, []
                 if batch:
@@ -125,16 +121,6 @@ class MqttGateway(PahoOnAsyncio):
                 asking.cancel()
             if not self._stopping:
                 await self._shutdown_client()
-
-    async def _gather(self) -> None:
-        """Let messages gather for up to :data:`LINGER_S`, while they keep coming."""
-        deadline = asyncio.get_running_loop().time() + LINGER_S
-        seen = self._received
-        while True:
-            await asyncio.sleep(QUIET_S)
-            if self._received == seen or asyncio.get_running_loop().time() >= deadline:
-                return
-            seen = self._received
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> bool:
         """Publish on this connection (what a person said on the terminal page); False
