@@ -1,7 +1,7 @@
 """What a turn of the pipeline leaves to commit, and what may happen only after.
 
 The ingest processes a batch while the commit of the one before runs in the buffer's
-thread (a pipelined group commit: the CPU decodes and computes while the disk syncs).
+thread (a pipelined commit: the CPU decodes and computes while the disk syncs).
 A turn's points and KPI memory are committed in one transaction; its messages are
 acknowledged, and its alerts sent, only once that commit is done, so a restart can never
 count a message twice nor send an alert twice.
