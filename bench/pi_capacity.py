@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ def sysbench_events_per_s(seconds: int = 20) -> float:
 
 
 @contextmanager
-def pi_core(share: float, name: str = "circlemade-pi4"):  # type: ignore[no-untyped-def]
+def pi_core(share: float, name: str = "circlemade-pi4") -> Iterator[Path]:
     """A cgroup (v1 cpu controller) allowed ``share`` of one CPU."""
     group = CGROUP / name
     group.mkdir(exist_ok=True)

@@ -93,8 +93,7 @@ def text_series(query: str) -> tuple[str, list[str]]:
     if found is None:
         raise Untranslatable(f"not InfluxQL of the dashboards: {query}")
     where = _labels(found["where"])
-    words = [_RAW.match(item)["f"] for item in _split(found["items"])  # type: ignore[index]
-             if _RAW.match(item)]
+    words = [raw["f"] for item in _split(found["items"]) if (raw := _RAW.match(item))]
     return f'{found["m"]}{TEXT}{{{where}}}', words
 
 

@@ -199,8 +199,11 @@ def syncs_traced(tmp_path: Path, then: str = "") -> tuple[int, int]:
                    cwd=REPO, check=True, timeout=120, capture_output=True,
                    env={**os.environ, "PYTHONPATH": str(REPO)})
     before, after = trace.read_text().split("appended")
-    return tuple(sum(1 for line in part.splitlines()  # type: ignore[return-value]
-                     if "fsync(" in line or "fdatasync(" in line) for part in (before, after))
+    return syncs(before), syncs(after)
+
+
+def syncs(trace: str) -> int:
+    return sum(1 for line in trace.splitlines() if "fsync(" in line or "fdatasync(" in line)
 
 
 def test_each_commit_reaches_the_disk_before_it_returns(tmp_path: Path) -> None:
