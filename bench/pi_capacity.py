@@ -94,6 +94,9 @@ def serves(servers: Servers, group: Path, machines: int, seconds: float) -> dict
     return {"machines": machines, "achieved_rate": achieved, "samples": len(values),
             "p50_ms": permille(values)[499], "p99_ms": p99, "last_third_p99_ms": last_p99,
             "max_ms": max(values),
+            "p99_by_tenth_ms": [round(permille(values[i * len(values) // 10:
+                                                     (i + 1) * len(values) // 10])[989])
+                                for i in range(10)],
             "served": p99 < 1000 and last_p99 < 1000
             and achieved >= 0.95 * machines}  # the devices were not held back
 

@@ -53,14 +53,15 @@ class MachineKpi:
 
     def __init__(self, context: MachineContext, batches: Batches,
                  memory: MachineMemory | None = None, grid: Grid | None = None,
-                 air: Air | None = None) -> None:
+                 air: Air | None = None, raised: list[Alert] | None = None) -> None:
         """``batches``: the site's, which a batch on several machines shares; ``grid``:
         the site's grid connection, which counts every meter's kWh; ``air``: the site's
-        air sensors, which give a job its fingerprint."""
+        air sensors, which give a job its fingerprint; ``raised``: where alerts go, the
+        engine's one list (taking them then costs nothing per machine)."""
         machine = self.machine = context.machine
         self.context, self.batches, self.grid, self.air = context, batches, grid, air
         self.alerts: MachineAlerts | None = None
-        self.raised: list[Alert] = []
+        self.raised = [] if raised is None else raised
         """Alerts that fired or resolved since the engine last took them."""
         m = self.m = memory or MachineMemory()
         self.lifetime = Lifetime(context, m.lifetime, lambda: self.material.name())
@@ -168,7 +169,7 @@ class MachineKpi:
         for alert in alerts:
             points.append(Point("alert", self.context.tags(("rule", alert.rule)), (
                 ("state", alert.state), ("message", alert.message)), alert.time_ns))
-        self.raised += alerts
+        self.raised.extend(alerts)
 
 
 Handler = Callable[[Reading, list[Reading], list[Point]], bool]
@@ -211,6 +212,7 @@ class KpiEngine:
             [(s.name, s.start, s.end) for s in calendar.shifts], list(calendar.holidays),
             calendar.shift_breaks())
         memories = memories or {}
+        self._raised: list[Alert] = []
         self.periods = PeriodClock(config.neighbours.periods, config.site.timezone)
         self.language = config.site.language
         self.batches = site_batches(config, memories.get(KEY))
@@ -220,7 +222,7 @@ class KpiEngine:
         self.machines = {
             m.id: MachineKpi(self._context(config, m), self.batches,
                              load(memories[m.id], f"machine {m.id}") if m.id in memories
-                             else None, self.grid, self.air)
+                             else None, self.grid, self.air, self._raised)
             for m in config.machines}
         for kpi in self.machines.values():
             kpi.noise.running = self.running_ids
@@ -367,10 +369,8 @@ class KpiEngine:
     def take_alerts(self) -> list[Alert]:
         """Alerts that fired or resolved since the last call, for whoever sends them (the
         live service; a replay never sends)."""
-        raised = []
-        for machine in self.machines.values():
-            raised += machine.raised
-            machine.raised = []
+        raised = self._raised[:]
+        self._raised.clear()
         return raised
 
     def flush(self, now_ns: int) -> tuple[list[Point], list[Point]]:
