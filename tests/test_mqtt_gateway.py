@@ -9,6 +9,7 @@ import socket
 import struct
 import termios
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,44 @@ async def test_messages_arrive_in_batches_in_order(mosquitto: local_servers.Loca
 
 
 @pytest.mark.servers
+async def test_a_batch_ends_at_a_stock_brokers_window(tmp_path: Path) -> None:
+    """Mosquitto as installed lets 20 messages wait for their acknowledgement: the gateway
+    learns that the broker stops there and hands the batch over then, not after
+    GATHER_S; past the window's size it takes the window for bigger again."""
+    gen = serve(partial(local_servers.mosquitto, max_inflight=20), tmp_path / "broker")
+    broker = next(gen)
+    try:
+        gateway = MqttGateway(Broker(port=broker.port), "test-window",
+                              [Subscription("window/+", 1, "r")])
+        queue: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue()
+        task = asyncio.create_task(gateway.run(queue))
+        assert await asyncio.to_thread(gateway.connected.wait, 10)
+        publisher = Publisher("127.0.0.1", broker.port, "test-window-pub")
+        publisher.wait_connected()
+        for i in range(200):
+            publisher.publish(f"window/m{i % 3}", str(i).encode(), qos=1)
+        window = sum(publish_size(f"window/m{i % 3}", str(i).encode()) for i in range(20))
+        deadline = time.monotonic() + 60
+        while waiting_bytes(gateway._fd) < window and time.monotonic() < deadline:
+            time.sleep(0.01)  # noqa: ASYNC251 -- the loop must stay busy: that is the test
+        first = await asyncio.wait_for(queue.get(), 60)
+        assert first is not None and len(first) == 20
+        assert gateway._window.window == 20  # learned: the broker sent nothing more
+        assert gateway._window.in_flight == 20
+        for message in first:
+            assert isinstance(message, RawMessage) and message.ack is not None
+            message.ack()
+        rest = await collect(queue, 180)
+        publisher.close()
+        await gateway.stop()
+        await task
+    finally:
+        gen.close()
+    payloads = [int(m.payload) for m in first if isinstance(m, RawMessage)]
+    assert payloads + [int(m.payload) for b in rest for m in b] == list(range(200))
+    assert gateway._window.in_flight == 0
+
+
 async def test_gateway_reconnects_after_a_broker_restart(tmp_path: Path) -> None:
     gen = serve(local_servers.mosquitto, tmp_path / "broker")
     broker_server = next(gen)

@@ -183,13 +183,15 @@ class Ingest:
         acks, self._acks = self._acks, []
         return acks
 
-    def tick(self, now_ns: int, drafts: list[str] | None = None) -> list[str]:
+    def tick(self, now_ns: int, drafts: list[str] | None = None,
+             part: tuple[int, int] = (0, 1)) -> list[str]:
         """Lines that time alone produces (offline on silence, OEE windows); into
-        ``drafts`` the open windows and stops as far as they go."""
+        ``drafts`` the open windows and stops as far as they go. ``part``: of the
+        machines (:meth:`KpiEngine.tick`)."""
         if self.kpi is None:
             return []
         made: list[Point] | None = None if drafts is None else []
-        readings, points = self.kpi.tick(now_ns, made)
+        readings, points = self.kpi.tick(now_ns, made, part)
         if drafts is not None and made:
             drafts += self.derived(made)
         return self._normaliser.encode(readings) + self.derived(points)

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
-from paho.mqtt.client import topic_matches_sub
 
 from contract.errors import BadInput
 from contract.raw_message import RawMessage
@@ -44,6 +43,7 @@ from edge.storage.health import Health
 from gateways.gateway import CONNECTION_LOST, Tap, ValueDecoder
 from gateways.profiles import Decoder
 from gateways.profiles.base import MqttSourceBase
+from gateways.transports.mqtt_routes import Routes, Subscription
 
 TICK_S = 10
 BATCH = 2000
@@ -134,14 +134,7 @@ class Replayer:
         normaliser = Normaliser.for_config(config)
         self.ingest = Ingest(self.decoders, normaliser, self.health,
                              KpiEngine(config, memories))
-        self._routes_by_topic: dict[str, list[str]] = {}
-
-    def _routes(self, topic: str) -> list[str]:
-        found = self._routes_by_topic.get(topic)
-        if found is None:
-            found = self._routes_by_topic[topic] = [
-                route for flt, route in self.filters if topic_matches_sub(flt, topic)]
-        return found
+        self._routes = Routes([Subscription(flt, 0, route) for flt, route in self.filters]).of
 
     def lines(self, records: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[str]:
         batch: list[RawMessage | Reading] = []

@@ -133,14 +133,16 @@ class MqttGateway(PahoOnAsyncio):
                 await self._shutdown_client()
 
     async def _gathered(self) -> None:
-        """Until :data:`GATHER_S` passed, the broker's window is reached (or nothing came
-        for :data:`QUIET_S` with as many in flight as ever were), or
+        """Until :data:`GATHER_S` passed, the broker's window is reached or half of it
+        gathered (:meth:`BrokerWindow.enough`; the window: nothing came for
+        :data:`QUIET_S` with as many in flight as ever were), or
         :data:`BATCH_ENOUGH` messages wait. Woken by :meth:`_readable` when reading
         stops at the window or at the most in flight so far."""
         assert self._loop is not None
         until = self._loop.time() + GATHER_S
         ready, window = self._batch_ready, self._window
-        while not (self._stopping or window.reached() or len(self._pending) >= BATCH_ENOUGH):
+        while not (self._stopping or window.enough(len(self._pending))
+                   or len(self._pending) >= BATCH_ENOUGH):
             left = until - self._loop.time()
             if left <= 0:
                 return
@@ -203,7 +205,7 @@ class MqttGateway(PahoOnAsyncio):
             if client.loop_read() != paho.MQTT_ERR_SUCCESS or self._received == received:
                 break
         assert self._loop is not None
-        if self._window.reached() or self._window.at_largest():
+        if self._window.enough(len(self._pending)) or self._window.at_largest():
             self._batch_ready.set()
         if len(self._pending) >= MAX_PENDING and self._fd >= 0:
             self._loop.remove_reader(self._fd)  # until run() takes the batch

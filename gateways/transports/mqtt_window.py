@@ -34,6 +34,13 @@ class BrokerWindow:
         """As many in flight as where the broker held back before: none will come."""
         return self.window is not None and self.in_flight >= self.window
 
+    def enough(self, gathered: int) -> bool:
+        """Hand the batch over: the window is reached, or half of it gathered (the other
+        half then arrives while this one is committed: a batch of the whole window would
+        leave the broker waiting for every commit)."""
+        return self.window is not None and (self.in_flight >= self.window
+                                            or 2 * gathered >= self.window)
+
     def at_largest(self) -> bool:
         """As many in flight as ever were: the window may be here, if nothing more comes."""
         return 0 < self.in_flight >= self.largest
