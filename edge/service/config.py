@@ -118,7 +118,8 @@ class Config(StrictModel):
     _others: frozenset[str] = PrivateAttr(default=frozenset())
     health_interval_s: PositiveSeconds = 10.0
     """How often health counters are written to ``edge_health``, the status file is
-    updated and time-driven KPIs and alerts are checked."""
+    updated and time-driven KPIs and alerts are checked (more than 100 machines: a part
+    of them at a time, spread over the interval)."""
     stop_timeout_s: PositiveSeconds = 10.0
     """A stop (SIGTERM, SIGINT) ends within this, whatever InfluxDB does: what is not
     written by then stays in the buffer. Keep it below systemd's TimeoutStopSec."""
