@@ -38,8 +38,7 @@ class BrokerWindow:
         """Hand the batch over: the window is reached, or half of it gathered (the other
         half then arrives while this one is committed: a batch of the whole window would
         leave the broker waiting for every commit)."""
-        return self.window is not None and (self.in_flight >= self.window
-                                            or 2 * gathered >= self.window)
+        return self.reached() or (self.window is not None and 2 * gathered >= self.window)
 
     def at_largest(self) -> bool:
         """As many in flight as ever were: the window may be here, if nothing more comes."""
