@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.chart import chart
+
 CEILING = "bare paho"
 
 
@@ -235,62 +237,6 @@ def _backlog(results: dict[str, Any]) -> list[str]:
                   f"after {startup['first_point_s']:.2f} s (medians of {startup['runs']}: "
                   f"{startup['first_point_runs_s']}).", ""]
     return lines
-
-
-def chart(results: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(13, 8.5))
-    tp = results["throughput"]
-    ax = axes[0][0]
-    colours = {"bare paho": "#9e9e9e", "circlemade-edge": "#2e7d32", "Node-RED": "#b71c1c"}
-    names = [r["name"].replace(", InfluxDB 1.x", "").replace("VictoriaMetrics", "VM")
-             for r in tp]
-    ax.barh(names, [r["msg_per_s"] for r in tp], color=[colours[r["contender"]] for r in tp])
-    for y, r in enumerate(tp):
-        ax.text(r["msg_per_s"], y, f" {r['msg_per_s']:,.0f}", va="center", fontsize=8)
-    ax.axvline(10_000, color="#2e7d32", linestyle=":", linewidth=1)
-    ax.invert_yaxis()
-    ax.set_title("MQTT ingest, messages/s (median; dotted: 10,000 target)")
-    ax.set_xlim(0, max(r["msg_per_s"] for r in tp) * 1.2)
-
-    ax = axes[0][1]
-    lat = results["latency"]
-    qs, ms = zip(*lat["percentiles_ms"], strict=True)
-    ax.plot(ms, qs, color="#2e7d32")
-    ax.axvline(250, color="#b71c1c", linestyle=":", linewidth=1)
-    ax.set_title(f"Latency at {lat['achieved_rate']:,.0f} msg/s (dotted: 250 ms)")
-    ax.text(0.03, 0.92, f"p50 {lat['p50_ms']:.0f} ms\np95 {lat['p95_ms']:.0f} ms\n"
-            f"p99 {lat['p99_ms']:.0f} ms", transform=ax.transAxes, va="top")
-    ax.set_xlabel("device time -> InfluxDB accepted (ms)")
-    ax.set_ylabel("percentile")
-
-    ax = axes[1][0]
-    mem = results["memory"]
-    t, mb = zip(*mem["samples"], strict=True)
-    ax.plot([x / 60 for x in t], mb, color="#2e7d32")
-    ax.axhline(120, color="#b71c1c", linestyle=":", linewidth=1)
-    ax.set_ylim(0, max(140, max(mb) * 1.1))
-    ax.set_title(f"RSS with {mem['machines']} machines (dotted: 120 MB)")
-    ax.set_xlabel("minutes")
-    ax.set_ylabel("MB")
-
-    ax = axes[1][1]
-    opcua = results["opcua"]
-    ax.plot([r["items"] for r in opcua], [r["cpu_pct"] for r in opcua], "o-", color="#2e7d32")
-    ax.axhline(30, color="#b71c1c", linestyle=":", linewidth=1)
-    ax.set_ylim(0, max(40, max(r["cpu_pct"] for r in opcua) * 1.2))
-    ax.set_title("OPC UA items at 1 Hz: CPU, % of one core (dotted: 30 %)")
-    ax.set_xlabel("monitored items")
-    env = results["environment"]
-    fig.suptitle(f"circlemade-edge benchmarks, {env['date']}, {env['cpu']}, commit "
-                 f"{env['commit']}", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def write(results: dict[str, Any], folder: Path) -> None:
