@@ -38,6 +38,22 @@ def waiting_bytes(fd: int) -> int:
     return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
 
 
+def publish_while_busy(port: int, gateway: MqttGateway, topic: str, count: int,
+                       window: int) -> Publisher:
+    """Publish ``count`` messages (``topic`` formatted with i % 7) while the event loop
+    is kept busy here until the gateway's socket holds the broker's ``window`` of them."""
+    publisher = Publisher("127.0.0.1", port, f"{gateway.client_id}-pub")
+    publisher.wait_connected()
+    topics = [topic.format(i % 7) for i in range(count)]
+    for i, name in enumerate(topics):
+        publisher.publish(name, str(i).encode(), qos=1)
+    size = sum(publish_size(topics[i], str(i).encode()) for i in range(window))
+    deadline = time.monotonic() + 60
+    while waiting_bytes(gateway._fd) < size and time.monotonic() < deadline:
+        time.sleep(0.01)  # the loop must stay busy: that is the test
+    return publisher
+
+
 async def collect(
     queue: asyncio.Queue[list[RawMessage | Reading] | None], count: int
 ) -> list[list[RawMessage]]:
@@ -65,15 +81,8 @@ async def test_messages_arrive_in_batches_in_order(mosquitto: local_servers.Loca
     assert gateway._client is not None
     assert isinstance(gateway._client.socket(), ReadAheadSocket)
     assert callable(gateway._client._packet_queue)
-    publisher = Publisher("127.0.0.1", mosquitto.port, "test-batches-pub")
-    publisher.wait_connected()
-    for i in range(5000):
-        publisher.publish(f"batch/m{i % 7}/data", str(i).encode(), qos=1)
     # a busy event loop (blocked here) while the broker sends its window of 1000
-    window = sum(publish_size(f"batch/m{i % 7}/data", str(i).encode()) for i in range(1000))
-    deadline = time.monotonic() + 60
-    while waiting_bytes(gateway._fd) < window and time.monotonic() < deadline:
-        time.sleep(0.01)  # noqa: ASYNC251 -- the loop must stay busy: that is the test
+    publisher = publish_while_busy(mosquitto.port, gateway, "batch/m{}/data", 5000, 1000)
     batches = await collect(queue, 5000)
     publisher.close()
     await gateway.stop()
@@ -101,18 +110,11 @@ async def test_a_batch_ends_at_a_stock_brokers_window(tmp_path: Path) -> None:
         queue: asyncio.Queue[list[RawMessage | Reading] | None] = asyncio.Queue()
         task = asyncio.create_task(gateway.run(queue))
         assert await asyncio.to_thread(gateway.connected.wait, 10)
-        publisher = Publisher("127.0.0.1", broker.port, "test-window-pub")
-        publisher.wait_connected()
-        for i in range(200):
-            publisher.publish(f"window/m{i % 3}", str(i).encode(), qos=1)
-        window = sum(publish_size(f"window/m{i % 3}", str(i).encode()) for i in range(20))
-        deadline = time.monotonic() + 60
-        while waiting_bytes(gateway._fd) < window and time.monotonic() < deadline:
-            time.sleep(0.01)  # noqa: ASYNC251 -- the loop must stay busy: that is the test
+        publisher = publish_while_busy(broker.port, gateway, "window/m{}", 200, 20)
         first = await asyncio.wait_for(queue.get(), 60)
         assert first is not None and len(first) == 20
-        assert gateway._window.window == 20  # learned: the broker sent nothing more
-        assert gateway._window.in_flight == 20
+        assert gateway._gathering.window.window == 20  # learned: the broker sent nothing more
+        assert gateway._gathering.window.in_flight == 20
         for message in first:
             assert isinstance(message, RawMessage) and message.ack is not None
             message.ack()
@@ -124,7 +126,7 @@ async def test_a_batch_ends_at_a_stock_brokers_window(tmp_path: Path) -> None:
         gen.close()
     payloads = [int(m.payload) for m in first if isinstance(m, RawMessage)]
     assert payloads + [int(m.payload) for b in rest for m in b] == list(range(200))
-    assert gateway._window.in_flight == 0
+    assert gateway._gathering.window.in_flight == 0
 
 
 async def test_gateway_reconnects_after_a_broker_restart(tmp_path: Path) -> None:

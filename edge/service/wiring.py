@@ -16,6 +16,7 @@ import logging
 import signal
 import time
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contract.eventlog import Throttle, describe, log_event
@@ -77,6 +78,19 @@ def tick_parts(machines: int) -> int:
     """In how many parts the machines are ticked over ``health_interval_s`` (at most 10:
     each machine's drafts still every interval)."""
     return min(10, max(1, -(-machines // MACHINES_PER_TICK)))
+
+
+async def write_status_file(status: dict[str, Any], path: Path, throttle: Throttle,
+                            letters: DeadLetters | None) -> None:
+    """The status file (``circlemade status`` reads it); then the dead letters that
+    waited for a writable disk."""
+    try:
+        await asyncio.to_thread(write_status, path, status)
+    except OSError as exc:
+        throttle.event("status", "status.write_failed", logging.ERROR, path=str(path),
+                       error=describe(exc))
+    if letters is not None and letters.pending:
+        await asyncio.to_thread(letters.flush)
 
 
 class EdgeService:
@@ -239,7 +253,10 @@ class EdgeService:
             await asyncio.sleep(self.config.health_interval_s / parts)
             notify("WATCHDOG=1")  # from the loop itself: a stuck loop stops the pings
             part = turn % parts
-            status = await self._write_status(started, buffer) if part == 0 else None
+            status = self.status(started, buffer) if part == 0 else None
+            if status is not None:
+                await write_status_file(status, status_path(self.config.buffer_path()),
+                                        self._throttle, self._ingest.dead_letters)
             try:  # the ingest's turn ends within a commit, unless the disk is full
                 async with asyncio.timeout(self.config.health_interval_s):
                     await self._ingest.turn.acquire()
@@ -267,21 +284,6 @@ class EdgeService:
                 del held[:-HELD_MAX]
             finally:
                 self._ingest.turn.release()
-
-    async def _write_status(self, started_s: float, buffer: DurableBuffer) -> dict[str, Any]:
-        """The status file (``circlemade status`` reads it); dead letters that waited for
-        a writable disk."""
-        status = self.status(started_s, buffer)
-        path = status_path(self.config.buffer_path())
-        try:
-            await asyncio.to_thread(write_status, path, status)
-        except OSError as exc:
-            self._throttle.event("status", "status.write_failed", logging.ERROR,
-                                 path=str(path), error=describe(exc))
-        letters = self._ingest.dead_letters
-        if letters is not None and letters.pending:
-            await asyncio.to_thread(letters.flush)
-        return status
 
     def status(self, started_s: float, buffer: DurableBuffer) -> dict[str, Any]:
         return service_status(started_s, self.health, self.every_gateway(),

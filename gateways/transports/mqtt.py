@@ -49,21 +49,8 @@ from gateways.transports.mqtt_publish import next_publish
 from gateways.transports.mqtt_requests import DeviceAsker
 from gateways.transports.mqtt_routes import Routes, Subscription
 from gateways.transports.mqtt_takeover import TakeoverWatch
-from gateways.transports.mqtt_window import BrokerWindow
+from gateways.transports.mqtt_window import Gathering
 from gateways.transports.read_ahead_socket import ReadAheadSocket
-
-GATHER_S = 0.05
-"""A batch gathers this long after its first message, unless the broker's in-flight
-window is reached first (gateways/transports/mqtt_window.py) or it holds
-:data:`BATCH_ENOUGH`: one wake-up per message would cost more than the message, and each
-batch is a commit. 50 ms of latency, far inside a second."""
-
-QUIET_S = 0.005
-"""No message for this long, as many in flight as ever were: the broker's window."""
-
-BATCH_ENOUGH = 2_000
-"""Messages that make a batch whatever the time (a backlog draining at QoS 0)."""
-
 
 READ_BURST = 500
 """Packets read per readiness of the socket before other tasks get their turn."""
@@ -96,8 +83,7 @@ class MqttGateway(PahoOnAsyncio):
         properties, are paho's)."""
         self._received = 0
         self._wake = asyncio.Event()
-        self._batch_ready = asyncio.Event()
-        self._window = BrokerWindow()
+        self._gathering = Gathering()
         self._stopping = False
         self._connection: asyncio.Task[None] | None = None
         self.connected = threading.Event()
@@ -117,7 +103,8 @@ class MqttGateway(PahoOnAsyncio):
         try:
             while True:
                 await self._wake.wait()
-                await self._gathered()
+                assert self._loop is not None
+                await self._gathering.until_ready(self._loop)
                 self._wake.clear()
                 batch, self._pending = self._pending, []
                 if batch:
@@ -132,31 +119,6 @@ class MqttGateway(PahoOnAsyncio):
             if not self._stopping:
                 await self._shutdown_client()
 
-    async def _gathered(self) -> None:
-        """Until :data:`GATHER_S` passed, the broker's window is reached or half of it
-        gathered (:meth:`BrokerWindow.enough`; the window: nothing came for
-        :data:`QUIET_S` with as many in flight as ever were), or
-        :data:`BATCH_ENOUGH` messages wait. Woken by :meth:`_readable` when reading
-        stops at the window or at the most in flight so far."""
-        assert self._loop is not None
-        until = self._loop.time() + GATHER_S
-        ready, window = self._batch_ready, self._window
-        while not (self._stopping or window.enough(len(self._pending))
-                   or len(self._pending) >= BATCH_ENOUGH):
-            left = until - self._loop.time()
-            if left <= 0:
-                return
-            if window.at_largest():
-                received = self._received
-                await asyncio.sleep(min(QUIET_S, left))
-                if self._received == received and window.quiet():
-                    return
-                continue
-            ready.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left):
-                    await ready.wait()
-
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> bool:
         """Publish on this connection (what a person said on the terminal page); False
         when the broker is not connected, so the page can say it was not sent."""
@@ -170,7 +132,7 @@ class MqttGateway(PahoOnAsyncio):
         await self._shutdown_client()
         self._stopping = True
         self._wake.set()
-        self._batch_ready.set()
+        self._gathering.stop()
 
     async def _shutdown_client(self) -> None:
         self._acks.send()  # acknowledgements given but not yet queued go before DISCONNECT
@@ -205,8 +167,7 @@ class MqttGateway(PahoOnAsyncio):
             if client.loop_read() != paho.MQTT_ERR_SUCCESS or self._received == received:
                 break
         assert self._loop is not None
-        if self._window.enough(len(self._pending)) or self._window.at_largest():
-            self._batch_ready.set()
+        self._gathering.read()
         if len(self._pending) >= MAX_PENDING and self._fd >= 0:
             self._loop.remove_reader(self._fd)  # until run() takes the batch
             self._paused = True
@@ -250,8 +211,7 @@ class MqttGateway(PahoOnAsyncio):
         routes = self._routes.of(topic)
         ack = (None if not qos else partial(self._acknowledge, mid) if qos == 1
                else partial(client.ack, mid, qos))
-        if qos == 1:
-            self._window.received()
+        self._gathering.received(qos)
         if not routes:  # no broker should send one; acknowledged, or it comes back forever
             if ack is not None:
                 ack()
@@ -262,11 +222,9 @@ class MqttGateway(PahoOnAsyncio):
             ack = None  # one acknowledgement per message, whatever its routes
         if not self._wake.is_set():
             self._wake.set()
-        if len(pending) >= BATCH_ENOUGH:
-            self._batch_ready.set()
 
     def _acknowledge(self, mid: int) -> None:
-        self._window.acknowledged()
+        self._gathering.window.acknowledged()
         self._acks.acknowledge(mid)
 
     def _on_connect(
@@ -279,7 +237,7 @@ class MqttGateway(PahoOnAsyncio):
         self._unreachable_logged = False
         self._delay_s = self.broker.reconnect_min_s
         self._takeovers.connected()
-        self._window.reconnected()
+        self._gathering.window.reconnected()
         client.subscribe([(topic, self._routes.qos[topic]) for topic in self._routes.filters()])
         self._asker.ask(client)
         self.connected.set()
