@@ -172,7 +172,7 @@ class EdgeService:
                 await ingest_task
                 lines, drafts = self._ingest.flush(time.time_ns())
                 await self._ingest.room.commit(buffer, lines + self.health.to_lines(),
-                                         self._ingest.take_state(), drafts)
+                                               self._ingest.take_state(), drafts)
                 sink_stop.set()
                 await asyncio.gather(*sink_tasks)
         except TimeoutError:
@@ -267,13 +267,13 @@ class EdgeService:
                 drafts: list[str] = []  # a blocked turn's drafts are made anew by the next
                 held += self._ingest.tick(now_ns, drafts, (part, parts))
                 state = {**state, **self._ingest.take_state()}
-                if status is not None:
+                if status is not None:  # once an interval: the edge's own figures
                     held += self.health.to_lines()
-                if edge is not None and status is not None:
-                    found = edge.check(status, now_ns)
-                    raised += found
-                    held += self._ingest.derived(edge.points(found))
-                    state.update(edge.take_state())
+                    if edge is not None:
+                        found = edge.check(status, now_ns)
+                        raised += found
+                        held += self._ingest.derived(edge.points(found))
+                        state.update(edge.take_state())
                 await buffer.append(held, state, drafts)
                 held, state = [], {}
                 self._ingest.pass_alerts()

@@ -103,8 +103,7 @@ class MqttGateway(PahoOnAsyncio):
         try:
             while True:
                 await self._wake.wait()
-                assert self._loop is not None
-                await self._gathering.until_ready(self._loop)
+                await self._gathering.until_ready()
                 self._wake.clear()
                 batch, self._pending = self._pending, []
                 if batch:

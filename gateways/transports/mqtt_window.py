@@ -79,11 +79,9 @@ class Gathering:
         self.window = BrokerWindow()
         self.gathered = 0
         self.stopping = False
-        self._arrivals = 0
         self._ready = asyncio.Event()
 
     def received(self, qos: int) -> None:
-        self._arrivals += 1
         self.gathered += 1
         if qos == 1:
             self.window.received()
@@ -100,9 +98,10 @@ class Gathering:
         self.stopping = True
         self._ready.set()
 
-    async def until_ready(self, loop: asyncio.AbstractEventLoop) -> None:
+    async def until_ready(self) -> None:
         """Until :data:`GATHER_S` passed, the window is reached or half of it gathered,
         or :data:`BATCH_ENOUGH` messages wait; then a new batch begins."""
+        loop = asyncio.get_running_loop()
         until = loop.time() + GATHER_S
         window = self.window
         while not (self.stopping or window.enough(self.gathered)
@@ -111,9 +110,9 @@ class Gathering:
             if left <= 0:
                 break
             if window.at_largest():
-                arrivals = self._arrivals
+                gathered = self.gathered
                 await asyncio.sleep(min(QUIET_S, left))
-                if self._arrivals == arrivals and window.quiet():
+                if self.gathered == gathered and window.quiet():
                     break
                 continue
             self._ready.clear()

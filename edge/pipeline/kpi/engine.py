@@ -53,7 +53,7 @@ class MachineKpi:
 
     def __init__(self, context: MachineContext, batches: Batches,
                  memory: MachineMemory | None = None, grid: Grid | None = None,
-                 air: Air | None = None, raised: list[Alert] | None = None) -> None:
+                 air: Air | None = None, *, raised: list[Alert]) -> None:
         """``batches``: the site's, which a batch on several machines shares; ``grid``:
         the site's grid connection, which counts every meter's kWh; ``air``: the site's
         air sensors, which give a job its fingerprint; ``raised``: where alerts go, the
@@ -61,7 +61,7 @@ class MachineKpi:
         machine = self.machine = context.machine
         self.context, self.batches, self.grid, self.air = context, batches, grid, air
         self.alerts: MachineAlerts | None = None
-        self.raised = [] if raised is None else raised
+        self.raised = raised
         """Alerts that fired or resolved since the engine last took them."""
         m = self.m = memory or MachineMemory()
         self.lifetime = Lifetime(context, m.lifetime, lambda: self.material.name())
@@ -222,7 +222,7 @@ class KpiEngine:
         self.machines = {
             m.id: MachineKpi(self._context(config, m), self.batches,
                              load(memories[m.id], f"machine {m.id}") if m.id in memories
-                             else None, self.grid, self.air, self._raised)
+                             else None, self.grid, self.air, raised=self._raised)
             for m in config.machines}
         for kpi in self.machines.values():
             kpi.noise.running = self.running_ids
